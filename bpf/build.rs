@@ -1,0 +1,47 @@
+//! Build script: compiles every BPF object in bpf/ with clang and generates
+//! its libbpf-rs skeleton in OUT_DIR. The skeleton embeds the object, so the
+//! ebq binary needs no compiler and no files at run time, and it carries Rust
+//! types generated from the object's BTF: the kernel/user structs of
+//! bpf/ebq.h are defined once, in C.
+//!
+//! Kernel types come from the hand-written bpf/include/vmlinux.h, never from
+//! the build machine's running kernel. `CLANG` overrides the compiler.
+
+use std::{env, ffi::OsString, path::PathBuf};
+
+use libbpf_cargo::SkeletonBuilder;
+
+/// One entry per BPF object: bpf/<name>.bpf.c -> OUT_DIR/<name>.skel.rs.
+const OBJECTS: &[&str] = &["process"];
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("bpf");
+    let clang = env::var_os("CLANG").unwrap_or_else(|| OsString::from("clang"));
+    for name in OBJECTS {
+        let src = dir.join(format!("{name}.bpf.c"));
+        SkeletonBuilder::new()
+            .source(&src)
+            .clang(&clang)
+            .clang_args([
+                OsString::from("-I"),
+                dir.join("include").into_os_string(),
+                OsString::from("-I"),
+                dir.clone().into_os_string(),
+                OsString::from("-Wall"),
+                OsString::from("-Werror"),
+            ])
+            .build_and_generate(out.join(format!("{name}.skel.rs")))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "building {}: {e:#}\n(needs clang: run ./install-deps)",
+                    src.display()
+                )
+            });
+        println!("cargo:rerun-if-changed={}", src.display());
+    }
+    for f in ["ebq.h", "common.bpf.h", "include/vmlinux.h"] {
+        println!("cargo:rerun-if-changed={}", dir.join(f).display());
+    }
+    println!("cargo:rerun-if-env-changed=CLANG");
+}

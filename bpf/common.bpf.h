@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What every ebq BPF object shares: the event ring buffer, the filter maps
+ * and their load-time configuration, counters, the common event header and
+ * the dentry walk that turns a struct path into its components.
+ *
+ * Filters follow one rule (DESIGN.md, pushdown): they may keep an event the
+ * query rejects, never the reverse, because userspace re-checks the whole
+ * WHERE. Cheapest checks run first, and every check the query does not use
+ * is cut out by the verifier, since `cfg` is const volatile (rodata, frozen
+ * before load, so its values are known constants).
+ */
+#ifndef __EBQ_COMMON_BPF_H__
+#define __EBQ_COMMON_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ebq.h"
+
+/* include/uapi/linux/fcntl.h */
+#define AT_FDCWD -100
+
+const volatile struct ebq_filter_config cfg = {};
+
+/* Sized by userspace (--buffer-size) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EBQ_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Members of IN / NOT IN sets of integer columns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct ebq_int_key);
+	__type(value, __u8);
+} int_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct ebq_comm_key);
+	__type(value, __u8);
+} comm_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct ebq_prefix_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} path_prefixes SEC(".maps");
+
+/* Processes (tgids) traced under -c / -p; children join at fork. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} followed SEC(".maps");
+
+/* Too big for the 512-byte BPF stack: one scratch key per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ebq_prefix_key);
+} prefix_scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 id)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &id);
+
+	if (c)
+		*c += 1;
+}
+
+/* One integer column against its range and sets. */
+static __always_inline bool int_ok(__u32 col, __s64 v)
+{
+	__u8 mode = cfg.int_mode[col];
+	struct ebq_int_key k = {};
+
+	if (!mode)
+		return true;
+	if ((mode & EBQ_F_RANGE) && (v < cfg.lo[col] || v > cfg.hi[col]))
+		return false;
+	k.col = col;
+	k.val = v;
+	if (mode & EBQ_F_IN) {
+		k.kind = EBQ_SET_IN;
+		if (!bpf_map_lookup_elem(&int_sets, &k))
+			return false;
+	}
+	if (mode & EBQ_F_NOT_IN) {
+		k.kind = EBQ_SET_NOT_IN;
+		if (bpf_map_lookup_elem(&int_sets, &k))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool comm_ok(const char *comm)
+{
+	struct ebq_comm_key k = {};
+
+	if (!cfg.comm_mode)
+		return true;
+	__builtin_memcpy(k.comm, comm, EBQ_COMM_LEN);
+	if (cfg.comm_mode & EBQ_F_IN) {
+		k.kind = EBQ_SET_IN;
+		if (!bpf_map_lookup_elem(&comm_sets, &k))
+			return false;
+	}
+	if (cfg.comm_mode & EBQ_F_NOT_IN) {
+		k.kind = EBQ_SET_NOT_IN;
+		if (bpf_map_lookup_elem(&comm_sets, &k))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Path prefix filter on a path string in kernel (is_user = false) or user
+ * memory. Only an absolute path can be judged: a relative one is kept and
+ * left to userspace, which resolves it first.
+ */
+static __always_inline bool prefix_ok(const char *path, bool is_user)
+{
+	__u32 zero = 0;
+	struct ebq_prefix_key *k;
+	long n;
+
+	if (!(cfg.path_mode & EBQ_F_PREFIX))
+		return true;
+	k = bpf_map_lookup_elem(&prefix_scratch, &zero);
+	if (!k)
+		return true;
+	if (is_user)
+		n = bpf_probe_read_user_str(k->data, sizeof(k->data), path);
+	else
+		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
+	if (n <= 0 || k->data[0] != '/')
+		return true;
+	/* The NUL ends the string: bytes after it must not match a prefix. */
+	k->prefixlen = (n - 1) * 8;
+	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
+}
+
+static __always_inline bool followed_ok(__u32 tgid)
+{
+	if (!cfg.follow)
+		return true;
+	return bpf_map_lookup_elem(&followed, &tgid) != NULL;
+}
+
+/*
+ * Checks on what an exec cannot change (pid, parent, uid, gid, login uid,
+ * cgroup, being followed), cheapest first, reading each field only when
+ * its filter is on. Run at syscall entry, before anything is copied.
+ */
+static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
+{
+	if (!followed_ok(tgid))
+		return false;
+	if (!int_ok(EBQ_COL_PID, tgid))
+		return false;
+	if (cfg.int_mode[EBQ_COL_UID] || cfg.int_mode[EBQ_COL_GID]) {
+		__u64 ug = bpf_get_current_uid_gid();
+
+		if (!int_ok(EBQ_COL_UID, (__u32)ug) ||
+		    !int_ok(EBQ_COL_GID, (__u32)(ug >> 32)))
+			return false;
+	}
+	if (cfg.int_mode[EBQ_COL_PARENT] &&
+	    !int_ok(EBQ_COL_PARENT, (__u32)BPF_CORE_READ(task, real_parent, tgid)))
+		return false;
+	if (cfg.int_mode[EBQ_COL_AUID] &&
+	    !int_ok(EBQ_COL_AUID, (__u32)BPF_CORE_READ(task, loginuid.val)))
+		return false;
+	if (cfg.int_mode[EBQ_COL_CGROUP_ID] &&
+	    !int_ok(EBQ_COL_CGROUP_ID, (__s64)bpf_get_current_cgroup_id()))
+		return false;
+	return true;
+}
+
+static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task,
+					__u32 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	h->ktime_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->kind = kind;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	h->euid = BPF_CORE_READ(cred, euid.val);
+	h->egid = BPF_CORE_READ(cred, egid.val);
+	h->auid = BPF_CORE_READ(task, loginuid.val);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Every header filter, on the values the event will carry. */
+static __always_inline bool header_ok(const struct ebq_header *h)
+{
+	return int_ok(EBQ_COL_PID, h->pid) && int_ok(EBQ_COL_TID, h->tid) &&
+	       int_ok(EBQ_COL_PARENT, h->ppid) && int_ok(EBQ_COL_UID, h->uid) &&
+	       int_ok(EBQ_COL_GID, h->gid) && int_ok(EBQ_COL_EUID, h->euid) &&
+	       int_ok(EBQ_COL_EGID, h->egid) && int_ok(EBQ_COL_AUID, h->auid) &&
+	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm) &&
+	       followed_ok(h->pid);
+}
+
+struct walk_ctx {
+	__u8 *data;
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 start;
+	__u32 used;
+	__u32 truncated;
+	__u32 done;
+};
+
+/* One step of walk_path(): a component, or a hop over a mount point. */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	/* Locals: BPF_CORE_READ must only relocate kernel types, not walk_ctx. */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	const unsigned char *name;
+	__u32 used = w->used;
+	long n;
+
+	if (dentry == root || dentry == parent) {
+		struct mount *up;
+
+		if (dentry != root) {
+			w->done = 1; /* detached: the root of its own tree */
+			return 1;
+		}
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt) {
+			w->done = 1; /* the namespace root */
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (used > EBQ_PATH_MAX - EBQ_NAME_MAX) {
+		w->truncated = 1;
+		return 1;
+	}
+	name = BPF_CORE_READ(dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(w->data + ((w->start + used) & EBQ_DATA_MASK), EBQ_NAME_MAX,
+				      name);
+	if (n <= 0) {
+		w->done = 1;
+		return 1;
+	}
+	w->used = used + n;
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * Writes the components of `p` leaf first, each NUL-terminated, at
+ * data + start, crossing mount points up to the root of the mount
+ * namespace; the kernel's d_path() does the same walk (fs/d_path.c,
+ * prepend_path()), but BPF may call bpf_d_path() only from LSM and
+ * fentry programs, which our kernels do not allow. The walk runs under
+ * bpf_loop() (Linux 5.17): as a plain bounded loop the verifier explores
+ * every depth separately and gives up (E2BIG). Returns the bytes written;
+ * sets `trunc` in *flags when the path was deeper or longer than
+ * EBQ_PATH_DEPTH / EBQ_PATH_MAX.
+ */
+static __always_inline __u32 walk_path(__u8 *data, __u32 start, const struct path *p,
+				       __u32 *flags, __u32 trunc)
+{
+	struct walk_ctx w = {};
+	struct vfsmount *vfsmnt = BPF_CORE_READ(p, mnt);
+
+	w.data = data;
+	w.start = start;
+	w.dentry = BPF_CORE_READ(p, dentry);
+	w.vfsmnt = vfsmnt;
+	/* container_of(vfsmnt, struct mount, mnt), offset relocated by CO-RE */
+	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(EBQ_PATH_DEPTH, walk_step, &w, 0);
+	if (w.truncated || !w.done)
+		*flags |= trunc;
+	if (w.used > EBQ_PATH_MAX)
+		return EBQ_PATH_MAX;
+	return w.used;
+}
+
+#endif /* __EBQ_COMMON_BPF_H__ */

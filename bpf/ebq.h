@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The kernel <-> user ABI of ebq: the only definition of every struct that
+ * crosses between the BPF programs and the Rust side.
+ *
+ * The Rust side never re-declares these: libbpf-cargo generates Rust types
+ * from the BTF of the compiled object (src/kernel/mod.rs re-exports them),
+ * so a change here is a change there. Rules that keep both sides in step:
+ *   - fixed-width types only, every field naturally aligned, explicit
+ *     padding, so no `packed` is ever needed;
+ *   - every limit is a named constant with the reason for its size;
+ *   - what the kernel had to cut short is flagged in the event (EBQ_TRUNC_*),
+ *     never silently dropped.
+ */
+#ifndef __EBQ_H__
+#define __EBQ_H__
+
+/* TASK_COMM_LEN in include/linux/sched.h. */
+#define EBQ_COMM_LEN 16
+
+/*
+ * Bytes of argument text kept per exec: twice the 4 KiB that execsnoop and
+ * osquery keep, so a typical command line is never cut. A power of two: the
+ * verifier needs masked offsets into the scratch buffer.
+ */
+#define EBQ_ARGS_MAX 8192
+/*
+ * Arguments walked one pointer at a time for a failed exec (a successful one
+ * copies the new program's argument block in one read and has no such
+ * bound besides EBQ_ARGS_MAX).
+ */
+#define EBQ_ARGV_MAX 128
+/* PATH_MAX in include/uapi/linux/limits.h. */
+#define EBQ_PATH_MAX 4096
+/* NAME_MAX + 1 (include/uapi/linux/limits.h): one path component. */
+#define EBQ_NAME_MAX 256
+/* Path components walked from a dentry up to the root. */
+#define EBQ_PATH_DEPTH 64
+/*
+ * Scratch space for the variable part of one event. Each field starts at an
+ * offset masked with EBQ_DATA_MASK and is at most EBQ_ARGS_MAX long, so every
+ * write stays inside EBQ_DATA_SIZE whatever the verifier assumes.
+ */
+#define EBQ_DATA_MASK 16383
+#define EBQ_DATA_SIZE (EBQ_DATA_MASK + 1 + EBQ_ARGS_MAX)
+
+/* Longest path prefix a LIKE 'prefix%' filter can push into the LPM trie. */
+#define EBQ_PREFIX_MAX 256
+/* Columns a kernel filter can test (enum ebq_filter_col). */
+#define EBQ_FILTER_COLS 16
+
+/* Event kinds: the first field of every event. */
+enum ebq_event_kind {
+	EBQ_EV_EXEC = 1,
+};
+
+/* Which syscall produced a process event. */
+enum ebq_exec_syscall {
+	EBQ_SYS_NONE = 0,     /* exec started by the kernel (kernel_execve) */
+	EBQ_SYS_EXECVE = 1,
+	EBQ_SYS_EXECVEAT = 2,
+};
+
+/* ebq_exec_event.flags */
+enum ebq_exec_flags {
+	/* path holds components leaf-first (walked from the file's dentry) */
+	EBQ_EXEC_PATH_WALKED = 1 << 0,
+	/* path is relative: the cwd field is the base to resolve it against */
+	EBQ_EXEC_PATH_RELATIVE = 1 << 1,
+	/* the base in cwd is the directory of execveat's dirfd, not the cwd */
+	EBQ_EXEC_BASE_DIRFD = 1 << 2,
+	/* cwd was captured because the query asked for it */
+	EBQ_EXEC_HAS_CWD = 1 << 3,
+	/* args were captured */
+	EBQ_EXEC_HAS_ARGS = 1 << 4,
+	/* path was captured */
+	EBQ_EXEC_HAS_PATH = 1 << 5,
+	/* truncation: what was cut short */
+	EBQ_TRUNC_ARGS = 1 << 8,
+	EBQ_TRUNC_PATH = 1 << 9,
+	EBQ_TRUNC_CWD = 1 << 10,
+};
+
+/* What the kernel copies into an event: set per query (capture pruning). */
+enum ebq_capture {
+	EBQ_CAP_PATH = 1 << 0,
+	EBQ_CAP_ARGS = 1 << 1,
+	EBQ_CAP_CWD = 1 << 2,
+};
+
+/* Columns every event carries, filled by fill_header() in common.bpf.h. */
+struct ebq_header {
+	__u64 ktime_ns;   /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+	__u32 kind;       /* enum ebq_event_kind */
+	__u32 pid;        /* tgid */
+	__u32 tid;
+	__u32 ppid;       /* task->real_parent->tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 auid;       /* (u32)-1 when unset */
+	__u32 _pad;
+	char comm[EBQ_COMM_LEN];
+};
+
+/*
+ * One execve/execveat. Followed in the ring buffer record by path_len bytes
+ * of path, args_len bytes of NUL-separated arguments, cwd_len bytes of cwd
+ * components and base_len bytes of base directory components (components
+ * NUL-terminated, leaf first, as walked up from the dentry).
+ */
+struct ebq_exec_event {
+	struct ebq_header h;
+	__u64 duration_ns;
+	__s32 exit_code;
+	__u32 syscall;    /* enum ebq_exec_syscall */
+	__u32 argc;
+	__u32 flags;      /* enum ebq_exec_flags */
+	__u16 path_len;
+	__u16 args_len;
+	__u16 cwd_len;
+	__u16 base_len;   /* execveat dirfd's directory, for a relative path */
+};
+
+/* Kernel filter columns (the slots of struct ebq_filter_config). */
+enum ebq_filter_col {
+	EBQ_COL_PID = 0,
+	EBQ_COL_TID = 1,
+	EBQ_COL_PARENT = 2,
+	EBQ_COL_UID = 3,
+	EBQ_COL_GID = 4,
+	EBQ_COL_EUID = 5,
+	EBQ_COL_EGID = 6,
+	EBQ_COL_AUID = 7,
+	EBQ_COL_CGROUP_ID = 8,
+	EBQ_COL_EXIT_CODE = 9,
+};
+
+/* ebq_filter_config.int_mode[col] and .comm_mode bits */
+enum ebq_filter_mode {
+	EBQ_F_RANGE = 1 << 0,  /* lo <= v <= hi */
+	EBQ_F_IN = 1 << 1,     /* v in the set (key kind EBQ_SET_IN) */
+	EBQ_F_NOT_IN = 1 << 2, /* v not in the set (key kind EBQ_SET_NOT_IN) */
+	EBQ_F_PREFIX = 1 << 3, /* path has a prefix in the LPM trie */
+};
+
+enum ebq_set_kind {
+	EBQ_SET_IN = 0,
+	EBQ_SET_NOT_IN = 1,
+};
+
+/* Key of the int_sets hash map: one member of an IN or NOT IN set. */
+struct ebq_int_key {
+	__u32 col;        /* enum ebq_filter_col */
+	__u32 kind;       /* enum ebq_set_kind */
+	__s64 val;
+};
+
+/* Key of the comm_sets hash map. */
+struct ebq_comm_key {
+	__u32 kind;       /* enum ebq_set_kind */
+	char comm[EBQ_COMM_LEN];
+};
+
+/* Key of the path_prefixes LPM trie: prefixlen counts bits of data. */
+struct ebq_prefix_key {
+	__u32 prefixlen;
+	__u8 data[EBQ_PREFIX_MAX];
+};
+
+/*
+ * Load-time configuration, one const volatile instance per object: the
+ * verifier sees the values as constants and prunes what a query disables.
+ */
+struct ebq_filter_config {
+	__s64 lo[EBQ_FILTER_COLS];
+	__s64 hi[EBQ_FILTER_COLS];
+	__u8 int_mode[EBQ_FILTER_COLS];
+	__u8 comm_mode;
+	__u8 path_mode;
+	__u8 follow;      /* only tasks in the `followed` map (-c / -p) */
+	__u8 _pad;
+	__u32 self_tgid;  /* ebq itself: never reported */
+	__u32 capture;    /* enum ebq_capture */
+};
+
+/* Counters in the per-CPU `stats` array, read by --stats. */
+enum ebq_stat {
+	EBQ_STAT_EXEC_SENT = 0,     /* exec events written to the ring buffer */
+	EBQ_STAT_EXEC_LOST = 1,     /* ring buffer full: event dropped */
+	EBQ_STAT_EXEC_FILTERED = 2, /* rejected by a kernel filter */
+	EBQ_STAT_FOLLOW_FULL = 3,   /* a followed child did not fit the map */
+	EBQ_STAT_MAX = 8,
+};
+
+#endif /* __EBQ_H__ */

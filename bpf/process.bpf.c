@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * process_events: one event per execve/execveat, failed ones included.
+ *
+ * Three hooks share the work:
+ *  - sys_enter_execve/execveat note when the call started, its arguments
+ *    (user pointers) and whether the stable filters (stable_ok) reject it;
+ *  - sched_process_exec fires once the new program is in place: the event
+ *    is built there, with the new comm and credentials and the argument
+ *    block of the new mm, read in one copy (mm->arg_start..arg_end);
+ *  - sys_exit_execve/execveat report the calls that failed: the caller's
+ *    memory is still there, so the arguments are read pointer by pointer.
+ * The entry is keyed by thread id; sched_process_exec looks it up by
+ * old_pid, which is the thread that called exec even when de_thread()
+ * (fs/exec.c) hands the leader's pid to a non-leader thread.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Pins the ABI types into BTF so libbpf-cargo generates their Rust twins. */
+struct ebq_exec_event _ebq_exec_event = {};
+struct ebq_int_key _ebq_int_key = {};
+struct ebq_comm_key _ebq_comm_key = {};
+struct ebq_prefix_key _ebq_prefix_key = {};
+struct ebq_filter_config _ebq_filter_config = {};
+enum ebq_event_kind _ebq_event_kind = EBQ_EV_EXEC;
+enum ebq_exec_syscall _ebq_exec_syscall = EBQ_SYS_NONE;
+enum ebq_exec_flags _ebq_exec_flags = EBQ_TRUNC_ARGS;
+enum ebq_capture _ebq_capture = EBQ_CAP_PATH;
+enum ebq_filter_col _ebq_filter_col = EBQ_COL_PID;
+enum ebq_filter_mode _ebq_filter_mode = EBQ_F_RANGE;
+enum ebq_set_kind _ebq_set_kind = EBQ_SET_IN;
+enum ebq_stat _ebq_stat = EBQ_STAT_EXEC_SENT;
+
+struct exec_start {
+	__u64 start_ns;
+	__u64 filename;   /* const char __user * */
+	__u64 argv;       /* const char __user *const __user * */
+	__s32 dirfd;
+	__u32 syscall;    /* enum ebq_exec_syscall */
+	__u32 rejected;   /* a stable filter said no: report nothing */
+	__u32 _pad;
+};
+
+/* Execs in flight; LRU so a thread killed mid-exec cannot leak an entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct exec_start);
+} exec_starts SEC(".maps");
+
+struct exec_buf {
+	struct ebq_exec_event e;
+	__u8 data[EBQ_DATA_SIZE];
+};
+
+/* Too big for the stack, too big for a per-CPU map: one slot per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_buf);
+} exec_scratch SEC(".maps");
+
+/* One scratch buffer per CPU: userspace sets max_entries to the CPU count. */
+static __always_inline struct exec_buf *scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&exec_scratch, &cpu);
+}
+
+static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
+				      const char *const *argv)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct exec_start st = {};
+
+	if (tgid == cfg.self_tgid)
+		return 0;
+	st.start_ns = bpf_ktime_get_boot_ns();
+	st.filename = (__u64)filename;
+	st.argv = (__u64)argv;
+	st.dirfd = dirfd;
+	st.syscall = syscall;
+	st.rejected = !stable_ok(task, tgid) || !prefix_ok(filename, true);
+	if (st.rejected)
+		stat_inc(EBQ_STAT_EXEC_FILTERED);
+	bpf_map_update_elem(&exec_starts, &tid, &st, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int execve_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(EBQ_SYS_EXECVE, AT_FDCWD, (const char *)ctx->args[0],
+			  (const char *const *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int execveat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(EBQ_SYS_EXECVEAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
+			  (const char *const *)ctx->args[2]);
+}
+
+static __always_inline void submit(struct exec_buf *b, __u32 used)
+{
+	__u64 size = sizeof(b->e) + (__u64)used;
+
+	/* The barrier keeps the bound check on the register passed on. */
+	barrier_var(size);
+	if (size > sizeof(*b))
+		size = sizeof(*b);
+	if (bpf_ringbuf_output(&events, b, size, 0))
+		stat_inc(EBQ_STAT_EXEC_LOST);
+	else
+		stat_inc(EBQ_STAT_EXEC_SENT);
+}
+
+/* The file of fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
+					 __u32 off)
+{
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	__u32 n;
+
+	n = walk_path(b->data, off, &fs->pwd, &b->e.flags, EBQ_TRUNC_CWD);
+	b->e.cwd_len = n;
+	b->e.flags |= EBQ_EXEC_HAS_CWD;
+	return n;
+}
+
+/* "/dev/fd/N...": the name fs/exec.c gives an execveat of a dirfd. */
+static __always_inline bool is_dev_fd(const __u8 *s, long n)
+{
+	return n > 8 && s[0] == '/' && s[1] == 'd' && s[2] == 'e' && s[3] == 'v' &&
+	       s[4] == '/' && s[5] == 'f' && s[6] == 'd' && s[7] == '/';
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 key = old_pid, off = 0;
+	struct exec_start *st;
+	struct exec_buf *b;
+	struct ebq_exec_event *e;
+	const char *filename;
+
+	st = bpf_map_lookup_elem(&exec_starts, &key);
+	b = scratch();
+	if (!b)
+		return 0;
+	e = &b->e;
+	e->syscall = EBQ_SYS_NONE;
+	e->duration_ns = 0;
+	if (st) {
+		__u32 rejected = st->rejected;
+
+		e->syscall = st->syscall;
+		e->duration_ns = bpf_ktime_get_boot_ns() - st->start_ns;
+		bpf_map_delete_elem(&exec_starts, &key);
+		if (rejected)
+			return 0;
+	}
+	fill_header(&e->h, p, EBQ_EV_EXEC);
+	if (e->h.pid == cfg.self_tgid)
+		return 0;
+	filename = BPF_CORE_READ(bprm, filename);
+	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
+	    (!st && !prefix_ok(filename, false))) {
+		stat_inc(EBQ_STAT_EXEC_FILTERED);
+		return 0;
+	}
+	e->exit_code = 0;
+	e->argc = BPF_CORE_READ(bprm, argc);
+	e->flags = 0;
+	e->path_len = 0;
+	e->args_len = 0;
+	e->cwd_len = 0;
+	e->base_len = 0;
+
+	if (cfg.capture & EBQ_CAP_PATH) {
+		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
+
+		e->flags |= EBQ_EXEC_HAS_PATH;
+		/*
+		 * Absolute: kept as given. Relative, or execveat's
+		 * "/dev/fd/N[/name]" (fs/exec.c alloc_bprm()): the path of the
+		 * file the kernel opened, walked from its dentry.
+		 */
+		if (n > 1 && b->data[0] == '/' && !is_dev_fd(b->data, n)) {
+			off = n - 1;
+			if (n == EBQ_PATH_MAX)
+				e->flags |= EBQ_TRUNC_PATH;
+		} else {
+			struct file *file = BPF_CORE_READ(bprm, file);
+
+			off = walk_path(b->data, 0, &file->f_path, &e->flags, EBQ_TRUNC_PATH);
+			e->flags |= EBQ_EXEC_PATH_WALKED;
+		}
+		if (off > EBQ_PATH_MAX)
+			off = EBQ_PATH_MAX;
+		e->path_len = off;
+	}
+	if (cfg.capture & EBQ_CAP_ARGS) {
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+		unsigned long start = BPF_CORE_READ(mm, arg_start);
+		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
+
+		if (len > EBQ_ARGS_MAX) {
+			len = EBQ_ARGS_MAX;
+			e->flags |= EBQ_TRUNC_ARGS;
+		}
+		if (bpf_probe_read_user(b->data + (off & EBQ_DATA_MASK), len, (void *)start))
+			len = 0;
+		e->args_len = len;
+		e->flags |= EBQ_EXEC_HAS_ARGS;
+		off += len;
+	}
+	if (cfg.capture & EBQ_CAP_CWD)
+		off += capture_cwd(b, p, off);
+	submit(b, off);
+	return 0;
+}
+
+struct args_ctx {
+	const char *const *argv;
+	__u8 *data;
+	__u32 off;
+	__u32 used;
+	__u32 argc;
+	__u32 truncated;
+	__u32 done;
+};
+
+/*
+ * One argument of a failed exec, read from the caller's argv array; run
+ * under bpf_loop() because the verifier cannot prove a plain loop of
+ * EBQ_ARGV_MAX string copies within its instruction budget.
+ */
+static long args_step(__u32 i, void *arg)
+{
+	struct args_ctx *a = arg;
+	const char *p = NULL;
+	__u32 used = a->used, room;
+	long n;
+
+	if (bpf_probe_read_user(&p, sizeof(p), &a->argv[i]) || !p) {
+		a->done = 1;
+		return 1;
+	}
+	a->argc++;
+	if (used >= EBQ_ARGS_MAX) {
+		a->truncated = 1;
+		return 0; /* keep counting */
+	}
+	/*
+	 * used < EBQ_ARGS_MAX here, so the mask changes nothing; it is there
+	 * for the verifier, which must see 1 <= room <= EBQ_ARGS_MAX, and the
+	 * barrier keeps clang from optimizing it away.
+	 */
+	room = EBQ_ARGS_MAX - used;
+	barrier_var(room);
+	room = ((room - 1) & (EBQ_ARGS_MAX - 1)) + 1;
+	n = bpf_probe_read_user_str(a->data + ((a->off + used) & EBQ_DATA_MASK), room, p);
+	if (n <= 0) {
+		a->done = 1;
+		return 1;
+	}
+	if ((__u32)n == room)
+		a->truncated = 1;
+	a->used = used + n;
+	return 0;
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_start *stp, st;
+	struct exec_buf *b;
+	struct ebq_exec_event *e;
+	__u32 off = 0;
+
+	stp = bpf_map_lookup_elem(&exec_starts, &tid);
+	if (!stp)
+		return 0; /* succeeded (sched_process_exec took it), or not ours */
+	st = *stp;
+	bpf_map_delete_elem(&exec_starts, &tid);
+	if (st.rejected || ret >= 0)
+		return 0;
+	b = scratch();
+	if (!b)
+		return 0;
+	e = &b->e;
+	fill_header(&e->h, task, EBQ_EV_EXEC);
+	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, ret)) {
+		stat_inc(EBQ_STAT_EXEC_FILTERED);
+		return 0;
+	}
+	e->syscall = st.syscall;
+	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
+	e->exit_code = ret;
+	e->argc = 0;
+	e->flags = 0;
+	e->path_len = 0;
+	e->args_len = 0;
+	e->cwd_len = 0;
+	e->base_len = 0;
+
+	if (cfg.capture & EBQ_CAP_PATH) {
+		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st.filename);
+
+		e->flags |= EBQ_EXEC_HAS_PATH;
+		if (n > 0) {
+			off = n - 1;
+			if (n == EBQ_PATH_MAX)
+				e->flags |= EBQ_TRUNC_PATH;
+		}
+		if (n <= 1 || b->data[0] != '/')
+			e->flags |= EBQ_EXEC_PATH_RELATIVE;
+		if (off > EBQ_PATH_MAX)
+			off = EBQ_PATH_MAX;
+		e->path_len = off;
+	}
+	if (cfg.capture & EBQ_CAP_ARGS) {
+		struct args_ctx a = {
+			.argv = (const char *const *)st.argv,
+			.data = b->data,
+			.off = off,
+		};
+
+		e->flags |= EBQ_EXEC_HAS_ARGS;
+		bpf_loop(EBQ_ARGV_MAX, args_step, &a, 0);
+		if (a.truncated || !a.done)
+			e->flags |= EBQ_TRUNC_ARGS;
+		if (a.used > EBQ_ARGS_MAX)
+			a.used = EBQ_ARGS_MAX;
+		e->argc = a.argc;
+		e->args_len = a.used;
+		off += a.used;
+	}
+	/* A relative path is resolved against the cwd, or execveat's dirfd. */
+	if ((cfg.capture & EBQ_CAP_CWD) ||
+	    ((e->flags & EBQ_EXEC_PATH_RELATIVE) && st.dirfd == AT_FDCWD))
+		off += capture_cwd(b, task, off);
+	if ((e->flags & EBQ_EXEC_PATH_RELATIVE) && st.dirfd != AT_FDCWD) {
+		struct file *dir = fd_file(task, st.dirfd);
+
+		if (dir) {
+			__u32 n = walk_path(b->data, off, &dir->f_path, &e->flags,
+					    EBQ_TRUNC_PATH);
+
+			e->base_len = n;
+			e->flags |= EBQ_EXEC_BASE_DIRFD;
+			off += n;
+		}
+	}
+	submit(b, off);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int execve_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int execveat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+/* -c / -p: children of followed processes are followed too. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+
+	if (ctgid == ptgid || !bpf_map_lookup_elem(&followed, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY))
+		stat_inc(EBQ_STAT_FOLLOW_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(follow_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	if (BPF_CORE_READ(p, pid) == tgid)
+		bpf_map_delete_elem(&followed, &tgid);
+	return 0;
+}

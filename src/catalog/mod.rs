@@ -1,0 +1,195 @@
+//! The catalog: every table and column ebq knows, in one place.
+//!
+//! It is the single source of truth that the binder (names, types), the
+//! pushdown planner (what each column can filter in the kernel), the
+//! physical planner (which programs a table needs, what a column makes the
+//! kernel capture), the decoder (how a column is read from an event),
+//! `--list`, `--explain`, the man page and the completions all read. A new
+//! table is a new entry here, a BPF object and a decoder.
+
+pub mod process;
+
+use crate::exec::record::Record;
+use crate::exec::value::Value;
+
+/// SQL type of a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Integer,
+    Text,
+    Boolean,
+}
+
+impl Type {
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Integer => "INTEGER",
+            Type::Text => "TEXT",
+            Type::Boolean => "BOOLEAN",
+        }
+    }
+}
+
+/// What a column can filter in the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelFilter {
+    /// Only in userspace.
+    None,
+    /// An integer slot of the kernel filter (enum ebq_filter_col in
+    /// bpf/ebq.h), valid over `[min, max]`: =, !=, <, <=, >, >=, BETWEEN,
+    /// IN, NOT IN.
+    Int { slot: u32, min: i64, max: i64 },
+    /// The task's comm: =, !=, IN, NOT IN, through the comm_sets map.
+    Comm,
+    /// A path: LIKE 'prefix%' through the path_prefixes LPM trie.
+    PathPrefix,
+    /// Picks the programs that are attached at all (probe pruning):
+    /// =, IN on the program tags.
+    Probe,
+}
+
+impl KernelFilter {
+    /// Operators for `--list TABLE`.
+    pub fn operators(self) -> &'static str {
+        match self {
+            KernelFilter::None => "",
+            KernelFilter::Int { .. } => "= != < <= > >= BETWEEN IN NOT IN",
+            KernelFilter::Comm => "= != IN NOT IN",
+            KernelFilter::PathPrefix => "LIKE 'prefix%'",
+            KernelFilter::Probe => "= IN (picks programs)",
+        }
+    }
+}
+
+/// One column of a table.
+#[derive(Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: Type,
+    /// One line for --list and the man page.
+    pub doc: &'static str,
+    /// Left out of SELECT *, selectable by name (osquery's convention).
+    pub hidden: bool,
+    pub filter: KernelFilter,
+    /// enum ebq_capture bits the kernel must copy for this column.
+    pub capture: u32,
+    /// Reads the column from a decoded event.
+    pub get: fn(&Record) -> Value,
+    /// Display width hint for streaming table output.
+    pub width: usize,
+}
+
+/// One BPF program of a table.
+#[derive(Debug)]
+pub struct Program {
+    /// Program name in the skeleton (the C function name).
+    pub name: &'static str,
+    /// Where it attaches, as shown by --explain.
+    pub attach: &'static str,
+    /// Values of the table's Probe column this program serves; empty:
+    /// needed whatever the query says.
+    pub tags: &'static [&'static str],
+    /// Attached only under -c / -p.
+    pub follow_only: bool,
+}
+
+/// One table.
+pub struct Table {
+    pub name: &'static str,
+    /// Other names accepted in FROM (osquery's).
+    pub aliases: &'static [&'static str],
+    /// One line: what one row is.
+    pub doc: &'static str,
+    pub columns: &'static [Column],
+    pub programs: &'static [Program],
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<usize> {
+        let name = name.to_ascii_lowercase();
+        let name = COLUMN_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map(|(_, real)| *real)
+            .unwrap_or(&name);
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+    }
+}
+
+/// Every table, in --list order.
+pub static TABLES: &[&Table] = &[&process::PROCESS_EVENTS];
+
+/// Column names accepted for another (osquery's `cid`).
+pub static COLUMN_ALIASES: &[(&str, &str)] = &[("cid", "cgroup_id")];
+
+pub fn table(name: &str) -> Option<&'static Table> {
+    let name = name.to_ascii_lowercase();
+    TABLES
+        .iter()
+        .copied()
+        .find(|t| t.name == name || t.aliases.contains(&name.as_str()))
+}
+
+/// The known name closest to `name`, when it is close enough to be a typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) || c.starts_with(&name) || name.starts_with(c))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+pub fn table_names() -> Vec<&'static str> {
+    TABLES.iter().map(|t| t.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_lowercase_and_documented() {
+        let mut seen = std::collections::HashSet::new();
+        for t in TABLES {
+            assert!(seen.insert(t.name));
+            for a in t.aliases {
+                assert!(seen.insert(a), "alias {a} clashes");
+            }
+            let mut cols = std::collections::HashSet::new();
+            for c in t.columns {
+                assert!(cols.insert(c.name), "{}.{} twice", t.name, c.name);
+                assert_eq!(c.name, c.name.to_ascii_lowercase());
+                assert!(!c.doc.is_empty() && c.doc.len() <= 79, "{}.{} doc", t.name, c.name);
+                assert!(c.width > 0);
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_accept_aliases_in_any_case() {
+        assert_eq!(table("BPF_PROCESS_EVENTS").map(|t| t.name), Some("process_events"));
+        let t = table("process_events").expect("table");
+        assert_eq!(t.column("CID"), t.column("cgroup_id"));
+        assert!(t.column("nope").is_none());
+    }
+
+    #[test]
+    fn suggestions_find_typos_only() {
+        assert_eq!(suggest("pdi", ["pid", "path", "uid"]), Some("pid"));
+        assert_eq!(suggest("cmdlin", ["cmdline", "comm"]), Some("cmdline"));
+        assert_eq!(suggest("process_event", table_names()), Some("process_events"));
+        assert_eq!(suggest("zzzzzz", ["pid", "uid"]), None);
+    }
+}

@@ -1,0 +1,67 @@
+//! The resolved configuration: every decision that depends on the
+//! environment (is stdout a terminal, NO_COLOR, terminal width, default
+//! output format) is made here, once, so the rest of ebq never re-asks.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crate::cli::{Args, ColorChoice};
+use crate::output::Format;
+
+/// Ring buffer size when --buffer-size is not given: room for a burst of a
+/// few thousand exec events on a busy machine.
+pub const DEFAULT_BUFFER: u32 = 4 << 20;
+/// Table width when stdout is not a terminal and COLUMNS is unset.
+const DEFAULT_WIDTH: usize = 160;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Command(String),
+    Pid(u32),
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub format: Format,
+    pub color: bool,
+    pub width: usize,
+    pub duration: Option<Duration>,
+    pub target: Target,
+    pub stats: bool,
+    pub buffer_size: u32,
+}
+
+fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+impl Config {
+    pub fn new(args: &Args) -> Config {
+        let tty = std::io::stdout().is_terminal();
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color_env() && std::env::var("TERM").map_or(true, |t| t != "dumb"),
+        };
+        // This one decision is handed to every printer: the table header
+        // (owo-colors) and --list (comfy-table, told to style or not).
+        let width = terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+            .unwrap_or(DEFAULT_WIDTH);
+        Config {
+            format: args.output.unwrap_or(if tty { Format::Table } else { Format::Json }),
+            color,
+            width,
+            duration: args.duration,
+            target: match (&args.command, args.pid) {
+                (Some(c), _) => Target::Command(c.clone()),
+                (None, Some(p)) => Target::Pid(p),
+                _ => Target::All,
+            },
+            stats: args.stats,
+            buffer_size: args.buffer_size.unwrap_or(DEFAULT_BUFFER),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `--list`, the man page and the completions, all generated from the clap
+//! definition and the catalog. man/ and completions/ hold the generated
+//! files; tests/generated.rs fails when they are stale.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+use comfy_table::{presets, ContentArrangement, Table as Grid};
+
+use crate::catalog::{self, KernelFilter, Table};
+use crate::cli::{Args, Generate};
+
+fn grid(color: bool, width: usize) -> Grid {
+    let mut g = Grid::new();
+    g.load_style(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_width(width as u16);
+    if color {
+        g.enforce_styling();
+    } else {
+        g.force_no_tty();
+    }
+    g
+}
+
+pub fn list(table: Option<&str>, color: bool, width: usize) -> String {
+    match table.and_then(catalog::table) {
+        None => {
+            let mut g = grid(color, width);
+            g.set_header(["table", "columns", "one row per"]);
+            for t in catalog::TABLES {
+                let name = if t.aliases.is_empty() { t.name.to_string() } else { format!("{} (also {})", t.name, t.aliases.join(", ")) };
+                g.add_row([name, t.columns.len().to_string(), t.doc.to_string()]);
+            }
+            format!("{g}\n")
+        }
+        Some(t) => {
+            let mut g = grid(color, width);
+            g.set_header(["column", "type", "kernel filter", "description"]);
+            for c in t.columns {
+                let name = if c.hidden { format!("{} (hidden)", c.name) } else { c.name.to_string() };
+                let ops = match c.filter {
+                    KernelFilter::None => "-".to_string(),
+                    f => f.operators().to_string(),
+                };
+                g.add_row([name, c.ty.name().to_string(), ops, c.doc.to_string()]);
+            }
+            format!("{}: {}\n{g}\n", t.name, t.doc)
+        }
+    }
+}
+
+fn roff(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+fn man_tables(out: &mut Vec<u8>, tables: &[&Table]) -> std::io::Result<()> {
+    writeln!(out, ".SH TABLES")?;
+    writeln!(out, "Hidden columns are left out of SELECT * and can be selected by name.")?;
+    for t in tables {
+        writeln!(out, ".SS {}", roff(t.name))?;
+        writeln!(out, "{}.", roff(t.doc))?;
+        if !t.aliases.is_empty() {
+            writeln!(out, "Also called {}.", roff(&t.aliases.join(", ")))?;
+        }
+        for c in t.columns {
+            writeln!(out, ".TP")?;
+            let hidden = if c.hidden { ", hidden" } else { "" };
+            writeln!(out, "\\fB{}\\fR ({}{hidden})", roff(c.name), c.ty.name())?;
+            let filter = match c.filter {
+                KernelFilter::None => String::new(),
+                f => format!(" Kernel filter: {}.", f.operators()),
+            };
+            writeln!(out, "{}.{}", roff(c.doc), roff(&filter))?;
+        }
+    }
+    writeln!(out, ".SH PUSHDOWN")?;
+    writeln!(out, "Each WHERE conjunct is filtered in the kernel when it can be (exact or a superset), else in userspace; the userspace filter always re\\-checks the whole WHERE, so kernel filters only save work. ebq \\-\\-explain shows the decision for each conjunct.")?;
+    writeln!(out, ".SH EXIT STATUS")?;
+    writeln!(out, "0 at a normal end (Ctrl\\-C, SIGTERM, \\-\\-duration, LIMIT, the \\-c command done, a closed pipe); 2 for a usage or SQL error; 1 for any other failure.")?;
+    Ok(())
+}
+
+pub fn generate(what: Generate) -> Vec<u8> {
+    let mut cmd = Args::command();
+    let mut out = Vec::new();
+    match what {
+        Generate::Man => {
+            let man = clap_mangen::Man::new(cmd.clone());
+            // Writing into a Vec cannot fail.
+            let _ = man.render_title(&mut out);
+            let _ = man.render_name_section(&mut out);
+            let _ = man.render_synopsis_section(&mut out);
+            let _ = man.render_description_section(&mut out);
+            let _ = man.render_options_section(&mut out);
+            let _ = man_tables(&mut out, catalog::TABLES);
+            let _ = man.render_extra_section(&mut out);
+            let _ = man.render_version_section(&mut out);
+        }
+        Generate::Bash => clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "ebq", &mut out),
+        Generate::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "ebq", &mut out),
+        Generate::Fish => clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "ebq", &mut out),
+    }
+    out
+}

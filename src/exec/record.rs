@@ -1,0 +1,190 @@
+//! One decoded ring buffer record: the common header and the table's own
+//! part, borrowed from the ring buffer. The catalog's column getters read
+//! columns from it on demand, so a column the query does not use costs
+//! nothing.
+//!
+//! Records come from the kernel and are checked before use: a record shorter
+//! than its struct, or whose lengths point past its end, is an error, not a
+//! panic or a read out of bounds.
+
+use crate::kernel::types::{ebq_event_kind, ebq_exec_event, ebq_header};
+
+/// Nanoseconds to add to a boot-clock timestamp to get unix time.
+pub type BootOffset = i128;
+
+pub struct Record<'a> {
+    pub hdr: ebq_header,
+    pub boot_offset: BootOffset,
+    pub event: Event<'a>,
+}
+
+pub enum Event<'a> {
+    Exec(Exec<'a>),
+}
+
+pub struct Exec<'a> {
+    pub e: ebq_exec_event,
+    pub path: &'a [u8],
+    pub args: &'a [u8],
+    pub cwd: &'a [u8],
+    pub base: &'a [u8],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Short { kind: u32, len: usize },
+    UnknownKind(u32),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Short { kind, len } => {
+                write!(f, "kernel record of kind {kind} is too short ({len} bytes)")
+            }
+            DecodeError::UnknownKind(k) => write!(f, "kernel record of unknown kind {k}"),
+        }
+    }
+}
+
+// SAFETY: generated from the C structs in bpf/ebq.h: plain integers and byte
+// arrays with explicit padding, valid for every bit pattern.
+unsafe impl plain::Plain for ebq_header {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_exec_event {}
+
+fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
+    let mut v = T::default();
+    plain::copy_from_bytes(&mut v, bytes).map_err(|_| DecodeError::Short {
+        kind,
+        len: bytes.len(),
+    })?;
+    Ok(v)
+}
+
+impl<'a> Record<'a> {
+    pub fn decode(bytes: &'a [u8], boot_offset: BootOffset) -> Result<Self, DecodeError> {
+        let hdr: ebq_header = read(bytes, 0)?;
+        let event = match ebq_event_kind(hdr.kind) {
+            ebq_event_kind::EBQ_EV_EXEC => {
+                let e: ebq_exec_event = read(bytes, hdr.kind)?;
+                let mut rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
+                let mut take = |n: u16| -> Result<&'a [u8], DecodeError> {
+                    let n = usize::from(n);
+                    if n > rest.len() {
+                        return Err(DecodeError::Short {
+                            kind: hdr.kind,
+                            len: bytes.len(),
+                        });
+                    }
+                    let (a, b) = rest.split_at(n);
+                    rest = b;
+                    Ok(a)
+                };
+                Event::Exec(Exec {
+                    path: take(e.path_len)?,
+                    args: take(e.args_len)?,
+                    cwd: take(e.cwd_len)?,
+                    base: take(e.base_len)?,
+                    e,
+                })
+            }
+            _ => return Err(DecodeError::UnknownKind(hdr.kind)),
+        };
+        Ok(Record {
+            hdr,
+            boot_offset,
+            event,
+        })
+    }
+}
+
+/// Path components written leaf first, each NUL-terminated (walk_path() in
+/// bpf/common.bpf.h), as an absolute path.
+pub fn join_walked(components: &[u8]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = components
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return b"/".to_vec();
+    }
+    let mut out = Vec::with_capacity(components.len() + 1);
+    for p in parts.iter().rev() {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// `rel` resolved against the absolute directory `base`, lexically: `.`
+/// components dropped, `..` going up (never above `/`), as the kernel's path
+/// walk would for a path without symlinks.
+pub fn resolve(base: &[u8], rel: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for p in base.split(|&b| b == b'/').chain(rel.split(|&b| b == b'/')) {
+        match p {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let mut out = Vec::with_capacity(base.len() + rel.len() + 1);
+    for p in &parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walked_components_join_root_first() {
+        assert_eq!(join_walked(b"bin\0usr\0"), b"/usr/bin");
+        assert_eq!(join_walked(b""), b"/");
+    }
+
+    #[test]
+    fn relative_paths_resolve_lexically() {
+        assert_eq!(resolve(b"/tmp/x", b"./run.sh"), b"/tmp/x/run.sh");
+        assert_eq!(resolve(b"/tmp/x", b"../../../bin/true"), b"/bin/true");
+        assert_eq!(resolve(b"/", b""), b"/");
+    }
+
+    #[test]
+    fn short_records_are_errors() {
+        assert!(matches!(
+            Record::decode(&[0u8; 8], 0),
+            Err(DecodeError::Short { .. })
+        ));
+        let mut buf = vec![0u8; std::mem::size_of::<ebq_exec_event>()];
+        buf[16] = 99; // kind
+        assert!(matches!(
+            Record::decode(&buf, 0),
+            Err(DecodeError::UnknownKind(99))
+        ));
+    }
+
+    #[test]
+    fn lengths_past_the_end_are_errors() {
+        let mut e = ebq_exec_event::default();
+        e.h.kind = ebq_event_kind::EBQ_EV_EXEC.0;
+        e.path_len = 10;
+        // SAFETY: ebq_exec_event is Plain (see above): any bytes are valid.
+        let bytes = unsafe { plain::as_bytes(&e) }.to_vec();
+        assert!(Record::decode(&bytes, 0).is_err());
+        let mut ok = bytes.clone();
+        ok.extend_from_slice(b"/bin/true\0");
+        let r = Record::decode(&ok, 0).expect("decodes");
+        let Event::Exec(x) = r.event;
+        assert_eq!(x.path, b"/bin/true\0");
+    }
+}

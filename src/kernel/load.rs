@@ -1,0 +1,237 @@
+//! Loads a plan into the kernel: opens the embedded object, turns off the
+//! programs the plan does not need, writes the load-time configuration
+//! (rodata), loads (the verifier runs here), fills the filter maps and
+//! attaches. `Kernel` owns the skeleton and every link: dropping it detaches
+//! and unloads everything, on every path out of a run.
+
+use std::mem::MaybeUninit;
+use std::sync::Mutex;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
+
+use super::process_skel::{ProcessSkel, ProcessSkelBuilder};
+use super::types::{ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+/// What the user chose that the kernel side needs besides the plan.
+pub struct LoadOptions {
+    /// Ring buffer bytes: a power of two, a multiple of the page size.
+    pub buffer_size: u32,
+    /// Our own tgid, never reported.
+    pub self_tgid: u32,
+}
+
+/// Counters from the `stats` map, summed over CPUs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KernelStats {
+    pub sent: u64,
+    pub lost: u64,
+    pub filtered: u64,
+    pub follow_full: u64,
+}
+
+pub struct Kernel<'obj> {
+    skel: ProcessSkel<'obj>,
+    /// Attached programs: dropping a link detaches its program.
+    links: Vec<(&'static str, Link)>,
+}
+
+/// libbpf's messages of the current load, for a verifier rejection.
+static LIBBPF_LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn collect_log(_level: PrintLevel, msg: String) {
+    if let Ok(mut log) = LIBBPF_LOG.lock() {
+        log.extend(msg.lines().map(str::to_string));
+        let excess = log.len().saturating_sub(400);
+        log.drain(..excess);
+    }
+}
+
+fn log_tail(n: usize) -> String {
+    let log = LIBBPF_LOG.lock().map(|l| l.clone()).unwrap_or_default();
+    let start = log.len().saturating_sub(n);
+    log[start..].join("\n  ")
+}
+
+/// Bytes of a generated ABI struct, for a map key or value.
+fn bytes_of<T: plain::Plain>(v: &T) -> &[u8] {
+    // SAFETY: T is one of the generated bpf/ebq.h structs, which are Plain
+    // (src/exec/record.rs, below): integers and byte arrays without
+    // implicit padding, fully initialized.
+    unsafe { plain::as_bytes(v) }
+}
+
+// SAFETY: generated from bpf/ebq.h; integers and byte arrays, explicit
+// padding only, valid for any bytes.
+unsafe impl plain::Plain for ebq_int_key {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_comm_key {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_prefix_key {}
+
+fn kernel_err(what: &str, e: libbpf_rs::Error) -> Error {
+    Error::Kernel(format!("{what}: {e}"))
+}
+
+fn comm_key(kind: ebq_set_kind, comm: &str) -> ebq_comm_key {
+    let mut k = ebq_comm_key { kind: kind.0, ..Default::default() };
+    for (d, s) in k.comm.iter_mut().zip(comm.bytes().take(15)) {
+        *d = s as i8;
+    }
+    k
+}
+
+pub fn load<'obj>(storage: &'obj mut MaybeUninit<OpenObject>, plan: &Plan, opts: &LoadOptions) -> Result<Kernel<'obj>> {
+    let k = &plan.kernel;
+    let mut open = ProcessSkelBuilder::default()
+        .open(storage)
+        .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
+
+    let cfg = &mut open
+        .maps
+        .rodata_data
+        .as_deref_mut()
+        .ok_or_else(|| Error::Kernel("the BPF object has no configuration section".into()))?
+        .cfg;
+    cfg.self_tgid = opts.self_tgid;
+    cfg.capture = k.capture;
+    cfg.follow = u8::from(k.follow);
+    for (slot, f) in &k.ints {
+        let i = *slot as usize;
+        let mut mode = 0u32;
+        if f.has_range() {
+            mode |= ebq_filter_mode::EBQ_F_RANGE.0;
+            cfg.lo[i] = f.lo;
+            cfg.hi[i] = f.hi;
+        }
+        if f.in_set.is_some() {
+            mode |= ebq_filter_mode::EBQ_F_IN.0;
+        }
+        if !f.not_in.is_empty() {
+            mode |= ebq_filter_mode::EBQ_F_NOT_IN.0;
+        }
+        cfg.int_mode[i] = mode as u8;
+    }
+    if k.comm_in.is_some() {
+        cfg.comm_mode |= ebq_filter_mode::EBQ_F_IN.0 as u8;
+    }
+    if !k.comm_not_in.is_empty() {
+        cfg.comm_mode |= ebq_filter_mode::EBQ_F_NOT_IN.0 as u8;
+    }
+    if k.path_prefixes.is_some() {
+        cfg.path_mode = ebq_filter_mode::EBQ_F_PREFIX.0 as u8;
+    }
+
+    let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
+    open.maps
+        .exec_scratch
+        .set_max_entries(cpus as u32)
+        .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
+        .map_err(|e| kernel_err("sizing BPF maps", e))?;
+    for mut prog in open.open_object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        prog.set_autoload(k.programs.iter().any(|p| p.name == name));
+    }
+
+    if let Ok(mut log) = LIBBPF_LOG.lock() {
+        log.clear();
+    }
+    let prev = libbpf_rs::set_print(Some((PrintLevel::Info, collect_log)));
+    let loaded = open.load();
+    libbpf_rs::set_print(prev);
+    let skel = loaded.map_err(|e| {
+        Error::Kernel(format!(
+            "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
+            log_tail(20)
+        ))
+    })?;
+
+    let mut kernel = Kernel { skel, links: Vec::new() };
+    kernel.fill_maps(plan)?;
+    for p in &k.programs {
+        let link = kernel
+            .skel
+            .object()
+            .progs_mut()
+            .find(|q| q.name() == p.name)
+            .ok_or_else(|| Error::Kernel(format!("program {} is missing from the BPF object", p.name)))?
+            .attach()
+            .map_err(|e| Error::Kernel(format!("attaching {} to {}: {e}", p.name, p.attach)))?;
+        kernel.links.push((p.name, link));
+    }
+    Ok(kernel)
+}
+
+use libbpf_rs::skel::Skel as _;
+
+impl<'obj> Kernel<'obj> {
+    fn fill_maps(&mut self, plan: &Plan) -> Result<()> {
+        let k = &plan.kernel;
+        let maps = &self.skel.maps;
+        let one = [1u8];
+        let fill = |what: &str, r: libbpf_rs::Result<()>| r.map_err(|e| kernel_err(what, e));
+        for (slot, f) in &k.ints {
+            for (kind, set) in [(ebq_set_kind::EBQ_SET_IN, f.in_set.as_ref()), (ebq_set_kind::EBQ_SET_NOT_IN, Some(&f.not_in))] {
+                for v in set.into_iter().flatten() {
+                    let key = ebq_int_key { col: *slot, kind: kind.0, val: *v };
+                    fill("filling the integer filter map", maps.int_sets.update(bytes_of(&key), &one, MapFlags::ANY))?;
+                }
+            }
+        }
+        for (kind, set) in [(ebq_set_kind::EBQ_SET_IN, k.comm_in.as_ref()), (ebq_set_kind::EBQ_SET_NOT_IN, Some(&k.comm_not_in))] {
+            for c in set.into_iter().flatten() {
+                let key = comm_key(kind, c);
+                fill("filling the comm filter map", maps.comm_sets.update(bytes_of(&key), &one, MapFlags::ANY))?;
+            }
+        }
+        for p in k.path_prefixes.iter().flatten() {
+            let mut key = ebq_prefix_key { prefixlen: (p.len() * 8) as u32, ..Default::default() };
+            key.data[..p.len()].copy_from_slice(p.as_bytes());
+            fill("filling the path prefix map", maps.path_prefixes.update(bytes_of(&key), &one, MapFlags::ANY))?;
+        }
+        Ok(())
+    }
+
+    /// Adds a process to the followed set (-c / -p).
+    pub fn follow(&self, pid: u32) -> Result<()> {
+        self.skel
+            .maps
+            .followed
+            .update(&pid.to_ne_bytes(), &[1u8], MapFlags::ANY)
+            .map_err(|e| kernel_err("adding a process to follow", e))
+    }
+
+    pub fn events(&self) -> &dyn MapCore {
+        &self.skel.maps.events
+    }
+
+    pub fn attached(&self) -> Vec<&'static str> {
+        self.links.iter().map(|(n, _)| *n).collect()
+    }
+
+    pub fn stats(&self) -> KernelStats {
+        let read = |id: ebq_stat| -> u64 {
+            self.skel
+                .maps
+                .stats
+                .lookup_percpu(&id.0.to_ne_bytes(), MapFlags::ANY)
+                .ok()
+                .flatten()
+                .map(|per_cpu| {
+                    per_cpu
+                        .iter()
+                        .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+                        .sum()
+                })
+                .unwrap_or(0)
+        };
+        KernelStats {
+            sent: read(ebq_stat::EBQ_STAT_EXEC_SENT),
+            lost: read(ebq_stat::EBQ_STAT_EXEC_LOST),
+            filtered: read(ebq_stat::EBQ_STAT_EXEC_FILTERED),
+            follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The kernel side: the embedded BPF objects, their generated types, the
+//! checks before loading, and the loader that owns what it attaches.
+
+pub mod load;
+pub mod preflight;
+
+#[allow(clippy::all, clippy::pedantic, clippy::undocumented_unsafe_blocks, dead_code, non_camel_case_types, non_snake_case, non_upper_case_globals, unused_imports, unsafe_op_in_unsafe_fn)]
+pub mod process_skel {
+    include!(concat!(env!("OUT_DIR"), "/process.skel.rs"));
+}
+
+/// The kernel <-> user structs of bpf/ebq.h, generated from BTF.
+pub use process_skel::types;

@@ -1,0 +1,123 @@
+//! ebq: one SQL SELECT over kernel events, answered by precompiled eBPF.
+//!
+//! The pipeline (DESIGN.md): sql (parse, bind against the catalog) -> plan
+//! (pushdown, probe and capture pruning) -> kernel (load, attach) -> exec
+//! (decode, filter, project) -> output. main() only dispatches and turns
+//! errors into one `ebq:` message and an exit status: 2 for a mistake in
+//! the command line or query, 1 for any other failure, 0 otherwise,
+//! including a closed pipe.
+
+mod catalog;
+mod cli;
+mod config;
+mod doc;
+mod error;
+mod exec;
+mod kernel;
+mod output;
+mod plan;
+mod sql;
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+
+use cli::Args;
+use config::{Config, Target};
+use error::Error;
+
+fn read_query(q: &str) -> Result<String, Error> {
+    if q != "-" {
+        return Ok(q.to_string());
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::Usage(format!("reading the query from stdin: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::Usage(format!("the query on stdin is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+    })
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|_| out.flush()).map_err(Error::Output)
+}
+
+fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
+    if let Some(what) = args.generate {
+        return write_stdout(&doc::generate(what));
+    }
+    let cfg = Config::new(&args);
+    if let Some(table) = &args.list {
+        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.width).as_bytes());
+    }
+    let text = read_query(args.query.as_deref().unwrap_or("-"))?;
+    *query = Some(text.clone());
+    let bound = sql::bind(&text)?;
+    let plan = plan::plan(bound, cfg.target != Target::All);
+    if args.explain {
+        if !kernel::preflight::tracefs_mounted() && plan.kernel.programs.iter().any(|p| p.attach.starts_with("tracepoint/")) {
+            eprintln!("ebq: note: tracefs is not mounted; a run mounts it at {}", kernel::preflight::TRACEFS);
+        }
+        return write_stdout(plan::explain::render(&plan).as_bytes());
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .map_err(|e| Error::Kernel(format!("installing the Ctrl-C handler: {e}")))?;
+    }
+    let summary = exec::run::run(&plan, &cfg, &stop)?;
+    for n in &summary.notes {
+        if cfg.stats {
+            eprintln!("ebq: note: {n}");
+        }
+    }
+    let k = summary.kernel;
+    if k.lost > 0 {
+        eprintln!("ebq: warning: {} events were lost because the ring buffer was full; try a larger --buffer-size", k.lost);
+    }
+    if k.follow_full > 0 {
+        eprintln!("ebq: warning: {} new processes could not be followed (the followed set is full)", k.follow_full);
+    }
+    if summary.bad_records > 0 {
+        eprintln!("ebq: warning: {} kernel records could not be decoded", summary.bad_records);
+    }
+    if cfg.stats {
+        let t = plan.table();
+        eprintln!(
+            "ebq: stats: kernel: {} programs of {} sent {} events, rejected {} in the kernel, lost {}",
+            plan.kernel.programs.len(),
+            t.name,
+            k.sent,
+            k.filtered,
+            k.lost
+        );
+        eprintln!(
+            "ebq: stats: userspace: {} events decoded, {} rows kept by the userspace filter",
+            summary.decoded, summary.kept
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut query = None;
+    match real_main(args, &mut query) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `ebq ... | head`: the reader is gone, which ends the run cleanly.
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = e.render(query.as_deref());
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "ebq: {msg}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Writing rows: one `Sink` per output format, all fed the same rows in
+//! SELECT order. Rows go to stdout and nothing else does; notes, warnings
+//! and stats go to stderr (main.rs, exec/run.rs).
+
+mod csv;
+mod json;
+pub mod sanitize;
+mod table;
+
+use std::io::{self, Write};
+
+use crate::exec::value::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns that fit the terminal (default on a terminal)
+    Table,
+    /// One JSON object per row (NDJSON; default when not a terminal)
+    Json,
+    /// Comma-separated values with a header row
+    Csv,
+}
+
+/// A column of the output, as the sinks need it.
+pub struct OutColumn {
+    pub name: String,
+    /// Width hint from the catalog.
+    pub width: usize,
+    pub numeric: bool,
+}
+
+pub trait Sink {
+    fn row(&mut self, values: &[Value]) -> io::Result<()>;
+    /// Pushes buffered rows out: after every batch of events.
+    fn flush(&mut self) -> io::Result<()>;
+}
+
+pub struct SinkOptions {
+    pub format: Format,
+    pub color: bool,
+    /// Terminal width for table output.
+    pub width: usize,
+}
+
+pub fn sink<'w>(w: Box<dyn Write + 'w>, columns: Vec<OutColumn>, o: &SinkOptions) -> io::Result<Box<dyn Sink + 'w>> {
+    Ok(match o.format {
+        Format::Json => Box::new(json::JsonSink::new(w, columns)),
+        Format::Csv => Box::new(csv::CsvSink::new(w, &columns)?),
+        Format::Table => Box::new(table::TableSink::new(w, columns, o.width, o.color)?),
+    })
+}

@@ -1,0 +1,125 @@
+//! `ebq --explain`: the plan as stable text, golden-tested in
+//! tests/explain/. It shows what will be attached, what each WHERE conjunct
+//! became (exact / inexact / userspace, and why), the filter values the
+//! kernel gets, what the kernel copies, and what userspace still checks.
+
+use std::fmt::Write as _;
+
+use super::{IntFilter, Plan, Pushed};
+use crate::kernel::types::ebq_capture;
+
+/// Label column width: every section starts its lines at this column.
+const W: usize = 10;
+
+fn line(out: &mut String, label: &str, text: &str) {
+    let _ = writeln!(out, "{label:<W$}{text}");
+}
+
+fn int_set(set: &std::collections::BTreeSet<i64>) -> String {
+    let v: Vec<String> = set.iter().map(|i| i.to_string()).collect();
+    format!("({})", v.join(", "))
+}
+
+fn str_set(set: &std::collections::BTreeSet<String>) -> String {
+    let v: Vec<String> = set.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
+    format!("({})", v.join(", "))
+}
+
+fn int_filter(f: &IntFilter) -> String {
+    let mut parts = Vec::new();
+    if let Some(set) = &f.in_set {
+        parts.push(if set.is_empty() {
+            "nothing (no value can match)".to_string()
+        } else {
+            format!("IN {}", int_set(set))
+        });
+    }
+    if f.has_range() {
+        parts.push(if f.lo > f.hi {
+            "nothing (empty range)".to_string()
+        } else if f.lo == f.min {
+            format!("<= {}", f.hi)
+        } else if f.hi == f.max {
+            format!(">= {}", f.lo)
+        } else {
+            format!("BETWEEN {} AND {}", f.lo, f.hi)
+        });
+    }
+    if !f.not_in.is_empty() {
+        parts.push(format!("NOT IN {}", int_set(&f.not_in)));
+    }
+    format!("{} {}", f.column, parts.join(" AND "))
+}
+
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::new();
+    let t = plan.table();
+    let k = &plan.kernel;
+    line(&mut out, "table", &format!("{} ({})", t.name, t.doc.to_lowercase()));
+    for (i, p) in k.programs.iter().enumerate() {
+        line(&mut out, if i == 0 { "programs" } else { "" }, &format!("{:<40} {}", p.attach, p.name));
+    }
+    let pruned: Vec<&str> = t.programs.iter().filter(|p| !k.programs.iter().any(|q| q.name == p.name)).map(|p| p.name).collect();
+    if !pruned.is_empty() {
+        line(&mut out, "pruned", &pruned.join(", "));
+    }
+    if plan.conjuncts.is_empty() {
+        line(&mut out, "where", "(none: every event)");
+    }
+    let width = plan.conjuncts.iter().map(|c| c.sql.chars().count()).max().unwrap_or(0).min(40);
+    for (i, c) in plan.conjuncts.iter().enumerate() {
+        let how = match &c.pushed {
+            Pushed::Exact => "kernel, exact".to_string(),
+            Pushed::Inexact(why) => format!("kernel, inexact: {why}"),
+            Pushed::Userspace(why) => format!("userspace: {why}"),
+            Pushed::Programs => "kernel, picks the programs".to_string(),
+        };
+        line(&mut out, if i == 0 { "where" } else { "" }, &format!("{:<width$}  {how}", c.sql));
+    }
+    let mut filters = Vec::new();
+    if k.follow {
+        filters.push("followed processes (the -c command or -p pid, and their descendants)".to_string());
+    }
+    filters.extend(k.ints.values().map(int_filter));
+    if let Some(set) = &k.comm_in {
+        filters.push(format!("comm IN {}", str_set(set)));
+    }
+    if !k.comm_not_in.is_empty() {
+        filters.push(format!("comm NOT IN {}", str_set(&k.comm_not_in)));
+    }
+    if let Some(set) = &k.path_prefixes {
+        let v: Vec<String> = set.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
+        filters.push(format!("path starts with {} (absolute paths)", v.join(" or ")));
+    }
+    if filters.is_empty() {
+        line(&mut out, "kernel", "(no filter: every event is sent up)");
+    }
+    for (i, f) in filters.iter().enumerate() {
+        line(&mut out, if i == 0 { "kernel" } else { "" }, f);
+    }
+    let mut cap = Vec::new();
+    for (bit, name) in [
+        (ebq_capture::EBQ_CAP_PATH.0, "path"),
+        (ebq_capture::EBQ_CAP_ARGS.0, "arguments"),
+        (ebq_capture::EBQ_CAP_CWD.0, "cwd"),
+    ] {
+        if k.capture & bit != 0 {
+            cap.push(name);
+        }
+    }
+    line(&mut out, "capture", &if cap.is_empty() { "(header only)".to_string() } else { cap.join(", ") });
+    line(
+        &mut out,
+        "userspace",
+        &match &plan.query.where_sql {
+            Some(w) => format!("WHERE {w}"),
+            None => "(nothing to check)".to_string(),
+        },
+    );
+    let cols: Vec<&str> = plan.query.outputs.iter().map(|o| o.name.as_str()).collect();
+    line(&mut out, "output", &cols.join(", "));
+    if let Some(n) = plan.query.limit {
+        line(&mut out, "limit", &n.to_string());
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! Planning: from a bound query to what the kernel is asked to do.
+//!
+//! Pushdown is a contract per WHERE conjunct (DataFusion's filter pushdown):
+//! `Exact` when the kernel filter keeps exactly the events the conjunct
+//! keeps, `Inexact` when it keeps a superset, `Userspace` when the kernel
+//! cannot help. Kernel filters are conservative by construction (never
+//! drop an event the WHERE keeps), and the userspace filter re-checks the
+//! whole WHERE on every event that reaches it, so a kernel filter can only
+//! ever save work, never change a result.
+//!
+//! The physical side: which programs to attach (probe pruning), what the
+//! kernel must copy (capture pruning), and the filter map contents.
+
+pub mod explain;
+mod pushdown;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::{Program, Table};
+use crate::sql::expr::{Expr, Query};
+
+/// Largest IN / NOT IN set of one column that goes into the kernel.
+pub const MAX_KERNEL_SET: usize = 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pushed {
+    /// The kernel filter is exactly the conjunct.
+    Exact,
+    /// The kernel filter keeps a superset; why.
+    Inexact(String),
+    /// Only userspace can decide; why.
+    Userspace(String),
+    /// Decides which programs are attached at all.
+    Programs,
+}
+
+/// One WHERE conjunct and what became of it.
+#[derive(Debug)]
+pub struct ConjunctPlan {
+    pub sql: String,
+    pub pushed: Pushed,
+}
+
+/// The kernel filter of one integer column: lo <= v <= hi, v in `in_set`
+/// (when set), v not in `not_in`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntFilter {
+    pub column: &'static str,
+    pub lo: i64,
+    pub hi: i64,
+    /// The column's whole domain: a range equal to it filters nothing.
+    pub min: i64,
+    pub max: i64,
+    pub in_set: Option<BTreeSet<i64>>,
+    pub not_in: BTreeSet<i64>,
+}
+
+impl IntFilter {
+    pub fn has_range(&self) -> bool {
+        self.lo > self.min || self.hi < self.max
+    }
+
+    /// Folds range and NOT IN into an IN set when there is one: the kernel
+    /// then does one lookup instead of three checks.
+    fn simplify(&mut self) {
+        if let Some(set) = &mut self.in_set {
+            let (lo, hi, not_in) = (self.lo, self.hi, &self.not_in);
+            set.retain(|v| *v >= lo && *v <= hi && !not_in.contains(v));
+            self.lo = self.min;
+            self.hi = self.max;
+            self.not_in.clear();
+        }
+    }
+}
+
+/// Everything the kernel side is told for one query.
+#[derive(Debug, Default)]
+pub struct KernelPlan {
+    /// By filter slot (enum ebq_filter_col).
+    pub ints: BTreeMap<u32, IntFilter>,
+    pub comm_in: Option<BTreeSet<String>>,
+    pub comm_not_in: BTreeSet<String>,
+    pub path_prefixes: Option<BTreeSet<String>>,
+    /// Values of the table's Probe column the query allows (None: all).
+    pub probe_tags: Option<BTreeSet<String>>,
+    /// enum ebq_capture bits.
+    pub capture: u32,
+    pub programs: Vec<&'static Program>,
+    pub follow: bool,
+}
+
+pub struct Plan {
+    pub query: Query,
+    pub conjuncts: Vec<ConjunctPlan>,
+    pub kernel: KernelPlan,
+    /// The whole WHERE, re-checked in userspace.
+    pub predicate: Option<Expr>,
+}
+
+impl Plan {
+    pub fn table(&self) -> &'static Table {
+        self.query.table
+    }
+}
+
+/// Plans `query`; `follow` is true under -c / -p.
+pub fn plan(query: Query, follow: bool) -> Plan {
+    let table = query.table;
+    let mut kernel = KernelPlan {
+        follow,
+        ..Default::default()
+    };
+    let conjuncts = query
+        .conjuncts
+        .iter()
+        .map(|c| ConjunctPlan {
+            sql: c.sql.clone(),
+            pushed: pushdown::push(table, &c.expr, &mut kernel),
+        })
+        .collect();
+    for f in kernel.ints.values_mut() {
+        f.simplify();
+    }
+    for c in query.used_columns() {
+        kernel.capture |= table.columns[c].capture;
+    }
+    kernel.programs = table
+        .programs
+        .iter()
+        .filter(|p| !p.follow_only || follow)
+        .filter(|p| match &kernel.probe_tags {
+            Some(tags) if !p.tags.is_empty() => p.tags.iter().any(|t| tags.contains(*t)),
+            _ => true,
+        })
+        .collect();
+    let predicate = query.predicate();
+    Plan {
+        query,
+        conjuncts,
+        kernel,
+        predicate,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,325 @@
+//! Decides, for one WHERE conjunct, what the kernel can filter, and merges
+//! it into the kernel plan. Each rule keeps the kernel conservative: when in
+//! doubt, a conjunct stays in userspace.
+
+use std::collections::BTreeSet;
+
+use super::{IntFilter, KernelPlan, Pushed, MAX_KERNEL_SET};
+use crate::catalog::{KernelFilter, Table};
+use crate::exec::value::Value;
+use crate::sql::expr::{CmpOp, Expr};
+
+/// Bytes of a comm the kernel keeps (TASK_COMM_LEN - 1).
+const COMM_MAX: usize = 15;
+/// Bytes of a path prefix the LPM trie keys hold (EBQ_PREFIX_MAX - 1).
+const PREFIX_MAX: usize = 255;
+
+/// What one conjunct asks of one column.
+enum Constraint {
+    Int { slot: u32, column: &'static str, min: i64, max: i64, c: IntC },
+    Comm { values: BTreeSet<String>, negated: bool },
+    Prefix(BTreeSet<String>),
+    Probe(BTreeSet<String>),
+}
+
+enum IntC {
+    Range(i64, i64),
+    In(BTreeSet<i64>),
+    NotIn(BTreeSet<i64>),
+}
+
+type Found = Result<(Constraint, Pushed), String>;
+
+/// NOT pushed into the leaves; equal under SQL's three-valued logic.
+fn negate(e: &Expr) -> Expr {
+    match e {
+        Expr::Not(x) => (**x).clone(),
+        Expr::Cmp(a, op, b) => Expr::Cmp(a.clone(), op.negate(), b.clone()),
+        Expr::In { expr, list, negated } => Expr::In { expr: expr.clone(), list: list.clone(), negated: !negated },
+        Expr::Between { expr, low, high, negated } => Expr::Between { expr: expr.clone(), low: low.clone(), high: high.clone(), negated: !negated },
+        Expr::Like { expr, like, negated } => Expr::Like { expr: expr.clone(), like: like.clone(), negated: !negated },
+        Expr::IsNull { expr, negated } => Expr::IsNull { expr: expr.clone(), negated: !negated },
+        Expr::And(a, b) => Expr::Or(Box::new(negate(a)), Box::new(negate(b))),
+        Expr::Or(a, b) => Expr::And(Box::new(negate(a)), Box::new(negate(b))),
+        other => Expr::Not(Box::new(other.clone())),
+    }
+}
+
+pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
+    if let Expr::Not(x) = e {
+        if matches!(x.as_ref(), Expr::And(..) | Expr::Or(..) | Expr::Not(_)) {
+            return push(table, &negate(x), k);
+        }
+    }
+    // Each side of an AND narrows the kernel filter on its own.
+    if let Expr::And(a, b) = e {
+        return match (push(table, a, k), push(table, b, k)) {
+            (Pushed::Userspace(w), Pushed::Userspace(_)) => Pushed::Userspace(w),
+            (Pushed::Exact, Pushed::Exact) => Pushed::Exact,
+            (Pushed::Programs, Pushed::Programs) => Pushed::Programs,
+            (Pushed::Inexact(w), _) | (_, Pushed::Inexact(w)) => Pushed::Inexact(w),
+            (Pushed::Userspace(w), _) | (_, Pushed::Userspace(w)) => Pushed::Inexact(format!("in part: {w}")),
+            _ => Pushed::Inexact("in part".into()),
+        };
+    }
+    match find(table, e) {
+        Err(why) => Pushed::Userspace(why),
+        Ok((c, pushed)) => match merge(c, k) {
+            Ok(()) => pushed,
+            Err(why) => Pushed::Userspace(why),
+        },
+    }
+}
+
+fn merge(c: Constraint, k: &mut KernelPlan) -> Result<(), String> {
+    match c {
+        Constraint::Int { slot, column, min, max, c } => {
+            let f = k.ints.entry(slot).or_insert(IntFilter {
+                column,
+                lo: min,
+                hi: max,
+                min,
+                max,
+                in_set: None,
+                not_in: BTreeSet::new(),
+            });
+            match c {
+                IntC::Range(lo, hi) => {
+                    f.lo = f.lo.max(lo);
+                    f.hi = f.hi.min(hi);
+                }
+                IntC::In(set) => {
+                    f.in_set = Some(match f.in_set.take() {
+                        Some(old) => old.intersection(&set).copied().collect(),
+                        None => set,
+                    })
+                }
+                IntC::NotIn(set) => {
+                    if f.not_in.union(&set).count() > MAX_KERNEL_SET {
+                        return Err(format!("the kernel's NOT IN set of {column} holds {MAX_KERNEL_SET} values"));
+                    }
+                    f.not_in.extend(set);
+                }
+            }
+        }
+        Constraint::Comm { values, negated: false } => {
+            k.comm_in = Some(match k.comm_in.take() {
+                Some(old) => old.intersection(&values).cloned().collect(),
+                None => values,
+            })
+        }
+        Constraint::Comm { values, negated: true } => {
+            if k.comm_not_in.union(&values).count() > MAX_KERNEL_SET {
+                return Err(format!("the kernel's NOT IN set of comm holds {MAX_KERNEL_SET} values"));
+            }
+            k.comm_not_in.extend(values);
+        }
+        Constraint::Prefix(set) => {
+            if k.path_prefixes.is_some() {
+                return Err("the kernel takes one path prefix filter per query".into());
+            }
+            k.path_prefixes = Some(set);
+        }
+        Constraint::Probe(set) => {
+            k.probe_tags = Some(match k.probe_tags.take() {
+                Some(old) => old.intersection(&set).cloned().collect(),
+                None => set,
+            })
+        }
+    }
+    Ok(())
+}
+
+/// Column op literal, in that order, or None.
+fn column_cmp(e: &Expr) -> Option<(usize, CmpOp, &Value)> {
+    match e {
+        Expr::Cmp(a, op, b) => match (a.as_ref(), b.as_ref()) {
+            (Expr::Column(c), Expr::Lit(v)) => Some((*c, *op, v)),
+            (Expr::Lit(v), Expr::Column(c)) => Some((*c, op.flip(), v)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn find(table: &'static Table, e: &Expr) -> Found {
+    match e {
+        Expr::Not(x) => match x.as_ref() {
+            Expr::Not(_) | Expr::Cmp(..) | Expr::In { .. } | Expr::Between { .. } | Expr::Like { .. } | Expr::IsNull { .. } | Expr::And(..) | Expr::Or(..) => find(table, &negate(x)),
+            _ => Err("NOT of this expression is decided in userspace".into()),
+        },
+        Expr::Or(a, b) => {
+            let (ca, pa) = find(table, a)?;
+            let (cb, pb) = find(table, b)?;
+            let pushed = match (pa, pb) {
+                (Pushed::Exact, Pushed::Exact) => Pushed::Exact,
+                (Pushed::Programs, Pushed::Programs) => Pushed::Programs,
+                (Pushed::Inexact(w), _) | (_, Pushed::Inexact(w)) => Pushed::Inexact(w),
+                _ => return Err("OR of different kinds of filter is decided in userspace".into()),
+            };
+            let c = match (ca, cb) {
+                (Constraint::Int { slot, column, min, max, c: IntC::In(x) }, Constraint::Int { slot: s2, c: IntC::In(y), .. }) if slot == s2 => {
+                    let u: BTreeSet<i64> = x.union(&y).copied().collect();
+                    if u.len() > MAX_KERNEL_SET {
+                        return Err(format!("{} values are more than the kernel set holds ({MAX_KERNEL_SET})", u.len()));
+                    }
+                    Constraint::Int { slot, column, min, max, c: IntC::In(u) }
+                }
+                (Constraint::Comm { values: x, negated: false }, Constraint::Comm { values: y, negated: false }) => {
+                    Constraint::Comm { values: x.union(&y).cloned().collect(), negated: false }
+                }
+                (Constraint::Prefix(x), Constraint::Prefix(y)) => Constraint::Prefix(x.union(&y).cloned().collect()),
+                (Constraint::Probe(x), Constraint::Probe(y)) => Constraint::Probe(x.union(&y).cloned().collect()),
+                _ => return Err("OR of different columns or of ranges is decided in userspace".into()),
+            };
+            Ok((c, pushed))
+        }
+        Expr::And(..) => Err("a nested AND is decided in userspace".into()),
+        Expr::Cmp(..) => {
+            let Some((col, op, v)) = column_cmp(e) else {
+                return Err("only column-to-literal comparisons go into the kernel".into());
+            };
+            constraint(table, col, |f| cmp_to(f, op, v))
+        }
+        Expr::In { expr, list, negated } => {
+            let Expr::Column(col) = expr.as_ref() else {
+                return Err("only a column IN a list goes into the kernel".into());
+            };
+            if list.iter().any(Value::is_null) {
+                return Err("a NULL in the list is decided in userspace".into());
+            }
+            if list.len() > MAX_KERNEL_SET {
+                return Err(format!("{} values are more than the kernel set holds ({MAX_KERNEL_SET})", list.len()));
+            }
+            constraint(table, *col, |f| set_to(f, list, *negated))
+        }
+        Expr::Between { expr, low, high, negated: false } => match (expr.as_ref(), low.as_ref(), high.as_ref()) {
+            (Expr::Column(col), Expr::Lit(Value::Int(lo)), Expr::Lit(Value::Int(hi))) => {
+                constraint(table, *col, |f| match f {
+                    KernelFilter::Int { .. } => Ok(Some(Kind::Int(IntC::Range(*lo, *hi)))),
+                    _ => Err(()),
+                })
+            }
+            _ => Err("only column BETWEEN two numbers goes into the kernel".into()),
+        },
+        Expr::Between { negated: true, .. } => Err("NOT BETWEEN is two ranges: decided in userspace".into()),
+        Expr::Like { expr, like, negated } => {
+            let Expr::Column(col) = expr.as_ref() else {
+                return Err("only a column LIKE a pattern goes into the kernel".into());
+            };
+            let column = &table.columns[*col];
+            if column.filter != KernelFilter::PathPrefix {
+                return Err(format!("LIKE on {} is decided in userspace", column.name));
+            }
+            if *negated || like.fold_case {
+                return Err("only LIKE 'prefix%' on a path goes into the kernel".into());
+            }
+            let prefix = like.prefix();
+            if !prefix.starts_with('/') {
+                return Err("only an absolute path prefix ('/…%') goes into the kernel".into());
+            }
+            Ok((Constraint::Prefix(BTreeSet::from([cut(&prefix, PREFIX_MAX)])), prefix_inexact()))
+        }
+        Expr::IsNull { .. } => Err("IS NULL is decided in userspace".into()),
+        Expr::Column(_) | Expr::Lit(_) => Err("a bare value is decided in userspace".into()),
+    }
+}
+
+fn prefix_inexact() -> Pushed {
+    Pushed::Inexact("relative paths are resolved and checked in userspace".into())
+}
+
+/// A string cut to at most `max` bytes, on a character boundary.
+fn cut(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+enum Kind {
+    Int(IntC),
+    Text(BTreeSet<String>, bool),
+}
+
+/// Builds the constraint of `col` with `f`, which returns Err(()) when the
+/// column's kernel filter cannot take the operation.
+fn constraint(
+    table: &'static Table,
+    col: usize,
+    f: impl FnOnce(KernelFilter) -> Result<Option<Kind>, ()>,
+) -> Found {
+    let column = &table.columns[col];
+    if column.filter == KernelFilter::None {
+        return Err(format!("{} has no kernel filter", column.name));
+    }
+    let kind = match f(column.filter) {
+        Ok(Some(k)) => k,
+        Ok(None) => return Err("a comparison with NULL is decided in userspace".into()),
+        Err(()) => return Err(format!("this operation on {} is decided in userspace", column.name)),
+    };
+    match (column.filter, kind) {
+        (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => {
+            Ok((Constraint::Int { slot, column: column.name, min, max, c }, Pushed::Exact))
+        }
+        (KernelFilter::Comm, Kind::Text(values, negated)) => {
+            let long = values.iter().any(|v| v.len() > COMM_MAX);
+            if negated {
+                // A value longer than any comm excludes nothing.
+                let values = values.into_iter().filter(|v| v.len() <= COMM_MAX).collect();
+                Ok((Constraint::Comm { values, negated }, Pushed::Exact))
+            } else {
+                let pushed = if long {
+                    Pushed::Inexact(format!("comm holds {COMM_MAX} bytes: longer values are compared cut"))
+                } else {
+                    Pushed::Exact
+                };
+                let values = values.into_iter().map(|v| cut(&v, COMM_MAX)).collect();
+                Ok((Constraint::Comm { values, negated }, pushed))
+            }
+        }
+        (KernelFilter::PathPrefix, Kind::Text(values, false)) => {
+            if values.iter().any(|v| !v.starts_with('/')) {
+                return Err("only an absolute path goes into the kernel".into());
+            }
+            Ok((Constraint::Prefix(values.iter().map(|v| cut(v, PREFIX_MAX)).collect()), prefix_inexact()))
+        }
+        (KernelFilter::Probe, Kind::Text(values, false)) => Ok((Constraint::Probe(values), Pushed::Programs)),
+        _ => Err(format!("this operation on {} is decided in userspace", column.name)),
+    }
+}
+
+fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
+    match (f, v) {
+        (_, Value::Null) => Ok(None),
+        (KernelFilter::Int { .. }, Value::Int(v)) => Ok(Some(Kind::Int(match op {
+            CmpOp::Eq => IntC::In(BTreeSet::from([*v])),
+            CmpOp::NotEq => IntC::NotIn(BTreeSet::from([*v])),
+            CmpOp::Lt => IntC::Range(i64::MIN, v.saturating_sub(1)),
+            CmpOp::LtEq => IntC::Range(i64::MIN, *v),
+            CmpOp::Gt => IntC::Range(v.saturating_add(1), i64::MAX),
+            CmpOp::GtEq => IntC::Range(*v, i64::MAX),
+        }))),
+        (KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe, Value::Text(s)) => match op {
+            CmpOp::Eq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), false))),
+            CmpOp::NotEq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), true))),
+            _ => Err(()),
+        },
+        _ => Err(()),
+    }
+}
+
+fn set_to(f: KernelFilter, list: &[Value], negated: bool) -> Result<Option<Kind>, ()> {
+    match f {
+        KernelFilter::Int { .. } => {
+            let set = list.iter().filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect();
+            Ok(Some(Kind::Int(if negated { IntC::NotIn(set) } else { IntC::In(set) })))
+        }
+        KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe => {
+            let set = list.iter().filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None }).collect();
+            Ok(Some(Kind::Text(set, negated)))
+        }
+        KernelFilter::None => Err(()),
+    }
+}

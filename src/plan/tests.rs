@@ -1,0 +1,107 @@
+//! Pushdown decisions, one behaviour per test.
+
+use super::*;
+use crate::sql::bind;
+
+fn p(sql: &str) -> Plan {
+    plan(bind(sql).expect("binds"), false)
+}
+
+fn pushed(sql: &str) -> Vec<Pushed> {
+    p(sql).conjuncts.into_iter().map(|c| c.pushed).collect()
+}
+
+const PID: u32 = 0;
+const UID: u32 = 3;
+const EXIT: u32 = 9;
+
+#[test]
+fn equality_and_in_become_sets() {
+    let pl = p("select pid from process_events where uid = 0 and pid in (5, 6, 7)");
+    assert_eq!(pl.kernel.ints[&UID].in_set, Some(BTreeSet::from([0])));
+    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([5, 6, 7])));
+    assert!(pl.conjuncts.iter().all(|c| c.pushed == Pushed::Exact));
+}
+
+#[test]
+fn ranges_intersect_and_fold_into_sets() {
+    let pl = p("select pid from process_events where exit_code < 0 and exit_code >= -13");
+    let f = &pl.kernel.ints[&EXIT];
+    assert_eq!((f.lo, f.hi), (-13, -1));
+    let pl = p("select pid from process_events where pid in (1, 2, 3) and pid > 1 and pid != 3");
+    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([2])));
+    assert!(!pl.kernel.ints[&PID].has_range());
+    let pl = p("select pid from process_events where pid between 10 and 20");
+    assert_eq!((pl.kernel.ints[&PID].lo, pl.kernel.ints[&PID].hi), (10, 20));
+}
+
+#[test]
+fn or_on_one_column_is_one_set_and_not_is_pushed_through() {
+    let pl = p("select pid from process_events where (pid = 1 or pid = 2 or pid in (3))");
+    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([1, 2, 3])));
+    let pl = p("select pid from process_events where not (uid = 0 or uid = 1)");
+    assert_eq!(pl.kernel.ints[&UID].not_in, BTreeSet::from([0, 1]));
+    let pl = p("select pid from process_events where not pid > 5");
+    assert_eq!(pl.kernel.ints[&PID].hi, 5);
+}
+
+#[test]
+fn what_the_kernel_cannot_decide_stays_in_userspace() {
+    for sql in [
+        "select pid from process_events where cmdline like '%x%'",
+        "select pid from process_events where pid = 1 or uid = 0",
+        "select pid from process_events where pid < 5 or pid > 10",
+        "select pid from process_events where pid not between 1 and 5",
+        "select pid from process_events where auid is null",
+        "select pid from process_events where pid = tid",
+        "select pid from process_events where pid in (1, null)",
+        "select pid from process_events where path like '%bin%'",
+        "select pid from process_events where path not like '/usr/%'",
+        "select pid from process_events where comm like 'ba%'",
+    ] {
+        let v = pushed(sql);
+        assert!(matches!(v[0], Pushed::Userspace(_)), "{sql}: {v:?}");
+    }
+}
+
+#[test]
+fn path_prefixes_are_inexact() {
+    let pl = p("select pid from process_events where path like '/usr/%' or path like '/opt/%'");
+    assert_eq!(pl.kernel.path_prefixes, Some(BTreeSet::from(["/opt/".to_string(), "/usr/".to_string()])));
+    assert!(matches!(pl.conjuncts[0].pushed, Pushed::Inexact(_)));
+}
+
+#[test]
+fn comm_sets_respect_the_kernel_length() {
+    let pl = p("select pid from process_events where comm in ('bash', 'a-very-long-command-name')");
+    assert_eq!(
+        pl.kernel.comm_in,
+        Some(BTreeSet::from(["a-very-long-com".to_string(), "bash".to_string()]))
+    );
+    assert!(matches!(pl.conjuncts[0].pushed, Pushed::Inexact(_)));
+    let pl = p("select pid from process_events where comm != 'a-very-long-command-name' and comm <> 'sh'");
+    assert_eq!(pl.kernel.comm_not_in, BTreeSet::from(["sh".to_string()]));
+}
+
+#[test]
+fn huge_in_lists_fall_back_to_userspace() {
+    let list: Vec<String> = (0..2000).map(|i| i.to_string()).collect();
+    let v = pushed(&format!("select pid from process_events where pid in ({})", list.join(",")));
+    assert!(matches!(&v[0], Pushed::Userspace(w) if w.contains("more than the kernel set holds")), "{v:?}");
+}
+
+#[test]
+fn captures_follow_the_columns_used() {
+    assert_eq!(p("select pid from process_events").kernel.capture, 0);
+    assert_eq!(p("select path from process_events where cmdline like '%x%'").kernel.capture, 3);
+    assert_eq!(p("select cwd from process_events").kernel.capture, 4);
+}
+
+#[test]
+fn syscall_prunes_programs() {
+    let names = |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
+    assert_eq!(names("select pid from process_events where syscall = 'execveat'"), ["execveat_enter", "execveat_exit", "exec_done"]);
+    assert_eq!(names("select pid from process_events").len(), 5);
+    let follow = plan(bind("select pid from process_events").expect("binds"), true);
+    assert_eq!(follow.kernel.programs.len(), 7);
+}

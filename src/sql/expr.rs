@@ -1,0 +1,156 @@
+//! The bound query: names resolved against the catalog, types checked.
+//! Everything after the binder (pushdown, evaluation, explain) works on
+//! these types, never on the parser's AST.
+
+use super::like::Like;
+use crate::catalog::{Table, Type};
+use crate::exec::value::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl CmpOp {
+    /// The same comparison with its operands swapped (5 < pid: pid > 5).
+    pub fn flip(self) -> Self {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::LtEq => CmpOp::GtEq,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::GtEq => CmpOp::LtEq,
+            o => o,
+        }
+    }
+
+    /// NOT (a op b) as (a op' b); the same in SQL's three-valued logic.
+    pub fn negate(self) -> Self {
+        match self {
+            CmpOp::Eq => CmpOp::NotEq,
+            CmpOp::NotEq => CmpOp::Eq,
+            CmpOp::Lt => CmpOp::GtEq,
+            CmpOp::LtEq => CmpOp::Gt,
+            CmpOp::Gt => CmpOp::LtEq,
+            CmpOp::GtEq => CmpOp::Lt,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// Index into the table's columns.
+    Column(usize),
+    Lit(Value),
+    Cmp(Box<Expr>, CmpOp, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    In {
+        expr: Box<Expr>,
+        list: Vec<Value>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        like: Like,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+}
+
+impl Expr {
+    /// The expression's type; None for a bare NULL.
+    pub fn ty(&self, table: &Table) -> Option<Type> {
+        match self {
+            Expr::Column(c) => Some(table.columns[*c].ty),
+            Expr::Lit(Value::Int(_)) => Some(Type::Integer),
+            Expr::Lit(Value::Text(_)) => Some(Type::Text),
+            Expr::Lit(Value::Bool(_)) => Some(Type::Boolean),
+            Expr::Lit(Value::Null) => None,
+            _ => Some(Type::Boolean),
+        }
+    }
+
+    /// Every column the expression reads.
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Column(c) => out.push(*c),
+            Expr::Lit(_) => {}
+            Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.columns(out);
+                b.columns(out);
+            }
+            Expr::Not(e) | Expr::In { expr: e, .. } | Expr::Like { expr: e, .. } | Expr::IsNull { expr: e, .. } => {
+                e.columns(out)
+            }
+            Expr::Between { expr, low, high, .. } => {
+                expr.columns(out);
+                low.columns(out);
+                high.columns(out);
+            }
+        }
+    }
+}
+
+/// One item of the SELECT list.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub expr: Expr,
+}
+
+/// One top-level AND term of WHERE: pushdown decides each on its own.
+#[derive(Clone, Debug)]
+pub struct Conjunct {
+    /// As written (normalized by the parser), for --explain.
+    pub sql: String,
+    pub expr: Expr,
+}
+
+#[derive(Debug)]
+pub struct Query {
+    pub table: &'static Table,
+    pub outputs: Vec<Output>,
+    pub conjuncts: Vec<Conjunct>,
+    /// The whole WHERE, as written, for --explain.
+    pub where_sql: Option<String>,
+    pub limit: Option<u64>,
+}
+
+impl Query {
+    /// The whole WHERE as one expression (the userspace filter).
+    pub fn predicate(&self) -> Option<Expr> {
+        self.conjuncts
+            .iter()
+            .map(|c| c.expr.clone())
+            .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+    }
+
+    /// Every column the query reads, in table order, without repeats.
+    pub fn used_columns(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        for o in &self.outputs {
+            o.expr.columns(&mut v);
+        }
+        for c in &self.conjuncts {
+            c.expr.columns(&mut v);
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+}

@@ -1,0 +1,464 @@
+//! SQL front end: parses one SELECT with sqlparser and binds it against the
+//! catalog into a typed `Query`. Every mistake becomes an `Error::Sql` with
+//! the position in the query and, for a misspelt name, the nearest real one;
+//! everything ebq does not do (yet) is refused by name ("JOIN is not
+//! supported"), never passed through half-understood.
+
+pub mod expr;
+pub mod like;
+
+use sqlparser::ast::{
+    self, BinaryOperator, Expr as AstExpr, GroupByExpr, InTarget, LimitClause, SelectItem, SetExpr,
+    Spanned, Statement, TableFactor, UnaryOperator,
+};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+use crate::catalog::{self, Table, Type};
+use crate::error::{Error, Result};
+use crate::exec::value::Value;
+use expr::{CmpOp, Conjunct, Expr, Output, Query};
+use like::Like;
+
+/// Nesting depth the parser accepts; deeper input is an error, not a stack
+/// overflow.
+const RECURSION_LIMIT: usize = 64;
+
+fn pos(span: sqlparser::tokenizer::Span) -> Option<(u64, u64)> {
+    (span.start.line > 0).then_some((span.start.line, span.start.column))
+}
+
+fn err_at(msg: impl Into<String>, node: &impl Spanned) -> Error {
+    Error::sql(msg, pos(node.span()))
+}
+
+fn err_ident(msg: impl Into<String>, ident: &ast::Ident) -> Error {
+    Error::sql(msg, pos(ident.span))
+}
+
+/// "sql parser error: Expected: X, found: Y at Line: 1, Column: 17" ->
+/// ("expected X, found Y", (1, 17)).
+fn parser_error(e: ParserError) -> Error {
+    match e {
+        ParserError::RecursionLimitExceeded => Error::sql(
+            format!("the query is nested more than {RECURSION_LIMIT} levels deep"),
+            None,
+        ),
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
+            let (text, at) = match m.rfind(" at Line: ") {
+                Some(i) => {
+                    let loc = &m[i + 10..];
+                    let at = loc.split_once(", Column: ").and_then(|(l, c)| {
+                        Some((l.trim().parse().ok()?, c.trim().parse().ok()?))
+                    });
+                    (&m[..i], at)
+                }
+                None => (m.as_str(), None),
+            };
+            let text = text.replace("Expected: ", "expected ");
+            Error::sql(format!("syntax error: {text}"), at)
+        }
+    }
+}
+
+/// Parses and binds `sql`.
+pub fn bind(sql: &str) -> Result<Query> {
+    let dialect = GenericDialect {};
+    let stmts = Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(parser_error)?;
+    let stmt = match stmts.as_slice() {
+        [s] => s,
+        [] => return Err(Error::sql("the query is empty: expected SELECT ... FROM <table>", None)),
+        [_, s, ..] => return Err(err_at("only one statement per query", s)),
+    };
+    let Statement::Query(q) = stmt else {
+        return Err(err_at("only SELECT queries are supported", stmt));
+    };
+    if let Some(w) = &q.with {
+        return Err(err_at("WITH is not supported", &w.with_token.0));
+    }
+    if let Some(o) = &q.order_by {
+        return Err(err_at("ORDER BY is not supported on a stream of events", o));
+    }
+    if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+        return Err(err_at("only SELECT ... FROM ... WHERE ... LIMIT is supported", q.as_ref()));
+    }
+    let limit = match &q.limit_clause {
+        None => None,
+        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+            if let Some(o) = offset {
+                return Err(err_at("OFFSET is not supported", &o.value));
+            }
+            if let Some(b) = limit_by.first() {
+                return Err(err_at("LIMIT BY is not supported", b));
+            }
+            limit.as_ref().map(bind_limit).transpose()?
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, .. }) => {
+            return Err(err_at("LIMIT offset, count is not supported", offset));
+        }
+    };
+    let s = match q.body.as_ref() {
+        SetExpr::Select(s) => s,
+        SetExpr::SetOperation { op, .. } => {
+            return Err(err_at(format!("{op} is not supported"), q.body.as_ref()))
+        }
+        other => return Err(err_at("only SELECT queries are supported", other)),
+    };
+    let kw = &s.select_token.0;
+    if let Some(d) = &s.distinct {
+        let _ = d;
+        return Err(err_at("DISTINCT is not supported on a stream of events", kw));
+    }
+    if s.top.is_some() || s.into.is_some() || s.exclude.is_some() || !s.lateral_views.is_empty() || s.prewhere.is_some() || !s.connect_by.is_empty() || !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() || !s.named_window.is_empty() || s.qualify.is_some() || s.value_table_mode.is_some() {
+        return Err(err_at("only SELECT ... FROM ... WHERE ... LIMIT is supported", kw));
+    }
+    match &s.group_by {
+        GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
+        GroupByExpr::Expressions(e, _) if !e.is_empty() => {
+            return Err(err_at("GROUP BY is not supported yet", &e[0]))
+        }
+        _ => return Err(err_at("GROUP BY is not supported yet", kw)),
+    }
+    if let Some(h) = &s.having {
+        return Err(err_at("HAVING is not supported yet", h));
+    }
+    let (table, qualifiers) = bind_from(s)?;
+    let b = Binder { table, qualifiers };
+    let mut outputs = Vec::new();
+    for item in &s.projection {
+        b.bind_item(item, &mut outputs)?;
+    }
+    let mut conjuncts = Vec::new();
+    if let Some(w) = &s.selection {
+        let mut terms = Vec::new();
+        split_and(w, &mut terms);
+        for t in terms {
+            let e = b.bind_expr(t)?;
+            b.expect_bool(&e, t)?;
+            conjuncts.push(Conjunct {
+                sql: t.to_string(),
+                expr: e,
+            });
+        }
+    }
+    Ok(Query {
+        table,
+        outputs,
+        conjuncts,
+        where_sql: s.selection.as_ref().map(|w| w.to_string()),
+        limit,
+    })
+}
+
+fn bind_limit(e: &AstExpr) -> Result<u64> {
+    if let AstExpr::Value(v) = e {
+        if let ast::Value::Number(n, _) = &v.value {
+            if let Ok(n) = n.parse::<u64>() {
+                return Ok(n);
+            }
+        }
+    }
+    Err(err_at("LIMIT takes a whole number of rows, e.g. LIMIT 10", e))
+}
+
+/// The table and the names its columns may be qualified with.
+fn bind_from(s: &ast::Select) -> Result<(&'static Table, Vec<String>)> {
+    let from = match s.from.as_slice() {
+        [] => {
+            return Err(err_at(
+                format!("FROM is missing: select ... from <table>, one of {}", catalog::table_names().join(", ")),
+                &s.select_token.0,
+            ))
+        }
+        [f] => f,
+        [_, f, ..] => return Err(err_at("JOIN is not supported: one table per query", f)),
+    };
+    if let Some(j) = from.joins.first() {
+        return Err(err_at("JOIN is not supported: one table per query", j));
+    }
+    let TableFactor::Table { name, alias, args, with_hints, .. } = &from.relation else {
+        return Err(err_at("FROM takes a table name; subqueries are not supported", &from.relation));
+    };
+    if args.is_some() || !with_hints.is_empty() {
+        return Err(err_at("FROM takes a plain table name", &from.relation));
+    }
+    let ident = match name.0.as_slice() {
+        [p] => p.as_ident().cloned(),
+        _ => None,
+    };
+    let Some(ident) = ident else {
+        return Err(err_at("FROM takes a plain table name", name));
+    };
+    let Some(table) = catalog::table(&ident.value) else {
+        let mut msg = format!("unknown table \"{}\"", ident.value);
+        let all = catalog::TABLES.iter().flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()));
+        match catalog::suggest(&ident.value, all) {
+            Some(s) => msg.push_str(&format!("; did you mean \"{s}\"?")),
+            None => msg.push_str(&format!(" (tables: {}; see ebq --list)", catalog::table_names().join(", "))),
+        }
+        return Err(err_ident(msg, &ident));
+    };
+    let mut qualifiers = vec![ident.value.to_ascii_lowercase(), table.name.to_string()];
+    if let Some(a) = alias {
+        qualifiers.push(a.name.value.to_ascii_lowercase());
+    }
+    Ok((table, qualifiers))
+}
+
+fn split_and<'a>(e: &'a AstExpr, out: &mut Vec<&'a AstExpr>) {
+    match e {
+        AstExpr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        AstExpr::Nested(inner) if matches!(inner.as_ref(), AstExpr::BinaryOp { op: BinaryOperator::And, .. }) => {
+            split_and(inner, out)
+        }
+        e => out.push(e),
+    }
+}
+
+struct Binder {
+    table: &'static Table,
+    qualifiers: Vec<String>,
+}
+
+impl Binder {
+    fn bind_item(&self, item: &SelectItem, out: &mut Vec<Output>) -> Result<()> {
+        match item {
+            SelectItem::Wildcard(opts) => {
+                if opts.opt_exclude.is_some() || opts.opt_except.is_some() || opts.opt_replace.is_some() || opts.opt_rename.is_some() || opts.opt_ilike.is_some() {
+                    return Err(err_at("SELECT * takes no options", item));
+                }
+                out.extend(self.table.visible_columns().map(|(i, c)| Output {
+                    name: c.name.to_string(),
+                    expr: Expr::Column(i),
+                }));
+                Ok(())
+            }
+            SelectItem::QualifiedWildcard(kind, _) => {
+                let q = kind.to_string().trim_end_matches(".*").to_ascii_lowercase();
+                if !self.qualifiers.contains(&q) {
+                    return Err(err_at(format!("unknown table \"{q}\" in {q}.*"), item));
+                }
+                self.bind_item(&SelectItem::Wildcard(Default::default()), out)
+            }
+            SelectItem::UnnamedExpr(e) => {
+                let bound = self.bind_value(e)?;
+                let name = match (&bound, e) {
+                    (Expr::Column(c), _) => self.table.columns[*c].name.to_string(),
+                    (_, e) => e.to_string(),
+                };
+                out.push(Output { name, expr: bound });
+                Ok(())
+            }
+            SelectItem::ExprWithAlias { expr, alias } => {
+                let bound = self.bind_value(expr)?;
+                out.push(Output {
+                    name: alias.value.clone(),
+                    expr: bound,
+                });
+                Ok(())
+            }
+            other => Err(err_at("unsupported item in the SELECT list", other)),
+        }
+    }
+
+    /// A SELECT list item: a column for now (expressions come with
+    /// aggregates).
+    fn bind_value(&self, e: &AstExpr) -> Result<Expr> {
+        match e {
+            AstExpr::Identifier(_) | AstExpr::CompoundIdentifier(_) => self.bind_expr(e),
+            AstExpr::Nested(inner) => self.bind_value(inner),
+            AstExpr::Function(f) => Err(err_at(
+                format!("function {}() is not supported yet: select columns", f.name),
+                e,
+            )),
+            _ => Err(err_at("only columns can be selected (expressions are not supported yet)", e)),
+        }
+    }
+
+    fn column(&self, ident: &ast::Ident) -> Result<Expr> {
+        match self.table.column(&ident.value) {
+            Some(c) => Ok(Expr::Column(c)),
+            None => {
+                let mut msg = format!("unknown column \"{}\" in {}", ident.value, self.table.name);
+                match catalog::suggest(&ident.value, self.table.columns.iter().map(|c| c.name)) {
+                    Some(s) => msg.push_str(&format!("; did you mean \"{s}\"?")),
+                    None => msg.push_str(&format!(" (see ebq --list {})", self.table.name)),
+                }
+                Err(err_ident(msg, ident))
+            }
+        }
+    }
+
+    fn expect_bool(&self, e: &Expr, node: &AstExpr) -> Result<()> {
+        match e.ty(self.table) {
+            Some(Type::Boolean) | None => Ok(()),
+            Some(t) => Err(err_at(
+                format!("expected a condition, found a {} value", t.name()),
+                node,
+            )),
+        }
+    }
+
+    fn literal(&self, e: &AstExpr) -> Result<Value> {
+        match e {
+            AstExpr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => n.parse::<i64>().map(Value::Int).map_err(|_| {
+                    err_at(format!("{n} is not a 64-bit integer (decimals are not supported)"), e)
+                }),
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(Value::Text(s.clone())),
+                ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
+                ast::Value::Null => Ok(Value::Null),
+                _ => Err(err_at("unsupported literal", e)),
+            },
+            AstExpr::UnaryOp { op: UnaryOperator::Minus, expr } => match self.literal(expr)? {
+                Value::Int(i) => Ok(Value::Int(-i)),
+                _ => Err(err_at("minus needs a number", e)),
+            },
+            AstExpr::UnaryOp { op: UnaryOperator::Plus, expr } => self.literal(expr),
+            AstExpr::Nested(inner) => self.literal(inner),
+            _ => Err(err_at("expected a literal value", e)),
+        }
+    }
+
+    fn same_type(&self, a: &Expr, b: &Expr, node: &AstExpr) -> Result<()> {
+        match (a.ty(self.table), b.ty(self.table)) {
+            (Some(x), Some(y)) if x != y => Err(err_at(
+                format!("cannot compare {} with {}: {node}", x.name(), y.name()),
+                node,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn bind_expr(&self, e: &AstExpr) -> Result<Expr> {
+        Ok(match e {
+            AstExpr::Identifier(i) => {
+                // "double quoted" is an identifier in SQL; a user who wrote
+                // comm = "bash" meant a string.
+                if i.quote_style == Some('"') && self.table.column(&i.value).is_none() {
+                    return Err(err_ident(
+                        format!("unknown column \"{0}\"; for a string write '{0}' in single quotes", i.value),
+                        i,
+                    ));
+                }
+                self.column(i)?
+            }
+            AstExpr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, c] if self.qualifiers.contains(&q.value.to_ascii_lowercase()) => self.column(c)?,
+                [q, _] => return Err(err_ident(format!("unknown table \"{}\"", q.value), q)),
+                _ => return Err(err_at("unsupported name", e)),
+            },
+            AstExpr::Value(_) | AstExpr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, .. } => {
+                Expr::Lit(self.literal(e)?)
+            }
+            AstExpr::Nested(inner) => self.bind_expr(inner)?,
+            AstExpr::UnaryOp { op: UnaryOperator::Not, expr } => {
+                let inner = self.bind_expr(expr)?;
+                self.expect_bool(&inner, expr)?;
+                Expr::Not(Box::new(inner))
+            }
+            AstExpr::BinaryOp { left, op, right } => {
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                match op {
+                    BinaryOperator::And | BinaryOperator::Or => {
+                        self.expect_bool(&l, left)?;
+                        self.expect_bool(&r, right)?;
+                        if *op == BinaryOperator::And {
+                            Expr::And(Box::new(l), Box::new(r))
+                        } else {
+                            Expr::Or(Box::new(l), Box::new(r))
+                        }
+                    }
+                    _ => {
+                        let cmp = match op {
+                            BinaryOperator::Eq => CmpOp::Eq,
+                            BinaryOperator::NotEq => CmpOp::NotEq,
+                            BinaryOperator::Lt => CmpOp::Lt,
+                            BinaryOperator::LtEq => CmpOp::LtEq,
+                            BinaryOperator::Gt => CmpOp::Gt,
+                            BinaryOperator::GtEq => CmpOp::GtEq,
+                            other => return Err(err_at(format!("operator {other} is not supported"), e)),
+                        };
+                        self.same_type(&l, &r, e)?;
+                        Expr::Cmp(Box::new(l), cmp, Box::new(r))
+                    }
+                }
+            }
+            AstExpr::IsNull(x) | AstExpr::IsNotNull(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x)?),
+                negated: matches!(e, AstExpr::IsNotNull(_)),
+            },
+            AstExpr::In { expr, target, negated, .. } => {
+                let InTarget::List(list) = target else {
+                    return Err(err_at("IN takes a list of values; subqueries are not supported", e));
+                };
+                let x = self.bind_expr(expr)?;
+                let mut vals = Vec::with_capacity(list.len());
+                for item in list {
+                    let v = self.literal(item)?;
+                    self.same_type(&x, &Expr::Lit(v.clone()), item)?;
+                    vals.push(v);
+                }
+                Expr::In { expr: Box::new(x), list: vals, negated: *negated }
+            }
+            AstExpr::Between { expr, negated, low, high } => {
+                let x = self.bind_expr(expr)?;
+                let lo = self.bind_expr(low)?;
+                let hi = self.bind_expr(high)?;
+                self.same_type(&x, &lo, e)?;
+                self.same_type(&x, &hi, e)?;
+                Expr::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated }
+            }
+            AstExpr::Like { negated, any, expr, pattern, escape_char } | AstExpr::ILike { negated, any, expr, pattern, escape_char } => {
+                if *any {
+                    return Err(err_at("LIKE ANY is not supported", e));
+                }
+                if let Some(esc) = escape_char {
+                    return Err(err_at("LIKE ... ESCAPE is not supported", esc.as_ref()));
+                }
+                let x = self.bind_expr(expr)?;
+                if x.ty(self.table).is_some_and(|t| t != Type::Text) {
+                    return Err(err_at("LIKE needs a TEXT column", expr.as_ref()));
+                }
+                let Value::Text(p) = self.literal(pattern)? else {
+                    return Err(err_at("LIKE needs a string pattern in single quotes", pattern.as_ref()));
+                };
+                Expr::Like {
+                    expr: Box::new(x),
+                    like: Like::new(&p, matches!(e, AstExpr::ILike { .. })),
+                    negated: *negated,
+                }
+            }
+            AstExpr::IsTrue(x) | AstExpr::IsFalse(x) | AstExpr::IsNotTrue(x) | AstExpr::IsNotFalse(x) => {
+                let inner = self.bind_expr(x)?;
+                self.expect_bool(&inner, x)?;
+                let want = matches!(e, AstExpr::IsTrue(_) | AstExpr::IsNotFalse(_));
+                let cmp = Expr::Cmp(Box::new(inner.clone()), CmpOp::Eq, Box::new(Expr::Lit(Value::Bool(want))));
+                if matches!(e, AstExpr::IsTrue(_) | AstExpr::IsFalse(_)) {
+                    // NULL IS TRUE is false, not NULL.
+                    Expr::And(Box::new(Expr::IsNull { expr: Box::new(inner), negated: true }), Box::new(cmp))
+                } else {
+                    Expr::Or(Box::new(Expr::IsNull { expr: Box::new(inner), negated: false }), Box::new(cmp))
+                }
+            }
+            AstExpr::Function(f) => {
+                return Err(err_at(format!("function {}() is not supported yet", f.name), e))
+            }
+            AstExpr::Subquery(_) | AstExpr::Exists { .. } => {
+                return Err(err_at("subqueries are not supported", e))
+            }
+            other => return Err(err_at(format!("unsupported expression: {other}"), e)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
