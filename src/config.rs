@@ -30,6 +30,10 @@ pub struct Config {
     pub target: Target,
     pub stats: bool,
     pub buffer_size: u32,
+    /// The terminal's width when stdout is one (for --list).
+    pub tty_width: Option<u16>,
+    /// When ebq started: --stats reports the time to attach.
+    pub started: std::time::Instant,
 }
 
 fn no_color_env() -> bool {
@@ -46,6 +50,8 @@ impl Config {
         };
         // This one decision is handed to every printer: the table header
         // (owo-colors) and --list (comfy-table, told to style or not).
+        let started = std::time::Instant::now();
+        let tty_width = terminal_size::terminal_size().map(|(w, _)| w.0).filter(|_| tty);
         let width = terminal_size::terminal_size()
             .map(|(w, _)| usize::from(w.0))
             .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
@@ -62,6 +68,8 @@ impl Config {
             },
             stats: args.stats,
             buffer_size: args.buffer_size.unwrap_or(DEFAULT_BUFFER),
+            tty_width,
+            started,
         }
     }
 }

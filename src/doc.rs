@@ -10,9 +10,13 @@ use comfy_table::{presets, ContentArrangement, Table as Grid};
 use crate::catalog::{self, KernelFilter, Table};
 use crate::cli::{Args, Generate};
 
-fn grid(color: bool, width: usize) -> Grid {
+/// `width`: the terminal's, when output goes to one.
+fn grid(color: bool, width: Option<u16>) -> Grid {
     let mut g = Grid::new();
-    g.load_style(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic).set_width(width as u16);
+    g.load_style(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        g.set_width(w);
+    }
     if color {
         g.enforce_styling();
     } else {
@@ -21,7 +25,7 @@ fn grid(color: bool, width: usize) -> Grid {
     g
 }
 
-pub fn list(table: Option<&str>, color: bool, width: usize) -> String {
+pub fn list(table: Option<&str>, color: bool, width: Option<u16>) -> String {
     match table.and_then(catalog::table) {
         None => {
             let mut g = grid(color, width);

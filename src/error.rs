@@ -50,7 +50,7 @@ impl Error {
                 let col = *col as usize;
                 let text = text.replace('\t', " ");
                 let pad: String = text.chars().take(col.saturating_sub(1)).map(|_| ' ').collect();
-                format!("{self} at line {line}, column {col}\n  {text}\n  {pad}^")
+                format!("line {line}, column {col}: {self}\n  {text}\n  {pad}^")
             }
             _ => self.to_string(),
         }
@@ -82,7 +82,7 @@ mod tests {
         let e = Error::sql("unknown column \"pdi\"", Some((1, 8)));
         assert_eq!(
             e.render(Some("select pdi from process_events")),
-            "unknown column \"pdi\" at line 1, column 8\n  select pdi from process_events\n         ^"
+            "line 1, column 8: unknown column \"pdi\"\n  select pdi from process_events\n         ^"
         );
         assert_eq!(e.exit_code(), 2);
         assert_eq!(Error::Kernel("x".into()).exit_code(), 1);

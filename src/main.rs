@@ -53,7 +53,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
     }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
-        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.width).as_bytes());
+        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.tty_width).as_bytes());
     }
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
@@ -106,8 +106,33 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
     Ok(())
 }
 
+/// A clap error as one `ebq:` line (help and version print as usual).
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.trim_start_matches("error: ").to_string());
+        }
+    }
+    eprintln!("ebq: {} (see ebq --help)", parts.join(" "));
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return usage_error(e),
+    };
     let mut query = None;
     match real_main(args, &mut query) {
         Ok(()) => ExitCode::SUCCESS,

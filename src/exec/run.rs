@@ -7,8 +7,7 @@
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -98,53 +97,19 @@ fn boot_offset() -> BootOffset {
     ns(ClockId::CLOCK_REALTIME) - ns(ClockId::CLOCK_BOOTTIME)
 }
 
-/// A child held before exec until ebq is ready to trace it.
-struct Gated {
-    child: Child,
-    gate: Option<OwnedFd>,
-}
-
-impl Gated {
-    fn spawn(cmd: &str) -> Result<Gated> {
-        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| Error::Command(format!("creating a pipe for -c: {e}")))?;
-        let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
-        let stdout = io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::Command(format!("-c: {e}")))?;
-        let mut c = Command::new("/bin/sh");
-        c.arg("-c").arg(cmd).stdout(Stdio::from(stdout));
-        // SAFETY: runs in the forked child before exec; close(2) and read(2)
-        // are async-signal-safe and touch only the two pipe fds.
-        unsafe {
-            c.pre_exec(move || {
-                libc::close(wfd);
-                let mut b = 0u8;
-                while libc::read(rfd, (&raw mut b).cast(), 1) < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {}
-                Ok(())
-            });
-        }
-        let child = c.spawn().map_err(|e| Error::Command(format!("starting -c command: {e}")))?;
-        drop(r);
-        Ok(Gated { child, gate: Some(w) })
-    }
-
-    fn release(&mut self) {
-        if let Some(w) = self.gate.take() {
-            let _ = nix::unistd::write(&w, &[1u8]);
-        }
-    }
-}
-
-impl Drop for Gated {
-    /// A child that was never released must not run untraced.
-    fn drop(&mut self) {
-        if self.gate.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// Starts the -c command with its stdout on our stderr, so that stdout
+/// holds only rows.
+fn spawn_command(cmd: &str) -> Result<Child> {
+    let stdout = io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::Command(format!("-c: {e}")))?;
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdout(Stdio::from(stdout))
+        .spawn()
+        .map_err(|e| Error::Command(format!("starting the -c command: {e}")))
 }
 
 /// PID and all its descendants, from /proc.
@@ -218,7 +183,15 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     let mut storage = MaybeUninit::uninit();
     let kernel = load::load(&mut storage, plan, &LoadOptions { buffer_size: cfg.buffer_size, self_tgid: std::process::id() })?;
 
-    let mut gated = None;
+    if cfg.stats {
+        eprintln!(
+            "ebq: stats: attached {} programs ({}) in {} ms",
+            kernel.attached().len(),
+            kernel.attached().join(", "),
+            cfg.started.elapsed().as_millis()
+        );
+    }
+    let mut child: Option<Child> = None;
     match &cfg.target {
         Target::All => {}
         Target::Pid(p) => {
@@ -227,10 +200,14 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
             }
         }
         Target::Command(c) => {
-            let mut g = Gated::spawn(c)?;
-            kernel.follow(g.child.id())?;
-            g.release();
-            gated = Some(g);
+            // Following ourselves for the length of the fork makes the
+            // kernel follow the child from its first instruction, so its
+            // exec is traced too; ebq's own events are never reported.
+            let me = std::process::id();
+            kernel.follow(me)?;
+            let spawned = spawn_command(c);
+            kernel.unfollow(me)?;
+            child = Some(spawned?);
         }
     }
 
@@ -273,8 +250,8 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        let target_gone = match (&mut gated, &cfg.target) {
-            (Some(g), _) => matches!(g.child.try_wait(), Ok(Some(_)) | Err(_)),
+        let target_gone = match (&mut child, &cfg.target) {
+            (Some(c), _) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
             (None, Target::Pid(p)) => !alive(*p),
             _ => false,
         };

@@ -203,6 +203,15 @@ impl<'obj> Kernel<'obj> {
             .map_err(|e| kernel_err("adding a process to follow", e))
     }
 
+    /// Removes a process from the followed set.
+    pub fn unfollow(&self, pid: u32) -> Result<()> {
+        self.skel
+            .maps
+            .followed
+            .delete(&pid.to_ne_bytes())
+            .map_err(|e| kernel_err("removing a followed process", e))
+    }
+
     pub fn events(&self) -> &dyn MapCore {
         &self.skel.maps.events
     }

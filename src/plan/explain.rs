@@ -29,14 +29,14 @@ fn int_filter(f: &IntFilter) -> String {
     let mut parts = Vec::new();
     if let Some(set) = &f.in_set {
         parts.push(if set.is_empty() {
-            "nothing (no value can match)".to_string()
+            "IN () (no value can match: every event is rejected)".to_string()
         } else {
             format!("IN {}", int_set(set))
         });
     }
     if f.has_range() {
         parts.push(if f.lo > f.hi {
-            "nothing (empty range)".to_string()
+            "in an empty range (every event is rejected)".to_string()
         } else if f.lo == f.min {
             format!("<= {}", f.hi)
         } else if f.hi == f.max {

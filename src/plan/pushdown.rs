@@ -221,7 +221,8 @@ fn find(table: &'static Table, e: &Expr) -> Found {
             Ok((Constraint::Prefix(BTreeSet::from([cut(&prefix, PREFIX_MAX)])), prefix_inexact()))
         }
         Expr::IsNull { .. } => Err("IS NULL is decided in userspace".into()),
-        Expr::Column(_) | Expr::Lit(_) => Err("a bare value is decided in userspace".into()),
+        Expr::Column(c) => Err(format!("{} has no kernel filter", table.columns[*c].name)),
+        Expr::Lit(_) => Err("a constant is decided in userspace".into()),
     }
 }
 

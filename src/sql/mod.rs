@@ -61,6 +61,13 @@ fn parser_error(e: ParserError) -> Error {
     }
 }
 
+/// Where the query ends: sqlparser gives no position for "found: EOF".
+fn end_of(sql: &str) -> Option<(u64, u64)> {
+    let line = sql.trim_end().lines().count().max(1);
+    let last = sql.trim_end().lines().last().unwrap_or("");
+    Some((line as u64, last.chars().count() as u64 + 1))
+}
+
 /// Parses and binds `sql`.
 pub fn bind(sql: &str) -> Result<Query> {
     let dialect = GenericDialect {};
@@ -68,7 +75,10 @@ pub fn bind(sql: &str) -> Result<Query> {
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
-        .map_err(parser_error)?;
+        .map_err(|e| match parser_error(e) {
+            Error::Sql { msg, pos: None } if msg.ends_with("found: EOF") => Error::Sql { pos: end_of(sql), msg },
+            e => e,
+        })?;
     let stmt = match stmts.as_slice() {
         [s] => s,
         [] => return Err(Error::sql("the query is empty: expected SELECT ... FROM <table>", None)),

@@ -1,0 +1,182 @@
+//! Helpers for the tests that run the real ebq binary: finding it, running
+//! it with root (directly when the tests run as root, through `sudo -n`
+//! otherwise), waiting until its programs are attached, and collecting its
+//! NDJSON rows and stderr.
+//!
+//! With EBQ_REQUIRE_BPF=1 (set by .ci/run) a test that cannot load BPF
+//! fails; otherwise it says why and skips.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ebq");
+
+/// ebq, run as a normal command (no root needed).
+pub fn ebq() -> Command {
+    Command::new(BIN)
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn sudo_works() -> bool {
+    Command::new("sudo").args(["-n", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// ebq with the privileges to load BPF, or None (the test then skips).
+pub fn ebq_root() -> Option<Command> {
+    if is_root() {
+        return Some(Command::new(BIN));
+    }
+    if sudo_works() {
+        let mut c = Command::new("sudo");
+        c.args(["-n", BIN]);
+        return Some(c);
+    }
+    if std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
+        panic!("EBQ_REQUIRE_BPF=1 but this test cannot load BPF: run it as root or with passwordless sudo");
+    }
+    eprintln!("skipped: loading BPF needs root (or passwordless sudo)");
+    None
+}
+
+/// A string no other test or process uses.
+pub fn marker(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("ebqt{}{}x{}", tag, std::process::id(), nanos)
+}
+
+/// A running ebq whose rows and stderr are collected as they come.
+pub struct Running {
+    child: Child,
+    rows: Arc<Mutex<Vec<Value>>>,
+    lines: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+pub struct Finished {
+    pub status: ExitStatus,
+    pub rows: Vec<Value>,
+    /// The rows as printed.
+    pub lines: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+impl Finished {
+    /// A number from a --stats line: `stat("sent")` reads "sent N events".
+    pub fn stat(&self, word: &str) -> u64 {
+        for line in &self.stderr {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for w in words.windows(2) {
+                if w[0] == word {
+                    if let Ok(n) = w[1].trim_end_matches(',').parse() {
+                        return n;
+                    }
+                }
+            }
+        }
+        panic!("no `{word} N` in stderr: {:?}", self.stderr)
+    }
+}
+
+impl Running {
+    /// Starts `ebq -o json --stats ARGS` and waits until its programs are
+    /// attached. None when BPF cannot be loaded here (the test skips).
+    pub fn start(args: &[&str]) -> Option<Running> {
+        let mut cmd = ebq_root()?;
+        cmd.args(["-o", "json", "--stats"]).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = cmd.spawn().expect("ebq starts");
+        let rows = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        {
+            let rows = rows.clone();
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines() {
+                    let Ok(line) = line else { break };
+                    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                    rows.lock().expect("lock").push(v);
+                    lines.lock().expect("lock").push(line);
+                }
+            });
+        }
+        {
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines() {
+                    let Ok(line) = line else { break };
+                    stderr.lock().expect("lock").push(line);
+                }
+            });
+        }
+        let mut r = Running { child, rows, lines, stderr };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if r.stderr.lock().expect("lock").iter().any(|l| l.contains("stats: attached")) {
+                return Some(r);
+            }
+            if let Ok(Some(status)) = r.child.try_wait() {
+                panic!("ebq exited early ({status}): {:?}", r.stderr.lock().expect("lock"));
+            }
+            assert!(Instant::now() < deadline, "ebq did not attach in time: {:?}", r.stderr.lock().expect("lock"));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `n` rows satisfy `pred` (or 15 s pass); returns them.
+    pub fn wait_rows(&self, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got: Vec<Value> = self.rows.lock().expect("lock").iter().filter(|r| pred(r)).cloned().collect();
+            if got.len() >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Ends the run with SIGTERM, as a user would, and collects everything.
+    pub fn stop(mut self) -> Finished {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        self.finish()
+    }
+
+    /// Waits for ebq to end by itself (LIMIT, -d, -c).
+    pub fn finish(mut self) -> Finished {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("ebq did not end: {:?}", self.stderr.lock().expect("lock"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader threads end at EOF, right after the process.
+        std::thread::sleep(Duration::from_millis(100));
+        Finished {
+            status,
+            rows: self.rows.lock().expect("lock").clone(),
+            lines: self.lines.lock().expect("lock").clone(),
+            stderr: self.stderr.lock().expect("lock").clone(),
+        }
+    }
+}
+
+/// Rows whose `key` contains `needle`.
+pub fn with(rows: &[Value], key: &str, needle: &str) -> Vec<Value> {
+    rows.iter().filter(|r| r[key].as_str().is_some_and(|s| s.contains(needle))).cloned().collect()
+}

@@ -1,0 +1,1 @@
+select pid, parent, path, cmdline from process_events where uid = 0

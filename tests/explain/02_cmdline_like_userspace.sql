@@ -1,0 +1,1 @@
+select pid, parent, path, cmdline, cwd from process_events where cmdline like '%marker%'

@@ -1,0 +1,1 @@
+select pid, path from process_events where path like '/usr/%' and exit_code < 0

@@ -1,0 +1,1 @@
+select pid, syscall from process_events where syscall = 'execveat'

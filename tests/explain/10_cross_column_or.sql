@@ -1,0 +1,1 @@
+select pid from process_events where pid < 5 or uid > 10

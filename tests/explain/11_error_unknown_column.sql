@@ -1,0 +1,1 @@
+select pdi from process_events

@@ -1,0 +1,1 @@
+select pid from process_events group by pid

@@ -1,0 +1,4 @@
+select pid,
+  path
+from process_events
+where path like '%x' and

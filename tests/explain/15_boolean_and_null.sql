@@ -1,0 +1,1 @@
+select pid from process_events where truncated and auid is not null
