@@ -25,7 +25,8 @@ pub enum Generate {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{e}; expected a duration like 10s, 500ms or 2m"))?;
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; expected a duration like 10s, 500ms or 2m"))?;
     if d.is_zero() {
         return Err("must be longer than 0; expected a duration like 10s, 500ms or 2m".into());
     }
@@ -41,7 +42,9 @@ fn parse_pid(s: &str) -> Result<u32, String> {
 
 /// Ring buffer sizes: 4 KiB to 1 GiB, rounded up to a power of two.
 fn parse_size(s: &str) -> Result<u32, String> {
-    let b: bytesize::ByteSize = s.parse().map_err(|_| format!("invalid size {s:?}; expected a size like 4M, 16MiB or 65536"))?;
+    let b: bytesize::ByteSize = s
+        .parse()
+        .map_err(|_| format!("invalid size {s:?}; expected a size like 4M, 16MiB or 65536"))?;
     let b = b.as_u64();
     if !(4096..=1 << 30).contains(&b) {
         return Err("expected a size from 4KiB to 1GiB, e.g. 16M".into());
@@ -65,7 +68,9 @@ fn table_names_parser() -> clap::builder::PossibleValuesParser {
 /// streams matching rows as they happen.
 #[derive(Debug, Parser)]
 #[command(name = "ebq", version, about, max_term_width = 100)]
-#[command(after_help = "Examples:\n  sudo ebq \"select pid, parent, path, cmdline from process_events where uid = 0\"\n  sudo ebq -o json \"select pid, path from process_events where path like '/tmp/%'\" | jq .\n  ebq --explain \"select * from process_events where comm = 'bash'\"\n  ebq --list process_events")]
+#[command(
+    after_help = "Examples:\n  sudo ebq \"select pid, parent, path, cmdline from process_events where uid = 0\"\n  sudo ebq -o json \"select pid, path from process_events where path like '/tmp/%'\" | jq .\n  ebq --explain \"select * from process_events where comm = 'bash'\"\n  ebq --list process_events"
+)]
 pub struct Args {
     /// The query: one SELECT over an event table; "-" reads it from stdin
     #[arg(value_name = "QUERY", required_unless_present_any = ["list", "generate"])]
@@ -124,7 +129,9 @@ mod tests {
     fn option_values_are_validated_with_the_accepted_form() {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("soon").unwrap_err().contains("like 10s"));
+        assert!(parse_duration("soon")
+            .expect_err("invalid")
+            .contains("like 10s"));
         assert!(parse_duration("0s").is_err());
         assert_eq!(parse_pid("42"), Ok(42));
         assert!(parse_pid("-1").is_err() && parse_pid("0").is_err());

@@ -46,18 +46,24 @@ impl Config {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => tty && !no_color_env() && std::env::var("TERM").map_or(true, |t| t != "dumb"),
+            ColorChoice::Auto => {
+                tty && !no_color_env() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
         };
         // This one decision is handed to every printer: the table header
         // (owo-colors) and --list (comfy-table, told to style or not).
         let started = std::time::Instant::now();
-        let tty_width = terminal_size::terminal_size().map(|(w, _)| w.0).filter(|_| tty);
+        let tty_width = terminal_size::terminal_size()
+            .map(|(w, _)| w.0)
+            .filter(|_| tty);
         let width = terminal_size::terminal_size()
             .map(|(w, _)| usize::from(w.0))
             .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
             .unwrap_or(DEFAULT_WIDTH);
         Config {
-            format: args.output.unwrap_or(if tty { Format::Table } else { Format::Json }),
+            format: args
+                .output
+                .unwrap_or(if tty { Format::Table } else { Format::Json }),
             color,
             width,
             duration: args.duration,

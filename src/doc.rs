@@ -13,7 +13,8 @@ use crate::cli::{Args, Generate};
 /// `width`: the terminal's, when output goes to one.
 fn grid(color: bool, width: Option<u16>) -> Grid {
     let mut g = Grid::new();
-    g.load_style(presets::UTF8_BORDERS_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
+    g.load_style(presets::UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     if let Some(w) = width {
         g.set_width(w);
     }
@@ -31,7 +32,11 @@ pub fn list(table: Option<&str>, color: bool, width: Option<u16>) -> String {
             let mut g = grid(color, width);
             g.set_header(["table", "columns", "one row per"]);
             for t in catalog::TABLES {
-                let name = if t.aliases.is_empty() { t.name.to_string() } else { format!("{} (also {})", t.name, t.aliases.join(", ")) };
+                let name = if t.aliases.is_empty() {
+                    t.name.to_string()
+                } else {
+                    format!("{} (also {})", t.name, t.aliases.join(", "))
+                };
                 g.add_row([name, t.columns.len().to_string(), t.doc.to_string()]);
             }
             format!("{g}\n")
@@ -40,7 +45,11 @@ pub fn list(table: Option<&str>, color: bool, width: Option<u16>) -> String {
             let mut g = grid(color, width);
             g.set_header(["column", "type", "kernel filter", "description"]);
             for c in t.columns {
-                let name = if c.hidden { format!("{} (hidden)", c.name) } else { c.name.to_string() };
+                let name = if c.hidden {
+                    format!("{} (hidden)", c.name)
+                } else {
+                    c.name.to_string()
+                };
                 let ops = match c.filter {
                     KernelFilter::None => "-".to_string(),
                     f => f.operators().to_string(),
@@ -63,7 +72,10 @@ fn roff(s: &str) -> String {
 
 fn man_tables(out: &mut Vec<u8>, tables: &[&Table]) -> std::io::Result<()> {
     writeln!(out, ".SH TABLES")?;
-    writeln!(out, "Hidden columns are left out of SELECT * and can be selected by name.")?;
+    writeln!(
+        out,
+        "Hidden columns are left out of SELECT * and can be selected by name."
+    )?;
     for t in tables {
         writeln!(out, ".SS {}", roff(t.name))?;
         writeln!(out, "{}.", roff(t.doc))?;
@@ -104,9 +116,15 @@ pub fn generate(what: Generate) -> Vec<u8> {
             let _ = man.render_extra_section(&mut out);
             let _ = man.render_version_section(&mut out);
         }
-        Generate::Bash => clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "ebq", &mut out),
-        Generate::Zsh => clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "ebq", &mut out),
-        Generate::Fish => clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "ebq", &mut out),
+        Generate::Bash => {
+            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, "ebq", &mut out)
+        }
+        Generate::Zsh => {
+            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, "ebq", &mut out)
+        }
+        Generate::Fish => {
+            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, "ebq", &mut out)
+        }
     }
     out
 }

@@ -45,11 +45,24 @@ impl Error {
     /// SQL error.
     pub fn render(&self, query: Option<&str>) -> String {
         match (self, query) {
-            (Error::Sql { pos: Some((line, col)), .. }, Some(q)) => {
-                let text = q.lines().nth((*line as usize).saturating_sub(1)).unwrap_or("");
+            (
+                Error::Sql {
+                    pos: Some((line, col)),
+                    ..
+                },
+                Some(q),
+            ) => {
+                let text = q
+                    .lines()
+                    .nth((*line as usize).saturating_sub(1))
+                    .unwrap_or("");
                 let col = *col as usize;
                 let text = text.replace('\t', " ");
-                let pad: String = text.chars().take(col.saturating_sub(1)).map(|_| ' ').collect();
+                let pad: String = text
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(|_| ' ')
+                    .collect();
                 format!("line {line}, column {col}: {self}\n  {text}\n  {pad}^")
             }
             _ => self.to_string(),

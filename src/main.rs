@@ -38,13 +38,18 @@ fn read_query(q: &str) -> Result<String, Error> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::Usage(format!("reading the query from stdin: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
-        Error::Usage(format!("the query on stdin is not UTF-8 (byte {})", e.utf8_error().valid_up_to()))
+        Error::Usage(format!(
+            "the query on stdin is not UTF-8 (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
     })
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    out.write_all(bytes).and_then(|_| out.flush()).map_err(Error::Output)
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(Error::Output)
 }
 
 fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
@@ -60,8 +65,17 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
     let bound = sql::bind(&text)?;
     let plan = plan::plan(bound, cfg.target != Target::All);
     if args.explain {
-        if !kernel::preflight::tracefs_mounted() && plan.kernel.programs.iter().any(|p| p.attach.starts_with("tracepoint/")) {
-            eprintln!("ebq: note: tracefs is not mounted; a run mounts it at {}", kernel::preflight::TRACEFS);
+        if !kernel::preflight::tracefs_mounted()
+            && plan
+                .kernel
+                .programs
+                .iter()
+                .any(|p| p.attach.starts_with("tracepoint/"))
+        {
+            eprintln!(
+                "ebq: note: tracefs is not mounted; a run mounts it at {}",
+                kernel::preflight::TRACEFS
+            );
         }
         return write_stdout(plan::explain::render(&plan).as_bytes());
     }
@@ -83,10 +97,16 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         eprintln!("ebq: warning: {} events were lost because the ring buffer was full; try a larger --buffer-size", k.lost);
     }
     if k.follow_full > 0 {
-        eprintln!("ebq: warning: {} new processes could not be followed (the followed set is full)", k.follow_full);
+        eprintln!(
+            "ebq: warning: {} new processes could not be followed (the followed set is full)",
+            k.follow_full
+        );
     }
     if summary.bad_records > 0 {
-        eprintln!("ebq: warning: {} kernel records could not be decoded", summary.bad_records);
+        eprintln!(
+            "ebq: warning: {} kernel records could not be decoded",
+            summary.bad_records
+        );
     }
     if cfg.stats {
         let t = plan.table();
@@ -109,7 +129,12 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
 /// A clap error as one `ebq:` line (help and version print as usual).
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }

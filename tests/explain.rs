@@ -8,7 +8,12 @@ mod common;
 use std::path::Path;
 
 fn render(sql: &str) -> String {
-    let out = common::ebq().arg("--explain").arg(sql).env("NO_COLOR", "1").output().expect("ebq runs");
+    let out = common::ebq()
+        .arg("--explain")
+        .arg(sql)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("ebq runs");
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         text.push_str(&format!("-- exit {}\n", out.status.code().unwrap_or(-1)));
@@ -26,7 +31,12 @@ fn render(sql: &str) -> String {
 fn explain_goldens() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/explain");
     let bless = std::env::var("EBQ_BLESS").is_ok_and(|v| v == "1");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/explain").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/explain")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
     files.sort();
     assert!(files.len() >= 10, "fixtures missing");
     let mut failed = Vec::new();
@@ -40,8 +50,15 @@ fn explain_goldens() {
         }
         let want = std::fs::read_to_string(&want_path).unwrap_or_default();
         if got != want {
-            failed.push(format!("{}\n~~~ want\n{want}~~~ got\n{got}~~~", sql_path.display()));
+            failed.push(format!(
+                "{}\n~~~ want\n{want}~~~ got\n{got}~~~",
+                sql_path.display()
+            ));
         }
     }
-    assert!(failed.is_empty(), "stale --explain goldens (EBQ_BLESS=1 cargo test --test explain rewrites them):\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "stale --explain goldens (EBQ_BLESS=1 cargo test --test explain rewrites them):\n{}",
+        failed.join("\n")
+    );
 }

@@ -12,7 +12,11 @@ use common::{marker, with, Running};
 use serde_json::{json, Value};
 
 fn run_ok(cmd: &mut Command) -> u32 {
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("workload starts");
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("workload starts");
     let pid = child.id();
     child.wait().expect("workload ends");
     pid
@@ -28,7 +32,11 @@ fn exec_rows_carry_exact_fields() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let cwd = dir.path().canonicalize().expect("canonical");
-    let pid = run_ok(Command::new("/bin/true").args([m.as_str(), "two words", ""]).current_dir(&cwd));
+    let pid = run_ok(
+        Command::new("/bin/true")
+            .args([m.as_str(), "two words", ""])
+            .current_dir(&cwd),
+    );
     let rows = ebq.wait_rows(1, |_| true);
     let done = ebq.stop();
     assert!(done.status.success(), "{:?}", done.stderr);
@@ -40,7 +48,10 @@ fn exec_rows_carry_exact_fields() {
     assert_eq!(r["euid"], json!(nix::unistd::geteuid().as_raw()));
     assert_eq!(r["path"], json!("/bin/true"));
     assert_eq!(r["cmdline"], json!(format!("/bin/true {m} 'two words' ''")));
-    assert_eq!(r["argv"], json!(json!(["/bin/true", m, "two words", ""]).to_string()));
+    assert_eq!(
+        r["argv"],
+        json!(json!(["/bin/true", m, "two words", ""]).to_string())
+    );
     assert_eq!(r["argc"], json!(4));
     assert_eq!(r["cwd"], json!(cwd.to_str().expect("utf8")));
     assert_eq!(r["exit_code"], json!(0));
@@ -49,7 +60,11 @@ fn exec_rows_carry_exact_fields() {
     assert_eq!(r["syscall"], json!("execve"));
     assert_eq!(r["truncated"], json!(false));
     // Keys in SELECT order, integers as numbers.
-    assert!(done.lines[0].starts_with(&format!("{{\"pid\":{pid},\"parent\":")), "{}", done.lines[0]);
+    assert!(
+        done.lines[0].starts_with(&format!("{{\"pid\":{pid},\"parent\":")),
+        "{}",
+        done.lines[0]
+    );
 }
 
 #[test]
@@ -61,7 +76,10 @@ fn failed_exec_is_a_row_with_the_error() {
         return;
     };
     let missing = format!("/nonexistent-{m}/prog");
-    let err = Command::new(&missing).arg(&m).spawn().expect_err("no such program");
+    let err = Command::new(&missing)
+        .arg(&m)
+        .spawn()
+        .expect_err("no such program");
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
     let rows = ebq.wait_rows(1, |_| true);
     let done = ebq.stop();
@@ -77,7 +95,9 @@ fn failed_exec_is_a_row_with_the_error() {
 #[test]
 fn relative_paths_become_absolute() {
     let m = marker("rel");
-    let Some(ebq) = Running::start(&[&format!("select path, exit_code from process_events where cmdline like '%{m}%'")]) else {
+    let Some(ebq) = Running::start(&[&format!(
+        "select path, exit_code from process_events where cmdline like '%{m}%'"
+    )]) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -87,20 +107,38 @@ fn relative_paths_become_absolute() {
     let _ = Command::new("./missing").arg(&m).current_dir(&cwd).status();
     let rows = ebq.wait_rows(2, |_| true);
     ebq.stop();
-    let paths: Vec<(&str, i64)> = rows.iter().map(|r| (r["path"].as_str().expect("path"), r["exit_code"].as_i64().expect("code"))).collect();
+    let paths: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().expect("path"),
+                r["exit_code"].as_i64().expect("code"),
+            )
+        })
+        .collect();
     let prog = cwd.join("prog");
     let missing = cwd.join("missing");
-    assert_eq!(paths, [(prog.to_str().expect("utf8"), 0), (missing.to_str().expect("utf8"), -2)]);
+    assert_eq!(
+        paths,
+        [
+            (prog.to_str().expect("utf8"), 0),
+            (missing.to_str().expect("utf8"), -2)
+        ]
+    );
 }
 
 #[test]
 fn arguments_are_kept_past_32_and_4k_and_cuts_are_flagged() {
     let m = marker("args");
-    let Some(ebq) = Running::start(&[&format!("select argv, argc, truncated from process_events where cmdline like '%{m}%'")]) else {
+    let Some(ebq) = Running::start(&[&format!(
+        "select argv, argc, truncated from process_events where cmdline like '%{m}%'"
+    )]) else {
         return;
     };
     // 40 arguments, 5 KiB in all: everything must come through.
-    let many: Vec<String> = (0..40).map(|i| format!("{m}-{i:02}-{}", "y".repeat(110))).collect();
+    let many: Vec<String> = (0..40)
+        .map(|i| format!("{m}-{i:02}-{}", "y".repeat(110)))
+        .collect();
     run_ok(Command::new("/bin/true").args(&many));
     // One argument far past the capture bound: cut, and flagged.
     let huge = format!("{m}{}", "z".repeat(20_000));
@@ -108,14 +146,20 @@ fn arguments_are_kept_past_32_and_4k_and_cuts_are_flagged() {
     let rows = ebq.wait_rows(2, |_| true);
     ebq.stop();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let argv: Vec<String> = serde_json::from_str(rows[0]["argv"].as_str().expect("argv")).expect("json array");
+    let argv: Vec<String> =
+        serde_json::from_str(rows[0]["argv"].as_str().expect("argv")).expect("json array");
     assert_eq!(argv[1..], many[..]);
     assert_eq!(rows[0]["argc"], json!(41));
     assert_eq!(rows[0]["truncated"], json!(false));
     assert_eq!(rows[1]["argc"], json!(2));
     assert_eq!(rows[1]["truncated"], json!(true));
-    let cut: Vec<String> = serde_json::from_str(rows[1]["argv"].as_str().expect("argv")).expect("json array");
-    assert!(huge.starts_with(&cut[1]) && cut[1].len() < huge.len(), "cut to {}", cut[1].len());
+    let cut: Vec<String> =
+        serde_json::from_str(rows[1]["argv"].as_str().expect("argv")).expect("json array");
+    assert!(
+        huge.starts_with(&cut[1]) && cut[1].len() < huge.len(),
+        "cut to {}",
+        cut[1].len()
+    );
 }
 
 #[test]
@@ -124,7 +168,9 @@ fn kernel_filter_keeps_other_events_out() {
     // Nothing runs as uid 4242 but the one process below: the kernel sends
     // up exactly one event, whatever else the machine (or the other tests)
     // execs meanwhile.
-    let Some(ebq) = Running::start(&[&format!("select uid, cmdline from process_events where uid = 4242 and cmdline like '%{m}%'")]) else {
+    let Some(ebq) = Running::start(&[&format!(
+        "select uid, cmdline from process_events where uid = 4242 and cmdline like '%{m}%'"
+    )]) else {
         return;
     };
     for _ in 0..20 {
@@ -166,7 +212,13 @@ fn command_mode_traces_only_the_command_and_its_children() {
         return;
     };
     // The outside process runs while ebq traces the command.
-    let bg = Command::new("/bin/sh").arg("-c").arg(format!("for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true {outside}; sleep 0.1; done")).spawn().expect("bg");
+    let bg = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true {outside}; sleep 0.1; done"
+        ))
+        .spawn()
+        .expect("bg");
     let out = cmd
         .args(["-o", "json", "-c", &format!("/bin/sh -c '/bin/true {m}; sleep 0.5; /bin/true {m}'")])
         .arg(format!("select path, cmdline from process_events where cmdline like '%{m}%' or cmdline like '%{outside}%'"))
@@ -174,8 +226,15 @@ fn command_mode_traces_only_the_command_and_its_children() {
         .expect("ebq runs");
     let mut bg = bg;
     let _ = bg.wait();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
     assert!(with(&rows, "cmdline", &outside).is_empty(), "{rows:?}");
     assert_eq!(with(&rows, "path", "/bin/true").len(), 2, "{rows:?}");
 }
@@ -183,7 +242,9 @@ fn command_mode_traces_only_the_command_and_its_children() {
 #[test]
 fn limit_ends_the_run() {
     let m = marker("limit");
-    let Some(ebq) = Running::start(&[&format!("select pid from process_events where cmdline like '%{m}%' limit 2")]) else {
+    let Some(ebq) = Running::start(&[&format!(
+        "select pid from process_events where cmdline like '%{m}%' limit 2"
+    )]) else {
         return;
     };
     for _ in 0..5 {
@@ -201,7 +262,13 @@ fn closed_pipe_ends_quietly() {
         return;
     };
     let mut child = cmd
-        .args(["-o", "json", "-d", "20s", &format!("select pid from process_events where cmdline like '%{m}%'")])
+        .args([
+            "-o",
+            "json",
+            "-d",
+            "20s",
+            &format!("select pid from process_events where cmdline like '%{m}%'"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -230,12 +297,18 @@ fn closed_pipe_ends_quietly() {
 #[test]
 fn events_started_elsewhere_are_reported_exactly() {
     let m = marker("else");
-    let Some(ebq) = Running::start(&[&format!("select pid, parent, path, cmdline, cwd from process_events where cmdline like '%{m}%'")]) else {
+    let Some(ebq) = Running::start(&[&format!(
+        "select pid, parent, path, cmdline, cwd from process_events where cmdline like '%{m}%'"
+    )]) else {
         return;
     };
     let mut pids = Vec::new();
     for i in 0..3 {
-        pids.push(run_ok(Command::new("/bin/echo").arg(format!("{m}-{i}")).current_dir("/")));
+        pids.push(run_ok(
+            Command::new("/bin/echo")
+                .arg(format!("{m}-{i}"))
+                .current_dir("/"),
+        ));
     }
     let rows = ebq.wait_rows(3, |_| true);
     ebq.stop();
@@ -256,7 +329,11 @@ fn sigterm_ends_the_run_cleanly() {
     let done = ebq.stop();
     assert!(done.status.success(), "{:?}", done.status);
     assert!(t.elapsed() < std::time::Duration::from_secs(3));
-    assert!(done.stderr.iter().any(|l| l.contains("stats: kernel")), "{:?}", done.stderr);
+    assert!(
+        done.stderr.iter().any(|l| l.contains("stats: kernel")),
+        "{:?}",
+        done.stderr
+    );
 }
 
 #[test]
@@ -274,5 +351,8 @@ fn unprivileged_run_is_one_clear_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("ebq: loading BPF programs needs root"), "{err}");
+    assert!(
+        err.starts_with("ebq: loading BPF programs needs root"),
+        "{err}"
+    );
 }

@@ -171,7 +171,12 @@ mod tests {
             for c in t.columns {
                 assert!(cols.insert(c.name), "{}.{} twice", t.name, c.name);
                 assert_eq!(c.name, c.name.to_ascii_lowercase());
-                assert!(!c.doc.is_empty() && c.doc.len() <= 79, "{}.{} doc", t.name, c.name);
+                assert!(
+                    !c.doc.is_empty() && c.doc.len() <= 79,
+                    "{}.{} doc",
+                    t.name,
+                    c.name
+                );
                 assert!(c.width > 0);
             }
         }
@@ -179,7 +184,10 @@ mod tests {
 
     #[test]
     fn lookups_accept_aliases_in_any_case() {
-        assert_eq!(table("BPF_PROCESS_EVENTS").map(|t| t.name), Some("process_events"));
+        assert_eq!(
+            table("BPF_PROCESS_EVENTS").map(|t| t.name),
+            Some("process_events")
+        );
         let t = table("process_events").expect("table");
         assert_eq!(t.column("CID"), t.column("cgroup_id"));
         assert!(t.column("nope").is_none());
@@ -189,7 +197,10 @@ mod tests {
     fn suggestions_find_typos_only() {
         assert_eq!(suggest("pdi", ["pid", "path", "uid"]), Some("pid"));
         assert_eq!(suggest("cmdlin", ["cmdline", "comm"]), Some("cmdline"));
-        assert_eq!(suggest("process_event", table_names()), Some("process_events"));
+        assert_eq!(
+            suggest("process_event", table_names()),
+            Some("process_events")
+        );
         assert_eq!(suggest("zzzzzz", ["pid", "uid"]), None);
     }
 }

@@ -58,7 +58,11 @@ pub fn truth(table: &Table, e: &Expr, r: &Record) -> Option<bool> {
             },
         },
         Expr::Not(x) => truth(table, x, r).map(|b| !b),
-        Expr::In { expr, list, negated } => {
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => {
             let v = value(table, expr, r);
             if v.is_null() {
                 return None;
@@ -77,10 +81,19 @@ pub fn truth(table: &Table, e: &Expr, r: &Record) -> Option<bool> {
                 Some(*negated)
             }
         }
-        Expr::Between { expr, low, high, negated } => {
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
             let v = value(table, expr, r);
-            let ge = v.sql_cmp(&value(table, low, r)).map(|o| o != Ordering::Less);
-            let le = v.sql_cmp(&value(table, high, r)).map(|o| o != Ordering::Greater);
+            let ge = v
+                .sql_cmp(&value(table, low, r))
+                .map(|o| o != Ordering::Less);
+            let le = v
+                .sql_cmp(&value(table, high, r))
+                .map(|o| o != Ordering::Greater);
             let inside = match (ge, le) {
                 (Some(false), _) | (_, Some(false)) => Some(false),
                 (Some(true), Some(true)) => Some(true),
@@ -88,7 +101,11 @@ pub fn truth(table: &Table, e: &Expr, r: &Record) -> Option<bool> {
             };
             inside.map(|b| b != *negated)
         }
-        Expr::Like { expr, like, negated } => match value(table, expr, r) {
+        Expr::Like {
+            expr,
+            like,
+            negated,
+        } => match value(table, expr, r) {
             Value::Text(s) => Some(like.matches(&s) != *negated),
             _ => None,
         },

@@ -117,10 +117,17 @@ fn descendants(pid: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for e in dir.flatten() {
-            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else { continue };
+            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
             // The comm in parentheses may hold anything: parse after the last ')'.
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|s| s.parse::<u32>().ok());
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|s| s.parse::<u32>().ok());
             if let Some(pp) = ppid {
                 parent_of.push((p, pp));
             }
@@ -130,7 +137,12 @@ fn descendants(pid: u32) -> Vec<u32> {
     let mut i = 0;
     while i < out.len() {
         let cur = out[i];
-        out.extend(parent_of.iter().filter(|(_, pp)| *pp == cur).map(|(p, _)| *p));
+        out.extend(
+            parent_of
+                .iter()
+                .filter(|(_, pp)| *pp == cur)
+                .map(|(p, _)| *p),
+        );
         i += 1;
     }
     out
@@ -139,7 +151,10 @@ fn descendants(pid: u32) -> Vec<u32> {
 fn alive(pid: u32) -> bool {
     match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None) {
         Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().chars().next() != Some('Z')))
+            .map(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+            })
             .unwrap_or(false),
         Err(e) => e != nix::errno::Errno::ESRCH,
     }
@@ -154,14 +169,26 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         .map(|o| match &o.expr {
             crate::sql::expr::Expr::Column(c) => {
                 let col = &plan.table().columns[*c];
-                OutColumn { name: o.name.clone(), width: col.width, numeric: col.ty == crate::catalog::Type::Integer }
+                OutColumn {
+                    name: o.name.clone(),
+                    width: col.width,
+                    numeric: col.ty == crate::catalog::Type::Integer,
+                }
             }
-            _ => OutColumn { name: o.name.clone(), width: 5, numeric: false },
+            _ => OutColumn {
+                name: o.name.clone(),
+                width: 5,
+                numeric: false,
+            },
         })
         .collect();
     let stdout = io::stdout();
     let writer: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
-    let opts = SinkOptions { format: cfg.format, color: cfg.color, width: cfg.width };
+    let opts = SinkOptions {
+        format: cfg.format,
+        color: cfg.color,
+        width: cfg.width,
+    };
     let mut sink = output::sink(writer, out_columns, &opts)?;
     if plan.query.limit == Some(0) {
         sink.flush()?;
@@ -176,12 +203,24 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     preflight::check_privileges()?;
     preflight::check_btf()?;
     preflight::check_ringbuf()?;
-    if plan.kernel.programs.iter().any(|p| p.attach.starts_with("tracepoint/")) {
+    if plan
+        .kernel
+        .programs
+        .iter()
+        .any(|p| p.attach.starts_with("tracepoint/"))
+    {
         summary.notes.extend(preflight::ensure_tracefs()?);
     }
 
     let mut storage = MaybeUninit::uninit();
-    let kernel = load::load(&mut storage, plan, &LoadOptions { buffer_size: cfg.buffer_size, self_tgid: std::process::id() })?;
+    let kernel = load::load(
+        &mut storage,
+        plan,
+        &LoadOptions {
+            buffer_size: cfg.buffer_size,
+            self_tgid: std::process::id(),
+        },
+    )?;
 
     if cfg.stats {
         eprintln!(
@@ -224,9 +263,13 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     });
     let mut builder = RingBufferBuilder::new();
     builder
-        .add(kernel.events(), |data: &[u8]| pipeline.borrow_mut().on_event(data))
+        .add(kernel.events(), |data: &[u8]| {
+            pipeline.borrow_mut().on_event(data)
+        })
         .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
-    let rb = builder.build().map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
+    let rb = builder
+        .build()
+        .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
     loop {

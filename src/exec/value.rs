@@ -74,6 +74,9 @@ mod tests {
     fn comparisons_follow_sql_null_rules() {
         assert_eq!(Value::Int(1).sql_cmp(&Value::Int(2)), Some(Ordering::Less));
         assert_eq!(Value::Null.sql_cmp(&Value::Int(2)), None);
-        assert_eq!(Value::Text("a".into()).sql_cmp(&Value::Text("a".into())), Some(Ordering::Equal));
+        assert_eq!(
+            Value::Text("a".into()).sql_cmp(&Value::Text("a".into())),
+            Some(Ordering::Equal)
+        );
     }
 }

@@ -11,7 +11,9 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
 use super::process_skel::{ProcessSkel, ProcessSkelBuilder};
-use super::types::{ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat};
+use super::types::{
+    ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat,
+};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 
@@ -76,14 +78,21 @@ fn kernel_err(what: &str, e: libbpf_rs::Error) -> Error {
 }
 
 fn comm_key(kind: ebq_set_kind, comm: &str) -> ebq_comm_key {
-    let mut k = ebq_comm_key { kind: kind.0, ..Default::default() };
+    let mut k = ebq_comm_key {
+        kind: kind.0,
+        ..Default::default()
+    };
     for (d, s) in k.comm.iter_mut().zip(comm.bytes().take(15)) {
         *d = s as i8;
     }
     k
 }
 
-pub fn load<'obj>(storage: &'obj mut MaybeUninit<OpenObject>, plan: &Plan, opts: &LoadOptions) -> Result<Kernel<'obj>> {
+pub fn load<'obj>(
+    storage: &'obj mut MaybeUninit<OpenObject>,
+    plan: &Plan,
+    opts: &LoadOptions,
+) -> Result<Kernel<'obj>> {
     let k = &plan.kernel;
     let mut open = ProcessSkelBuilder::default()
         .open(storage)
@@ -148,7 +157,10 @@ pub fn load<'obj>(storage: &'obj mut MaybeUninit<OpenObject>, plan: &Plan, opts:
         ))
     })?;
 
-    let mut kernel = Kernel { skel, links: Vec::new() };
+    let mut kernel = Kernel {
+        skel,
+        links: Vec::new(),
+    };
     kernel.fill_maps(plan)?;
     for p in &k.programs {
         let link = kernel
@@ -156,7 +168,9 @@ pub fn load<'obj>(storage: &'obj mut MaybeUninit<OpenObject>, plan: &Plan, opts:
             .object()
             .progs_mut()
             .find(|q| q.name() == p.name)
-            .ok_or_else(|| Error::Kernel(format!("program {} is missing from the BPF object", p.name)))?
+            .ok_or_else(|| {
+                Error::Kernel(format!("program {} is missing from the BPF object", p.name))
+            })?
             .attach()
             .map_err(|e| Error::Kernel(format!("attaching {} to {}: {e}", p.name, p.attach)))?;
         kernel.links.push((p.name, link));
@@ -173,23 +187,46 @@ impl<'obj> Kernel<'obj> {
         let one = [1u8];
         let fill = |what: &str, r: libbpf_rs::Result<()>| r.map_err(|e| kernel_err(what, e));
         for (slot, f) in &k.ints {
-            for (kind, set) in [(ebq_set_kind::EBQ_SET_IN, f.in_set.as_ref()), (ebq_set_kind::EBQ_SET_NOT_IN, Some(&f.not_in))] {
+            for (kind, set) in [
+                (ebq_set_kind::EBQ_SET_IN, f.in_set.as_ref()),
+                (ebq_set_kind::EBQ_SET_NOT_IN, Some(&f.not_in)),
+            ] {
                 for v in set.into_iter().flatten() {
-                    let key = ebq_int_key { col: *slot, kind: kind.0, val: *v };
-                    fill("filling the integer filter map", maps.int_sets.update(bytes_of(&key), &one, MapFlags::ANY))?;
+                    let key = ebq_int_key {
+                        col: *slot,
+                        kind: kind.0,
+                        val: *v,
+                    };
+                    fill(
+                        "filling the integer filter map",
+                        maps.int_sets.update(bytes_of(&key), &one, MapFlags::ANY),
+                    )?;
                 }
             }
         }
-        for (kind, set) in [(ebq_set_kind::EBQ_SET_IN, k.comm_in.as_ref()), (ebq_set_kind::EBQ_SET_NOT_IN, Some(&k.comm_not_in))] {
+        for (kind, set) in [
+            (ebq_set_kind::EBQ_SET_IN, k.comm_in.as_ref()),
+            (ebq_set_kind::EBQ_SET_NOT_IN, Some(&k.comm_not_in)),
+        ] {
             for c in set.into_iter().flatten() {
                 let key = comm_key(kind, c);
-                fill("filling the comm filter map", maps.comm_sets.update(bytes_of(&key), &one, MapFlags::ANY))?;
+                fill(
+                    "filling the comm filter map",
+                    maps.comm_sets.update(bytes_of(&key), &one, MapFlags::ANY),
+                )?;
             }
         }
         for p in k.path_prefixes.iter().flatten() {
-            let mut key = ebq_prefix_key { prefixlen: (p.len() * 8) as u32, ..Default::default() };
+            let mut key = ebq_prefix_key {
+                prefixlen: (p.len() * 8) as u32,
+                ..Default::default()
+            };
             key.data[..p.len()].copy_from_slice(p.as_bytes());
-            fill("filling the path prefix map", maps.path_prefixes.update(bytes_of(&key), &one, MapFlags::ANY))?;
+            fill(
+                "filling the path prefix map",
+                maps.path_prefixes
+                    .update(bytes_of(&key), &one, MapFlags::ANY),
+            )?;
         }
         Ok(())
     }
@@ -231,7 +268,11 @@ impl<'obj> Kernel<'obj> {
                 .map(|per_cpu| {
                     per_cpu
                         .iter()
-                        .filter_map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes))
+                        .filter_map(|v| {
+                            v.get(..8)
+                                .and_then(|b| b.try_into().ok())
+                                .map(u64::from_ne_bytes)
+                        })
                         .sum()
                 })
                 .unwrap_or(0)

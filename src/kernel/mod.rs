@@ -4,7 +4,18 @@
 pub mod load;
 pub mod preflight;
 
-#[allow(clippy::all, clippy::pedantic, clippy::undocumented_unsafe_blocks, dead_code, non_camel_case_types, non_snake_case, non_upper_case_globals, unused_imports, unsafe_op_in_unsafe_fn)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    unused_imports,
+    unsafe_op_in_unsafe_fn
+)]
 pub mod process_skel {
     include!(concat!(env!("OUT_DIR"), "/process.skel.rs"));
 }

@@ -56,14 +56,17 @@ pub fn check_ringbuf() -> Result<()> {
         return Ok(());
     }
     Err(Error::Kernel(
-        "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF): ebq needs Linux 5.8 or newer".into(),
+        "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF): ebq needs Linux 5.8 or newer"
+            .into(),
     ))
 }
 
 /// Makes sure tracefs is reachable where libbpf looks for tracepoint ids;
 /// returns a note when ebq had to mount it.
 pub fn ensure_tracefs() -> Result<Option<String>> {
-    if Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir() {
+    if Path::new(TRACEFS).join("events").is_dir()
+        || Path::new(DEBUGFS_TRACING).join("events").is_dir()
+    {
         return Ok(None);
     }
     nix::mount::mount(
@@ -78,7 +81,9 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
             "tracefs is not mounted and mounting it at {TRACEFS} failed ({e}): mount it with `mount -t tracefs tracefs {TRACEFS}`"
         ))
     })?;
-    Ok(Some(format!("tracefs was not mounted: ebq mounted it at {TRACEFS}")))
+    Ok(Some(format!(
+        "tracefs was not mounted: ebq mounted it at {TRACEFS}"
+    )))
 }
 
 /// Whether tracefs is mounted, for --explain (which mounts nothing).

@@ -15,8 +15,12 @@ pub struct CsvSink<W: Write> {
 impl<W: Write> CsvSink<W> {
     pub fn new(w: W, columns: &[OutColumn]) -> io::Result<Self> {
         let mut w = csv::Writer::from_writer(w);
-        w.write_record(columns.iter().map(|c| c.name.as_str())).map_err(io::Error::other)?;
-        Ok(CsvSink { w, cells: Vec::new() })
+        w.write_record(columns.iter().map(|c| c.name.as_str()))
+            .map_err(io::Error::other)?;
+        Ok(CsvSink {
+            w,
+            cells: Vec::new(),
+        })
     }
 }
 
@@ -30,10 +34,12 @@ impl<W: Write> Sink for CsvSink<W> {
                 v => v.to_string(),
             });
         }
-        self.w.write_record(&self.cells).map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(e) => e,
-            k => io::Error::other(format!("{k:?}")),
-        })
+        self.w
+            .write_record(&self.cells)
+            .map_err(|e| match e.into_kind() {
+                csv::ErrorKind::Io(e) => e,
+                k => io::Error::other(format!("{k:?}")),
+            })
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -35,7 +35,9 @@ impl<W: Write> Sink for JsonSink<W> {
                 Value::Null => self.w.write_all(b"null")?,
                 Value::Int(i) => write!(self.w, "{i}")?,
                 Value::Bool(b) => self.w.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Text(s) => serde_json::to_writer(&mut self.w, s).map_err(io::Error::other)?,
+                Value::Text(s) => {
+                    serde_json::to_writer(&mut self.w, s).map_err(io::Error::other)?
+                }
             }
         }
         if self.keys.is_empty() {
@@ -56,12 +58,25 @@ mod tests {
     #[test]
     fn keys_in_order_and_typed_values() {
         let cols = ["pid", "path", "auid", "truncated"]
-            .map(|n| OutColumn { name: n.into(), width: 1, numeric: false })
+            .map(|n| OutColumn {
+                name: n.into(),
+                width: 1,
+                numeric: false,
+            })
             .into_iter()
             .collect();
         let mut out = Vec::new();
         let mut s = JsonSink::new(&mut out, cols);
-        s.row(&[Value::Int(42), Value::Text("/bin/\"x\"\n".into()), Value::Null, Value::Bool(false)]).expect("writes");
-        assert_eq!(String::from_utf8(out).expect("utf8"), "{\"pid\":42,\"path\":\"/bin/\\\"x\\\"\\n\",\"auid\":null,\"truncated\":false}\n");
+        s.row(&[
+            Value::Int(42),
+            Value::Text("/bin/\"x\"\n".into()),
+            Value::Null,
+            Value::Bool(false),
+        ])
+        .expect("writes");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "{\"pid\":42,\"path\":\"/bin/\\\"x\\\"\\n\",\"auid\":null,\"truncated\":false}\n"
+        );
     }
 }

@@ -42,7 +42,11 @@ pub struct SinkOptions {
     pub width: usize,
 }
 
-pub fn sink<'w>(w: Box<dyn Write + 'w>, columns: Vec<OutColumn>, o: &SinkOptions) -> io::Result<Box<dyn Sink + 'w>> {
+pub fn sink<'w>(
+    w: Box<dyn Write + 'w>,
+    columns: Vec<OutColumn>,
+    o: &SinkOptions,
+) -> io::Result<Box<dyn Sink + 'w>> {
     Ok(match o.format {
         Format::Json => Box::new(json::JsonSink::new(w, columns)),
         Format::Csv => Box::new(csv::CsvSink::new(w, &columns)?),

@@ -25,11 +25,16 @@ pub struct TableSink<W> {
 
 /// Column widths for a terminal `total` columns wide.
 fn layout(columns: &[OutColumn], total: usize) -> Vec<usize> {
-    let mut w: Vec<usize> = columns.iter().map(|c| c.width.max(c.name.width())).collect();
+    let mut w: Vec<usize> = columns
+        .iter()
+        .map(|c| c.width.max(c.name.width()))
+        .collect();
     let need = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
     // Too wide: shrink the widest text column, one step at a time.
     while need(&w) > total {
-        let widest = (0..w.len()).filter(|&i| !columns[i].numeric && w[i] > MIN_TEXT.max(columns[i].name.width())).max_by_key(|&i| w[i]);
+        let widest = (0..w.len())
+            .filter(|&i| !columns[i].numeric && w[i] > MIN_TEXT.max(columns[i].name.width()))
+            .max_by_key(|&i| w[i]);
         match widest {
             Some(i) => w[i] -= 1,
             None => break,
@@ -38,7 +43,9 @@ fn layout(columns: &[OutColumn], total: usize) -> Vec<usize> {
     // Room to spare: share it among the wide text columns (paths, command
     // lines), which are the ones that get cut.
     let spare = total.saturating_sub(need(&w));
-    let wide: Vec<usize> = (0..w.len()).filter(|&i| !columns[i].numeric && columns[i].width >= 20).collect();
+    let wide: Vec<usize> = (0..w.len())
+        .filter(|&i| !columns[i].numeric && columns[i].width >= 20)
+        .collect();
     if !wide.is_empty() {
         for (n, &i) in wide.iter().enumerate() {
             w[i] += spare / wide.len() + usize::from(n < spare % wide.len());
@@ -142,9 +149,21 @@ mod tests {
 
     fn cols() -> Vec<OutColumn> {
         vec![
-            OutColumn { name: "pid".into(), width: 7, numeric: true },
-            OutColumn { name: "cmdline".into(), width: 32, numeric: false },
-            OutColumn { name: "comm".into(), width: 15, numeric: false },
+            OutColumn {
+                name: "pid".into(),
+                width: 7,
+                numeric: true,
+            },
+            OutColumn {
+                name: "cmdline".into(),
+                width: 32,
+                numeric: false,
+            },
+            OutColumn {
+                name: "comm".into(),
+                width: 15,
+                numeric: false,
+            },
         ]
     }
 
@@ -152,8 +171,18 @@ mod tests {
     fn rows_align_and_long_cells_are_cut_not_wrapped() {
         let mut out = Vec::new();
         let mut s = TableSink::new(&mut out, cols(), 40, false).expect("header");
-        s.row(&[Value::Int(1), Value::Text("x".repeat(100)), Value::Text("bash".into())]).expect("row");
-        s.row(&[Value::Int(22), Value::Text("ls \x1b[2J".into()), Value::Null]).expect("row");
+        s.row(&[
+            Value::Int(1),
+            Value::Text("x".repeat(100)),
+            Value::Text("bash".into()),
+        ])
+        .expect("row");
+        s.row(&[
+            Value::Int(22),
+            Value::Text("ls \x1b[2J".into()),
+            Value::Null,
+        ])
+        .expect("row");
         let text = String::from_utf8(out).expect("utf8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);

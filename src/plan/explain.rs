@@ -21,7 +21,10 @@ fn int_set(set: &std::collections::BTreeSet<i64>) -> String {
 }
 
 fn str_set(set: &std::collections::BTreeSet<String>) -> String {
-    let v: Vec<String> = set.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
+    let v: Vec<String> = set
+        .iter()
+        .map(|s| format!("'{}'", s.replace('\'', "''")))
+        .collect();
     format!("({})", v.join(", "))
 }
 
@@ -55,18 +58,37 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let t = plan.table();
     let k = &plan.kernel;
-    line(&mut out, "table", &format!("{} ({})", t.name, t.doc.to_lowercase()));
+    line(
+        &mut out,
+        "table",
+        &format!("{} ({})", t.name, t.doc.to_lowercase()),
+    );
     for (i, p) in k.programs.iter().enumerate() {
-        line(&mut out, if i == 0 { "programs" } else { "" }, &format!("{:<40} {}", p.attach, p.name));
+        line(
+            &mut out,
+            if i == 0 { "programs" } else { "" },
+            &format!("{:<40} {}", p.attach, p.name),
+        );
     }
-    let pruned: Vec<&str> = t.programs.iter().filter(|p| !k.programs.iter().any(|q| q.name == p.name)).map(|p| p.name).collect();
+    let pruned: Vec<&str> = t
+        .programs
+        .iter()
+        .filter(|p| !k.programs.iter().any(|q| q.name == p.name))
+        .map(|p| p.name)
+        .collect();
     if !pruned.is_empty() {
         line(&mut out, "pruned", &pruned.join(", "));
     }
     if plan.conjuncts.is_empty() {
         line(&mut out, "where", "(none: every event)");
     }
-    let width = plan.conjuncts.iter().map(|c| c.sql.chars().count()).max().unwrap_or(0).min(40);
+    let width = plan
+        .conjuncts
+        .iter()
+        .map(|c| c.sql.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40);
     for (i, c) in plan.conjuncts.iter().enumerate() {
         let how = match &c.pushed {
             Pushed::Exact => "kernel, exact".to_string(),
@@ -74,11 +96,17 @@ pub fn render(plan: &Plan) -> String {
             Pushed::Userspace(why) => format!("userspace: {why}"),
             Pushed::Programs => "kernel, picks the programs".to_string(),
         };
-        line(&mut out, if i == 0 { "where" } else { "" }, &format!("{:<width$}  {how}", c.sql));
+        line(
+            &mut out,
+            if i == 0 { "where" } else { "" },
+            &format!("{:<width$}  {how}", c.sql),
+        );
     }
     let mut filters = Vec::new();
     if k.follow {
-        filters.push("followed processes (the -c command or -p pid, and their descendants)".to_string());
+        filters.push(
+            "followed processes (the -c command or -p pid, and their descendants)".to_string(),
+        );
     }
     filters.extend(k.ints.values().map(int_filter));
     if let Some(set) = &k.comm_in {
@@ -88,8 +116,14 @@ pub fn render(plan: &Plan) -> String {
         filters.push(format!("comm NOT IN {}", str_set(&k.comm_not_in)));
     }
     if let Some(set) = &k.path_prefixes {
-        let v: Vec<String> = set.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
-        filters.push(format!("path starts with {} (absolute paths)", v.join(" or ")));
+        let v: Vec<String> = set
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\'', "''")))
+            .collect();
+        filters.push(format!(
+            "path starts with {} (absolute paths)",
+            v.join(" or ")
+        ));
     }
     if filters.is_empty() {
         line(&mut out, "kernel", "(no filter: every event is sent up)");
@@ -107,7 +141,15 @@ pub fn render(plan: &Plan) -> String {
             cap.push(name);
         }
     }
-    line(&mut out, "capture", &if cap.is_empty() { "(header only)".to_string() } else { cap.join(", ") });
+    line(
+        &mut out,
+        "capture",
+        &if cap.is_empty() {
+            "(header only)".to_string()
+        } else {
+            cap.join(", ")
+        },
+    );
     line(
         &mut out,
         "userspace",

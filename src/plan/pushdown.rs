@@ -16,8 +16,17 @@ const PREFIX_MAX: usize = 255;
 
 /// What one conjunct asks of one column.
 enum Constraint {
-    Int { slot: u32, column: &'static str, min: i64, max: i64, c: IntC },
-    Comm { values: BTreeSet<String>, negated: bool },
+    Int {
+        slot: u32,
+        column: &'static str,
+        min: i64,
+        max: i64,
+        c: IntC,
+    },
+    Comm {
+        values: BTreeSet<String>,
+        negated: bool,
+    },
     Prefix(BTreeSet<String>),
     Probe(BTreeSet<String>),
 }
@@ -35,10 +44,39 @@ fn negate(e: &Expr) -> Expr {
     match e {
         Expr::Not(x) => (**x).clone(),
         Expr::Cmp(a, op, b) => Expr::Cmp(a.clone(), op.negate(), b.clone()),
-        Expr::In { expr, list, negated } => Expr::In { expr: expr.clone(), list: list.clone(), negated: !negated },
-        Expr::Between { expr, low, high, negated } => Expr::Between { expr: expr.clone(), low: low.clone(), high: high.clone(), negated: !negated },
-        Expr::Like { expr, like, negated } => Expr::Like { expr: expr.clone(), like: like.clone(), negated: !negated },
-        Expr::IsNull { expr, negated } => Expr::IsNull { expr: expr.clone(), negated: !negated },
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => Expr::In {
+            expr: expr.clone(),
+            list: list.clone(),
+            negated: !negated,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => Expr::Between {
+            expr: expr.clone(),
+            low: low.clone(),
+            high: high.clone(),
+            negated: !negated,
+        },
+        Expr::Like {
+            expr,
+            like,
+            negated,
+        } => Expr::Like {
+            expr: expr.clone(),
+            like: like.clone(),
+            negated: !negated,
+        },
+        Expr::IsNull { expr, negated } => Expr::IsNull {
+            expr: expr.clone(),
+            negated: !negated,
+        },
         Expr::And(a, b) => Expr::Or(Box::new(negate(a)), Box::new(negate(b))),
         Expr::Or(a, b) => Expr::And(Box::new(negate(a)), Box::new(negate(b))),
         other => Expr::Not(Box::new(other.clone())),
@@ -58,7 +96,9 @@ pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushe
             (Pushed::Exact, Pushed::Exact) => Pushed::Exact,
             (Pushed::Programs, Pushed::Programs) => Pushed::Programs,
             (Pushed::Inexact(w), _) | (_, Pushed::Inexact(w)) => Pushed::Inexact(w),
-            (Pushed::Userspace(w), _) | (_, Pushed::Userspace(w)) => Pushed::Inexact(format!("in part: {w}")),
+            (Pushed::Userspace(w), _) | (_, Pushed::Userspace(w)) => {
+                Pushed::Inexact(format!("in part: {w}"))
+            }
             _ => Pushed::Inexact("in part".into()),
         };
     }
@@ -73,7 +113,13 @@ pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushe
 
 fn merge(c: Constraint, k: &mut KernelPlan) -> Result<(), String> {
     match c {
-        Constraint::Int { slot, column, min, max, c } => {
+        Constraint::Int {
+            slot,
+            column,
+            min,
+            max,
+            c,
+        } => {
             let f = k.ints.entry(slot).or_insert(IntFilter {
                 column,
                 lo: min,
@@ -96,21 +142,31 @@ fn merge(c: Constraint, k: &mut KernelPlan) -> Result<(), String> {
                 }
                 IntC::NotIn(set) => {
                     if f.not_in.union(&set).count() > MAX_KERNEL_SET {
-                        return Err(format!("the kernel's NOT IN set of {column} holds {MAX_KERNEL_SET} values"));
+                        return Err(format!(
+                            "the kernel's NOT IN set of {column} holds {MAX_KERNEL_SET} values"
+                        ));
                     }
                     f.not_in.extend(set);
                 }
             }
         }
-        Constraint::Comm { values, negated: false } => {
+        Constraint::Comm {
+            values,
+            negated: false,
+        } => {
             k.comm_in = Some(match k.comm_in.take() {
                 Some(old) => old.intersection(&values).cloned().collect(),
                 None => values,
             })
         }
-        Constraint::Comm { values, negated: true } => {
+        Constraint::Comm {
+            values,
+            negated: true,
+        } => {
             if k.comm_not_in.union(&values).count() > MAX_KERNEL_SET {
-                return Err(format!("the kernel's NOT IN set of comm holds {MAX_KERNEL_SET} values"));
+                return Err(format!(
+                    "the kernel's NOT IN set of comm holds {MAX_KERNEL_SET} values"
+                ));
             }
             k.comm_not_in.extend(values);
         }
@@ -145,7 +201,14 @@ fn column_cmp(e: &Expr) -> Option<(usize, CmpOp, &Value)> {
 fn find(table: &'static Table, e: &Expr) -> Found {
     match e {
         Expr::Not(x) => match x.as_ref() {
-            Expr::Not(_) | Expr::Cmp(..) | Expr::In { .. } | Expr::Between { .. } | Expr::Like { .. } | Expr::IsNull { .. } | Expr::And(..) | Expr::Or(..) => find(table, &negate(x)),
+            Expr::Not(_)
+            | Expr::Cmp(..)
+            | Expr::In { .. }
+            | Expr::Between { .. }
+            | Expr::Like { .. }
+            | Expr::IsNull { .. }
+            | Expr::And(..)
+            | Expr::Or(..) => find(table, &negate(x)),
             _ => Err("NOT of this expression is decided in userspace".into()),
         },
         Expr::Or(a, b) => {
@@ -158,19 +221,59 @@ fn find(table: &'static Table, e: &Expr) -> Found {
                 _ => return Err("OR of different kinds of filter is decided in userspace".into()),
             };
             let c = match (ca, cb) {
-                (Constraint::Int { slot, column, min, max, c: IntC::In(x) }, Constraint::Int { slot: s2, c: IntC::In(y), .. }) if slot == s2 => {
+                (
+                    Constraint::Int {
+                        slot,
+                        column,
+                        min,
+                        max,
+                        c: IntC::In(x),
+                    },
+                    Constraint::Int {
+                        slot: s2,
+                        c: IntC::In(y),
+                        ..
+                    },
+                ) if slot == s2 => {
                     let u: BTreeSet<i64> = x.union(&y).copied().collect();
                     if u.len() > MAX_KERNEL_SET {
-                        return Err(format!("{} values are more than the kernel set holds ({MAX_KERNEL_SET})", u.len()));
+                        return Err(format!(
+                            "{} values are more than the kernel set holds ({MAX_KERNEL_SET})",
+                            u.len()
+                        ));
                     }
-                    Constraint::Int { slot, column, min, max, c: IntC::In(u) }
+                    Constraint::Int {
+                        slot,
+                        column,
+                        min,
+                        max,
+                        c: IntC::In(u),
+                    }
                 }
-                (Constraint::Comm { values: x, negated: false }, Constraint::Comm { values: y, negated: false }) => {
-                    Constraint::Comm { values: x.union(&y).cloned().collect(), negated: false }
+                (
+                    Constraint::Comm {
+                        values: x,
+                        negated: false,
+                    },
+                    Constraint::Comm {
+                        values: y,
+                        negated: false,
+                    },
+                ) => Constraint::Comm {
+                    values: x.union(&y).cloned().collect(),
+                    negated: false,
+                },
+                (Constraint::Prefix(x), Constraint::Prefix(y)) => {
+                    Constraint::Prefix(x.union(&y).cloned().collect())
                 }
-                (Constraint::Prefix(x), Constraint::Prefix(y)) => Constraint::Prefix(x.union(&y).cloned().collect()),
-                (Constraint::Probe(x), Constraint::Probe(y)) => Constraint::Probe(x.union(&y).cloned().collect()),
-                _ => return Err("OR of different columns or of ranges is decided in userspace".into()),
+                (Constraint::Probe(x), Constraint::Probe(y)) => {
+                    Constraint::Probe(x.union(&y).cloned().collect())
+                }
+                _ => {
+                    return Err(
+                        "OR of different columns or of ranges is decided in userspace".into(),
+                    )
+                }
             };
             Ok((c, pushed))
         }
@@ -181,7 +284,11 @@ fn find(table: &'static Table, e: &Expr) -> Found {
             };
             constraint(table, col, |f| cmp_to(f, op, v))
         }
-        Expr::In { expr, list, negated } => {
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => {
             let Expr::Column(col) = expr.as_ref() else {
                 return Err("only a column IN a list goes into the kernel".into());
             };
@@ -189,11 +296,19 @@ fn find(table: &'static Table, e: &Expr) -> Found {
                 return Err("a NULL in the list is decided in userspace".into());
             }
             if list.len() > MAX_KERNEL_SET {
-                return Err(format!("{} values are more than the kernel set holds ({MAX_KERNEL_SET})", list.len()));
+                return Err(format!(
+                    "{} values are more than the kernel set holds ({MAX_KERNEL_SET})",
+                    list.len()
+                ));
             }
             constraint(table, *col, |f| set_to(f, list, *negated))
         }
-        Expr::Between { expr, low, high, negated: false } => match (expr.as_ref(), low.as_ref(), high.as_ref()) {
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated: false,
+        } => match (expr.as_ref(), low.as_ref(), high.as_ref()) {
             (Expr::Column(col), Expr::Lit(Value::Int(lo)), Expr::Lit(Value::Int(hi))) => {
                 constraint(table, *col, |f| match f {
                     KernelFilter::Int { .. } => Ok(Some(Kind::Int(IntC::Range(*lo, *hi)))),
@@ -202,8 +317,14 @@ fn find(table: &'static Table, e: &Expr) -> Found {
             }
             _ => Err("only column BETWEEN two numbers goes into the kernel".into()),
         },
-        Expr::Between { negated: true, .. } => Err("NOT BETWEEN is two ranges: decided in userspace".into()),
-        Expr::Like { expr, like, negated } => {
+        Expr::Between { negated: true, .. } => {
+            Err("NOT BETWEEN is two ranges: decided in userspace".into())
+        }
+        Expr::Like {
+            expr,
+            like,
+            negated,
+        } => {
             let Expr::Column(col) = expr.as_ref() else {
                 return Err("only a column LIKE a pattern goes into the kernel".into());
             };
@@ -218,7 +339,10 @@ fn find(table: &'static Table, e: &Expr) -> Found {
             if !prefix.starts_with('/') {
                 return Err("only an absolute path prefix ('/…%') goes into the kernel".into());
             }
-            Ok((Constraint::Prefix(BTreeSet::from([cut(&prefix, PREFIX_MAX)])), prefix_inexact()))
+            Ok((
+                Constraint::Prefix(BTreeSet::from([cut(&prefix, PREFIX_MAX)])),
+                prefix_inexact(),
+            ))
         }
         Expr::IsNull { .. } => Err("IS NULL is decided in userspace".into()),
         Expr::Column(c) => Err(format!("{} has no kernel filter", table.columns[*c].name)),
@@ -258,12 +382,24 @@ fn constraint(
     let kind = match f(column.filter) {
         Ok(Some(k)) => k,
         Ok(None) => return Err("a comparison with NULL is decided in userspace".into()),
-        Err(()) => return Err(format!("this operation on {} is decided in userspace", column.name)),
+        Err(()) => {
+            return Err(format!(
+                "this operation on {} is decided in userspace",
+                column.name
+            ))
+        }
     };
     match (column.filter, kind) {
-        (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => {
-            Ok((Constraint::Int { slot, column: column.name, min, max, c }, Pushed::Exact))
-        }
+        (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => Ok((
+            Constraint::Int {
+                slot,
+                column: column.name,
+                min,
+                max,
+                c,
+            },
+            Pushed::Exact,
+        )),
         (KernelFilter::Comm, Kind::Text(values, negated)) => {
             let long = values.iter().any(|v| v.len() > COMM_MAX);
             if negated {
@@ -272,7 +408,9 @@ fn constraint(
                 Ok((Constraint::Comm { values, negated }, Pushed::Exact))
             } else {
                 let pushed = if long {
-                    Pushed::Inexact(format!("comm holds {COMM_MAX} bytes: longer values are compared cut"))
+                    Pushed::Inexact(format!(
+                        "comm holds {COMM_MAX} bytes: longer values are compared cut"
+                    ))
                 } else {
                     Pushed::Exact
                 };
@@ -284,10 +422,18 @@ fn constraint(
             if values.iter().any(|v| !v.starts_with('/')) {
                 return Err("only an absolute path goes into the kernel".into());
             }
-            Ok((Constraint::Prefix(values.iter().map(|v| cut(v, PREFIX_MAX)).collect()), prefix_inexact()))
+            Ok((
+                Constraint::Prefix(values.iter().map(|v| cut(v, PREFIX_MAX)).collect()),
+                prefix_inexact(),
+            ))
         }
-        (KernelFilter::Probe, Kind::Text(values, false)) => Ok((Constraint::Probe(values), Pushed::Programs)),
-        _ => Err(format!("this operation on {} is decided in userspace", column.name)),
+        (KernelFilter::Probe, Kind::Text(values, false)) => {
+            Ok((Constraint::Probe(values), Pushed::Programs))
+        }
+        _ => Err(format!(
+            "this operation on {} is decided in userspace",
+            column.name
+        )),
     }
 }
 
@@ -302,11 +448,13 @@ fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
             CmpOp::Gt => IntC::Range(v.saturating_add(1), i64::MAX),
             CmpOp::GtEq => IntC::Range(*v, i64::MAX),
         }))),
-        (KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe, Value::Text(s)) => match op {
-            CmpOp::Eq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), false))),
-            CmpOp::NotEq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), true))),
-            _ => Err(()),
-        },
+        (KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe, Value::Text(s)) => {
+            match op {
+                CmpOp::Eq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), false))),
+                CmpOp::NotEq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), true))),
+                _ => Err(()),
+            }
+        }
         _ => Err(()),
     }
 }
@@ -314,11 +462,33 @@ fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
 fn set_to(f: KernelFilter, list: &[Value], negated: bool) -> Result<Option<Kind>, ()> {
     match f {
         KernelFilter::Int { .. } => {
-            let set = list.iter().filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect();
-            Ok(Some(Kind::Int(if negated { IntC::NotIn(set) } else { IntC::In(set) })))
+            let set = list
+                .iter()
+                .filter_map(|v| {
+                    if let Value::Int(i) = v {
+                        Some(*i)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            Ok(Some(Kind::Int(if negated {
+                IntC::NotIn(set)
+            } else {
+                IntC::In(set)
+            })))
         }
         KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe => {
-            let set = list.iter().filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None }).collect();
+            let set = list
+                .iter()
+                .filter_map(|v| {
+                    if let Value::Text(s) = v {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             Ok(Some(Kind::Text(set, negated)))
         }
         KernelFilter::None => Err(()),

@@ -67,7 +67,10 @@ fn what_the_kernel_cannot_decide_stays_in_userspace() {
 #[test]
 fn path_prefixes_are_inexact() {
     let pl = p("select pid from process_events where path like '/usr/%' or path like '/opt/%'");
-    assert_eq!(pl.kernel.path_prefixes, Some(BTreeSet::from(["/opt/".to_string(), "/usr/".to_string()])));
+    assert_eq!(
+        pl.kernel.path_prefixes,
+        Some(BTreeSet::from(["/opt/".to_string(), "/usr/".to_string()]))
+    );
     assert!(matches!(pl.conjuncts[0].pushed, Pushed::Inexact(_)));
 }
 
@@ -76,31 +79,51 @@ fn comm_sets_respect_the_kernel_length() {
     let pl = p("select pid from process_events where comm in ('bash', 'a-very-long-command-name')");
     assert_eq!(
         pl.kernel.comm_in,
-        Some(BTreeSet::from(["a-very-long-com".to_string(), "bash".to_string()]))
+        Some(BTreeSet::from([
+            "a-very-long-com".to_string(),
+            "bash".to_string()
+        ]))
     );
     assert!(matches!(pl.conjuncts[0].pushed, Pushed::Inexact(_)));
-    let pl = p("select pid from process_events where comm != 'a-very-long-command-name' and comm <> 'sh'");
+    let pl = p(
+        "select pid from process_events where comm != 'a-very-long-command-name' and comm <> 'sh'",
+    );
     assert_eq!(pl.kernel.comm_not_in, BTreeSet::from(["sh".to_string()]));
 }
 
 #[test]
 fn huge_in_lists_fall_back_to_userspace() {
     let list: Vec<String> = (0..2000).map(|i| i.to_string()).collect();
-    let v = pushed(&format!("select pid from process_events where pid in ({})", list.join(",")));
-    assert!(matches!(&v[0], Pushed::Userspace(w) if w.contains("more than the kernel set holds")), "{v:?}");
+    let v = pushed(&format!(
+        "select pid from process_events where pid in ({})",
+        list.join(",")
+    ));
+    assert!(
+        matches!(&v[0], Pushed::Userspace(w) if w.contains("more than the kernel set holds")),
+        "{v:?}"
+    );
 }
 
 #[test]
 fn captures_follow_the_columns_used() {
     assert_eq!(p("select pid from process_events").kernel.capture, 0);
-    assert_eq!(p("select path from process_events where cmdline like '%x%'").kernel.capture, 3);
+    assert_eq!(
+        p("select path from process_events where cmdline like '%x%'")
+            .kernel
+            .capture,
+        3
+    );
     assert_eq!(p("select cwd from process_events").kernel.capture, 4);
 }
 
 #[test]
 fn syscall_prunes_programs() {
-    let names = |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
-    assert_eq!(names("select pid from process_events where syscall = 'execveat'"), ["execveat_enter", "execveat_exit", "exec_done"]);
+    let names =
+        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
+    assert_eq!(
+        names("select pid from process_events where syscall = 'execveat'"),
+        ["execveat_enter", "execveat_exit", "exec_done"]
+    );
     assert_eq!(names("select pid from process_events").len(), 5);
     let follow = plan(bind("select pid from process_events").expect("binds"), true);
     assert_eq!(follow.kernel.programs.len(), 7);

@@ -94,10 +94,13 @@ impl Expr {
                 a.columns(out);
                 b.columns(out);
             }
-            Expr::Not(e) | Expr::In { expr: e, .. } | Expr::Like { expr: e, .. } | Expr::IsNull { expr: e, .. } => {
-                e.columns(out)
-            }
-            Expr::Between { expr, low, high, .. } => {
+            Expr::Not(e)
+            | Expr::In { expr: e, .. }
+            | Expr::Like { expr: e, .. }
+            | Expr::IsNull { expr: e, .. } => e.columns(out),
+            Expr::Between {
+                expr, low, high, ..
+            } => {
                 expr.columns(out);
                 low.columns(out);
                 high.columns(out);

@@ -20,7 +20,11 @@ impl Like {
     pub fn new(pattern: &str, fold_case: bool) -> Self {
         let mut parts = Vec::new();
         let mut lit = Vec::new();
-        let src = if fold_case { pattern.to_lowercase() } else { pattern.to_string() };
+        let src = if fold_case {
+            pattern.to_lowercase()
+        } else {
+            pattern.to_string()
+        };
         for c in src.chars() {
             match c {
                 '%' | '_' => {
@@ -50,12 +54,10 @@ impl Like {
 
     /// The literal text every match starts with ('/etc/' for '/etc/%.conf').
     pub fn prefix(&self) -> String {
-        self.pattern.chars().take_while(|c| *c != '%' && *c != '_').collect()
-    }
-
-    /// True when the pattern is exactly 'prefix%'.
-    pub fn is_pure_prefix(&self) -> bool {
-        matches!(self.parts.as_slice(), [Part::Lit(_), Part::Any])
+        self.pattern
+            .chars()
+            .take_while(|c| *c != '%' && *c != '_')
+            .collect()
     }
 
     pub fn matches(&self, s: &str) -> bool {
@@ -134,8 +136,6 @@ mod tests {
     #[test]
     fn prefixes() {
         assert_eq!(Like::new("/etc/%.conf", false).prefix(), "/etc/");
-        assert!(Like::new("/etc/%", false).is_pure_prefix());
-        assert!(!Like::new("/etc/%.conf", false).is_pure_prefix());
         assert_eq!(Like::new("%x", false).prefix(), "");
     }
 

@@ -48,9 +48,9 @@ fn parser_error(e: ParserError) -> Error {
             let (text, at) = match m.rfind(" at Line: ") {
                 Some(i) => {
                     let loc = &m[i + 10..];
-                    let at = loc.split_once(", Column: ").and_then(|(l, c)| {
-                        Some((l.trim().parse().ok()?, c.trim().parse().ok()?))
-                    });
+                    let at = loc
+                        .split_once(", Column: ")
+                        .and_then(|(l, c)| Some((l.trim().parse().ok()?, c.trim().parse().ok()?)));
                     (&m[..i], at)
                 }
                 None => (m.as_str(), None),
@@ -76,12 +76,20 @@ pub fn bind(sql: &str) -> Result<Query> {
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| match parser_error(e) {
-            Error::Sql { msg, pos: None } if msg.ends_with("found: EOF") => Error::Sql { pos: end_of(sql), msg },
+            Error::Sql { msg, pos: None } if msg.ends_with("found: EOF") => Error::Sql {
+                pos: end_of(sql),
+                msg,
+            },
             e => e,
         })?;
     let stmt = match stmts.as_slice() {
         [s] => s,
-        [] => return Err(Error::sql("the query is empty: expected SELECT ... FROM <table>", None)),
+        [] => {
+            return Err(Error::sql(
+                "the query is empty: expected SELECT ... FROM <table>",
+                None,
+            ))
+        }
         [_, s, ..] => return Err(err_at("only one statement per query", s)),
     };
     let Statement::Query(q) = stmt else {
@@ -93,12 +101,25 @@ pub fn bind(sql: &str) -> Result<Query> {
     if let Some(o) = &q.order_by {
         return Err(err_at("ORDER BY is not supported on a stream of events", o));
     }
-    if q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
-        return Err(err_at("only SELECT ... FROM ... WHERE ... LIMIT is supported", q.as_ref()));
+    if q.fetch.is_some()
+        || !q.locks.is_empty()
+        || q.for_clause.is_some()
+        || q.settings.is_some()
+        || q.format_clause.is_some()
+        || !q.pipe_operators.is_empty()
+    {
+        return Err(err_at(
+            "only SELECT ... FROM ... WHERE ... LIMIT is supported",
+            q.as_ref(),
+        ));
     }
     let limit = match &q.limit_clause {
         None => None,
-        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
             if let Some(o) = offset {
                 return Err(err_at("OFFSET is not supported", &o.value));
             }
@@ -121,10 +142,28 @@ pub fn bind(sql: &str) -> Result<Query> {
     let kw = &s.select_token.0;
     if let Some(d) = &s.distinct {
         let _ = d;
-        return Err(err_at("DISTINCT is not supported on a stream of events", kw));
+        return Err(err_at(
+            "DISTINCT is not supported on a stream of events",
+            kw,
+        ));
     }
-    if s.top.is_some() || s.into.is_some() || s.exclude.is_some() || !s.lateral_views.is_empty() || s.prewhere.is_some() || !s.connect_by.is_empty() || !s.cluster_by.is_empty() || !s.distribute_by.is_empty() || !s.sort_by.is_empty() || !s.named_window.is_empty() || s.qualify.is_some() || s.value_table_mode.is_some() {
-        return Err(err_at("only SELECT ... FROM ... WHERE ... LIMIT is supported", kw));
+    if s.top.is_some()
+        || s.into.is_some()
+        || s.exclude.is_some()
+        || !s.lateral_views.is_empty()
+        || s.prewhere.is_some()
+        || !s.connect_by.is_empty()
+        || !s.cluster_by.is_empty()
+        || !s.distribute_by.is_empty()
+        || !s.sort_by.is_empty()
+        || !s.named_window.is_empty()
+        || s.qualify.is_some()
+        || s.value_table_mode.is_some()
+    {
+        return Err(err_at(
+            "only SELECT ... FROM ... WHERE ... LIMIT is supported",
+            kw,
+        ));
     }
     match &s.group_by {
         GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
@@ -172,7 +211,10 @@ fn bind_limit(e: &AstExpr) -> Result<u64> {
             }
         }
     }
-    Err(err_at("LIMIT takes a whole number of rows, e.g. LIMIT 10", e))
+    Err(err_at(
+        "LIMIT takes a whole number of rows, e.g. LIMIT 10",
+        e,
+    ))
 }
 
 /// The table and the names its columns may be qualified with.
@@ -180,7 +222,10 @@ fn bind_from(s: &ast::Select) -> Result<(&'static Table, Vec<String>)> {
     let from = match s.from.as_slice() {
         [] => {
             return Err(err_at(
-                format!("FROM is missing: select ... from <table>, one of {}", catalog::table_names().join(", ")),
+                format!(
+                    "FROM is missing: select ... from <table>, one of {}",
+                    catalog::table_names().join(", ")
+                ),
                 &s.select_token.0,
             ))
         }
@@ -190,8 +235,18 @@ fn bind_from(s: &ast::Select) -> Result<(&'static Table, Vec<String>)> {
     if let Some(j) = from.joins.first() {
         return Err(err_at("JOIN is not supported: one table per query", j));
     }
-    let TableFactor::Table { name, alias, args, with_hints, .. } = &from.relation else {
-        return Err(err_at("FROM takes a table name; subqueries are not supported", &from.relation));
+    let TableFactor::Table {
+        name,
+        alias,
+        args,
+        with_hints,
+        ..
+    } = &from.relation
+    else {
+        return Err(err_at(
+            "FROM takes a table name; subqueries are not supported",
+            &from.relation,
+        ));
     };
     if args.is_some() || !with_hints.is_empty() {
         return Err(err_at("FROM takes a plain table name", &from.relation));
@@ -205,10 +260,15 @@ fn bind_from(s: &ast::Select) -> Result<(&'static Table, Vec<String>)> {
     };
     let Some(table) = catalog::table(&ident.value) else {
         let mut msg = format!("unknown table \"{}\"", ident.value);
-        let all = catalog::TABLES.iter().flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()));
+        let all = catalog::TABLES
+            .iter()
+            .flat_map(|t| std::iter::once(t.name).chain(t.aliases.iter().copied()));
         match catalog::suggest(&ident.value, all) {
             Some(s) => msg.push_str(&format!("; did you mean \"{s}\"?")),
-            None => msg.push_str(&format!(" (tables: {}; see ebq --list)", catalog::table_names().join(", "))),
+            None => msg.push_str(&format!(
+                " (tables: {}; see ebq --list)",
+                catalog::table_names().join(", ")
+            )),
         }
         return Err(err_ident(msg, &ident));
     };
@@ -221,11 +281,23 @@ fn bind_from(s: &ast::Select) -> Result<(&'static Table, Vec<String>)> {
 
 fn split_and<'a>(e: &'a AstExpr, out: &mut Vec<&'a AstExpr>) {
     match e {
-        AstExpr::BinaryOp { left, op: BinaryOperator::And, right } => {
+        AstExpr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
             split_and(left, out);
             split_and(right, out);
         }
-        AstExpr::Nested(inner) if matches!(inner.as_ref(), AstExpr::BinaryOp { op: BinaryOperator::And, .. }) => {
+        AstExpr::Nested(inner)
+            if matches!(
+                inner.as_ref(),
+                AstExpr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
             split_and(inner, out)
         }
         e => out.push(e),
@@ -241,7 +313,12 @@ impl Binder {
     fn bind_item(&self, item: &SelectItem, out: &mut Vec<Output>) -> Result<()> {
         match item {
             SelectItem::Wildcard(opts) => {
-                if opts.opt_exclude.is_some() || opts.opt_except.is_some() || opts.opt_replace.is_some() || opts.opt_rename.is_some() || opts.opt_ilike.is_some() {
+                if opts.opt_exclude.is_some()
+                    || opts.opt_except.is_some()
+                    || opts.opt_replace.is_some()
+                    || opts.opt_rename.is_some()
+                    || opts.opt_ilike.is_some()
+                {
                     return Err(err_at("SELECT * takes no options", item));
                 }
                 out.extend(self.table.visible_columns().map(|(i, c)| Output {
@@ -288,7 +365,10 @@ impl Binder {
                 format!("function {}() is not supported yet: select columns", f.name),
                 e,
             )),
-            _ => Err(err_at("only columns can be selected (expressions are not supported yet)", e)),
+            _ => Err(err_at(
+                "only columns can be selected (expressions are not supported yet)",
+                e,
+            )),
         }
     }
 
@@ -320,18 +400,29 @@ impl Binder {
         match e {
             AstExpr::Value(v) => match &v.value {
                 ast::Value::Number(n, _) => n.parse::<i64>().map(Value::Int).map_err(|_| {
-                    err_at(format!("{n} is not a 64-bit integer (decimals are not supported)"), e)
+                    err_at(
+                        format!("{n} is not a 64-bit integer (decimals are not supported)"),
+                        e,
+                    )
                 }),
-                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(Value::Text(s.clone())),
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                    Ok(Value::Text(s.clone()))
+                }
                 ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
                 ast::Value::Null => Ok(Value::Null),
                 _ => Err(err_at("unsupported literal", e)),
             },
-            AstExpr::UnaryOp { op: UnaryOperator::Minus, expr } => match self.literal(expr)? {
+            AstExpr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => match self.literal(expr)? {
                 Value::Int(i) => Ok(Value::Int(-i)),
                 _ => Err(err_at("minus needs a number", e)),
             },
-            AstExpr::UnaryOp { op: UnaryOperator::Plus, expr } => self.literal(expr),
+            AstExpr::UnaryOp {
+                op: UnaryOperator::Plus,
+                expr,
+            } => self.literal(expr),
             AstExpr::Nested(inner) => self.literal(inner),
             _ => Err(err_at("expected a literal value", e)),
         }
@@ -354,22 +445,32 @@ impl Binder {
                 // comm = "bash" meant a string.
                 if i.quote_style == Some('"') && self.table.column(&i.value).is_none() {
                     return Err(err_ident(
-                        format!("unknown column \"{0}\"; for a string write '{0}' in single quotes", i.value),
+                        format!(
+                            "unknown column \"{0}\"; for a string write '{0}' in single quotes",
+                            i.value
+                        ),
                         i,
                     ));
                 }
                 self.column(i)?
             }
             AstExpr::CompoundIdentifier(parts) => match parts.as_slice() {
-                [q, c] if self.qualifiers.contains(&q.value.to_ascii_lowercase()) => self.column(c)?,
+                [q, c] if self.qualifiers.contains(&q.value.to_ascii_lowercase()) => {
+                    self.column(c)?
+                }
                 [q, _] => return Err(err_ident(format!("unknown table \"{}\"", q.value), q)),
                 _ => return Err(err_at("unsupported name", e)),
             },
-            AstExpr::Value(_) | AstExpr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, .. } => {
-                Expr::Lit(self.literal(e)?)
-            }
+            AstExpr::Value(_)
+            | AstExpr::UnaryOp {
+                op: UnaryOperator::Minus | UnaryOperator::Plus,
+                ..
+            } => Expr::Lit(self.literal(e)?),
             AstExpr::Nested(inner) => self.bind_expr(inner)?,
-            AstExpr::UnaryOp { op: UnaryOperator::Not, expr } => {
+            AstExpr::UnaryOp {
+                op: UnaryOperator::Not,
+                expr,
+            } => {
                 let inner = self.bind_expr(expr)?;
                 self.expect_bool(&inner, expr)?;
                 Expr::Not(Box::new(inner))
@@ -395,7 +496,9 @@ impl Binder {
                             BinaryOperator::LtEq => CmpOp::LtEq,
                             BinaryOperator::Gt => CmpOp::Gt,
                             BinaryOperator::GtEq => CmpOp::GtEq,
-                            other => return Err(err_at(format!("operator {other} is not supported"), e)),
+                            other => {
+                                return Err(err_at(format!("operator {other} is not supported"), e))
+                            }
                         };
                         self.same_type(&l, &r, e)?;
                         Expr::Cmp(Box::new(l), cmp, Box::new(r))
@@ -406,9 +509,17 @@ impl Binder {
                 expr: Box::new(self.bind_expr(x)?),
                 negated: matches!(e, AstExpr::IsNotNull(_)),
             },
-            AstExpr::In { expr, target, negated, .. } => {
+            AstExpr::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
                 let InTarget::List(list) = target else {
-                    return Err(err_at("IN takes a list of values; subqueries are not supported", e));
+                    return Err(err_at(
+                        "IN takes a list of values; subqueries are not supported",
+                        e,
+                    ));
                 };
                 let x = self.bind_expr(expr)?;
                 let mut vals = Vec::with_capacity(list.len());
@@ -417,17 +528,44 @@ impl Binder {
                     self.same_type(&x, &Expr::Lit(v.clone()), item)?;
                     vals.push(v);
                 }
-                Expr::In { expr: Box::new(x), list: vals, negated: *negated }
+                Expr::In {
+                    expr: Box::new(x),
+                    list: vals,
+                    negated: *negated,
+                }
             }
-            AstExpr::Between { expr, negated, low, high } => {
+            AstExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_expr(expr)?;
                 let lo = self.bind_expr(low)?;
                 let hi = self.bind_expr(high)?;
                 self.same_type(&x, &lo, e)?;
                 self.same_type(&x, &hi, e)?;
-                Expr::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated }
+                Expr::Between {
+                    expr: Box::new(x),
+                    low: Box::new(lo),
+                    high: Box::new(hi),
+                    negated: *negated,
+                }
             }
-            AstExpr::Like { negated, any, expr, pattern, escape_char } | AstExpr::ILike { negated, any, expr, pattern, escape_char } => {
+            AstExpr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | AstExpr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
                 if *any {
                     return Err(err_at("LIKE ANY is not supported", e));
                 }
@@ -439,7 +577,10 @@ impl Binder {
                     return Err(err_at("LIKE needs a TEXT column", expr.as_ref()));
                 }
                 let Value::Text(p) = self.literal(pattern)? else {
-                    return Err(err_at("LIKE needs a string pattern in single quotes", pattern.as_ref()));
+                    return Err(err_at(
+                        "LIKE needs a string pattern in single quotes",
+                        pattern.as_ref(),
+                    ));
                 };
                 Expr::Like {
                     expr: Box::new(x),
@@ -447,20 +588,42 @@ impl Binder {
                     negated: *negated,
                 }
             }
-            AstExpr::IsTrue(x) | AstExpr::IsFalse(x) | AstExpr::IsNotTrue(x) | AstExpr::IsNotFalse(x) => {
+            AstExpr::IsTrue(x)
+            | AstExpr::IsFalse(x)
+            | AstExpr::IsNotTrue(x)
+            | AstExpr::IsNotFalse(x) => {
                 let inner = self.bind_expr(x)?;
                 self.expect_bool(&inner, x)?;
                 let want = matches!(e, AstExpr::IsTrue(_) | AstExpr::IsNotFalse(_));
-                let cmp = Expr::Cmp(Box::new(inner.clone()), CmpOp::Eq, Box::new(Expr::Lit(Value::Bool(want))));
+                let cmp = Expr::Cmp(
+                    Box::new(inner.clone()),
+                    CmpOp::Eq,
+                    Box::new(Expr::Lit(Value::Bool(want))),
+                );
                 if matches!(e, AstExpr::IsTrue(_) | AstExpr::IsFalse(_)) {
                     // NULL IS TRUE is false, not NULL.
-                    Expr::And(Box::new(Expr::IsNull { expr: Box::new(inner), negated: true }), Box::new(cmp))
+                    Expr::And(
+                        Box::new(Expr::IsNull {
+                            expr: Box::new(inner),
+                            negated: true,
+                        }),
+                        Box::new(cmp),
+                    )
                 } else {
-                    Expr::Or(Box::new(Expr::IsNull { expr: Box::new(inner), negated: false }), Box::new(cmp))
+                    Expr::Or(
+                        Box::new(Expr::IsNull {
+                            expr: Box::new(inner),
+                            negated: false,
+                        }),
+                        Box::new(cmp),
+                    )
                 }
             }
             AstExpr::Function(f) => {
-                return Err(err_at(format!("function {}() is not supported yet", f.name), e))
+                return Err(err_at(
+                    format!("function {}() is not supported yet", f.name),
+                    e,
+                ))
             }
             AstExpr::Subquery(_) | AstExpr::Exists { .. } => {
                 return Err(err_at("subqueries are not supported", e))

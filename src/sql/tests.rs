@@ -21,8 +21,14 @@ fn binds_columns_star_and_aliases() {
 
     let q = bind("select * from bpf_process_events").expect("binds");
     assert!(q.outputs.iter().any(|o| o.name == "cmdline"));
-    assert!(!q.outputs.iter().any(|o| o.name == "argv"), "argv is hidden");
-    assert!(!q.outputs.iter().any(|o| o.name == "ntime"), "ntime is hidden");
+    assert!(
+        !q.outputs.iter().any(|o| o.name == "argv"),
+        "argv is hidden"
+    );
+    assert!(
+        !q.outputs.iter().any(|o| o.name == "ntime"),
+        "ntime is hidden"
+    );
 
     let q = bind("select e.pid, cid from process_events e").expect("binds");
     assert_eq!(q.outputs[1].name, "cgroup_id");
@@ -30,8 +36,10 @@ fn binds_columns_star_and_aliases() {
 
 #[test]
 fn where_splits_into_conjuncts() {
-    let q = bind("select pid from process_events where uid = 0 and (pid = 1 or pid = 2) and not comm = 'x'")
-        .expect("binds");
+    let q = bind(
+        "select pid from process_events where uid = 0 and (pid = 1 or pid = 2) and not comm = 'x'",
+    )
+    .expect("binds");
     let sql: Vec<_> = q.conjuncts.iter().map(|c| c.sql.as_str()).collect();
     assert_eq!(sql, ["uid = 0", "(pid = 1 OR pid = 2)", "NOT comm = 'x'"]);
 }
@@ -39,10 +47,16 @@ fn where_splits_into_conjuncts() {
 #[test]
 fn unknown_names_suggest_the_nearest() {
     let (m, p) = err("select pdi from process_events");
-    assert_eq!(m, "unknown column \"pdi\" in process_events; did you mean \"pid\"?");
+    assert_eq!(
+        m,
+        "unknown column \"pdi\" in process_events; did you mean \"pid\"?"
+    );
     assert_eq!(p, Some((1, 8)));
     let (m, p) = err("select pid from proces_events");
-    assert_eq!(m, "unknown table \"proces_events\"; did you mean \"process_events\"?");
+    assert_eq!(
+        m,
+        "unknown table \"proces_events\"; did you mean \"process_events\"?"
+    );
     assert_eq!(p, Some((1, 17)));
     let (m, _) = err("select pid from process_events where comm = \"bash\"");
     assert!(m.contains("single quotes"), "{m}");
@@ -63,16 +77,46 @@ fn types_are_checked() {
 #[test]
 fn unsupported_sql_is_refused_by_name() {
     for (sql, want) in [
-        ("select pid from process_events a join process_events b on a.pid = b.pid", "JOIN is not supported"),
-        ("select comm from process_events group by comm", "GROUP BY is not supported yet"),
-        ("select pid from process_events order by pid", "ORDER BY is not supported"),
-        ("select count(*) from process_events", "function count() is not supported yet"),
-        ("select pid from process_events where pid in (select 1)", "IN takes a list of values"),
-        ("select pid from (select pid from process_events)", "FROM takes a table name"),
-        ("insert into process_events values (1)", "only SELECT queries are supported"),
-        ("select pid from process_events limit 1 offset 2", "OFFSET is not supported"),
-        ("select distinct pid from process_events", "DISTINCT is not supported"),
-        ("select pid from process_events; select 1", "only one statement"),
+        (
+            "select pid from process_events a join process_events b on a.pid = b.pid",
+            "JOIN is not supported",
+        ),
+        (
+            "select comm from process_events group by comm",
+            "GROUP BY is not supported yet",
+        ),
+        (
+            "select pid from process_events order by pid",
+            "ORDER BY is not supported",
+        ),
+        (
+            "select count(*) from process_events",
+            "function count() is not supported yet",
+        ),
+        (
+            "select pid from process_events where pid in (select 1)",
+            "IN takes a list of values",
+        ),
+        (
+            "select pid from (select pid from process_events)",
+            "FROM takes a table name",
+        ),
+        (
+            "insert into process_events values (1)",
+            "only SELECT queries are supported",
+        ),
+        (
+            "select pid from process_events limit 1 offset 2",
+            "OFFSET is not supported",
+        ),
+        (
+            "select distinct pid from process_events",
+            "DISTINCT is not supported",
+        ),
+        (
+            "select pid from process_events; select 1",
+            "only one statement",
+        ),
         ("select pid", "FROM is missing"),
         ("", "the query is empty"),
     ] {
@@ -90,7 +134,11 @@ fn syntax_errors_carry_the_position() {
 
 #[test]
 fn deep_nesting_is_an_error_not_a_crash() {
-    let deep = format!("select pid from process_events where {}pid = 1{}", "(".repeat(5000), ")".repeat(5000));
+    let deep = format!(
+        "select pid from process_events where {}pid = 1{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
     let (m, _) = err(&deep);
     assert!(m.contains("nested"), "{m}");
 }

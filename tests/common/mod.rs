@@ -27,7 +27,12 @@ fn is_root() -> bool {
 }
 
 fn sudo_works() -> bool {
-    Command::new("sudo").args(["-n", "true"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("sudo")
+        .args(["-n", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// ebq with the privileges to load BPF, or None (the test then skips).
@@ -49,7 +54,10 @@ pub fn ebq_root() -> Option<Command> {
 
 /// A string no other test or process uses.
 pub fn marker(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("ebqt{}{}x{}", tag, std::process::id(), nanos)
 }
 
@@ -91,7 +99,11 @@ impl Running {
     /// attached. None when BPF cannot be loaded here (the test skips).
     pub fn start(args: &[&str]) -> Option<Running> {
         let mut cmd = ebq_root()?;
-        cmd.args(["-o", "json", "--stats"]).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.args(["-o", "json", "--stats"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         let mut child = cmd.spawn().expect("ebq starts");
         let rows = Arc::new(Mutex::new(Vec::new()));
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -104,7 +116,8 @@ impl Running {
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines() {
                     let Ok(line) = line else { break };
-                    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                    let v: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
                     rows.lock().expect("lock").push(v);
                     lines.lock().expect("lock").push(line);
                 }
@@ -119,16 +132,33 @@ impl Running {
                 }
             });
         }
-        let mut r = Running { child, rows, lines, stderr };
+        let mut r = Running {
+            child,
+            rows,
+            lines,
+            stderr,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if r.stderr.lock().expect("lock").iter().any(|l| l.contains("stats: attached")) {
+            if r.stderr
+                .lock()
+                .expect("lock")
+                .iter()
+                .any(|l| l.contains("stats: attached"))
+            {
                 return Some(r);
             }
             if let Ok(Some(status)) = r.child.try_wait() {
-                panic!("ebq exited early ({status}): {:?}", r.stderr.lock().expect("lock"));
+                panic!(
+                    "ebq exited early ({status}): {:?}",
+                    r.stderr.lock().expect("lock")
+                );
             }
-            assert!(Instant::now() < deadline, "ebq did not attach in time: {:?}", r.stderr.lock().expect("lock"));
+            assert!(
+                Instant::now() < deadline,
+                "ebq did not attach in time: {:?}",
+                r.stderr.lock().expect("lock")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -137,7 +167,14 @@ impl Running {
     pub fn wait_rows(&self, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            let got: Vec<Value> = self.rows.lock().expect("lock").iter().filter(|r| pred(r)).cloned().collect();
+            let got: Vec<Value> = self
+                .rows
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|r| pred(r))
+                .cloned()
+                .collect();
             if got.len() >= n || Instant::now() > deadline {
                 return got;
             }
@@ -146,7 +183,7 @@ impl Running {
     }
 
     /// Ends the run with SIGTERM, as a user would, and collects everything.
-    pub fn stop(mut self) -> Finished {
+    pub fn stop(self) -> Finished {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         self.finish()
@@ -178,5 +215,8 @@ impl Running {
 
 /// Rows whose `key` contains `needle`.
 pub fn with(rows: &[Value], key: &str, needle: &str) -> Vec<Value> {
-    rows.iter().filter(|r| r[key].as_str().is_some_and(|s| s.contains(needle))).cloned().collect()
+    rows.iter()
+        .filter(|r| r[key].as_str().is_some_and(|s| s.contains(needle)))
+        .cloned()
+        .collect()
 }

@@ -1,0 +1,20 @@
+complete -c ebq -l list -d 'List the tables, or the columns of TABLE' -r -f -a "process_events\t''
+bpf_process_events\t''"
+complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
+json\t'One JSON object per row (NDJSON; default when not a terminal)'
+csv\t'Comma-separated values with a header row'"
+complete -c ebq -s d -l duration -d 'Stop after DUR (10s, 500ms, 2m)' -r
+complete -c ebq -s c -l command -d 'Run CMD (with /bin/sh -c), trace only it and its descendants, and stop when it exits; its stdout goes to stderr, so that stdout holds only rows' -r
+complete -c ebq -s p -l pid -d 'Trace only process PID and its descendants; stop when it exits' -r
+complete -c ebq -l buffer-size -d 'Ring buffer size (headroom against lost events) [default: 4M]' -r
+complete -c ebq -l color -d 'When to use colors (NO_COLOR is honored in auto)' -r -f -a "auto\t'Color on a terminal, unless NO_COLOR is set'
+always\t''
+never\t''"
+complete -c ebq -l generate -d 'Print the man page or a shell completion script' -r -f -a "man\t''
+bash\t''
+zsh\t''
+fish\t''"
+complete -c ebq -l explain -d 'Print the plan (programs, kernel filters, captured data, userspace filter) and exit; attaches nothing and needs no root'
+complete -c ebq -l stats -d 'At the end, print on stderr how many events the kernel sent up, filtered out and lost, and how many rows the userspace filter kept'
+complete -c ebq -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ebq -s V -l version -d 'Print version'
