@@ -188,10 +188,11 @@ struct ebq_filter_config {
 
 /* Counters in the per-CPU `stats` array, read by --stats. */
 enum ebq_stat {
-	EBQ_STAT_EXEC_SENT = 0,     /* exec events written to the ring buffer */
+	EBQ_STAT_EXEC_SENT = 0,     /* exec events sent by exec_done */
 	EBQ_STAT_EXEC_LOST = 1,     /* ring buffer full: event dropped */
 	EBQ_STAT_EXEC_FILTERED = 2, /* rejected by a kernel filter */
 	EBQ_STAT_FOLLOW_FULL = 3,   /* a followed child did not fit the map */
+	EBQ_STAT_EXEC_FAIL_SENT = 4, /* failed execs sent by execve(at)_exit */
 	EBQ_STAT_MAX = 8,
 };
 

@@ -108,7 +108,7 @@ int execveat_enter(struct trace_event_raw_sys_enter *ctx)
 			  (const char *const *)ctx->args[2]);
 }
 
-static __always_inline void submit(struct exec_buf *b, __u32 used)
+static __always_inline void submit(struct exec_buf *b, __u32 used, __u32 sent_stat)
 {
 	__u64 size = sizeof(b->e) + (__u64)used;
 
@@ -119,7 +119,7 @@ static __always_inline void submit(struct exec_buf *b, __u32 used)
 	if (bpf_ringbuf_output(&events, b, size, 0))
 		stat_inc(EBQ_STAT_EXEC_LOST);
 	else
-		stat_inc(EBQ_STAT_EXEC_SENT);
+		stat_inc(sent_stat);
 }
 
 /* The file of fd in the current task, or NULL. */
@@ -237,7 +237,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	}
 	if (cfg.capture & EBQ_CAP_CWD)
 		off += capture_cwd(b, p, off);
-	submit(b, off);
+	submit(b, off, EBQ_STAT_EXEC_SENT);
 	return 0;
 }
 
@@ -374,7 +374,7 @@ static __always_inline int exec_exit(long ret)
 			off += n;
 		}
 	}
-	submit(b, off);
+	submit(b, off, EBQ_STAT_EXEC_FAIL_SENT);
 	return 0;
 }
 

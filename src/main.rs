@@ -109,12 +109,11 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         );
     }
     if cfg.stats {
-        let t = plan.table();
         eprintln!(
-            "ebq: stats: kernel: {} programs of {} sent {} events, rejected {} in the kernel, lost {}",
-            plan.kernel.programs.len(),
-            t.name,
+            "ebq: stats: kernel: sent {} events (exec_done {}, execve_exit/execveat_exit {}), rejected {} in the kernel, lost {}",
+            k.sent + k.sent_failed,
             k.sent,
+            k.sent_failed,
             k.filtered,
             k.lost
         );

@@ -75,34 +75,10 @@ fn sql_errors_come_before_any_privilege_check() {
 
 #[test]
 fn query_from_stdin() {
-    let mut child = common::ebq()
-        .args(["--explain", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"select pid from process_events where pid = 7")
-        .expect("write");
-    let out = child.wait_with_output().expect("ends");
+    let out = explain_stdin(b"select pid from process_events where pid = 7");
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("pid IN (7)"));
-    let mut child = common::ebq()
-        .args(["--explain", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"select \xff from process_events")
-        .expect("write");
-    let out = child.wait_with_output().expect("ends");
+    let out = explain_stdin(b"select \xff from process_events");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).starts_with("ebq: the query on stdin is not UTF-8")

@@ -356,3 +356,43 @@ fn unprivileged_run_is_one_clear_line() {
         "{err}"
     );
 }
+
+#[test]
+fn pid_mode_traces_the_process_tree_and_ends_with_it() {
+    let m = marker("tree");
+    let outside = marker("notree");
+    // The target waits for a line on stdin, so it runs its children only
+    // once ebq is attached.
+    let mut target = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "read go; /bin/true {m}-1; /bin/sh -c '/bin/true {m}-2'"
+        ))
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("target");
+    let pid = target.id().to_string();
+    let Some(ebq) = Running::start(&["-p", &pid, &format!("select parent, cmdline from process_events where cmdline like '%{m}%' or cmdline like '%{outside}%'")]) else {
+        let _ = target.kill();
+        return;
+    };
+    run_ok(Command::new("/bin/true").arg(&outside));
+    std::io::Write::write_all(&mut target.stdin.take().expect("stdin"), b"go\n").expect("go");
+    target.wait().expect("target ends");
+    let done = ebq.finish();
+    assert!(done.status.success(), "{:?}", done.stderr);
+    let cmdlines: Vec<&str> = done
+        .rows
+        .iter()
+        .map(|r| r["cmdline"].as_str().expect("cmdline"))
+        .collect();
+    assert_eq!(
+        cmdlines,
+        [
+            format!("/bin/true {m}-1"),
+            format!("/bin/sh -c '/bin/true {m}-2'"),
+            format!("/bin/true {m}-2")
+        ]
+    );
+    assert_eq!(done.rows[0]["parent"], json!(target.id()));
+}

@@ -28,7 +28,10 @@ pub struct LoadOptions {
 /// Counters from the `stats` map, summed over CPUs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KernelStats {
+    /// Successful execs, sent by exec_done.
     pub sent: u64,
+    /// Failed execs, sent by execve_exit / execveat_exit.
+    pub sent_failed: u64,
     pub lost: u64,
     pub filtered: u64,
     pub follow_full: u64,
@@ -279,6 +282,7 @@ impl<'obj> Kernel<'obj> {
         };
         KernelStats {
             sent: read(ebq_stat::EBQ_STAT_EXEC_SENT),
+            sent_failed: read(ebq_stat::EBQ_STAT_EXEC_FAIL_SENT),
             lost: read(ebq_stat::EBQ_STAT_EXEC_LOST),
             filtered: read(ebq_stat::EBQ_STAT_EXEC_FILTERED),
             follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL),
