@@ -12,7 +12,7 @@ use std::{env, ffi::OsString, path::PathBuf};
 use libbpf_cargo::SkeletonBuilder;
 
 /// One entry per BPF object: bpf/<name>.bpf.c -> OUT_DIR/<name>.skel.rs.
-const OBJECTS: &[&str] = &["process"];
+const OBJECTS: &[&str] = &["ebq"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -40,7 +40,12 @@ fn main() {
             });
         println!("cargo:rerun-if-changed={}", src.display());
     }
-    for f in ["ebq.h", "common.bpf.h", "include/vmlinux.h"] {
+    for f in [
+        "ebq.h",
+        "common.bpf.h",
+        "process.bpf.h",
+        "include/vmlinux.h",
+    ] {
         println!("cargo:rerun-if-changed={}", dir.join(f).display());
     }
     println!("cargo:rerun-if-env-changed=CLANG");

@@ -43,6 +43,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, struct ebq_int_key);
 	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } int_sets SEC(".maps");
 
 struct {
@@ -50,6 +51,7 @@ struct {
 	__uint(max_entries, 1024);
 	__type(key, struct ebq_comm_key);
 	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } comm_sets SEC(".maps");
 
 struct {
@@ -66,6 +68,7 @@ struct {
 	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 } followed SEC(".maps");
 
 /* Too big for the 512-byte BPF stack: one scratch key per CPU. */
@@ -75,6 +78,46 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ebq_prefix_key);
 } prefix_scratch SEC(".maps");
+
+/* One scratch slot per CPU (userspace sets max_entries to the CPU count):
+ * events with variable-length data are built here, then copied out with
+ * bpf_ringbuf_output() at their real size. */
+struct scratch_slot {
+	__u8 bytes[EBQ_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_slot);
+} scratch SEC(".maps");
+
+static __always_inline void *scratch_slot(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&scratch, &cpu);
+}
+
+/*
+ * Syscalls in flight, keyed by thread id (a thread is in one syscall at a
+ * time): what the entry saw, for the exit to report. LRU, so a thread
+ * killed inside a syscall cannot leak its entry.
+ */
+struct inflight {
+	__u64 start_ns;
+	__u64 args[6];
+	__u32 what;       /* which syscall or action, per table */
+	__u32 rejected;   /* a stable filter said no at entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
 
 static __always_inline void stat_inc(__u32 id)
 {
@@ -151,9 +194,36 @@ static __always_inline bool prefix_ok(const char *path, bool is_user)
 		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
 	if (n <= 0 || k->data[0] != '/')
 		return true;
+	/* execveat's "/dev/fd/N/..." names stand for another path. */
+	if (n > 8 && k->data[1] == 'd' && k->data[2] == 'e' && k->data[3] == 'v' &&
+	    k->data[4] == '/' && k->data[5] == 'f' && k->data[6] == 'd' && k->data[7] == '/')
+		return true;
 	/* The NUL ends the string: bytes after it must not match a prefix. */
 	k->prefixlen = (n - 1) * 8;
 	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
+}
+
+/* Copies `size` bytes of a built event to the ring buffer and counts it. */
+static __always_inline void submit_event(void *buf, __u64 size, __u32 sent_stat)
+{
+	/* The barrier keeps the bound check on the register passed on. */
+	barrier_var(size);
+	if (size > EBQ_SCRATCH_SIZE)
+		size = EBQ_SCRATCH_SIZE;
+	if (bpf_ringbuf_output(&events, buf, size, 0))
+		stat_inc(EBQ_STAT_LOST);
+	else
+		stat_inc(sent_stat);
+}
+
+/* Reserves, fills with `fill`'s caller and submits a fixed-size event. */
+static __always_inline void *reserve_event(__u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		stat_inc(EBQ_STAT_LOST);
+	return e;
 }
 
 static __always_inline bool followed_ok(__u32 tgid)

@@ -43,11 +43,13 @@
  */
 #define EBQ_DATA_MASK 16383
 #define EBQ_DATA_SIZE (EBQ_DATA_MASK + 1 + EBQ_ARGS_MAX)
+/* A per-CPU scratch slot: any event's fixed part, then its data. */
+#define EBQ_SCRATCH_SIZE (256 + EBQ_DATA_SIZE)
 
 /* Longest path prefix a LIKE 'prefix%' filter can push into the LPM trie. */
 #define EBQ_PREFIX_MAX 256
 /* Columns a kernel filter can test (enum ebq_filter_col). */
-#define EBQ_FILTER_COLS 16
+#define EBQ_FILTER_COLS 24
 
 /* Event kinds: the first field of every event. */
 enum ebq_event_kind {
@@ -136,6 +138,13 @@ enum ebq_filter_col {
 	EBQ_COL_AUID = 7,
 	EBQ_COL_CGROUP_ID = 8,
 	EBQ_COL_EXIT_CODE = 9,
+	EBQ_COL_LOCAL_PORT = 10,
+	EBQ_COL_REMOTE_PORT = 11,
+	EBQ_COL_FAMILY = 12,
+	EBQ_COL_PROTOCOL = 13,
+	EBQ_COL_SIGNAL = 14,
+	EBQ_COL_TARGET_PID = 15,
+	EBQ_COL_FD = 16,
 };
 
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */
@@ -186,14 +195,23 @@ struct ebq_filter_config {
 	__u32 capture;    /* enum ebq_capture */
 };
 
-/* Counters in the per-CPU `stats` array, read by --stats. */
+/*
+ * Counters in the per-CPU `stats` array, read by --stats: what was lost,
+ * what the kernel filters rejected, and what each program sent up (the
+ * catalog names each program's counter).
+ */
 enum ebq_stat {
-	EBQ_STAT_EXEC_SENT = 0,     /* exec events sent by exec_done */
-	EBQ_STAT_EXEC_LOST = 1,     /* ring buffer full: event dropped */
-	EBQ_STAT_EXEC_FILTERED = 2, /* rejected by a kernel filter */
-	EBQ_STAT_FOLLOW_FULL = 3,   /* a followed child did not fit the map */
-	EBQ_STAT_EXEC_FAIL_SENT = 4, /* failed execs sent by execve(at)_exit */
-	EBQ_STAT_MAX = 8,
+	EBQ_STAT_LOST = 0,          /* ring buffer full: event dropped */
+	EBQ_STAT_FILTERED = 1,      /* rejected by a kernel filter */
+	EBQ_STAT_FOLLOW_FULL = 2,   /* a followed child did not fit the map */
+	EBQ_STAT_SENT_EXEC = 8,     /* exec_done */
+	EBQ_STAT_SENT_EXEC_FAILED = 9, /* execve_exit, execveat_exit */
+	EBQ_STAT_SENT_EXIT = 10,    /* process_exit */
+	EBQ_STAT_SENT_SIGNAL = 11,  /* signal_generate */
+	EBQ_STAT_SENT_SOCKET = 12,  /* + enum ebq_socket_action: 13..16 */
+	EBQ_STAT_SENT_MODULE = 20,  /* + enum ebq_module_action: 21..22 */
+	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
+	EBQ_STAT_MAX = 64,
 };
 
 #endif /* __EBQ_H__ */

@@ -92,7 +92,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
             eprintln!("ebq: note: {n}");
         }
     }
-    let k = summary.kernel;
+    let k = &summary.kernel;
     if k.lost > 0 {
         eprintln!("ebq: warning: {} events were lost because the ring buffer was full; try a larger --buffer-size", k.lost);
     }
@@ -109,11 +109,11 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         );
     }
     if cfg.stats {
+        let per: Vec<String> = k.sent.iter().map(|(p, n)| format!("{p} {n}")).collect();
         eprintln!(
-            "ebq: stats: kernel: sent {} events (exec_done {}, execve_exit/execveat_exit {}), rejected {} in the kernel, lost {}",
-            k.sent + k.sent_failed,
-            k.sent,
-            k.sent_failed,
+            "ebq: stats: kernel: sent {} events ({}), rejected {} in the kernel, lost {}",
+            k.total_sent(),
+            per.join(", "),
             k.filtered,
             k.lost
         );

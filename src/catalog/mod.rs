@@ -91,6 +91,39 @@ pub struct Program {
     pub tags: &'static [&'static str],
     /// Attached only under -c / -p.
     pub follow_only: bool,
+    /// Its "sent" counter in the stats map (enum ebq_stat), for --stats.
+    pub sent_stat: Option<u32>,
+}
+
+impl Program {
+    pub const fn new(
+        name: &'static str,
+        attach: &'static str,
+        tags: &'static [&'static str],
+        sent: Option<crate::kernel::types::ebq_stat>,
+    ) -> Program {
+        Program {
+            name,
+            attach,
+            tags,
+            follow_only: false,
+            sent_stat: match sent {
+                Some(s) => Some(s.0),
+                None => None,
+            },
+        }
+    }
+
+    /// A program of the -c / -p machinery.
+    pub const fn follow(name: &'static str, attach: &'static str) -> Program {
+        Program {
+            name,
+            attach,
+            tags: &[],
+            follow_only: true,
+            sent_stat: None,
+        }
+    }
 }
 
 /// One table.

@@ -4,7 +4,9 @@
 use super::{Column, KernelFilter, Program, Table, Type};
 use crate::exec::record::{join_walked, resolve, Event, Exec, Record};
 use crate::exec::value::{text_from_bytes, text_from_cstr, Value};
-use crate::kernel::types::{ebq_capture, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col};
+use crate::kernel::types::{
+    ebq_capture, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
+};
 
 const U32_MAX: i64 = u32::MAX as i64;
 
@@ -430,48 +432,38 @@ static PROCESS_COLUMNS: [Column; 22] = {
 };
 
 static PROCESS_PROGRAMS: &[Program] = &[
-    Program {
-        name: "execve_enter",
-        attach: "tracepoint/syscalls/sys_enter_execve",
-        tags: &["execve"],
-        follow_only: false,
-    },
-    Program {
-        name: "execve_exit",
-        attach: "tracepoint/syscalls/sys_exit_execve",
-        tags: &["execve"],
-        follow_only: false,
-    },
-    Program {
-        name: "execveat_enter",
-        attach: "tracepoint/syscalls/sys_enter_execveat",
-        tags: &["execveat"],
-        follow_only: false,
-    },
-    Program {
-        name: "execveat_exit",
-        attach: "tracepoint/syscalls/sys_exit_execveat",
-        tags: &["execveat"],
-        follow_only: false,
-    },
-    Program {
-        name: "exec_done",
-        attach: "tp_btf/sched_process_exec",
-        tags: &[],
-        follow_only: false,
-    },
-    Program {
-        name: "follow_fork",
-        attach: "tp_btf/sched_process_fork",
-        tags: &[],
-        follow_only: true,
-    },
-    Program {
-        name: "follow_exit",
-        attach: "tp_btf/sched_process_exit",
-        tags: &[],
-        follow_only: true,
-    },
+    Program::new(
+        "execve_enter",
+        "tracepoint/syscalls/sys_enter_execve",
+        &["execve"],
+        None,
+    ),
+    Program::new(
+        "execve_exit",
+        "tracepoint/syscalls/sys_exit_execve",
+        &["execve"],
+        Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
+    ),
+    Program::new(
+        "execveat_enter",
+        "tracepoint/syscalls/sys_enter_execveat",
+        &["execveat"],
+        None,
+    ),
+    Program::new(
+        "execveat_exit",
+        "tracepoint/syscalls/sys_exit_execveat",
+        &["execveat"],
+        Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
+    ),
+    Program::new(
+        "exec_done",
+        "tp_btf/sched_process_exec",
+        &[],
+        Some(ebq_stat::EBQ_STAT_SENT_EXEC),
+    ),
+    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
+    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
 ];
 
 pub static PROCESS_EVENTS: Table = Table {

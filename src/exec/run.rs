@@ -308,7 +308,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     drop(rb);
     let mut p = pipeline.into_inner();
     let flushed = p.sink.flush();
-    summary.kernel = kernel.stats();
+    summary.kernel = kernel.stats(plan);
     summary.decoded = p.decoded;
     summary.kept = p.kept;
     summary.bad_records = p.bad;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
-use super::process_skel::{ProcessSkel, ProcessSkelBuilder};
+use super::skel::{EbqSkel, EbqSkelBuilder};
 use super::types::{
     ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat,
 };
@@ -26,19 +26,23 @@ pub struct LoadOptions {
 }
 
 /// Counters from the `stats` map, summed over CPUs.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct KernelStats {
-    /// Successful execs, sent by exec_done.
-    pub sent: u64,
-    /// Failed execs, sent by execve_exit / execveat_exit.
-    pub sent_failed: u64,
+    /// Events each attached program sent up, in plan order.
+    pub sent: Vec<(&'static str, u64)>,
     pub lost: u64,
     pub filtered: u64,
     pub follow_full: u64,
 }
 
+impl KernelStats {
+    pub fn total_sent(&self) -> u64 {
+        self.sent.iter().map(|(_, n)| n).sum()
+    }
+}
+
 pub struct Kernel<'obj> {
-    skel: ProcessSkel<'obj>,
+    skel: EbqSkel<'obj>,
     /// Attached programs: dropping a link detaches its program.
     links: Vec<(&'static str, Link)>,
 }
@@ -97,7 +101,7 @@ pub fn load<'obj>(
     opts: &LoadOptions,
 ) -> Result<Kernel<'obj>> {
     let k = &plan.kernel;
-    let mut open = ProcessSkelBuilder::default()
+    let mut open = EbqSkelBuilder::default()
         .open(storage)
         .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
 
@@ -138,7 +142,7 @@ pub fn load<'obj>(
 
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
     open.maps
-        .exec_scratch
+        .scratch
         .set_max_entries(cpus as u32)
         .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
@@ -260,12 +264,12 @@ impl<'obj> Kernel<'obj> {
         self.links.iter().map(|(n, _)| *n).collect()
     }
 
-    pub fn stats(&self) -> KernelStats {
-        let read = |id: ebq_stat| -> u64 {
+    pub fn stats(&self, plan: &Plan) -> KernelStats {
+        let read = |id: u32| -> u64 {
             self.skel
                 .maps
                 .stats
-                .lookup_percpu(&id.0.to_ne_bytes(), MapFlags::ANY)
+                .lookup_percpu(&id.to_ne_bytes(), MapFlags::ANY)
                 .ok()
                 .flatten()
                 .map(|per_cpu| {
@@ -280,12 +284,22 @@ impl<'obj> Kernel<'obj> {
                 })
                 .unwrap_or(0)
         };
+        let mut sent: Vec<(&'static str, u64)> = Vec::new();
+        let mut seen = Vec::new();
+        for p in &plan.kernel.programs {
+            if let Some(stat) = p.sent_stat {
+                // Programs that share a counter are counted once.
+                if !seen.contains(&stat) {
+                    seen.push(stat);
+                    sent.push((p.name, read(stat)));
+                }
+            }
+        }
         KernelStats {
-            sent: read(ebq_stat::EBQ_STAT_EXEC_SENT),
-            sent_failed: read(ebq_stat::EBQ_STAT_EXEC_FAIL_SENT),
-            lost: read(ebq_stat::EBQ_STAT_EXEC_LOST),
-            filtered: read(ebq_stat::EBQ_STAT_EXEC_FILTERED),
-            follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL),
+            sent,
+            lost: read(ebq_stat::EBQ_STAT_LOST.0),
+            filtered: read(ebq_stat::EBQ_STAT_FILTERED.0),
+            follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL.0),
         }
     }
 }

@@ -16,9 +16,9 @@ pub mod preflight;
     unused_imports,
     unsafe_op_in_unsafe_fn
 )]
-pub mod process_skel {
-    include!(concat!(env!("OUT_DIR"), "/process.skel.rs"));
+pub mod skel {
+    include!(concat!(env!("OUT_DIR"), "/ebq.skel.rs"));
 }
 
 /// The kernel <-> user structs of bpf/ebq.h, generated from BTF.
-pub use process_skel::types;
+pub use skel::types;

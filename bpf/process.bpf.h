@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * process_events: one event per execve/execveat, failed ones included.
  *
@@ -14,63 +14,17 @@
  * old_pid, which is the thread that called exec even when de_thread()
  * (fs/exec.c) hands the leader's pid to a non-leader thread.
  */
+#ifndef __EBQ_PROCESS_BPF_H__
+#define __EBQ_PROCESS_BPF_H__
+
 #include "common.bpf.h"
-
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
-
-/* Pins the ABI types into BTF so libbpf-cargo generates their Rust twins. */
-struct ebq_exec_event _ebq_exec_event = {};
-struct ebq_int_key _ebq_int_key = {};
-struct ebq_comm_key _ebq_comm_key = {};
-struct ebq_prefix_key _ebq_prefix_key = {};
-struct ebq_filter_config _ebq_filter_config = {};
-enum ebq_event_kind _ebq_event_kind = EBQ_EV_EXEC;
-enum ebq_exec_syscall _ebq_exec_syscall = EBQ_SYS_NONE;
-enum ebq_exec_flags _ebq_exec_flags = EBQ_TRUNC_ARGS;
-enum ebq_capture _ebq_capture = EBQ_CAP_PATH;
-enum ebq_filter_col _ebq_filter_col = EBQ_COL_PID;
-enum ebq_filter_mode _ebq_filter_mode = EBQ_F_RANGE;
-enum ebq_set_kind _ebq_set_kind = EBQ_SET_IN;
-enum ebq_stat _ebq_stat = EBQ_STAT_EXEC_SENT;
-
-struct exec_start {
-	__u64 start_ns;
-	__u64 filename;   /* const char __user * */
-	__u64 argv;       /* const char __user *const __user * */
-	__s32 dirfd;
-	__u32 syscall;    /* enum ebq_exec_syscall */
-	__u32 rejected;   /* a stable filter said no: report nothing */
-	__u32 _pad;
-};
-
-/* Execs in flight; LRU so a thread killed mid-exec cannot leak an entry. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct exec_start);
-} exec_starts SEC(".maps");
 
 struct exec_buf {
 	struct ebq_exec_event e;
 	__u8 data[EBQ_DATA_SIZE];
 };
 
-/* Too big for the stack, too big for a per-CPU map: one slot per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct exec_buf);
-} exec_scratch SEC(".maps");
-
-/* One scratch buffer per CPU: userspace sets max_entries to the CPU count. */
-static __always_inline struct exec_buf *scratch(void)
-{
-	__u32 cpu = bpf_get_smp_processor_id();
-
-	return bpf_map_lookup_elem(&exec_scratch, &cpu);
-}
+_Static_assert(sizeof(struct exec_buf) <= EBQ_SCRATCH_SIZE, "exec_buf fits a scratch slot");
 
 static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
 				      const char *const *argv)
@@ -78,19 +32,19 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct exec_start st = {};
+	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
 		return 0;
 	st.start_ns = bpf_ktime_get_boot_ns();
-	st.filename = (__u64)filename;
-	st.argv = (__u64)argv;
-	st.dirfd = dirfd;
-	st.syscall = syscall;
+	st.args[0] = (__u64)filename;
+	st.args[1] = (__u64)argv;
+	st.args[2] = (__u64)(__s64)dirfd;
+	st.what = syscall;
 	st.rejected = !stable_ok(task, tgid) || !prefix_ok(filename, true);
 	if (st.rejected)
-		stat_inc(EBQ_STAT_EXEC_FILTERED);
-	bpf_map_update_elem(&exec_starts, &tid, &st, BPF_ANY);
+		stat_inc(EBQ_STAT_FILTERED);
+	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
 	return 0;
 }
 
@@ -106,20 +60,6 @@ int execveat_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter(EBQ_SYS_EXECVEAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
 			  (const char *const *)ctx->args[2]);
-}
-
-static __always_inline void submit(struct exec_buf *b, __u32 used, __u32 sent_stat)
-{
-	__u64 size = sizeof(b->e) + (__u64)used;
-
-	/* The barrier keeps the bound check on the register passed on. */
-	barrier_var(size);
-	if (size > sizeof(*b))
-		size = sizeof(*b);
-	if (bpf_ringbuf_output(&events, b, size, 0))
-		stat_inc(EBQ_STAT_EXEC_LOST);
-	else
-		stat_inc(sent_stat);
 }
 
 /* The file of fd in the current task, or NULL. */
@@ -159,13 +99,13 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 key = old_pid, off = 0;
-	struct exec_start *st;
+	struct inflight *st;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	const char *filename;
 
-	st = bpf_map_lookup_elem(&exec_starts, &key);
-	b = scratch();
+	st = bpf_map_lookup_elem(&inflight, &key);
+	b = scratch_slot();
 	if (!b)
 		return 0;
 	e = &b->e;
@@ -174,9 +114,9 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	if (st) {
 		__u32 rejected = st->rejected;
 
-		e->syscall = st->syscall;
+		e->syscall = st->what;
 		e->duration_ns = bpf_ktime_get_boot_ns() - st->start_ns;
-		bpf_map_delete_elem(&exec_starts, &key);
+		bpf_map_delete_elem(&inflight, &key);
 		if (rejected)
 			return 0;
 	}
@@ -186,7 +126,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	filename = BPF_CORE_READ(bprm, filename);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
 	    (!st && !prefix_ok(filename, false))) {
-		stat_inc(EBQ_STAT_EXEC_FILTERED);
+		stat_inc(EBQ_STAT_FILTERED);
 		return 0;
 	}
 	e->exit_code = 0;
@@ -237,7 +177,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	}
 	if (cfg.capture & EBQ_CAP_CWD)
 		off += capture_cwd(b, p, off);
-	submit(b, off, EBQ_STAT_EXEC_SENT);
+	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
 	return 0;
 }
 
@@ -295,28 +235,28 @@ static __always_inline int exec_exit(long ret)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_start *stp, st;
+	struct inflight *stp, st;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	__u32 off = 0;
 
-	stp = bpf_map_lookup_elem(&exec_starts, &tid);
+	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0; /* succeeded (sched_process_exec took it), or not ours */
 	st = *stp;
-	bpf_map_delete_elem(&exec_starts, &tid);
-	if (st.rejected || ret >= 0)
+	bpf_map_delete_elem(&inflight, &tid);
+	if (st.rejected || ret >= 0 || (st.what != EBQ_SYS_EXECVE && st.what != EBQ_SYS_EXECVEAT))
 		return 0;
-	b = scratch();
+	b = scratch_slot();
 	if (!b)
 		return 0;
 	e = &b->e;
 	fill_header(&e->h, task, EBQ_EV_EXEC);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, ret)) {
-		stat_inc(EBQ_STAT_EXEC_FILTERED);
+		stat_inc(EBQ_STAT_FILTERED);
 		return 0;
 	}
-	e->syscall = st.syscall;
+	e->syscall = st.what;
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
 	e->exit_code = ret;
 	e->argc = 0;
@@ -327,7 +267,7 @@ static __always_inline int exec_exit(long ret)
 	e->base_len = 0;
 
 	if (cfg.capture & EBQ_CAP_PATH) {
-		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st.filename);
+		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st.args[0]);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
 		if (n > 0) {
@@ -343,7 +283,7 @@ static __always_inline int exec_exit(long ret)
 	}
 	if (cfg.capture & EBQ_CAP_ARGS) {
 		struct args_ctx a = {
-			.argv = (const char *const *)st.argv,
+			.argv = (const char *const *)st.args[1],
 			.data = b->data,
 			.off = off,
 		};
@@ -360,10 +300,10 @@ static __always_inline int exec_exit(long ret)
 	}
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
 	if ((cfg.capture & EBQ_CAP_CWD) ||
-	    ((e->flags & EBQ_EXEC_PATH_RELATIVE) && st.dirfd == AT_FDCWD))
+	    ((e->flags & EBQ_EXEC_PATH_RELATIVE) && (__s32)st.args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
-	if ((e->flags & EBQ_EXEC_PATH_RELATIVE) && st.dirfd != AT_FDCWD) {
-		struct file *dir = fd_file(task, st.dirfd);
+	if ((e->flags & EBQ_EXEC_PATH_RELATIVE) && (__s32)st.args[2] != AT_FDCWD) {
+		struct file *dir = fd_file(task, (__s32)st.args[2]);
 
 		if (dir) {
 			__u32 n = walk_path(b->data, off, &dir->f_path, &e->flags,
@@ -374,7 +314,7 @@ static __always_inline int exec_exit(long ret)
 			off += n;
 		}
 	}
-	submit(b, off, EBQ_STAT_EXEC_FAIL_SENT);
+	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
 	return 0;
 }
 
@@ -414,3 +354,5 @@ int BPF_PROG(follow_exit, struct task_struct *p)
 		bpf_map_delete_elem(&followed, &tgid);
 	return 0;
 }
+
+#endif /* __EBQ_PROCESS_BPF_H__ */

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The one BPF object of ebq: every table's programs, sharing one ring
+ * buffer, one set of filter maps and one load-time configuration. A query
+ * loads only the programs its plan names (set_autoload), so an object with
+ * every table costs a query no more verifier time than its own programs.
+ * Each table's programs live in <table>.bpf.h.
+ */
+#include "common.bpf.h"
+#include "process.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Pins the ABI types into BTF so libbpf-cargo generates their Rust twins. */
+struct ebq_exec_event _ebq_exec_event = {};
+struct ebq_int_key _ebq_int_key = {};
+struct ebq_comm_key _ebq_comm_key = {};
+struct ebq_prefix_key _ebq_prefix_key = {};
+struct ebq_filter_config _ebq_filter_config = {};
+enum ebq_event_kind _ebq_event_kind = EBQ_EV_EXEC;
+enum ebq_exec_syscall _ebq_exec_syscall = EBQ_SYS_NONE;
+enum ebq_exec_flags _ebq_exec_flags = EBQ_TRUNC_ARGS;
+enum ebq_capture _ebq_capture = EBQ_CAP_PATH;
+enum ebq_filter_col _ebq_filter_col = EBQ_COL_PID;
+enum ebq_filter_mode _ebq_filter_mode = EBQ_F_RANGE;
+enum ebq_set_kind _ebq_set_kind = EBQ_SET_IN;
+enum ebq_stat _ebq_stat = EBQ_STAT_LOST;
