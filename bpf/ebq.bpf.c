@@ -8,11 +8,15 @@
  */
 #include "common.bpf.h"
 #include "process.bpf.h"
+#include "exit.bpf.h"
+#include "signal.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Pins the ABI types into BTF so libbpf-cargo generates their Rust twins. */
 struct ebq_exec_event _ebq_exec_event = {};
+struct ebq_exit_event _ebq_exit_event = {};
+struct ebq_signal_event _ebq_signal_event = {};
 struct ebq_int_key _ebq_int_key = {};
 struct ebq_comm_key _ebq_comm_key = {};
 struct ebq_prefix_key _ebq_prefix_key = {};

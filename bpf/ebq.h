@@ -54,6 +54,11 @@
 /* Event kinds: the first field of every event. */
 enum ebq_event_kind {
 	EBQ_EV_EXEC = 1,
+	EBQ_EV_EXIT = 2,
+	EBQ_EV_SIGNAL = 3,
+	EBQ_EV_SOCKET = 4,
+	EBQ_EV_FILE = 5,
+	EBQ_EV_MODULE = 6,
 };
 
 /* Which syscall produced a process event. */
@@ -124,6 +129,26 @@ struct ebq_exec_event {
 	__u16 args_len;
 	__u16 cwd_len;
 	__u16 base_len;   /* execveat dirfd's directory, for a relative path */
+};
+
+/* A process that ended: its last thread left do_exit(). */
+struct ebq_exit_event {
+	struct ebq_header h;
+	__u64 duration_ns; /* lifetime: now - the group leader's start_time */
+	__s32 status;      /* wait(2) status: exit code << 8 | core 0x80 | signal */
+	__u32 _pad;
+};
+
+/* A signal generated (signal:signal_generate). The header is the sender. */
+struct ebq_signal_event {
+	struct ebq_header h;
+	__s32 signal;
+	__s32 code;        /* si_code: SI_USER 0, SI_KERNEL 0x80, SI_TKILL -6 ... */
+	__u32 target_pid;
+	__u32 target_tid;
+	__s32 result;      /* enum trace_signal_ret in include/trace/events/signal.h */
+	__u32 group;       /* sent to the whole thread group */
+	char target_comm[EBQ_COMM_LEN];
 };
 
 /* Kernel filter columns (the slots of struct ebq_filter_config). */

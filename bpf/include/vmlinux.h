@@ -129,6 +129,24 @@ struct cred {
 	kgid_t egid;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+	int group_exit_code;
+	unsigned int flags;
+};
+
+struct kernel_siginfo {
+	struct {
+		int si_signo;
+		int si_errno;
+		int si_code;
+	};
+};
+
 struct task_struct {
 	pid_t pid;
 	pid_t tgid;
@@ -140,6 +158,9 @@ struct task_struct {
 	struct files_struct *files;
 	kuid_t loginuid;
 	char comm[16];
+	int exit_code;
+	u64 start_time;
+	struct signal_struct *signal;
 };
 
 struct linux_binprm {

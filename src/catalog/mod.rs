@@ -7,7 +7,10 @@
 //! `--list`, `--explain`, the man page and the completions all read. A new
 //! table is a new entry here, a BPF object and a decoder.
 
+pub mod common;
+pub mod exit;
 pub mod process;
+pub mod signal;
 
 use crate::exec::record::Record;
 use crate::exec::value::Value;
@@ -77,6 +80,89 @@ pub struct Column {
     pub get: fn(&Record) -> Value,
     /// Display width hint for streaming table output.
     pub width: usize,
+    /// For an INTEGER column with names (signal = 'SIGKILL'): a text
+    /// literal compared with it is turned into its number by the binder.
+    pub named: Option<fn(&str) -> Option<i64>>,
+}
+
+impl Column {
+    pub const fn new(
+        name: &'static str,
+        ty: Type,
+        doc: &'static str,
+        get: fn(&Record) -> Value,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            doc,
+            hidden: false,
+            filter: KernelFilter::None,
+            capture: 0,
+            get,
+            width: match ty {
+                Type::Integer => 7,
+                Type::Text => 16,
+                Type::Boolean => 5,
+            },
+            named: None,
+        }
+    }
+
+    pub const fn int(name: &'static str, doc: &'static str, get: fn(&Record) -> Value) -> Column {
+        Column::new(name, Type::Integer, doc, get)
+    }
+
+    pub const fn text(name: &'static str, doc: &'static str, get: fn(&Record) -> Value) -> Column {
+        Column::new(name, Type::Text, doc, get)
+    }
+
+    pub const fn boolean(
+        name: &'static str,
+        doc: &'static str,
+        get: fn(&Record) -> Value,
+    ) -> Column {
+        Column::new(name, Type::Boolean, doc, get)
+    }
+
+    pub const fn hidden(mut self) -> Column {
+        self.hidden = true;
+        self
+    }
+
+    pub const fn filter(mut self, f: KernelFilter) -> Column {
+        self.filter = f;
+        self
+    }
+
+    /// A kernel filter slot (enum ebq_filter_col) over [min, max].
+    pub const fn slot(
+        self,
+        slot: crate::kernel::types::ebq_filter_col,
+        min: i64,
+        max: i64,
+    ) -> Column {
+        self.filter(KernelFilter::Int {
+            slot: slot.0,
+            min,
+            max,
+        })
+    }
+
+    pub const fn capture(mut self, bits: u32) -> Column {
+        self.capture = bits;
+        self
+    }
+
+    pub const fn width(mut self, w: usize) -> Column {
+        self.width = w;
+        self
+    }
+
+    pub const fn named(mut self, f: fn(&str) -> Option<i64>) -> Column {
+        self.named = Some(f);
+        self
+    }
 }
 
 /// One BPF program of a table.
@@ -135,6 +221,8 @@ pub struct Table {
     pub doc: &'static str,
     pub columns: &'static [Column],
     pub programs: &'static [Program],
+    /// The kind of record its programs send (enum ebq_event_kind).
+    pub kind: u32,
 }
 
 impl std::fmt::Debug for Table {
@@ -160,7 +248,11 @@ impl Table {
 }
 
 /// Every table, in --list order.
-pub static TABLES: &[&Table] = &[&process::PROCESS_EVENTS];
+pub static TABLES: &[&Table] = &[
+    &process::PROCESS_EVENTS,
+    &exit::PROCESS_EXIT_EVENTS,
+    &signal::SIGNAL_EVENTS,
+];
 
 /// Column names accepted for another (osquery's `cid`).
 pub static COLUMN_ALIASES: &[(&str, &str)] = &[("cid", "cgroup_id")];

@@ -1,174 +1,21 @@
 //! process_events: one row per execve/execveat, failed ones included
-//! (bpf/process.bpf.c), and the columns every table shares.
+//! (bpf/process.bpf.h).
 
-use super::{Column, KernelFilter, Program, Table, Type};
+use super::common::errno_name;
+use super::{Column, KernelFilter, Program, Table};
 use crate::exec::record::{join_walked, resolve, Event, Exec, Record};
-use crate::exec::value::{text_from_bytes, text_from_cstr, Value};
+use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
-    ebq_capture, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
+    ebq_capture, ebq_event_kind, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
 };
 
-const U32_MAX: i64 = u32::MAX as i64;
-
-const fn int(slot: ebq_filter_col, min: i64, max: i64) -> KernelFilter {
-    KernelFilter::Int {
-        slot: slot.0,
-        min,
-        max,
-    }
-}
-
-const fn id_filter(slot: ebq_filter_col) -> KernelFilter {
-    int(slot, 0, U32_MAX)
-}
-
-/// The columns every table has first (DESIGN.md), read from the header.
-macro_rules! common_columns {
-    () => {
-        [
-            Column {
-                name: "time",
-                ty: Type::Integer,
-                doc: "Unix time of the event, seconds",
-                hidden: false,
-                filter: KernelFilter::None,
-                capture: 0,
-                get: col_time,
-                width: 10,
-            },
-            Column {
-                name: "ntime",
-                ty: Type::Integer,
-                doc: "Kernel timestamp of the event, ns since boot",
-                hidden: true,
-                filter: KernelFilter::None,
-                capture: 0,
-                get: col_ntime,
-                width: 16,
-            },
-            Column {
-                name: "pid",
-                ty: Type::Integer,
-                doc: "Process id (tgid)",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_PID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.pid.into()),
-                width: 7,
-            },
-            Column {
-                name: "tid",
-                ty: Type::Integer,
-                doc: "Thread id",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_TID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.tid.into()),
-                width: 7,
-            },
-            Column {
-                name: "parent",
-                ty: Type::Integer,
-                doc: "Parent process id, from the kernel's real_parent",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_PARENT),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.ppid.into()),
-                width: 7,
-            },
-            Column {
-                name: "uid",
-                ty: Type::Integer,
-                doc: "Real user id",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_UID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.uid.into()),
-                width: 5,
-            },
-            Column {
-                name: "gid",
-                ty: Type::Integer,
-                doc: "Real group id",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_GID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.gid.into()),
-                width: 5,
-            },
-            Column {
-                name: "euid",
-                ty: Type::Integer,
-                doc: "Effective user id",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_EUID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.euid.into()),
-                width: 5,
-            },
-            Column {
-                name: "egid",
-                ty: Type::Integer,
-                doc: "Effective group id",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_EGID),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.egid.into()),
-                width: 5,
-            },
-            Column {
-                name: "auid",
-                ty: Type::Integer,
-                doc: "Login (audit) user id; NULL when unset",
-                hidden: false,
-                filter: id_filter(ebq_filter_col::EBQ_COL_AUID),
-                capture: 0,
-                get: col_auid,
-                width: 5,
-            },
-            Column {
-                name: "comm",
-                ty: Type::Text,
-                doc: "Task name (comm), at most 15 bytes",
-                hidden: false,
-                filter: KernelFilter::Comm,
-                capture: 0,
-                get: |r| Value::Text(text_from_cstr(&r.hdr.comm.map(|c| c as u8))),
-                width: 15,
-            },
-            Column {
-                name: "cgroup_id",
-                ty: Type::Integer,
-                doc: "cgroup v2 id of the task (osquery: cid)",
-                hidden: false,
-                filter: int(ebq_filter_col::EBQ_COL_CGROUP_ID, 0, i64::MAX),
-                capture: 0,
-                get: |r| Value::Int(r.hdr.cgroup_id as i64),
-                width: 8,
-            },
-        ]
-    };
-}
-
-fn col_time(r: &Record) -> Value {
-    let ns = i128::from(r.hdr.ktime_ns) + r.boot_offset;
-    Value::Int((ns / 1_000_000_000) as i64)
-}
-
-fn col_ntime(r: &Record) -> Value {
-    Value::Int(r.hdr.ktime_ns as i64)
-}
-
-fn col_auid(r: &Record) -> Value {
-    match r.hdr.auid {
-        u32::MAX => Value::Null,
-        a => Value::Int(a.into()),
-    }
-}
-
+/// The exec part of a record. The pipeline only hands a table records of
+/// its own kind; any other gives a dummy that reads as empty.
 fn exec<'r, 'a>(r: &'r Record<'a>) -> &'r Exec<'a> {
+    static EMPTY: Exec<'static> = Exec::EMPTY;
     match &r.event {
         Event::Exec(x) => x,
+        _ => &EMPTY,
     }
 }
 
@@ -272,24 +119,6 @@ fn col_error(r: &Record) -> Value {
     errno_name(exec(r).e.exit_code.into())
 }
 
-/// The errno name of a negative syscall return (ENOENT), NULL otherwise.
-pub fn errno_name(ret: i64) -> Value {
-    if ret >= 0 {
-        return Value::Null;
-    }
-    match i32::try_from(-ret) {
-        Ok(n) => {
-            let name = format!("{:?}", nix::errno::Errno::from_raw(n));
-            if name == "UnknownErrno" {
-                Value::Text(format!("E{n}"))
-            } else {
-                Value::Text(name)
-            }
-        }
-        Err(_) => Value::Text(format!("E{}", -ret)),
-    }
-}
-
 fn col_duration(r: &Record) -> Value {
     let x = exec(r);
     if x.e.syscall == ebq_exec_syscall::EBQ_SYS_NONE.0 {
@@ -309,127 +138,65 @@ const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
 const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_ARGS.0;
 const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
 
-static PROCESS_COLUMNS: [Column; 22] = {
-    let c = common_columns!();
-    [
-        c[0],
-        c[1],
-        c[2],
-        c[3],
-        c[4],
-        c[5],
-        c[6],
-        c[7],
-        c[8],
-        c[9],
-        c[10],
-        c[11],
-        Column {
-            name: "syscall",
-            ty: Type::Text,
-            doc: "execve or execveat; NULL for an exec the kernel started",
-            hidden: false,
-            filter: KernelFilter::Probe,
-            capture: 0,
-            get: col_syscall,
-            width: 8,
-        },
-        Column {
-            name: "path",
-            ty: Type::Text,
-            doc: "Absolute path of the program executed",
-            hidden: false,
-            filter: KernelFilter::PathPrefix,
-            capture: CAP_PATH,
-            get: col_path,
-            width: 24,
-        },
-        Column {
-            name: "cmdline",
-            ty: Type::Text,
-            doc: "Arguments joined by spaces; ones with spaces or quotes quoted",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: CAP_ARGS,
-            get: col_cmdline,
-            width: 32,
-        },
-        Column {
-            name: "argv",
-            ty: Type::Text,
-            doc: "Arguments, exact, as a JSON array of strings",
-            hidden: true,
-            filter: KernelFilter::None,
-            capture: CAP_ARGS,
-            get: col_argv,
-            width: 32,
-        },
-        Column {
-            name: "argc",
-            ty: Type::Integer,
-            doc: "Number of arguments",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: CAP_ARGS,
-            get: |r| Value::Int(exec(r).e.argc.into()),
-            width: 4,
-        },
-        Column {
-            name: "cwd",
-            ty: Type::Text,
-            doc: "Working directory of the process",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: CAP_CWD,
-            get: col_cwd,
-            width: 20,
-        },
-        Column {
-            name: "exit_code",
-            ty: Type::Integer,
-            doc: "Return value of the exec: 0, or a negative errno",
-            hidden: false,
-            filter: int(
-                ebq_filter_col::EBQ_COL_EXIT_CODE,
-                i32::MIN as i64,
-                i32::MAX as i64,
-            ),
-            capture: 0,
-            get: |r| Value::Int(exec(r).e.exit_code.into()),
-            width: 5,
-        },
-        Column {
-            name: "error",
-            ty: Type::Text,
-            doc: "errno name of a failed exec (ENOENT), else NULL",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: 0,
-            get: col_error,
-            width: 7,
-        },
-        Column {
-            name: "duration",
-            ty: Type::Integer,
-            doc: "Time in the exec syscall, ns",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: 0,
-            get: col_duration,
-            width: 9,
-        },
-        Column {
-            name: "truncated",
-            ty: Type::Boolean,
-            doc: "Arguments, path or cwd were longer than the kernel keeps",
-            hidden: false,
-            filter: KernelFilter::None,
-            capture: 0,
-            get: col_truncated,
-            width: 5,
-        },
-    ]
-};
+static PROCESS_COLUMNS: [Column; 22] = super::common::with_common![
+    Column::text(
+        "syscall",
+        "execve or execveat; NULL for an exec the kernel started",
+        col_syscall
+    )
+    .filter(KernelFilter::Probe)
+    .width(8),
+    Column::text("path", "Absolute path of the program executed", col_path)
+        .filter(KernelFilter::PathPrefix)
+        .capture(CAP_PATH)
+        .width(24),
+    Column::text(
+        "cmdline",
+        "Arguments joined by spaces; ones with spaces or quotes quoted",
+        col_cmdline
+    )
+    .capture(CAP_ARGS)
+    .width(32),
+    Column::text(
+        "argv",
+        "Arguments, exact, as a JSON array of strings",
+        col_argv
+    )
+    .hidden()
+    .capture(CAP_ARGS)
+    .width(32),
+    Column::int("argc", "Number of arguments", |r| Value::Int(
+        exec(r).e.argc.into()
+    ))
+    .capture(CAP_ARGS)
+    .width(4),
+    Column::text("cwd", "Working directory of the process", col_cwd)
+        .capture(CAP_CWD)
+        .width(20),
+    Column::int(
+        "exit_code",
+        "Return value of the exec: 0, or a negative errno",
+        |r| Value::Int(exec(r).e.exit_code.into())
+    )
+    .slot(
+        ebq_filter_col::EBQ_COL_EXIT_CODE,
+        i32::MIN as i64,
+        i32::MAX as i64
+    )
+    .width(5),
+    Column::text(
+        "error",
+        "errno name of a failed exec (ENOENT), else NULL",
+        col_error
+    )
+    .width(7),
+    Column::int("duration", "Time in the exec syscall, ns", col_duration).width(9),
+    Column::boolean(
+        "truncated",
+        "Arguments, path or cwd were longer than the kernel keeps",
+        col_truncated
+    ),
+];
 
 static PROCESS_PROGRAMS: &[Program] = &[
     Program::new(
@@ -472,6 +239,7 @@ pub static PROCESS_EVENTS: Table = Table {
     doc: "One row per execve/execveat, failed ones included",
     columns: &PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
+    kind: ebq_event_kind::EBQ_EV_EXEC.0,
 };
 
 #[cfg(test)]
@@ -491,13 +259,5 @@ mod tests {
             quote_arg(a, &mut s);
         }
         assert_eq!(s, r#"echo 'two words' '' 'it'\''s' plain-arg=1"#);
-    }
-
-    #[test]
-    fn errno_names() {
-        assert_eq!(errno_name(-2), Value::Text("ENOENT".into()));
-        assert_eq!(errno_name(-13), Value::Text("EACCES".into()));
-        assert_eq!(errno_name(0), Value::Null);
-        assert_eq!(errno_name(-4000), Value::Text("E4000".into()));
     }
 }

@@ -7,7 +7,9 @@
 //! than its struct, or whose lengths point past its end, is an error, not a
 //! panic or a read out of bounds.
 
-use crate::kernel::types::{ebq_event_kind, ebq_exec_event, ebq_header};
+use crate::kernel::types::{
+    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_header, ebq_signal_event,
+};
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
 pub type BootOffset = i128;
@@ -20,6 +22,8 @@ pub struct Record<'a> {
 
 pub enum Event<'a> {
     Exec(Exec<'a>),
+    Exit(ebq_exit_event),
+    Signal(ebq_signal_event),
 }
 
 pub struct Exec<'a> {
@@ -28,6 +32,42 @@ pub struct Exec<'a> {
     pub args: &'a [u8],
     pub cwd: &'a [u8],
     pub base: &'a [u8],
+}
+
+impl Exec<'_> {
+    /// Reads as an exec with nothing captured.
+    pub const EMPTY: Exec<'static> = Exec {
+        e: ebq_exec_event {
+            h: ebq_header {
+                ktime_ns: 0,
+                cgroup_id: 0,
+                kind: 0,
+                pid: 0,
+                tid: 0,
+                ppid: 0,
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                egid: 0,
+                auid: 0,
+                _pad: 0,
+                comm: [0; 16],
+            },
+            duration_ns: 0,
+            exit_code: 0,
+            syscall: 0,
+            argc: 0,
+            flags: 0,
+            path_len: 0,
+            args_len: 0,
+            cwd_len: 0,
+            base_len: 0,
+        },
+        path: &[],
+        args: &[],
+        cwd: &[],
+        base: &[],
+    };
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +92,10 @@ impl std::fmt::Display for DecodeError {
 unsafe impl plain::Plain for ebq_header {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_exec_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_exit_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_signal_event {}
 
 fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
     let mut v = T::default();
@@ -89,6 +133,8 @@ impl<'a> Record<'a> {
                     e,
                 })
             }
+            ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
+            ebq_event_kind::EBQ_EV_SIGNAL => Event::Signal(read(bytes, hdr.kind)?),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
         Ok(Record {
@@ -184,7 +230,9 @@ mod tests {
         let mut ok = bytes.clone();
         ok.extend_from_slice(b"/bin/true\0");
         let r = Record::decode(&ok, 0).expect("decodes");
-        let Event::Exec(x) = r.event;
+        let Event::Exec(x) = r.event else {
+            panic!("an exec")
+        };
         assert_eq!(x.path, b"/bin/true\0");
     }
 }

@@ -63,8 +63,12 @@ impl Pipeline<'_> {
                 return 0;
             }
         };
-        self.decoded += 1;
         let table = self.plan.table();
+        if record.hdr.kind != table.kind {
+            self.bad += 1;
+            return 0;
+        }
+        self.decoded += 1;
         if let Some(p) = &self.plan.predicate {
             if eval::truth(table, p, &record) != Some(true) {
                 return 0;

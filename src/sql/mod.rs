@@ -428,6 +428,25 @@ impl Binder {
         }
     }
 
+    /// A text literal compared with a named INTEGER column (signal =
+    /// 'SIGKILL') becomes that column's number.
+    fn coerce(&self, col: &Expr, v: Expr, node: &AstExpr) -> Result<Expr> {
+        let (Expr::Column(c), Expr::Lit(Value::Text(name))) = (col, &v) else {
+            return Ok(v);
+        };
+        let column = &self.table.columns[*c];
+        match column.named {
+            Some(parse) => match parse(name) {
+                Some(n) => Ok(Expr::Lit(Value::Int(n))),
+                None => Err(err_at(
+                    format!("'{name}' is not a name {} knows", column.name),
+                    node,
+                )),
+            },
+            None => Ok(v),
+        }
+    }
+
     fn same_type(&self, a: &Expr, b: &Expr, node: &AstExpr) -> Result<()> {
         match (a.ty(self.table), b.ty(self.table)) {
             (Some(x), Some(y)) if x != y => Err(err_at(
@@ -489,6 +508,8 @@ impl Binder {
                         }
                     }
                     _ => {
+                        let l = self.coerce(&r, l, left)?;
+                        let r = self.coerce(&l, r, right)?;
                         let cmp = match op {
                             BinaryOperator::Eq => CmpOp::Eq,
                             BinaryOperator::NotEq => CmpOp::NotEq,
@@ -524,7 +545,10 @@ impl Binder {
                 let x = self.bind_expr(expr)?;
                 let mut vals = Vec::with_capacity(list.len());
                 for item in list {
-                    let v = self.literal(item)?;
+                    let Expr::Lit(v) = self.coerce(&x, Expr::Lit(self.literal(item)?), item)?
+                    else {
+                        return Err(err_at("IN takes literal values", item));
+                    };
                     self.same_type(&x, &Expr::Lit(v.clone()), item)?;
                     vals.push(v);
                 }
@@ -541,8 +565,8 @@ impl Binder {
                 high,
             } => {
                 let x = self.bind_expr(expr)?;
-                let lo = self.bind_expr(low)?;
-                let hi = self.bind_expr(high)?;
+                let lo = self.coerce(&x, self.bind_expr(low)?, low)?;
+                let hi = self.coerce(&x, self.bind_expr(high)?, high)?;
                 self.same_type(&x, &lo, e)?;
                 self.same_type(&x, &hi, e)?;
                 Expr::Between {

@@ -142,3 +142,26 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let (m, _) = err(&deep);
     assert!(m.contains("nested"), "{m}");
 }
+
+#[test]
+fn named_integers_accept_their_names() {
+    let q =
+        bind("select pid from signal_events where signal = 'SIGKILL' or signal in ('usr1', 15)")
+            .expect("binds");
+    let Expr::Or(a, b) = &q.conjuncts[0].expr else {
+        panic!("an OR")
+    };
+    assert_eq!(
+        **a,
+        Expr::Cmp(
+            Box::new(Expr::Column(12)),
+            CmpOp::Eq,
+            Box::new(Expr::Lit(Value::Int(9)))
+        )
+    );
+    assert!(matches!(&**b, Expr::In { list, .. } if *list == vec![Value::Int(10), Value::Int(15)]));
+    let (m, _) = err("select pid from signal_events where signal = 'SIGNOPE'");
+    assert_eq!(m, "'SIGNOPE' is not a name signal knows");
+    let (m, _) = err("select pid from process_events where pid = 'SIGKILL'");
+    assert!(m.starts_with("cannot compare INTEGER with TEXT"), "{m}");
+}

@@ -1,0 +1,185 @@
+//! What the tables share: the columns every table has first (read from the
+//! event header), and value helpers (errno and signal names).
+
+use super::{Column, KernelFilter};
+use crate::exec::record::Record;
+use crate::exec::value::{text_from_cstr, Value};
+use crate::kernel::types::ebq_filter_col;
+
+pub const U32_MAX: i64 = u32::MAX as i64;
+
+const fn id(c: Column, slot: ebq_filter_col) -> Column {
+    c.slot(slot, 0, U32_MAX)
+}
+
+fn col_time(r: &Record) -> Value {
+    let ns = i128::from(r.hdr.ktime_ns) + r.boot_offset;
+    Value::Int((ns / 1_000_000_000) as i64)
+}
+
+fn col_auid(r: &Record) -> Value {
+    match r.hdr.auid {
+        u32::MAX => Value::Null,
+        a => Value::Int(a.into()),
+    }
+}
+
+/// The columns every table has first (DESIGN.md).
+pub const COMMON: [Column; 12] = [
+    Column::int("time", "Unix time of the event, seconds", col_time).width(10),
+    Column::int(
+        "ntime",
+        "Kernel timestamp of the event, ns since boot",
+        |r| Value::Int(r.hdr.ktime_ns as i64),
+    )
+    .hidden()
+    .width(16),
+    id(
+        Column::int("pid", "Process id (tgid)", |r| Value::Int(r.hdr.pid.into())),
+        ebq_filter_col::EBQ_COL_PID,
+    ),
+    id(
+        Column::int("tid", "Thread id", |r| Value::Int(r.hdr.tid.into())),
+        ebq_filter_col::EBQ_COL_TID,
+    ),
+    id(
+        Column::int(
+            "parent",
+            "Parent process id, from the kernel's real_parent",
+            |r| Value::Int(r.hdr.ppid.into()),
+        ),
+        ebq_filter_col::EBQ_COL_PARENT,
+    ),
+    id(
+        Column::int("uid", "Real user id", |r| Value::Int(r.hdr.uid.into())),
+        ebq_filter_col::EBQ_COL_UID,
+    )
+    .width(5),
+    id(
+        Column::int("gid", "Real group id", |r| Value::Int(r.hdr.gid.into())),
+        ebq_filter_col::EBQ_COL_GID,
+    )
+    .width(5),
+    id(
+        Column::int("euid", "Effective user id", |r| {
+            Value::Int(r.hdr.euid.into())
+        }),
+        ebq_filter_col::EBQ_COL_EUID,
+    )
+    .width(5),
+    id(
+        Column::int("egid", "Effective group id", |r| {
+            Value::Int(r.hdr.egid.into())
+        }),
+        ebq_filter_col::EBQ_COL_EGID,
+    )
+    .width(5),
+    id(
+        Column::int("auid", "Login (audit) user id; NULL when unset", col_auid),
+        ebq_filter_col::EBQ_COL_AUID,
+    )
+    .width(5),
+    Column::text("comm", "Task name (comm), at most 15 bytes", |r| {
+        Value::Text(text_from_cstr(&r.hdr.comm.map(|c| c as u8)))
+    })
+    .filter(KernelFilter::Comm)
+    .width(15),
+    Column::int(
+        "cgroup_id",
+        "cgroup v2 id of the task (osquery: cid)",
+        |r| Value::Int(r.hdr.cgroup_id as i64),
+    )
+    .slot(ebq_filter_col::EBQ_COL_CGROUP_ID, 0, i64::MAX)
+    .width(8),
+];
+
+/// `[COMMON..., own columns...]`: a table's column array.
+macro_rules! with_common {
+    ($($c:expr),* $(,)?) => {{
+        use $crate::catalog::common::COMMON as C;
+        [C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], $($c),*]
+    }};
+}
+pub(crate) use with_common;
+
+/// The errno name of a negative syscall return (ENOENT), NULL otherwise.
+pub fn errno_name(ret: i64) -> Value {
+    if ret >= 0 {
+        return Value::Null;
+    }
+    match i32::try_from(-ret) {
+        Ok(n) => {
+            let name = format!("{:?}", nix::errno::Errno::from_raw(n));
+            if name == "UnknownErrno" {
+                Value::Text(format!("E{n}"))
+            } else {
+                Value::Text(name)
+            }
+        }
+        Err(_) => Value::Text(format!("E{}", -ret)),
+    }
+}
+
+/// Real-time signals start at 32 in the kernel (include/uapi/asm-generic/signal.h).
+const SIGRTMIN: i64 = 32;
+const SIGRTMAX: i64 = 64;
+
+/// A signal's name (SIGKILL, SIGRTMIN+3), for a number the kernel uses.
+pub fn signal_name(sig: i64) -> Value {
+    if let Ok(s) = i32::try_from(sig).map(nix::sys::signal::Signal::try_from) {
+        if let Ok(s) = s {
+            return Value::Text(s.as_str().to_string());
+        }
+    }
+    match sig {
+        SIGRTMIN => Value::Text("SIGRTMIN".into()),
+        s if s > SIGRTMIN && s <= SIGRTMAX => Value::Text(format!("SIGRTMIN+{}", s - SIGRTMIN)),
+        0 => Value::Null,
+        s => Value::Text(format!("SIG{s}")),
+    }
+}
+
+/// The number of a signal name, as written in a query: SIGKILL, KILL or
+/// sigkill; SIGRTMIN+N too.
+pub fn signal_number(name: &str) -> Option<i64> {
+    let up = name.trim().to_ascii_uppercase();
+    let full = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    if let Some(n) = full.strip_prefix("SIGRTMIN") {
+        let off = if n.is_empty() {
+            0
+        } else {
+            n.strip_prefix('+')?.parse::<i64>().ok()?
+        };
+        return (off <= SIGRTMAX - SIGRTMIN).then_some(SIGRTMIN + off);
+    }
+    full.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(-2), Value::Text("ENOENT".into()));
+        assert_eq!(errno_name(-13), Value::Text("EACCES".into()));
+        assert_eq!(errno_name(0), Value::Null);
+        assert_eq!(errno_name(-4000), Value::Text("E4000".into()));
+    }
+
+    #[test]
+    fn signal_names_both_ways() {
+        assert_eq!(signal_name(9), Value::Text("SIGKILL".into()));
+        assert_eq!(signal_name(34), Value::Text("SIGRTMIN+2".into()));
+        assert_eq!(signal_number("SIGKILL"), Some(9));
+        assert_eq!(signal_number("usr1"), Some(10));
+        assert_eq!(signal_number("SIGRTMIN+3"), Some(35));
+        assert_eq!(signal_number("SIGNOPE"), None);
+    }
+}

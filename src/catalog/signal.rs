@@ -1,0 +1,107 @@
+//! signal_events: one row per signal generated (bpf/signal.bpf.h). The
+//! common columns describe the sender; for a signal the kernel raises on a
+//! fault (SIGSEGV), sender and target are the same.
+
+use super::common::{signal_name, signal_number, with_common, U32_MAX};
+use super::{Column, Program, Table};
+use crate::exec::record::{Event, Record};
+use crate::exec::value::{text_from_cstr, Value};
+use crate::kernel::types::{ebq_event_kind, ebq_filter_col, ebq_signal_event, ebq_stat};
+
+fn sig<'r>(r: &'r Record) -> Option<&'r ebq_signal_event> {
+    match &r.event {
+        Event::Signal(e) => Some(e),
+        _ => None,
+    }
+}
+
+fn int(r: &Record, f: impl Fn(&ebq_signal_event) -> i64) -> Value {
+    sig(r).map_or(Value::Null, |e| Value::Int(f(e)))
+}
+
+/// enum trace_signal_ret (include/trace/events/signal.h).
+fn col_result(r: &Record) -> Value {
+    let Some(e) = sig(r) else { return Value::Null };
+    Value::Text(
+        match e.result {
+            0 => "delivered",
+            1 => "ignored",
+            2 => "already_pending",
+            3 => "overflow_fail",
+            4 => "lose_info",
+            n => return Value::Text(format!("result_{n}")),
+        }
+        .into(),
+    )
+}
+
+static SIGNAL_COLUMNS: [Column; 20] = with_common![
+    Column::int("signal", "Signal number (9, or 'SIGKILL' in WHERE)", |r| {
+        int(r, |e| e.signal.into())
+    })
+    .slot(ebq_filter_col::EBQ_COL_SIGNAL, 0, 127)
+    .named(signal_number)
+    .width(6),
+    Column::text("signal_name", "Signal name (SIGKILL)", |r| match sig(r) {
+        Some(e) => signal_name(e.signal.into()),
+        None => Value::Null,
+    })
+    .width(9),
+    Column::int("target_pid", "Process the signal is for", |r| int(r, |e| e
+        .target_pid
+        .into()))
+    .slot(ebq_filter_col::EBQ_COL_TARGET_PID, 0, U32_MAX),
+    Column::int("target_tid", "Thread the signal is for", |r| int(r, |e| e
+        .target_tid
+        .into()))
+    .hidden(),
+    Column::text(
+        "target_comm",
+        "Task name (comm) of the target",
+        |r| match sig(r) {
+            Some(e) => Value::Text(text_from_cstr(&e.target_comm.map(|c| c as u8))),
+            None => Value::Null,
+        }
+    )
+    .width(15),
+    Column::int(
+        "code",
+        "si_code: 0 from kill(), 128 from the kernel, -6 from tgkill ...",
+        |r| int(r, |e| e.code.into())
+    )
+    .width(5),
+    Column::text(
+        "result",
+        "delivered, ignored, already_pending, overflow_fail, lose_info",
+        col_result
+    )
+    .width(9),
+    Column::boolean(
+        "process_wide",
+        "Sent to the whole process, not one thread",
+        |r| match sig(r) {
+            Some(e) => Value::Bool(e.group != 0),
+            None => Value::Null,
+        }
+    ),
+];
+
+static SIGNAL_PROGRAMS: &[Program] = &[
+    Program::new(
+        "signal_generate",
+        "tp_btf/signal_generate",
+        &[],
+        Some(ebq_stat::EBQ_STAT_SENT_SIGNAL),
+    ),
+    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
+    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+];
+
+pub static SIGNAL_EVENTS: Table = Table {
+    name: "signal_events",
+    aliases: &[],
+    doc: "One row per signal generated, by a process or by the kernel",
+    columns: &SIGNAL_COLUMNS,
+    programs: SIGNAL_PROGRAMS,
+    kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
+};
