@@ -40,13 +40,7 @@ fn main() {
             });
         println!("cargo:rerun-if-changed={}", src.display());
     }
-    for f in [
-        "ebq.h",
-        "common.bpf.h",
-        "process.bpf.h",
-        "include/vmlinux.h",
-    ] {
-        println!("cargo:rerun-if-changed={}", dir.join(f).display());
-    }
+    // The whole folder: every header a program includes is in it.
+    println!("cargo:rerun-if-changed={}", dir.display());
     println!("cargo:rerun-if-env-changed=CLANG");
 }

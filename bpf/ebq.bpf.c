@@ -10,6 +10,7 @@
 #include "process.bpf.h"
 #include "exit.bpf.h"
 #include "signal.bpf.h"
+#include "socket.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -17,6 +18,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 struct ebq_exec_event _ebq_exec_event = {};
 struct ebq_exit_event _ebq_exit_event = {};
 struct ebq_signal_event _ebq_signal_event = {};
+struct ebq_socket_event _ebq_socket_event = {};
+enum ebq_socket_action _ebq_socket_action = EBQ_SOCK_CONNECT;
+enum ebq_socket_flags _ebq_socket_flags = EBQ_SOCK_HAS_LOCAL;
 struct ebq_int_key _ebq_int_key = {};
 struct ebq_comm_key _ebq_comm_key = {};
 struct ebq_prefix_key _ebq_prefix_key = {};

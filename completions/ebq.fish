@@ -1,5 +1,9 @@
 complete -c ebq -l list -d 'List the tables, or the columns of TABLE' -r -f -a "process_events\t''
-bpf_process_events\t''"
+bpf_process_events\t''
+process_exit_events\t''
+signal_events\t''
+socket_events\t''
+bpf_socket_events\t''"
 complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
 json\t'One JSON object per row (NDJSON; default when not a terminal)'
 csv\t'Comma-separated values with a header row'"

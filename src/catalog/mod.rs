@@ -11,6 +11,7 @@ pub mod common;
 pub mod exit;
 pub mod process;
 pub mod signal;
+pub mod socket;
 
 use crate::exec::record::Record;
 use crate::exec::value::Value;
@@ -252,6 +253,7 @@ pub static TABLES: &[&Table] = &[
     &process::PROCESS_EVENTS,
     &exit::PROCESS_EXIT_EVENTS,
     &signal::SIGNAL_EVENTS,
+    &socket::SOCKET_EVENTS,
 ];
 
 /// Column names accepted for another (osquery's `cid`).

@@ -8,7 +8,7 @@
 //! panic or a read out of bounds.
 
 use crate::kernel::types::{
-    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_header, ebq_signal_event,
+    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_header, ebq_signal_event, ebq_socket_event,
 };
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
@@ -24,6 +24,7 @@ pub enum Event<'a> {
     Exec(Exec<'a>),
     Exit(ebq_exit_event),
     Signal(ebq_signal_event),
+    Socket(Box<ebq_socket_event>),
 }
 
 pub struct Exec<'a> {
@@ -96,6 +97,8 @@ unsafe impl plain::Plain for ebq_exec_event {}
 unsafe impl plain::Plain for ebq_exit_event {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_signal_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_socket_event {}
 
 fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
     let mut v = T::default();
@@ -135,6 +138,7 @@ impl<'a> Record<'a> {
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
             ebq_event_kind::EBQ_EV_SIGNAL => Event::Signal(read(bytes, hdr.kind)?),
+            ebq_event_kind::EBQ_EV_SOCKET => Event::Socket(Box::new(read(bytes, hdr.kind)?)),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
         Ok(Record {
