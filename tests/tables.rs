@@ -64,7 +64,7 @@ fn tcp_connect_and_accept_on_ipv4_show_both_ends() {
         .find(|r| r["action"] == "accept")
         .expect("an accept row");
     assert_eq!(
-        pick(&[connect.clone()], &keys)[0],
+        pick(std::slice::from_ref(connect), &keys)[0],
         json!({"action": "connect", "family": 2, "protocol": 6, "local_address": "127.0.0.1", "local_port": cport, "remote_address": "127.0.0.1", "remote_port": port, "exit_code": 0, "status": "succeeded"})
     );
     assert_eq!(accept["local_port"], json!(port));

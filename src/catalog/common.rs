@@ -126,10 +126,8 @@ const SIGRTMAX: i64 = 64;
 
 /// A signal's name (SIGKILL, SIGRTMIN+3), for a number the kernel uses.
 pub fn signal_name(sig: i64) -> Value {
-    if let Ok(s) = i32::try_from(sig).map(nix::sys::signal::Signal::try_from) {
-        if let Ok(s) = s {
-            return Value::Text(s.as_str().to_string());
-        }
+    if let Ok(Ok(s)) = i32::try_from(sig).map(nix::sys::signal::Signal::try_from) {
+        return Value::Text(s.as_str().to_string());
     }
     match sig {
         SIGRTMIN => Value::Text("SIGRTMIN".into()),
