@@ -153,6 +153,19 @@ static __always_inline bool int_ok(__u32 col, __s64 v)
 	return true;
 }
 
+static __always_inline bool comm_ok(const char *comm);
+
+/* comm_ok() on the current task, read only when a comm filter is on. */
+static __always_inline bool comm_ok_current(void)
+{
+	char comm[EBQ_COMM_LEN];
+
+	if (!cfg.comm_mode)
+		return true;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return comm_ok(comm);
+}
+
 static __always_inline bool comm_ok(const char *comm)
 {
 	struct ebq_comm_key k = {};
@@ -294,6 +307,20 @@ static __always_inline bool header_ok(const struct ebq_header *h)
 	       int_ok(EBQ_COL_EGID, h->egid) && int_ok(EBQ_COL_AUID, h->auid) &&
 	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm) &&
 	       followed_ok(h->pid);
+}
+
+/* The file of fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
 }
 
 struct walk_ctx {

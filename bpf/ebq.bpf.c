@@ -11,6 +11,7 @@
 #include "exit.bpf.h"
 #include "signal.bpf.h"
 #include "socket.bpf.h"
+#include "file.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -21,6 +22,9 @@ struct ebq_signal_event _ebq_signal_event = {};
 struct ebq_socket_event _ebq_socket_event = {};
 enum ebq_socket_action _ebq_socket_action = EBQ_SOCK_CONNECT;
 enum ebq_socket_flags _ebq_socket_flags = EBQ_SOCK_HAS_LOCAL;
+struct ebq_file_event _ebq_file_event = {};
+enum ebq_file_action _ebq_file_action = EBQ_FILE_OPEN;
+enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;
 struct ebq_int_key _ebq_int_key = {};
 struct ebq_comm_key _ebq_comm_key = {};
 struct ebq_prefix_key _ebq_prefix_key = {};

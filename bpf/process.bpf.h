@@ -62,20 +62,6 @@ int execveat_enter(struct trace_event_raw_sys_enter *ctx)
 			  (const char *const *)ctx->args[2]);
 }
 
-/* The file of fd in the current task, or NULL. */
-static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
-	struct file *f = NULL;
-
-	if (fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
 					 __u32 off)
 {

@@ -40,9 +40,11 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 	st.args[1] = a1;
 	st.args[2] = a2;
 	st.what = action;
-	st.rejected = !stable_ok(task, tgid);
-	if (st.rejected)
+	/* Rejected: nothing is noted, and the exit finds nothing to report. */
+	if (!stable_ok(task, tgid)) {
 		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
 	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
 	return 0;
 }
@@ -50,13 +52,8 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 /* The struct socket behind fd, or NULL. */
 static __always_inline struct socket *fd_socket(struct task_struct *task, __s32 fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *f = NULL;
+	struct file *f = fd_file(task, fd);
 
-	if (fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	if (!f)
 		return NULL;
 	return BPF_CORE_READ(f, private_data);

@@ -256,3 +256,107 @@ fn kill_between_two_processes_is_a_signal_row() {
         ]
     );
 }
+
+/// Runs a shell script in `dir` and returns its pid.
+fn sh_in(dir: &std::path::Path, script: &str) -> u32 {
+    let mut c = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh");
+    let pid = c.id();
+    c.wait().expect("sh ends");
+    pid
+}
+
+#[test]
+fn file_operations_have_absolute_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().canonicalize().expect("canonical");
+    let ds = d.to_str().expect("utf8").to_string();
+    let Some(ebq) = Running::start(&[&format!("select action, path, dest_path, mode, exit_code, error from file_events where path like '{ds}/%'")]) else {
+        return;
+    };
+    // Relative paths throughout: ebq must resolve them against the cwd.
+    sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && mkdir sub && rmdir sub && ln -s moved.txt sym && rm sym moved.txt && cat missing");
+    let rows = ebq.wait_rows(8, |_| true);
+    ebq.stop();
+    let got: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| !(r["action"] == "open" && r["exit_code"].as_i64().is_some_and(|c| c >= 0)))
+        .collect();
+    let p = |f: &str| format!("{ds}/{f}");
+    assert_eq!(
+        got,
+        [
+            json!({"action": "create", "path": p("new.txt"), "dest_path": null, "mode": 0o666, "exit_code": 3, "error": null}),
+            json!({"action": "rename", "path": p("new.txt"), "dest_path": p("moved.txt"), "mode": null, "exit_code": 0, "error": null}),
+            json!({"action": "chmod", "path": p("moved.txt"), "dest_path": null, "mode": 0o600, "exit_code": 0, "error": null}),
+            json!({"action": "mkdir", "path": p("sub"), "dest_path": null, "mode": 0o777, "exit_code": 0, "error": null}),
+            json!({"action": "rmdir", "path": p("sub"), "dest_path": null, "mode": null, "exit_code": 0, "error": null}),
+            json!({"action": "symlink", "path": p("sym"), "dest_path": "moved.txt", "mode": null, "exit_code": 0, "error": null}),
+            json!({"action": "unlink", "path": p("sym"), "dest_path": null, "mode": null, "exit_code": 0, "error": null}),
+            json!({"action": "unlink", "path": p("moved.txt"), "dest_path": null, "mode": null, "exit_code": 0, "error": null}),
+            json!({"action": "open", "path": p("missing"), "dest_path": null, "mode": 0, "exit_code": -2, "error": "ENOENT"}),
+        ]
+    );
+}
+
+#[test]
+fn dirfd_relative_paths_resolve_against_the_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().canonicalize().expect("canonical");
+    std::fs::create_dir(d.join("inner")).expect("mkdir");
+    let ds = d.to_str().expect("utf8").to_string();
+    let Some(ebq) = Running::start(&[&format!(
+        "select action, path from file_events where action = 'create' and pid = {}",
+        me()
+    )]) else {
+        return;
+    };
+    // openat(dirfd of inner, "f.txt", O_CREAT): through the fd, not the cwd.
+    let inner = std::fs::File::open(d.join("inner")).expect("open dir");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&inner);
+    let name = std::ffi::CString::new("f.txt").expect("cstr");
+    // SAFETY: a plain openat(2) with a valid dirfd and a NUL-terminated name.
+    let f = unsafe { libc::openat(fd, name.as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644) };
+    assert!(f >= 0);
+    // SAFETY: f is the fd openat just returned.
+    unsafe { libc::close(f) };
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    assert_eq!(
+        rows,
+        [json!({"action": "create", "path": format!("{ds}/inner/f.txt")})]
+    );
+}
+
+#[test]
+fn path_prefix_filter_keeps_other_opens_in_the_kernel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().canonicalize().expect("canonical");
+    let target = d.join("only-this");
+    std::fs::write(&target, b"x").expect("write");
+    let Some(ebq) = Running::start(&[&format!(
+        "select path from file_events where action = 'open' and path like '{}%' and pid = {}",
+        target.display(),
+        me()
+    )]) else {
+        return;
+    };
+    // 500 opens the filter must reject in the kernel, then one it keeps.
+    for _ in 0..500 {
+        let _ = std::fs::File::open("/etc/hostname");
+    }
+    let _ = std::fs::File::open(&target).expect("open");
+    let rows = ebq.wait_rows(1, |_| true);
+    let done = ebq.stop();
+    assert_eq!(rows, [json!({"path": target.to_str().expect("utf8")})]);
+    // Other tests open files meanwhile: the kernel may send some of theirs
+    // up (the pid filter is in the kernel too), but never our 500.
+    assert!(done.stat("sent") < 50, "{:?}", done.stderr);
+    assert!(done.stat("rejected") >= 500, "{:?}", done.stderr);
+}

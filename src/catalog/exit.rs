@@ -91,4 +91,5 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     columns: &EXIT_COLUMNS,
     programs: EXIT_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXIT.0,
+    action_bit: None,
 };

@@ -9,6 +9,7 @@
 
 pub mod common;
 pub mod exit;
+pub mod file;
 pub mod process;
 pub mod signal;
 pub mod socket;
@@ -224,6 +225,9 @@ pub struct Table {
     pub programs: &'static [Program],
     /// The kind of record its programs send (enum ebq_event_kind).
     pub kind: u32,
+    /// When the programs serve several values of the Probe column, the bit
+    /// of each value in the kernel's action mask (cfg.actions).
+    pub action_bit: Option<fn(&str) -> Option<u32>>,
 }
 
 impl std::fmt::Debug for Table {
@@ -254,6 +258,7 @@ pub static TABLES: &[&Table] = &[
     &exit::PROCESS_EXIT_EVENTS,
     &signal::SIGNAL_EVENTS,
     &socket::SOCKET_EVENTS,
+    &file::FILE_EVENTS,
 ];
 
 /// Column names accepted for another (osquery's `cid`).

@@ -240,6 +240,7 @@ pub static PROCESS_EVENTS: Table = Table {
     columns: &PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXEC.0,
+    action_bit: None,
 };
 
 #[cfg(test)]

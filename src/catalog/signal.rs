@@ -104,4 +104,5 @@ pub static SIGNAL_EVENTS: Table = Table {
     columns: &SIGNAL_COLUMNS,
     programs: SIGNAL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
+    action_bit: None,
 };

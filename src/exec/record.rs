@@ -8,7 +8,8 @@
 //! panic or a read out of bounds.
 
 use crate::kernel::types::{
-    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_header, ebq_signal_event, ebq_socket_event,
+    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_signal_event,
+    ebq_socket_event,
 };
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
@@ -25,7 +26,45 @@ pub enum Event<'a> {
     Exit(ebq_exit_event),
     Signal(ebq_signal_event),
     Socket(Box<ebq_socket_event>),
+    File(File<'a>),
 }
+
+pub struct File<'a> {
+    pub e: ebq_file_event,
+    /// The syscall's name.
+    pub syscall: &'static str,
+    pub path: &'a [u8],
+    pub path_base: &'a [u8],
+    pub dest: &'a [u8],
+    pub dest_base: &'a [u8],
+}
+
+/// enum ebq_file_sys, in order from EBQ_FS_OPEN (100).
+const FILE_SYSCALLS: [&str; 23] = [
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "unlink",
+    "unlinkat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "chmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "lchown",
+    "fchownat",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "truncate",
+];
 
 pub struct Exec<'a> {
     pub e: ebq_exec_event,
@@ -99,6 +138,29 @@ unsafe impl plain::Plain for ebq_exit_event {}
 unsafe impl plain::Plain for ebq_signal_event {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_socket_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_file_event {}
+
+/// Splits `rest` into fields of the given lengths, or fails when they run
+/// past the end of the record.
+fn fields<'a, const N: usize>(
+    mut rest: &'a [u8],
+    lens: [u16; N],
+    kind: u32,
+    total: usize,
+) -> Result<[&'a [u8]; N], DecodeError> {
+    let mut out: [&[u8]; N] = [&[]; N];
+    for (o, n) in out.iter_mut().zip(lens) {
+        let n = usize::from(n);
+        if n > rest.len() {
+            return Err(DecodeError::Short { kind, len: total });
+        }
+        let (a, b) = rest.split_at(n);
+        *o = a;
+        rest = b;
+    }
+    Ok(out)
+}
 
 fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
     let mut v = T::default();
@@ -115,30 +177,48 @@ impl<'a> Record<'a> {
         let event = match ebq_event_kind(hdr.kind) {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
-                let mut rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
-                let mut take = |n: u16| -> Result<&'a [u8], DecodeError> {
-                    let n = usize::from(n);
-                    if n > rest.len() {
-                        return Err(DecodeError::Short {
-                            kind: hdr.kind,
-                            len: bytes.len(),
-                        });
-                    }
-                    let (a, b) = rest.split_at(n);
-                    rest = b;
-                    Ok(a)
-                };
+                let rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
+                let [path, args, cwd, base] = fields(
+                    rest,
+                    [e.path_len, e.args_len, e.cwd_len, e.base_len],
+                    hdr.kind,
+                    bytes.len(),
+                )?;
                 Event::Exec(Exec {
-                    path: take(e.path_len)?,
-                    args: take(e.args_len)?,
-                    cwd: take(e.cwd_len)?,
-                    base: take(e.base_len)?,
                     e,
+                    path,
+                    args,
+                    cwd,
+                    base,
                 })
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
             ebq_event_kind::EBQ_EV_SIGNAL => Event::Signal(read(bytes, hdr.kind)?),
             ebq_event_kind::EBQ_EV_SOCKET => Event::Socket(Box::new(read(bytes, hdr.kind)?)),
+            ebq_event_kind::EBQ_EV_FILE => {
+                let e: ebq_file_event = read(bytes, hdr.kind)?;
+                let rest = &bytes[std::mem::size_of::<ebq_file_event>()..];
+                let [path, path_base, dest, dest_base] = fields(
+                    rest,
+                    [e.path_len, e.path_base_len, e.dest_len, e.dest_base_len],
+                    hdr.kind,
+                    bytes.len(),
+                )?;
+                let syscall = e
+                    .syscall
+                    .checked_sub(100)
+                    .and_then(|i| FILE_SYSCALLS.get(i as usize))
+                    .copied()
+                    .unwrap_or("unknown");
+                Event::File(File {
+                    e,
+                    syscall,
+                    path,
+                    path_base,
+                    dest,
+                    dest_base,
+                })
+            }
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
         Ok(Record {

@@ -113,6 +113,7 @@ pub fn load<'obj>(
         .cfg;
     cfg.self_tgid = opts.self_tgid;
     cfg.capture = k.capture;
+    cfg.actions = k.actions;
     cfg.follow = u8::from(k.follow);
     for (slot, f) in &k.ints {
         let i = *slot as usize;

@@ -108,6 +108,9 @@ pub fn render(plan: &Plan) -> String {
             "followed processes (the -c command or -p pid, and their descendants)".to_string(),
         );
     }
+    if let Some(tags) = k.probe_tags.as_ref().filter(|_| k.actions != 0) {
+        filters.push(format!("action IN {}", str_set(tags)));
+    }
     filters.extend(k.ints.values().map(int_filter));
     if let Some(set) = &k.comm_in {
         filters.push(format!("comm IN {}", str_set(set)));

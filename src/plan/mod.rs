@@ -85,6 +85,9 @@ pub struct KernelPlan {
     pub probe_tags: Option<BTreeSet<String>>,
     /// enum ebq_capture bits.
     pub capture: u32,
+    /// Bits of the Probe column's values the kernel keeps (cfg.actions),
+    /// for tables whose programs serve several; 0 keeps all.
+    pub actions: u32,
     pub programs: Vec<&'static Program>,
     pub follow: bool,
 }
@@ -133,6 +136,11 @@ pub fn plan(query: Query, follow: bool) -> Plan {
             _ => true,
         })
         .collect();
+    if let (Some(bit), Some(tags)) = (table.action_bit, &kernel.probe_tags) {
+        // No known value at all: a bit no event has, so every one is rejected.
+        let mask = tags.iter().filter_map(|t| bit(t)).fold(0, |m, b| m | b);
+        kernel.actions = if mask == 0 { 1 << 31 } else { mask };
+    }
     let predicate = query.predicate();
     Plan {
         query,

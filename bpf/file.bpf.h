@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * file_events: open/openat/openat2/creat, unlink/unlinkat, rename/renameat/
+ * renameat2, chmod/fchmodat/fchmodat2, chown/lchown/fchownat, mkdir/
+ * mkdirat, rmdir, link/linkat, symlink/symlinkat and truncate, from their
+ * syscall tracepoints, failed calls included.
+ *
+ * The entry notes the arguments (rejecting early on the stable filters
+ * and, for an absolute path, the path prefix, so a rejected call costs no
+ * map update); the exit reads the paths, which are still in the caller's
+ * memory, and the base directory of a relative path (the cwd, or the
+ * dirfd's directory, walked from its dentry) so userspace can make it
+ * absolute. Only the arguments a syscall has are read: a program that
+ * reads past its tracepoint's record fails to attach.
+ */
+#ifndef __EBQ_FILE_BPF_H__
+#define __EBQ_FILE_BPF_H__
+
+#include "common.bpf.h"
+
+/* include/uapi/asm-generic/fcntl.h, include/uapi/linux/fcntl.h */
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define __O_TMPFILE 020000000
+#define AT_REMOVEDIR 0x200
+
+struct file_buf {
+	struct ebq_file_event e;
+	__u8 data[EBQ_DATA_SIZE];
+};
+
+_Static_assert(sizeof(struct file_buf) <= EBQ_SCRATCH_SIZE, "file_buf fits a scratch slot");
+
+/*
+ * Notes a file syscall. path/dest are user pointers, dirfds AT_FDCWD when
+ * the syscall has none.
+ */
+static __always_inline int file_enter(__u32 what, const char *path, __s32 dirfd,
+				      const char *dest, __s32 dest_dirfd, __u64 flags, __u64 mode)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	struct inflight st = {};
+
+	if (tgid == cfg.self_tgid)
+		return 0;
+	if (!stable_ok(task, tgid) || !comm_ok_current() || !prefix_ok(path, true)) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	st.start_ns = bpf_ktime_get_boot_ns();
+	st.args[0] = (__u64)path;
+	st.args[1] = (__u64)(__s64)dirfd;
+	st.args[2] = (__u64)dest;
+	st.args[3] = (__u64)(__s64)dest_dirfd;
+	st.args[4] = flags;
+	st.args[5] = mode;
+	st.what = what;
+	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	return 0;
+}
+
+static __always_inline __u32 file_action(__u32 what, __u64 flags)
+{
+	switch (what) {
+	case EBQ_FS_OPEN:
+	case EBQ_FS_OPENAT:
+	case EBQ_FS_OPENAT2:
+		return (flags & (O_CREAT | __O_TMPFILE)) ? EBQ_FILE_CREATE : EBQ_FILE_OPEN;
+	case EBQ_FS_CREAT:
+		return EBQ_FILE_CREATE;
+	case EBQ_FS_UNLINK:
+		return EBQ_FILE_UNLINK;
+	case EBQ_FS_UNLINKAT:
+		return (flags & AT_REMOVEDIR) ? EBQ_FILE_RMDIR : EBQ_FILE_UNLINK;
+	case EBQ_FS_RENAME:
+	case EBQ_FS_RENAMEAT:
+	case EBQ_FS_RENAMEAT2:
+		return EBQ_FILE_RENAME;
+	case EBQ_FS_CHMOD:
+	case EBQ_FS_FCHMODAT:
+	case EBQ_FS_FCHMODAT2:
+		return EBQ_FILE_CHMOD;
+	case EBQ_FS_CHOWN:
+	case EBQ_FS_LCHOWN:
+	case EBQ_FS_FCHOWNAT:
+		return EBQ_FILE_CHOWN;
+	case EBQ_FS_MKDIR:
+	case EBQ_FS_MKDIRAT:
+		return EBQ_FILE_MKDIR;
+	case EBQ_FS_RMDIR:
+		return EBQ_FILE_RMDIR;
+	case EBQ_FS_LINK:
+	case EBQ_FS_LINKAT:
+		return EBQ_FILE_LINK;
+	case EBQ_FS_SYMLINK:
+	case EBQ_FS_SYMLINKAT:
+		return EBQ_FILE_SYMLINK;
+	case EBQ_FS_TRUNCATE:
+		return EBQ_FILE_TRUNCATE;
+	}
+	return 0;
+}
+
+/* The directory a relative path starts from: the cwd, or dirfd's. */
+static __always_inline __u32 walk_base(__u8 *data, __u32 off, struct task_struct *task,
+				       __s32 dirfd, __u32 *eflags, __u32 trunc)
+{
+	const struct path *base;
+
+	/* One walk_path() call site: each one costs the verifier a pass. */
+	if (dirfd == AT_FDCWD) {
+		base = &BPF_CORE_READ(task, fs)->pwd;
+	} else {
+		struct file *dir = fd_file(task, dirfd);
+
+		if (!dir)
+			return 0;
+		base = &dir->f_path;
+	}
+	return walk_path(data, off, base, eflags, trunc);
+}
+
+/* Whether a syscall has a second path; a constant in each program. */
+static __always_inline bool has_dest(__u32 what)
+{
+	switch (what) {
+	case EBQ_FS_RENAME:
+	case EBQ_FS_RENAMEAT:
+	case EBQ_FS_RENAMEAT2:
+	case EBQ_FS_LINK:
+	case EBQ_FS_LINKAT:
+	case EBQ_FS_SYMLINK:
+	case EBQ_FS_SYMLINKAT:
+		return true;
+	}
+	return false;
+}
+
+/* Reads a user path string at data + off; returns its length. */
+static __always_inline __u32 read_path(__u8 *data, __u32 off, const char *p, __u32 *eflags,
+				       __u32 trunc, bool *relative)
+{
+	long n = bpf_probe_read_user_str(data + (off & EBQ_DATA_MASK), EBQ_PATH_MAX, p);
+	__u8 first = 0;
+
+	if (n <= 0)
+		return 0;
+	if (n == EBQ_PATH_MAX)
+		*eflags |= trunc;
+	bpf_probe_read_kernel(&first, 1, data + (off & EBQ_DATA_MASK));
+	*relative = first != '/';
+	return n - 1;
+}
+
+static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *stp, st;
+	struct file_buf *b;
+	struct ebq_file_event *e;
+	__u32 action, off = 0, n;
+	bool relative = false;
+
+	stp = bpf_map_lookup_elem(&inflight, &tid);
+	if (!stp)
+		return 0;
+	st = *stp;
+	bpf_map_delete_elem(&inflight, &tid);
+	if (st.what != what)
+		return 0;
+	action = file_action(what, st.args[4]);
+	if ((cfg.actions && !(cfg.actions & (1u << action))) ||
+	    !int_ok(EBQ_COL_EXIT_CODE, ret)) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	b = scratch_slot();
+	if (!b)
+		return 0;
+	e = &b->e;
+	fill_header(&e->h, task, EBQ_EV_FILE);
+	if (!header_ok(&e->h)) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
+	e->exit_code = ret;
+	e->action = action;
+	e->flags = st.args[4];
+	e->mode = 0;
+	e->owner_uid = 0;
+	e->owner_gid = 0;
+	e->eflags = 0;
+	e->syscall = what;
+	e->_pad = 0;
+	e->path_len = 0;
+	e->path_base_len = 0;
+	e->dest_len = 0;
+	e->dest_base_len = 0;
+	switch (what) {
+	case EBQ_FS_OPEN:
+	case EBQ_FS_OPENAT:
+	case EBQ_FS_OPENAT2:
+	case EBQ_FS_CREAT:
+	case EBQ_FS_UNLINKAT:
+	case EBQ_FS_RENAMEAT2:
+	case EBQ_FS_FCHMODAT2:
+	case EBQ_FS_FCHOWNAT:
+	case EBQ_FS_LINKAT:
+		e->eflags |= EBQ_FILE_HAS_FLAGS;
+	}
+	switch (action) {
+	case EBQ_FILE_OPEN:
+	case EBQ_FILE_CREATE:
+	case EBQ_FILE_CHMOD:
+	case EBQ_FILE_MKDIR:
+		e->mode = st.args[5];
+		e->eflags |= EBQ_FILE_HAS_MODE;
+		break;
+	case EBQ_FILE_CHOWN:
+		e->owner_uid = st.args[5];
+		e->owner_gid = st.args[5] >> 32;
+		e->eflags |= EBQ_FILE_HAS_OWNER;
+		break;
+	}
+
+	n = read_path(b->data, off, (const char *)st.args[0], &e->eflags, EBQ_FILE_TRUNC_PATH,
+		      &relative);
+	if (n > EBQ_PATH_MAX)
+		n = EBQ_PATH_MAX;
+	/* The path as read is checked, whatever the entry saw. */
+	if (!relative && !prefix_ok((const char *)b->data, false)) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	e->path_len = n;
+	off += n;
+	if (relative) {
+		n = walk_base(b->data, off, task, (__s32)st.args[1], &e->eflags, EBQ_FILE_TRUNC_PATH);
+		e->path_base_len = n;
+		e->eflags |= EBQ_FILE_PATH_BASE;
+		off += n;
+	}
+	if (has_dest(what) && st.args[2]) {
+		bool dest_relative = false;
+
+		e->eflags |= EBQ_FILE_HAS_DEST;
+		n = read_path(b->data, off, (const char *)st.args[2], &e->eflags,
+			      EBQ_FILE_TRUNC_DEST, &dest_relative);
+		if (n > EBQ_PATH_MAX)
+			n = EBQ_PATH_MAX;
+		e->dest_len = n;
+		off += n;
+		if (action == EBQ_FILE_SYMLINK) {
+			/* The target of a symlink is text, not a path to resolve. */
+			e->eflags |= EBQ_FILE_DEST_RAW;
+		} else if (dest_relative) {
+			n = walk_base(b->data, off, task, (__s32)st.args[3], &e->eflags,
+				      EBQ_FILE_TRUNC_DEST);
+			e->dest_base_len = n;
+			e->eflags |= EBQ_FILE_DEST_BASE;
+			off += n;
+		}
+	}
+	submit_event(b, sizeof(b->e) + (__u64)off, sent_stat);
+	return 0;
+}
+
+#define AT(x) ((__s32)(x))
+#define P(x) ((const char *)(x))
+
+/* One enter/exit pair per syscall: name, what, then file_enter's arguments. */
+#define FILE_PAIR(name, what, ...)                                                  \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                 \
+	int name##_enter(struct trace_event_raw_sys_enter *ctx)                     \
+	{                                                                           \
+		return file_enter(what, __VA_ARGS__);                               \
+	}                                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                  \
+	int name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
+	{                                                                           \
+		return file_exit(what, ctx->ret, EBQ_STAT_SENT_FILE + file_action(what, 0)); \
+	}
+
+/* openat2's flags and mode are in a struct open_how in user memory. */
+static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 how[2] = {};
+
+	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
+	return file_enter(EBQ_FS_OPENAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, how[0],
+			  how[1]);
+}
+
+/* chown's owner rides in one argument: uid | gid << 32. */
+#define OWNER(u, g) (((__u64)(__u32)(u)) | ((__u64)(__u32)(g) << 32))
+
+FILE_PAIR(open, EBQ_FS_OPEN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, ctx->args[1], ctx->args[2])
+FILE_PAIR(openat, EBQ_FS_OPENAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2],
+	  ctx->args[3])
+FILE_PAIR(creat, EBQ_FS_CREAT, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, O_CREAT | O_WRONLY | O_TRUNC,
+	  ctx->args[1])
+FILE_PAIR(unlink, EBQ_FS_UNLINK, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_PAIR(unlinkat, EBQ_FS_UNLINKAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2], 0)
+FILE_PAIR(rename, EBQ_FS_RENAME, P(ctx->args[0]), AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_PAIR(renameat, EBQ_FS_RENAMEAT, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+	  AT(ctx->args[2]), 0, 0)
+FILE_PAIR(renameat2, EBQ_FS_RENAMEAT2, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+	  AT(ctx->args[2]), ctx->args[4], 0)
+FILE_PAIR(chmod, EBQ_FS_CHMOD, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_PAIR(fchmodat, EBQ_FS_FCHMODAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, 0,
+	  ctx->args[2])
+FILE_PAIR(fchmodat2, EBQ_FS_FCHMODAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD,
+	  ctx->args[3], ctx->args[2])
+FILE_PAIR(chown, EBQ_FS_CHOWN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0,
+	  OWNER(ctx->args[1], ctx->args[2]))
+FILE_PAIR(lchown, EBQ_FS_LCHOWN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0,
+	  OWNER(ctx->args[1], ctx->args[2]))
+FILE_PAIR(fchownat, EBQ_FS_FCHOWNAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[4],
+	  OWNER(ctx->args[2], ctx->args[3]))
+FILE_PAIR(mkdir, EBQ_FS_MKDIR, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_PAIR(mkdirat, EBQ_FS_MKDIRAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, 0, ctx->args[2])
+FILE_PAIR(rmdir, EBQ_FS_RMDIR, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_PAIR(link, EBQ_FS_LINK, P(ctx->args[0]), AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_PAIR(linkat, EBQ_FS_LINKAT, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+	  AT(ctx->args[2]), ctx->args[4], 0)
+/* symlink(target, linkpath): the row's path is the link, dest the target. */
+FILE_PAIR(symlink, EBQ_FS_SYMLINK, P(ctx->args[1]), AT_FDCWD, P(ctx->args[0]), AT_FDCWD, 0, 0)
+FILE_PAIR(symlinkat, EBQ_FS_SYMLINKAT, P(ctx->args[2]), AT(ctx->args[1]), P(ctx->args[0]),
+	  AT_FDCWD, 0, 0)
+FILE_PAIR(truncate, EBQ_FS_TRUNCATE, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int openat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return openat2_enter_how(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return file_exit(EBQ_FS_OPENAT2, ctx->ret, EBQ_STAT_SENT_FILE + EBQ_FILE_OPEN);
+}
+
+#endif /* __EBQ_FILE_BPF_H__ */

@@ -1,0 +1,253 @@
+//! file_events: file operations by path (bpf/file.bpf.h): open/create,
+//! unlink, rename, chmod, chown, mkdir, rmdir, link, symlink, truncate.
+//! Paths are absolute: a relative one is resolved against the directory
+//! the kernel resolved it from (the cwd, or the dirfd's).
+
+use super::common::{errno_name, with_common, U32_MAX};
+use super::{Column, KernelFilter, Program, Table};
+use crate::exec::record::{join_walked, resolve, Event, File, Record};
+use crate::exec::value::{text_from_bytes, Value};
+use crate::kernel::types::{
+    ebq_event_kind, ebq_file_action, ebq_file_flags, ebq_filter_col, ebq_stat,
+};
+
+fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
+    match &r.event {
+        Event::File(f) => Some(f),
+        _ => None,
+    }
+}
+
+fn has(f: &File, flag: ebq_file_flags) -> bool {
+    f.e.eflags & flag.0 != 0
+}
+
+/// Action names, in enum ebq_file_action order (index = value).
+pub const ACTIONS: [&str; 12] = [
+    "", "open", "create", "unlink", "rename", "chmod", "chown", "mkdir", "rmdir", "link",
+    "symlink", "truncate",
+];
+
+pub fn action_bit(name: &str) -> Option<u32> {
+    ACTIONS
+        .iter()
+        .position(|a| !a.is_empty() && *a == name)
+        .map(|i| 1 << i)
+}
+
+fn absolute(path: &[u8], base: Option<&[u8]>) -> Value {
+    match base {
+        Some(b) => Value::Text(text_from_bytes(&resolve(&join_walked(b), path))),
+        None => Value::Text(text_from_bytes(path)),
+    }
+}
+
+fn col_path(r: &Record) -> Value {
+    match file(r) {
+        Some(f) => absolute(
+            f.path,
+            has(f, ebq_file_flags::EBQ_FILE_PATH_BASE).then_some(f.path_base),
+        ),
+        None => Value::Null,
+    }
+}
+
+fn col_dest(r: &Record) -> Value {
+    match file(r) {
+        Some(f) if has(f, ebq_file_flags::EBQ_FILE_HAS_DEST) => {
+            if has(f, ebq_file_flags::EBQ_FILE_DEST_RAW) {
+                Value::Text(text_from_bytes(f.dest))
+            } else {
+                absolute(
+                    f.dest,
+                    has(f, ebq_file_flags::EBQ_FILE_DEST_BASE).then_some(f.dest_base),
+                )
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+fn when(r: &Record, flag: ebq_file_flags, v: impl Fn(&File) -> i64) -> Value {
+    match file(r) {
+        Some(f) if has(f, flag) => Value::Int(v(f)),
+        _ => Value::Null,
+    }
+}
+
+fn col_truncated(r: &Record) -> Value {
+    match file(r) {
+        Some(f) => Value::Bool(
+            f.e.eflags
+                & (ebq_file_flags::EBQ_FILE_TRUNC_PATH.0 | ebq_file_flags::EBQ_FILE_TRUNC_DEST.0)
+                != 0,
+        ),
+        None => Value::Null,
+    }
+}
+
+/// A chown owner of (u32)-1 leaves it unchanged: NULL.
+fn owner(v: u32) -> i64 {
+    if v == u32::MAX {
+        -1
+    } else {
+        v.into()
+    }
+}
+
+static FILE_COLUMNS: [Column; 24] = with_common![
+    Column::text(
+        "action",
+        "open, create, unlink, rename, chmod, chown, mkdir, rmdir, link, symlink, truncate",
+        |r| match file(r) {
+            Some(f) => Value::Text(
+                ACTIONS
+                    .get(f.e.action as usize)
+                    .copied()
+                    .unwrap_or("unknown")
+                    .into()
+            ),
+            None => Value::Null,
+        }
+    )
+    .filter(KernelFilter::Probe)
+    .width(8),
+    Column::text(
+        "path",
+        "Absolute path (symlink: the link; link: the existing file)",
+        col_path
+    )
+    .filter(KernelFilter::PathPrefix)
+    .width(28),
+    Column::text(
+        "dest_path",
+        "rename, link: the new path; symlink: the target as written",
+        col_dest
+    )
+    .width(24),
+    Column::int(
+        "flags",
+        "open flags (O_CREAT 64 ...), or the AT_/RENAME_ flags given",
+        |r| when(r, ebq_file_flags::EBQ_FILE_HAS_FLAGS, |f| f.e.flags.into())
+    )
+    .width(6),
+    Column::int(
+        "mode",
+        "Mode given to open/create, chmod, mkdir (e.g. 420 = 0644)",
+        |r| when(r, ebq_file_flags::EBQ_FILE_HAS_MODE, |f| f.e.mode.into())
+    )
+    .width(5),
+    Column::int(
+        "owner_uid",
+        "chown: the new owner; -1 when left unchanged",
+        |r| when(r, ebq_file_flags::EBQ_FILE_HAS_OWNER, |f| owner(
+            f.e.owner_uid
+        ))
+    )
+    .hidden(),
+    Column::int(
+        "owner_gid",
+        "chown: the new group; -1 when left unchanged",
+        |r| when(r, ebq_file_flags::EBQ_FILE_HAS_OWNER, |f| owner(
+            f.e.owner_gid
+        ))
+    )
+    .hidden(),
+    Column::int(
+        "exit_code",
+        "Return value: 0 or the fd opened, or a negative errno",
+        |r| file(r).map_or(Value::Null, |f| Value::Int(f.e.exit_code))
+    )
+    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, U32_MAX)
+    .width(5),
+    Column::text(
+        "error",
+        "errno name of a failure (ENOENT), else NULL",
+        |r| file(r).map_or(Value::Null, |f| errno_name(f.e.exit_code))
+    )
+    .width(7),
+    Column::int("duration", "Time in the syscall, ns", |r| file(r)
+        .map_or(Value::Null, |f| Value::Int(f.e.duration_ns as i64)))
+    .hidden()
+    .width(9),
+    Column::boolean(
+        "truncated",
+        "A path was longer than the kernel keeps",
+        col_truncated
+    )
+    .hidden(),
+    Column::text(
+        "syscall",
+        "The syscall that did it (openat, renameat2 ...)",
+        |r| file(r).map_or(Value::Null, |f| Value::Text(f.syscall.into()))
+    )
+    .hidden()
+    .width(9),
+];
+
+macro_rules! pairs {
+    ($($name:literal $stat:ident [$($tag:literal),*]),* $(,)?) => {
+        &[
+            $(
+                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], None),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))),
+            )*
+            Program::follow("follow_fork", "tp_btf/sched_process_fork"),
+            Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+        ]
+    };
+}
+
+static FILE_PROGRAMS: &[Program] = pairs![
+    "open" EBQ_FILE_OPEN ["open", "create"],
+    "openat" EBQ_FILE_OPEN ["open", "create"],
+    "openat2" EBQ_FILE_OPEN ["open", "create"],
+    "creat" EBQ_FILE_CREATE ["create"],
+    "unlink" EBQ_FILE_UNLINK ["unlink"],
+    "unlinkat" EBQ_FILE_UNLINK ["unlink", "rmdir"],
+    "rename" EBQ_FILE_RENAME ["rename"],
+    "renameat" EBQ_FILE_RENAME ["rename"],
+    "renameat2" EBQ_FILE_RENAME ["rename"],
+    "chmod" EBQ_FILE_CHMOD ["chmod"],
+    "fchmodat" EBQ_FILE_CHMOD ["chmod"],
+    "fchmodat2" EBQ_FILE_CHMOD ["chmod"],
+    "chown" EBQ_FILE_CHOWN ["chown"],
+    "lchown" EBQ_FILE_CHOWN ["chown"],
+    "fchownat" EBQ_FILE_CHOWN ["chown"],
+    "mkdir" EBQ_FILE_MKDIR ["mkdir"],
+    "mkdirat" EBQ_FILE_MKDIR ["mkdir"],
+    "rmdir" EBQ_FILE_RMDIR ["rmdir"],
+    "link" EBQ_FILE_LINK ["link"],
+    "linkat" EBQ_FILE_LINK ["link"],
+    "symlink" EBQ_FILE_SYMLINK ["symlink"],
+    "symlinkat" EBQ_FILE_SYMLINK ["symlink"],
+    "truncate" EBQ_FILE_TRUNCATE ["truncate"],
+];
+
+pub static FILE_EVENTS: Table = Table {
+    name: "file_events",
+    aliases: &["process_file_events"],
+    doc: "One row per file operation by path: open/create, unlink, rename, chmod ...",
+    columns: &FILE_COLUMNS,
+    programs: FILE_PROGRAMS,
+    kind: ebq_event_kind::EBQ_EV_FILE.0,
+    action_bit: Some(action_bit),
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_bits_follow_the_c_enum() {
+        assert_eq!(
+            action_bit("open"),
+            Some(1 << ebq_file_action::EBQ_FILE_OPEN.0)
+        );
+        assert_eq!(
+            action_bit("truncate"),
+            Some(1 << ebq_file_action::EBQ_FILE_TRUNCATE.0)
+        );
+        assert_eq!(action_bit("nope"), None);
+    }
+}
