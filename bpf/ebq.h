@@ -46,6 +46,10 @@
 /* A per-CPU scratch slot: any event's fixed part, then its data. */
 #define EBQ_SCRATCH_SIZE (256 + EBQ_DATA_SIZE)
 
+/* Environment variables searched for LD_PRELOAD, and the longest one read. */
+#define EBQ_ENV_VARS_MAX 1024
+#define EBQ_ENV_VAR_MAX 4096
+
 /* Longest path prefix a LIKE 'prefix%' filter can push into the LPM trie. */
 #define EBQ_PREFIX_MAX 256
 /* Columns a kernel filter can test (enum ebq_filter_col). */
@@ -82,10 +86,16 @@ enum ebq_exec_flags {
 	EBQ_EXEC_HAS_ARGS = 1 << 4,
 	/* path was captured */
 	EBQ_EXEC_HAS_PATH = 1 << 5,
+	/* the environment was searched for LD_PRELOAD ... */
+	EBQ_EXEC_HAS_ENV = 1 << 6,
+	/* ... and it was there (ld_preload_len bytes, possibly empty) */
+	EBQ_EXEC_LD_PRELOAD = 1 << 7,
 	/* truncation: what was cut short */
 	EBQ_TRUNC_ARGS = 1 << 8,
 	EBQ_TRUNC_PATH = 1 << 9,
 	EBQ_TRUNC_CWD = 1 << 10,
+	/* the environment was larger than the search reads */
+	EBQ_TRUNC_ENV = 1 << 11,
 };
 
 /* What the kernel copies into an event: set per query (capture pruning). */
@@ -93,6 +103,7 @@ enum ebq_capture {
 	EBQ_CAP_PATH = 1 << 0,
 	EBQ_CAP_ARGS = 1 << 1,
 	EBQ_CAP_CWD = 1 << 2,
+	EBQ_CAP_ENV = 1 << 3,  /* search the environment for LD_PRELOAD */
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */
@@ -115,8 +126,9 @@ struct ebq_header {
 /*
  * One execve/execveat. Followed in the ring buffer record by path_len bytes
  * of path, args_len bytes of NUL-separated arguments, cwd_len bytes of cwd
- * components and base_len bytes of base directory components (components
- * NUL-terminated, leaf first, as walked up from the dentry).
+ * components, base_len bytes of base directory components (components
+ * NUL-terminated, leaf first, as walked up from the dentry) and
+ * ld_preload_len bytes of the LD_PRELOAD value.
  */
 struct ebq_exec_event {
 	struct ebq_header h;
@@ -129,6 +141,8 @@ struct ebq_exec_event {
 	__u16 args_len;
 	__u16 cwd_len;
 	__u16 base_len;   /* execveat dirfd's directory, for a relative path */
+	__u16 ld_preload_len;
+	__u16 _pad[3];
 };
 
 /* A process that ended: its last thread left do_exit(). */

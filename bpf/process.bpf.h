@@ -26,8 +26,119 @@ struct exec_buf {
 
 _Static_assert(sizeof(struct exec_buf) <= EBQ_SCRATCH_SIZE, "exec_buf fits a scratch slot");
 
+/* Holds one environment variable at a time while the block is searched. */
+struct env_buf {
+	char b[EBQ_ENV_VAR_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct env_buf);
+} env_scratch SEC(".maps");
+
+struct env_ctx {
+	unsigned long pos;           /* successful exec: the next string */
+	unsigned long end;
+	const char *const *envp;     /* failed exec: the caller's array */
+	char *var;                   /* env_scratch */
+	const char *value;           /* user address of LD_PRELOAD's value */
+	__u32 found;
+	__u32 truncated;
+};
+
+static __always_inline bool is_ld_preload(const char *h)
+{
+	return h[0] == 'L' && h[1] == 'D' && h[2] == '_' && h[3] == 'P' && h[4] == 'R' &&
+	       h[5] == 'E' && h[6] == 'L' && h[7] == 'O' && h[8] == 'A' && h[9] == 'D' &&
+	       h[10] == '=';
+}
+
+/* One string of the new program's environment block (mm->env_start..end). */
+static long env_block_step(__u32 i, void *arg)
+{
+	struct env_ctx *c = arg;
+	char *var = c->var;
+	unsigned long pos = c->pos;
+	long n;
+
+	if (pos >= c->end)
+		return 1;
+	n = bpf_probe_read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
+	if (n <= 0)
+		return 1;
+	if (n >= 11 && is_ld_preload(var)) {
+		c->found = 1;
+		c->value = (const char *)pos + 11;
+		return 1;
+	}
+	if (n == EBQ_ENV_VAR_MAX) {
+		c->truncated = 1; /* its end is out of sight: stop */
+		return 1;
+	}
+	c->pos = pos + n;
+	return 0;
+}
+
+/* One pointer of a failed exec's envp array. */
+static long env_array_step(__u32 i, void *arg)
+{
+	struct env_ctx *c = arg;
+	const char *p = NULL;
+	char head[12] = {};
+
+	if (bpf_probe_read_user(&p, sizeof(p), &c->envp[i]) || !p)
+		return 1;
+	if (bpf_probe_read_user(head, 11, p))
+		return 0;
+	if (is_ld_preload(head)) {
+		c->found = 1;
+		c->value = p + 11;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * LD_PRELOAD from the environment: the new program's for a successful
+ * exec (mm != NULL), else the caller's envp. Written at data + off.
+ */
+static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_struct *mm,
+						const char *const *envp, __u32 off)
+{
+	struct env_ctx c = {};
+	__u32 zero = 0;
+	long n;
+
+	b->e.flags |= EBQ_EXEC_HAS_ENV;
+	if (mm) {
+		c.var = bpf_map_lookup_elem(&env_scratch, &zero);
+		if (!c.var)
+			return 0;
+		c.pos = BPF_CORE_READ(mm, env_start);
+		c.end = BPF_CORE_READ(mm, env_end);
+		bpf_loop(EBQ_ENV_VARS_MAX, env_block_step, &c, 0);
+		if (!c.found && c.pos < c.end && !c.truncated)
+			c.truncated = 1; /* more variables than the search reads */
+	} else {
+		c.envp = envp;
+		bpf_loop(EBQ_ENV_VARS_MAX, env_array_step, &c, 0);
+	}
+	if (c.truncated)
+		b->e.flags |= EBQ_TRUNC_ENV;
+	if (!c.found || off > EBQ_DATA_MASK)
+		return 0;
+	n = bpf_probe_read_user_str(b->data + (off & EBQ_DATA_MASK), EBQ_PATH_MAX, c.value);
+	if (n <= 0)
+		return 0;
+	b->e.flags |= EBQ_EXEC_LD_PRELOAD;
+	b->e.ld_preload_len = n - 1;
+	return n - 1;
+}
+
 static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
-				      const char *const *argv)
+				      const char *const *argv, const char *const *envp)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
@@ -40,6 +151,7 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	st.args[0] = (__u64)filename;
 	st.args[1] = (__u64)argv;
 	st.args[2] = (__u64)(__s64)dirfd;
+	st.args[3] = (__u64)envp;
 	st.what = syscall;
 	st.rejected = !stable_ok(task, tgid) || !prefix_ok(filename, true);
 	if (st.rejected)
@@ -52,14 +164,14 @@ SEC("tracepoint/syscalls/sys_enter_execve")
 int execve_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter(EBQ_SYS_EXECVE, AT_FDCWD, (const char *)ctx->args[0],
-			  (const char *const *)ctx->args[1]);
+			  (const char *const *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int execveat_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return exec_enter(EBQ_SYS_EXECVEAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
-			  (const char *const *)ctx->args[2]);
+			  (const char *const *)ctx->args[2], (const char *const *)ctx->args[3]);
 }
 
 static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
@@ -122,6 +234,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	e->args_len = 0;
 	e->cwd_len = 0;
 	e->base_len = 0;
+	e->ld_preload_len = 0;
 
 	if (cfg.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
@@ -163,6 +276,8 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	}
 	if (cfg.capture & EBQ_CAP_CWD)
 		off += capture_cwd(b, p, off);
+	if (cfg.capture & EBQ_CAP_ENV)
+		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
 	return 0;
 }
@@ -251,6 +366,7 @@ static __always_inline int exec_exit(long ret)
 	e->args_len = 0;
 	e->cwd_len = 0;
 	e->base_len = 0;
+	e->ld_preload_len = 0;
 
 	if (cfg.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st.args[0]);
@@ -300,6 +416,8 @@ static __always_inline int exec_exit(long ret)
 			off += n;
 		}
 	}
+	if (cfg.capture & EBQ_CAP_ENV)
+		off += capture_ld_preload(b, NULL, (const char *const *)st.args[3], off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
 	return 0;
 }

@@ -398,3 +398,40 @@ fn pid_mode_traces_the_process_tree_and_ends_with_it() {
     );
     assert_eq!(done.rows[0]["parent"], json!(target.id()));
 }
+
+#[test]
+fn ld_preload_comes_from_the_new_programs_environment() {
+    let m = marker("ldp");
+    let Some(ebq) = Running::start(&[&format!(
+        "select cmdline, ld_preload, exit_code from process_events where cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    // The loader ignores a preload it cannot find, with a warning on stderr.
+    run_ok(
+        Command::new("/bin/true")
+            .arg(format!("{m}-a"))
+            .env("LD_PRELOAD", format!("/nonexistent/{m}.so")),
+    );
+    run_ok(
+        Command::new("/bin/true")
+            .arg(format!("{m}-b"))
+            .env_remove("LD_PRELOAD"),
+    );
+    // Past a large environment, and for a failed exec too.
+    let _ = Command::new(format!("/nonexistent-{m}"))
+        .arg(format!("{m}-c"))
+        .env("BIG", "b".repeat(3000))
+        .env("LD_PRELOAD", "/x.so")
+        .status();
+    let rows = ebq.wait_rows(3, |_| true);
+    ebq.stop();
+    assert_eq!(
+        rows,
+        [
+            json!({"cmdline": format!("/bin/true {m}-a"), "ld_preload": format!("/nonexistent/{m}.so"), "exit_code": 0}),
+            json!({"cmdline": format!("/bin/true {m}-b"), "ld_preload": null, "exit_code": 0}),
+            json!({"cmdline": format!("/nonexistent-{m} {m}-c"), "ld_preload": "/x.so", "exit_code": -2}),
+        ]
+    );
+}

@@ -127,18 +127,29 @@ fn col_duration(r: &Record) -> Value {
     Value::Int(x.e.duration_ns as i64)
 }
 
+fn col_ld_preload(r: &Record) -> Value {
+    let x = exec(r);
+    if has(x, ebq_exec_flags::EBQ_EXEC_LD_PRELOAD) {
+        Value::Text(text_from_bytes(x.ld_preload))
+    } else {
+        Value::Null
+    }
+}
+
 fn col_truncated(r: &Record) -> Value {
     let cut = ebq_exec_flags::EBQ_TRUNC_ARGS.0
         | ebq_exec_flags::EBQ_TRUNC_PATH.0
-        | ebq_exec_flags::EBQ_TRUNC_CWD.0;
+        | ebq_exec_flags::EBQ_TRUNC_CWD.0
+        | ebq_exec_flags::EBQ_TRUNC_ENV.0;
     Value::Bool(exec(r).e.flags & cut != 0)
 }
 
 const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
 const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_ARGS.0;
 const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
+const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
 
-static PROCESS_COLUMNS: [Column; 22] = super::common::with_common![
+static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
     Column::text(
         "syscall",
         "execve or execveat; NULL for an exec the kernel started",
@@ -193,9 +204,16 @@ static PROCESS_COLUMNS: [Column; 22] = super::common::with_common![
     Column::int("duration", "Time in the exec syscall, ns", col_duration).width(9),
     Column::boolean(
         "truncated",
-        "Arguments, path or cwd were longer than the kernel keeps",
+        "Arguments, path, cwd or environment longer than the kernel reads",
         col_truncated
     ),
+    Column::text(
+        "ld_preload",
+        "LD_PRELOAD of the new program's environment; NULL when unset",
+        col_ld_preload
+    )
+    .capture(CAP_ENV)
+    .width(16),
 ];
 
 static PROCESS_PROGRAMS: &[Program] = &[

@@ -72,6 +72,7 @@ pub struct Exec<'a> {
     pub args: &'a [u8],
     pub cwd: &'a [u8],
     pub base: &'a [u8],
+    pub ld_preload: &'a [u8],
 }
 
 impl Exec<'_> {
@@ -102,11 +103,14 @@ impl Exec<'_> {
             args_len: 0,
             cwd_len: 0,
             base_len: 0,
+            ld_preload_len: 0,
+            _pad: [0; 3],
         },
         path: &[],
         args: &[],
         cwd: &[],
         base: &[],
+        ld_preload: &[],
     };
 }
 
@@ -178,18 +182,22 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
                 let rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
-                let [path, args, cwd, base] = fields(
-                    rest,
-                    [e.path_len, e.args_len, e.cwd_len, e.base_len],
-                    hdr.kind,
-                    bytes.len(),
-                )?;
+                let lens = [
+                    e.path_len,
+                    e.args_len,
+                    e.cwd_len,
+                    e.base_len,
+                    e.ld_preload_len,
+                ];
+                let [path, args, cwd, base, ld_preload] =
+                    fields(rest, lens, hdr.kind, bytes.len())?;
                 Event::Exec(Exec {
                     e,
                     path,
                     args,
                     cwd,
                     base,
+                    ld_preload,
                 })
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),

@@ -139,6 +139,7 @@ pub fn render(plan: &Plan) -> String {
         (ebq_capture::EBQ_CAP_PATH.0, "path"),
         (ebq_capture::EBQ_CAP_ARGS.0, "arguments"),
         (ebq_capture::EBQ_CAP_CWD.0, "cwd"),
+        (ebq_capture::EBQ_CAP_ENV.0, "environment (LD_PRELOAD)"),
     ] {
         if k.capture & bit != 0 {
             cap.push(name);
