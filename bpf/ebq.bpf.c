@@ -12,6 +12,7 @@
 #include "signal.bpf.h"
 #include "socket.bpf.h"
 #include "file.bpf.h"
+#include "module.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -25,6 +26,9 @@ enum ebq_socket_flags _ebq_socket_flags = EBQ_SOCK_HAS_LOCAL;
 struct ebq_file_event _ebq_file_event = {};
 enum ebq_file_action _ebq_file_action = EBQ_FILE_OPEN;
 enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;
+struct ebq_module_event _ebq_module_event = {};
+enum ebq_module_action _ebq_module_action = EBQ_MOD_LOAD;
+enum ebq_module_flags _ebq_module_flags = EBQ_MOD_HAS_NAME;
 struct ebq_int_key _ebq_int_key = {};
 struct ebq_comm_key _ebq_comm_key = {};
 struct ebq_prefix_key _ebq_prefix_key = {};

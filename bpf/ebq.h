@@ -285,6 +285,44 @@ struct ebq_file_event {
 	__u16 dest_base_len;
 };
 
+enum ebq_module_action {
+	EBQ_MOD_LOAD = 1,
+	EBQ_MOD_UNLOAD = 2,
+};
+
+enum ebq_module_sys {
+	EBQ_MS_INIT_MODULE = 200,
+	EBQ_MS_FINIT_MODULE,
+	EBQ_MS_DELETE_MODULE,
+};
+
+/* MODULE_NAME_LEN, include/linux/module.h (64 - sizeof(unsigned long)). */
+#define EBQ_MODULE_NAME_LEN 56
+
+/* ebq_module_event.mflags */
+enum ebq_module_flags {
+	EBQ_MOD_HAS_NAME = 1 << 0,
+	EBQ_MOD_HAS_PATH = 1 << 1,
+};
+
+/*
+ * init_module, finit_module (load) and delete_module (unload). Followed by
+ * path_len bytes of the module file's path components (finit_module),
+ * leaf first.
+ */
+struct ebq_module_event {
+	struct ebq_header h;
+	__u64 duration_ns;
+	__s64 exit_code;
+	__u32 action;     /* enum ebq_module_action */
+	__u32 syscall;    /* enum ebq_module_sys */
+	__u32 flags;      /* MODULE_INIT_* or O_NONBLOCK/O_TRUNC, as given */
+	__u32 mflags;     /* enum ebq_module_flags */
+	__u16 path_len;
+	__u16 _pad[3];
+	char name[EBQ_MODULE_NAME_LEN];
+};
+
 /* Kernel filter columns (the slots of struct ebq_filter_config). */
 enum ebq_filter_col {
 	EBQ_COL_PID = 0,

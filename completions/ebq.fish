@@ -3,7 +3,10 @@ bpf_process_events\t''
 process_exit_events\t''
 signal_events\t''
 socket_events\t''
-bpf_socket_events\t''"
+bpf_socket_events\t''
+file_events\t''
+process_file_events\t''
+module_events\t''"
 complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
 json\t'One JSON object per row (NDJSON; default when not a terminal)'
 csv\t'Comma-separated values with a header row'"

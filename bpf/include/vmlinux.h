@@ -217,6 +217,10 @@ struct task_struct {
 	struct signal_struct *signal;
 };
 
+struct module {
+	char name[56];
+};
+
 struct linux_binprm {
 	struct file *file;
 	int argc;

@@ -91,5 +91,6 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     columns: &EXIT_COLUMNS,
     programs: EXIT_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXIT.0,
+    fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
 };

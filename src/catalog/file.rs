@@ -98,7 +98,7 @@ fn owner(v: u32) -> i64 {
 static FILE_COLUMNS: [Column; 24] = with_common![
     Column::text(
         "action",
-        "open, create, unlink, rename, chmod, chown, mkdir, rmdir, link, symlink, truncate",
+        "open create unlink rename chmod chown mkdir rmdir link symlink truncate",
         |r| match file(r) {
             Some(f) => Value::Text(
                 ACTIONS
@@ -188,9 +188,11 @@ static FILE_COLUMNS: [Column; 24] = with_common![
 macro_rules! pairs {
     ($($name:literal $stat:ident [$($tag:literal),*]),* $(,)?) => {
         &[
+            // Every pair is optional: the legacy calls (open, rename ...)
+            // exist on x86_64 only, openat2 and fchmodat2 on newer kernels.
             $(
-                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], None),
-                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))),
+                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], None).optional(),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
             )*
             Program::follow("follow_fork", "tp_btf/sched_process_fork"),
             Program::follow("follow_exit", "tp_btf/sched_process_exit"),
@@ -231,6 +233,7 @@ pub static FILE_EVENTS: Table = Table {
     columns: &FILE_COLUMNS,
     programs: FILE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_FILE.0,
+    fixed_capture: "the header, the paths",
     action_bit: Some(action_bit),
 };
 

@@ -10,6 +10,7 @@
 pub mod common;
 pub mod exit;
 pub mod file;
+pub mod module;
 pub mod process;
 pub mod signal;
 pub mod socket;
@@ -181,6 +182,10 @@ pub struct Program {
     pub follow_only: bool,
     /// Its "sent" counter in the stats map (enum ebq_stat), for --stats.
     pub sent_stat: Option<u32>,
+    /// The table still works without it (a syscall some kernels or
+    /// architectures lack): when its tracepoint is missing it is left out
+    /// with a note, instead of failing the run.
+    pub optional: bool,
 }
 
 impl Program {
@@ -199,7 +204,18 @@ impl Program {
                 Some(s) => Some(s.0),
                 None => None,
             },
+            optional: false,
         }
+    }
+
+    pub const fn optional(mut self) -> Program {
+        self.optional = true;
+        self
+    }
+
+    /// The tracefs event a "tracepoint/<category>/<name>" program needs.
+    pub fn tracepoint(&self) -> Option<&'static str> {
+        self.attach.strip_prefix("tracepoint/")
     }
 
     /// A program of the -c / -p machinery.
@@ -210,6 +226,7 @@ impl Program {
             tags: &[],
             follow_only: true,
             sent_stat: None,
+            optional: false,
         }
     }
 }
@@ -225,6 +242,9 @@ pub struct Table {
     pub programs: &'static [Program],
     /// The kind of record its programs send (enum ebq_event_kind).
     pub kind: u32,
+    /// What the kernel copies into every event whatever the query, for
+    /// --explain (capture pruning covers the rest).
+    pub fixed_capture: &'static str,
     /// When the programs serve several values of the Probe column, the bit
     /// of each value in the kernel's action mask (cfg.actions).
     pub action_bit: Option<fn(&str) -> Option<u32>>,
@@ -259,6 +279,7 @@ pub static TABLES: &[&Table] = &[
     &signal::SIGNAL_EVENTS,
     &socket::SOCKET_EVENTS,
     &file::FILE_EVENTS,
+    &module::MODULE_EVENTS,
 ];
 
 /// Column names accepted for another (osquery's `cid`).

@@ -8,8 +8,8 @@
 //! panic or a read out of bounds.
 
 use crate::kernel::types::{
-    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_signal_event,
-    ebq_socket_event,
+    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
+    ebq_signal_event, ebq_socket_event,
 };
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
@@ -27,6 +27,13 @@ pub enum Event<'a> {
     Signal(ebq_signal_event),
     Socket(Box<ebq_socket_event>),
     File(File<'a>),
+    Module(Module<'a>),
+}
+
+pub struct Module<'a> {
+    pub e: Box<ebq_module_event>,
+    /// Path components of finit_module's file, leaf first.
+    pub path: &'a [u8],
 }
 
 pub struct File<'a> {
@@ -144,15 +151,17 @@ unsafe impl plain::Plain for ebq_signal_event {}
 unsafe impl plain::Plain for ebq_socket_event {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_file_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_module_event {}
 
 /// Splits `rest` into fields of the given lengths, or fails when they run
 /// past the end of the record.
-fn fields<'a, const N: usize>(
-    mut rest: &'a [u8],
+fn fields<const N: usize>(
+    mut rest: &[u8],
     lens: [u16; N],
     kind: u32,
     total: usize,
-) -> Result<[&'a [u8]; N], DecodeError> {
+) -> Result<[&[u8]; N], DecodeError> {
     let mut out: [&[u8]; N] = [&[]; N];
     for (o, n) in out.iter_mut().zip(lens) {
         let n = usize::from(n);
@@ -225,6 +234,15 @@ impl<'a> Record<'a> {
                     path_base,
                     dest,
                     dest_base,
+                })
+            }
+            ebq_event_kind::EBQ_EV_MODULE => {
+                let e: ebq_module_event = read(bytes, hdr.kind)?;
+                let rest = &bytes[std::mem::size_of::<ebq_module_event>()..];
+                let [path] = fields(rest, [e.path_len], hdr.kind, bytes.len())?;
+                Event::Module(Module {
+                    e: Box::new(e),
+                    path,
                 })
             }
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),

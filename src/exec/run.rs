@@ -226,6 +226,12 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         },
     )?;
 
+    if !kernel.dropped.is_empty() {
+        eprintln!(
+            "ebq: note: this kernel lacks the tracepoints of {}: left out",
+            kernel.dropped.join(", ")
+        );
+    }
     if cfg.stats {
         eprintln!(
             "ebq: stats: attached {} programs ({}) in {} ms",

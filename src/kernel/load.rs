@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
+use super::preflight;
 use super::skel::{EbqSkel, EbqSkelBuilder};
 use super::types::{
     ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat,
@@ -43,6 +44,8 @@ impl KernelStats {
 
 pub struct Kernel<'obj> {
     skel: EbqSkel<'obj>,
+    /// Optional programs left out because their tracepoint is missing.
+    pub dropped: Vec<&'static str>,
     /// Attached programs: dropping a link detaches its program.
     links: Vec<(&'static str, Link)>,
 }
@@ -147,17 +150,57 @@ pub fn load<'obj>(
         .set_max_entries(cpus as u32)
         .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
+    // A program whose tracepoint this kernel lacks: left out when optional
+    // (with its pair, so no entry is noted without an exit to report it),
+    // else the run cannot answer the query.
+    let mut dropped: Vec<&'static str> = Vec::new();
+    let tracing = preflight::tracing_dir();
+    for p in &k.programs {
+        let Some(tp) = p.tracepoint() else { continue };
+        let Some(dir) = &tracing else { continue };
+        if dir.join("events").join(tp).is_dir() {
+            continue;
+        }
+        if !p.optional {
+            return Err(Error::Kernel(format!(
+                "this kernel has no tracepoint {}, which {} needs{}",
+                tp.replace('/', ":"),
+                plan.table().name,
+                if tp.contains("module") {
+                    " (it was built without module support)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let pair = p.name.trim_end_matches("_enter").trim_end_matches("_exit");
+        dropped.extend(
+            k.programs
+                .iter()
+                .filter(|q| q.name.trim_end_matches("_enter").trim_end_matches("_exit") == pair)
+                .map(|q| q.name),
+        );
+    }
+    dropped.sort_unstable();
+    dropped.dedup();
+    let wanted: Vec<&'static str> = k
+        .programs
+        .iter()
+        .map(|p| p.name)
+        .filter(|n| !dropped.contains(n))
+        .collect();
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        prog.set_autoload(k.programs.iter().any(|p| p.name == name));
+        prog.set_autoload(wanted.iter().any(|w| *w == name));
     }
 
     if let Ok(mut log) = LIBBPF_LOG.lock() {
         log.clear();
     }
-    let prev = libbpf_rs::set_print(Some((PrintLevel::Info, collect_log)));
+    // libbpf's messages go to our log for the whole run, never to the
+    // terminal: a failure shows their end in one error.
+    libbpf_rs::set_print(Some((PrintLevel::Info, collect_log)));
     let loaded = open.load();
-    libbpf_rs::set_print(prev);
     let skel = loaded.map_err(|e| {
         Error::Kernel(format!(
             "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
@@ -167,10 +210,15 @@ pub fn load<'obj>(
 
     let mut kernel = Kernel {
         skel,
+        dropped,
         links: Vec::new(),
     };
     kernel.fill_maps(plan)?;
-    for p in &k.programs {
+    for p in k
+        .programs
+        .iter()
+        .filter(|p| !kernel.dropped.contains(&p.name))
+    {
         let link = kernel
             .skel
             .object()

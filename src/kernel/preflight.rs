@@ -90,3 +90,12 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
 pub fn tracefs_mounted() -> bool {
     Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir()
 }
+
+/// Where tracefs is mounted, if it is.
+pub fn tracing_dir() -> Option<std::path::PathBuf> {
+    [TRACEFS, DEBUGFS_TRACING]
+        .iter()
+        .map(Path::new)
+        .find(|p| p.join("events").is_dir())
+        .map(Path::to_path_buf)
+}

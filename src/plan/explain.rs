@@ -54,6 +54,13 @@ fn int_filter(f: &IntFilter) -> String {
     format!("{} {}", f.column, parts.join(" AND "))
 }
 
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let t = plan.table();
@@ -61,13 +68,15 @@ pub fn render(plan: &Plan) -> String {
     line(
         &mut out,
         "table",
-        &format!("{} ({})", t.name, t.doc.to_lowercase()),
+        &format!("{} ({})", t.name, lower_first(t.doc)),
     );
+    let aw = k.programs.iter().map(|p| p.attach.len()).max().unwrap_or(0);
     for (i, p) in k.programs.iter().enumerate() {
+        let opt = if p.optional { " (optional)" } else { "" };
         line(
             &mut out,
             if i == 0 { "programs" } else { "" },
-            &format!("{:<40} {}", p.attach, p.name),
+            &format!("{:<aw$}  {}{opt}", p.attach, p.name),
         );
     }
     let pruned: Vec<&str> = t
@@ -149,9 +158,9 @@ pub fn render(plan: &Plan) -> String {
         &mut out,
         "capture",
         &if cap.is_empty() {
-            "(header only)".to_string()
+            format!("{} (always)", t.fixed_capture)
         } else {
-            cap.join(", ")
+            format!("{} (always), {}", t.fixed_capture, cap.join(", "))
         },
     );
     line(

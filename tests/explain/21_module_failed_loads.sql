@@ -1,0 +1,1 @@
+select name, path, error from module_events where action = 'load' and exit_code < 0

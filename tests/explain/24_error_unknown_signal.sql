@@ -1,0 +1,1 @@
+select pid from signal_events where signal = 'SIGNOPE'
