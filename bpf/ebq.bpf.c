@@ -13,6 +13,7 @@
 #include "socket.bpf.h"
 #include "file.bpf.h"
 #include "module.bpf.h"
+#include "syscall.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -29,6 +30,8 @@ enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;
 struct ebq_module_event _ebq_module_event = {};
 enum ebq_module_action _ebq_module_action = EBQ_MOD_LOAD;
 enum ebq_module_flags _ebq_module_flags = EBQ_MOD_HAS_NAME;
+struct ebq_syscall_event _ebq_syscall_event = {};
+enum ebq_syscall_flags _ebq_syscall_flags = EBQ_SYSCALL_HAS_EXIT;
 struct ebq_int_key _ebq_int_key = {};
 struct ebq_comm_key _ebq_comm_key = {};
 struct ebq_prefix_key _ebq_prefix_key = {};

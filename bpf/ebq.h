@@ -63,6 +63,7 @@ enum ebq_event_kind {
 	EBQ_EV_SOCKET = 4,
 	EBQ_EV_FILE = 5,
 	EBQ_EV_MODULE = 6,
+	EBQ_EV_SYSCALL = 7,
 };
 
 /* Which syscall produced a process event. */
@@ -104,6 +105,8 @@ enum ebq_capture {
 	EBQ_CAP_ARGS = 1 << 1,
 	EBQ_CAP_CWD = 1 << 2,
 	EBQ_CAP_ENV = 1 << 3,  /* search the environment for LD_PRELOAD */
+	EBQ_CAP_EXIT = 1 << 4, /* syscall_events: trace the exit too */
+	EBQ_CAP_SYSARGS = 1 << 5, /* syscall_events: copy the arguments */
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */
@@ -323,6 +326,24 @@ struct ebq_module_event {
 	char name[EBQ_MODULE_NAME_LEN];
 };
 
+/* syscall_events: one syscall (raw_syscalls:sys_enter / sys_exit). */
+struct ebq_syscall_event {
+	struct ebq_header h;
+	__u64 duration_ns;  /* 0 when only the entry is traced */
+	__s64 ret;
+	__u64 args[6];
+	__u32 nr;
+	__u32 flags;        /* enum ebq_syscall_flags */
+};
+
+enum ebq_syscall_flags {
+	EBQ_SYSCALL_HAS_EXIT = 1 << 0, /* ret and duration are known */
+	EBQ_SYSCALL_HAS_ARGS = 1 << 1,
+};
+
+/* Bits of the syscall-number bitmap: covers every number of x86_64 and arm64. */
+#define EBQ_NR_MAX 1024
+
 /* Kernel filter columns (the slots of struct ebq_filter_config). */
 enum ebq_filter_col {
 	EBQ_COL_PID = 0,
@@ -342,6 +363,8 @@ enum ebq_filter_col {
 	EBQ_COL_SIGNAL = 14,
 	EBQ_COL_TARGET_PID = 15,
 	EBQ_COL_FD = 16,
+	EBQ_COL_NR = 17,
+	EBQ_COL_DURATION = 18,
 };
 
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */
@@ -391,6 +414,9 @@ struct ebq_filter_config {
 	__u32 self_tgid;  /* ebq itself: never reported */
 	__u32 capture;    /* enum ebq_capture */
 	__u32 actions;    /* file_events: bit per ebq_file_action kept; 0 all */
+	__u32 _pad2;
+	/* syscall_events: the wanted syscall numbers, when int_mode[NR] has IN */
+	__u64 nr_bitmap[EBQ_NR_MAX / 64];
 };
 
 /*
@@ -409,6 +435,8 @@ enum ebq_stat {
 	EBQ_STAT_SENT_SOCKET = 12,  /* + enum ebq_socket_action: 13..16 */
 	EBQ_STAT_SENT_MODULE = 20,  /* + enum ebq_module_action: 21..22 */
 	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
+	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
+	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
 	EBQ_STAT_MAX = 64,
 };
 

@@ -14,6 +14,7 @@ pub mod module;
 pub mod process;
 pub mod signal;
 pub mod socket;
+pub mod syscall;
 
 use crate::exec::record::Record;
 use crate::exec::value::Value;
@@ -37,7 +38,7 @@ impl Type {
 }
 
 /// What a column can filter in the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum KernelFilter {
     /// Only in userspace.
     None,
@@ -52,6 +53,12 @@ pub enum KernelFilter {
     /// Picks the programs that are attached at all (probe pruning):
     /// =, IN on the program tags.
     Probe,
+    /// A TEXT column whose values are names of an integer slot's values
+    /// (syscall names for syscall numbers): =, !=, IN, NOT IN.
+    Named {
+        slot: u32,
+        to_int: fn(&str) -> Option<i64>,
+    },
 }
 
 impl KernelFilter {
@@ -63,6 +70,7 @@ impl KernelFilter {
             KernelFilter::Comm => "= != IN NOT IN",
             KernelFilter::PathPrefix => "LIKE 'prefix%'",
             KernelFilter::Probe => "= IN (picks programs)",
+            KernelFilter::Named { .. } => "= != IN NOT IN",
         }
     }
 }
@@ -182,6 +190,8 @@ pub struct Program {
     pub follow_only: bool,
     /// Its "sent" counter in the stats map (enum ebq_stat), for --stats.
     pub sent_stat: Option<u32>,
+    /// Attached only when the plan captures these bits (enum ebq_capture).
+    pub needs_capture: u32,
     /// The table still works without it (a syscall some kernels or
     /// architectures lack): when its tracepoint is missing it is left out
     /// with a note, instead of failing the run.
@@ -205,7 +215,13 @@ impl Program {
                 None => None,
             },
             optional: false,
+            needs_capture: 0,
         }
+    }
+
+    pub const fn needs(mut self, capture: u32) -> Program {
+        self.needs_capture = capture;
+        self
     }
 
     pub const fn optional(mut self) -> Program {
@@ -227,6 +243,7 @@ impl Program {
             follow_only: true,
             sent_stat: None,
             optional: false,
+            needs_capture: 0,
         }
     }
 }
@@ -280,6 +297,7 @@ pub static TABLES: &[&Table] = &[
     &socket::SOCKET_EVENTS,
     &file::FILE_EVENTS,
     &module::MODULE_EVENTS,
+    &syscall::SYSCALL_EVENTS,
 ];
 
 /// Column names accepted for another (osquery's `cid`).

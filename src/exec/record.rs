@@ -9,7 +9,7 @@
 
 use crate::kernel::types::{
     ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
-    ebq_signal_event, ebq_socket_event,
+    ebq_signal_event, ebq_socket_event, ebq_syscall_event,
 };
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
@@ -28,6 +28,7 @@ pub enum Event<'a> {
     Socket(Box<ebq_socket_event>),
     File(File<'a>),
     Module(Module<'a>),
+    Syscall(Box<ebq_syscall_event>),
 }
 
 pub struct Module<'a> {
@@ -153,6 +154,8 @@ unsafe impl plain::Plain for ebq_socket_event {}
 unsafe impl plain::Plain for ebq_file_event {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_module_event {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_syscall_event {}
 
 /// Splits `rest` into fields of the given lengths, or fails when they run
 /// past the end of the record.
@@ -245,6 +248,7 @@ impl<'a> Record<'a> {
                     path,
                 })
             }
+            ebq_event_kind::EBQ_EV_SYSCALL => Event::Syscall(Box::new(read(bytes, hdr.kind)?)),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
         Ok(Record {

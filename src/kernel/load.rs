@@ -13,10 +13,14 @@ use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
 use super::preflight;
 use super::skel::{EbqSkel, EbqSkelBuilder};
 use super::types::{
-    ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind, ebq_stat,
+    ebq_comm_key, ebq_filter_col, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind,
+    ebq_stat,
 };
 use crate::error::{Error, Result};
 use crate::plan::Plan;
+
+/// Bits of the syscall-number bitmap (EBQ_NR_MAX in bpf/ebq.h).
+const EBQ_NR_MAX: u32 = 1024;
 
 /// What the user chose that the kernel side needs besides the plan.
 pub struct LoadOptions {
@@ -133,6 +137,14 @@ pub fn load<'obj>(
             mode |= ebq_filter_mode::EBQ_F_NOT_IN.0;
         }
         cfg.int_mode[i] = mode as u8;
+        // Syscall numbers: a bitmap the entry tests without a map lookup.
+        if *slot == ebq_filter_col::EBQ_COL_NR.0 {
+            for nr in f.in_set.iter().flatten() {
+                if (0..i64::from(EBQ_NR_MAX)).contains(nr) {
+                    cfg.nr_bitmap[(*nr / 64) as usize] |= 1 << (*nr % 64);
+                }
+            }
+        }
     }
     if k.comm_in.is_some() {
         cfg.comm_mode |= ebq_filter_mode::EBQ_F_IN.0 as u8;

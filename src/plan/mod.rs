@@ -131,6 +131,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .programs
         .iter()
         .filter(|p| !p.follow_only || follow)
+        .filter(|p| p.needs_capture & kernel.capture == p.needs_capture)
         .filter(|p| match &kernel.probe_tags {
             Some(tags) if !p.tags.is_empty() => p.tags.iter().any(|t| tags.contains(*t)),
             _ => true,

@@ -329,7 +329,7 @@ fn find(table: &'static Table, e: &Expr) -> Found {
                 return Err("only a column LIKE a pattern goes into the kernel".into());
             };
             let column = &table.columns[*col];
-            if column.filter != KernelFilter::PathPrefix {
+            if !matches!(column.filter, KernelFilter::PathPrefix) {
                 return Err(format!("LIKE on {} is decided in userspace", column.name));
             }
             if *negated || like.fold_case {
@@ -376,7 +376,7 @@ fn constraint(
     f: impl FnOnce(KernelFilter) -> Result<Option<Kind>, ()>,
 ) -> Found {
     let column = &table.columns[col];
-    if column.filter == KernelFilter::None {
+    if matches!(column.filter, KernelFilter::None) {
         return Err(format!("{} has no kernel filter", column.name));
     }
     let kind = match f(column.filter) {
@@ -430,6 +430,27 @@ fn constraint(
         (KernelFilter::Probe, Kind::Text(values, false)) => {
             Ok((Constraint::Probe(values), Pushed::Programs))
         }
+        (KernelFilter::Named { slot, to_int }, Kind::Text(values, negated)) => {
+            // A name that is no value matches nothing: out of an IN set, and
+            // nothing to exclude from a NOT IN set.
+            let ints: BTreeSet<i64> = values.iter().filter_map(|v| to_int(v)).collect();
+            let c = if negated {
+                IntC::NotIn(ints)
+            } else {
+                IntC::In(ints)
+            };
+            let (min, max) = (0, i64::MAX);
+            Ok((
+                Constraint::Int {
+                    slot,
+                    column: column.name,
+                    min,
+                    max,
+                    c,
+                },
+                Pushed::Exact,
+            ))
+        }
         _ => Err(format!(
             "this operation on {} is decided in userspace",
             column.name
@@ -448,13 +469,17 @@ fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
             CmpOp::Gt => IntC::Range(v.saturating_add(1), i64::MAX),
             CmpOp::GtEq => IntC::Range(*v, i64::MAX),
         }))),
-        (KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe, Value::Text(s)) => {
-            match op {
-                CmpOp::Eq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), false))),
-                CmpOp::NotEq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), true))),
-                _ => Err(()),
-            }
-        }
+        (
+            KernelFilter::Comm
+            | KernelFilter::PathPrefix
+            | KernelFilter::Probe
+            | KernelFilter::Named { .. },
+            Value::Text(s),
+        ) => match op {
+            CmpOp::Eq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), false))),
+            CmpOp::NotEq => Ok(Some(Kind::Text(BTreeSet::from([s.clone()]), true))),
+            _ => Err(()),
+        },
         _ => Err(()),
     }
 }
@@ -478,7 +503,10 @@ fn set_to(f: KernelFilter, list: &[Value], negated: bool) -> Result<Option<Kind>
                 IntC::In(set)
             })))
         }
-        KernelFilter::Comm | KernelFilter::PathPrefix | KernelFilter::Probe => {
+        KernelFilter::Comm
+        | KernelFilter::PathPrefix
+        | KernelFilter::Probe
+        | KernelFilter::Named { .. } => {
             let set = list
                 .iter()
                 .filter_map(|v| {

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * syscall_events: any syscall, from raw_syscalls:sys_enter and sys_exit.
+ * The entry is on every syscall of the machine, so it checks the cheapest
+ * filters first: the wanted syscall numbers (a bitmap in rodata), then
+ * pid, uid and the rest. A query that needs nothing the exit knows
+ * (exit_code, error, duration) attaches the entry alone and reports there.
+ */
+#ifndef __EBQ_SYSCALL_BPF_H__
+#define __EBQ_SYSCALL_BPF_H__
+
+#include "common.bpf.h"
+
+static __always_inline bool nr_ok(__u64 nr)
+{
+	if (cfg.int_mode[EBQ_COL_NR] & EBQ_F_IN) {
+		if (nr >= EBQ_NR_MAX)
+			return false;
+		if (!(cfg.nr_bitmap[nr / 64] & (1ULL << (nr % 64))))
+			return false;
+	}
+	if ((cfg.int_mode[EBQ_COL_NR] & EBQ_F_RANGE) &&
+	    ((__s64)nr < cfg.lo[EBQ_COL_NR] || (__s64)nr > cfg.hi[EBQ_COL_NR]))
+		return false;
+	return true;
+}
+
+static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64 ret,
+				       __u64 duration, const __u64 *args, __u32 flags)
+{
+	struct ebq_syscall_event *e;
+
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return;
+	fill_header(&e->h, task, EBQ_EV_SYSCALL);
+	if (!header_ok(&e->h)) {
+		bpf_ringbuf_discard(e, 0);
+		stat_inc(EBQ_STAT_FILTERED);
+		return;
+	}
+	e->nr = nr;
+	e->ret = ret;
+	e->duration_ns = duration;
+	e->flags = flags;
+	if (args)
+		__builtin_memcpy(e->args, args, sizeof(e->args));
+	else
+		__builtin_memset(e->args, 0, sizeof(e->args));
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(EBQ_STAT_SENT_SYSCALL);
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u64 nr = ctx->id;
+
+	if (!nr_ok(nr) || tgid == cfg.self_tgid)
+		return 0;
+	task = (void *)bpf_get_current_task();
+	if (!int_ok(EBQ_COL_TID, tid) || !stable_ok(task, tgid) || !comm_ok_current()) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	if (cfg.capture & EBQ_CAP_EXIT) {
+		struct inflight st = {};
+
+		st.start_ns = bpf_ktime_get_ns();
+		st.what = nr;
+		if (cfg.capture & EBQ_CAP_SYSARGS) {
+			for (int i = 0; i < 6; i++)
+				st.args[i] = ctx->args[i];
+		}
+		bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+		return 0;
+	}
+	if (cfg.capture & EBQ_CAP_SYSARGS) {
+		__u64 args[6];
+
+		for (int i = 0; i < 6; i++)
+			args[i] = ctx->args[i];
+		sys_report(task, nr, 0, 0, args, EBQ_SYSCALL_HAS_ARGS);
+	} else {
+		sys_report(task, nr, 0, 0, NULL, 0);
+	}
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *stp, st;
+	__u64 duration;
+	__s64 ret = ctx->ret;
+
+	stp = bpf_map_lookup_elem(&inflight, &tid);
+	if (!stp)
+		return 0;
+	st = *stp;
+	bpf_map_delete_elem(&inflight, &tid);
+	/* exit_group and a successful execve never come back here. */
+	if (st.what != (__u32)ctx->id)
+		return 0;
+	duration = bpf_ktime_get_ns() - st.start_ns;
+	if (!int_ok(EBQ_COL_EXIT_CODE, ret) || !int_ok(EBQ_COL_DURATION, duration)) {
+		stat_inc(EBQ_STAT_FILTERED);
+		return 0;
+	}
+	sys_report((void *)bpf_get_current_task(), st.what, ret, duration,
+		   (cfg.capture & EBQ_CAP_SYSARGS) ? st.args : NULL,
+		   EBQ_SYSCALL_HAS_EXIT |
+			   ((cfg.capture & EBQ_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
+	return 0;
+}
+
+#endif /* __EBQ_SYSCALL_BPF_H__ */
