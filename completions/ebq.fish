@@ -6,11 +6,13 @@ socket_events\t''
 bpf_socket_events\t''
 file_events\t''
 process_file_events\t''
-module_events\t''"
+module_events\t''
+syscall_events\t''"
 complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
 json\t'One JSON object per row (NDJSON; default when not a terminal)'
 csv\t'Comma-separated values with a header row'"
 complete -c ebq -s d -l duration -d 'Stop after DUR (10s, 500ms, 2m)' -r
+complete -c ebq -l interval -d 'Aggregates: print the result set every DUR (each covers that interval alone), as well as at the end' -r
 complete -c ebq -s c -l command -d 'Run CMD (with /bin/sh -c), trace only it and its descendants, and stop when it exits; its stdout goes to stderr, so that stdout holds only rows' -r
 complete -c ebq -s p -l pid -d 'Trace only process PID and its descendants; stop when it exits' -r
 complete -c ebq -l buffer-size -d 'Ring buffer size (headroom against lost events) [default: 4M]' -r

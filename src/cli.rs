@@ -93,6 +93,11 @@ pub struct Args {
     #[arg(short, long, value_name = "DUR", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
+    /// Aggregates: print the result set every DUR (each covers that
+    /// interval alone), as well as at the end
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+
     /// Run CMD (with /bin/sh -c), trace only it and its descendants, and
     /// stop when it exits; its stdout goes to stderr, so that stdout holds
     /// only rows

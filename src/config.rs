@@ -27,6 +27,8 @@ pub struct Config {
     pub color: bool,
     pub width: usize,
     pub duration: Option<Duration>,
+    /// Aggregates: print a result set every this often.
+    pub interval: Option<Duration>,
     pub target: Target,
     pub stats: bool,
     pub buffer_size: u32,
@@ -67,6 +69,7 @@ impl Config {
             color,
             width,
             duration: args.duration,
+            interval: args.interval,
             target: match (&args.command, args.pid) {
                 (Some(c), _) => Target::Command(c.clone()),
                 (None, Some(p)) => Target::Pid(p),

@@ -63,6 +63,21 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
     let bound = sql::bind(&text)?;
+    if bound.agg.is_none()
+        && !bound.order_by.is_empty()
+        && cfg.duration.is_none()
+        && !matches!(cfg.target, Target::Command(_))
+        && !args.explain
+    {
+        return Err(Error::Usage(
+            "ORDER BY needs an end to sort at: add -d/--duration (e.g. -d 10s), -c, or an aggregate (GROUP BY)".into(),
+        ));
+    }
+    if bound.agg.is_none() && cfg.interval.is_some() {
+        return Err(Error::Usage(
+            "--interval is for aggregate queries (GROUP BY, count(), hist() ...)".into(),
+        ));
+    }
     let plan = plan::plan(bound, cfg.target != Target::All);
     if args.explain {
         if !kernel::preflight::tracefs_mounted()
@@ -100,6 +115,14 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         eprintln!(
             "ebq: warning: {} new processes could not be followed (the followed set is full)",
             k.follow_full
+        );
+    }
+    if summary.capped > 0 {
+        eprintln!(
+            "ebq: warning: {} events were left out: ebq keeps at most {} groups and {} rows to sort",
+            summary.capped,
+            exec::agg::MAX_GROUPS,
+            exec::run::MAX_SORTED_ROWS
         );
     }
     if summary.bad_records > 0 {

@@ -25,6 +25,10 @@ pub enum Type {
     Integer,
     Text,
     Boolean,
+    /// Results only: avg() and arithmetic with one.
+    Float,
+    /// Results only: hist() and lhist().
+    Hist,
 }
 
 impl Type {
@@ -33,6 +37,8 @@ impl Type {
             Type::Integer => "INTEGER",
             Type::Text => "TEXT",
             Type::Boolean => "BOOLEAN",
+            Type::Float => "FLOAT",
+            Type::Hist => "HISTOGRAM",
         }
     }
 }
@@ -112,8 +118,8 @@ impl Column {
             capture: 0,
             get,
             width: match ty {
-                Type::Integer => 7,
-                Type::Text => 16,
+                Type::Integer | Type::Float => 7,
+                Type::Text | Type::Hist => 16,
                 Type::Boolean => 5,
             },
             named: None,

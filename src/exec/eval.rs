@@ -4,15 +4,96 @@
 
 use std::cmp::Ordering;
 
+use super::agg::GroupRow;
 use super::record::Record;
 use super::value::Value;
 use crate::catalog::Table;
-use crate::sql::expr::{CmpOp, Expr};
+use crate::sql::expr::{ArithOp, CmpOp, Expr, Func};
 
-pub fn value(table: &Table, e: &Expr, r: &Record) -> Value {
+/// What an expression reads from: an event's columns, or a result row's
+/// group keys and aggregates.
+pub trait Source {
+    fn column(&self, _table: &Table, _c: usize) -> Value {
+        Value::Null
+    }
+    fn key(&self, _i: usize) -> Value {
+        Value::Null
+    }
+    fn agg(&self, _i: usize) -> Value {
+        Value::Null
+    }
+}
+
+impl Source for Record<'_> {
+    fn column(&self, table: &Table, c: usize) -> Value {
+        (table.columns[c].get)(self)
+    }
+}
+
+impl Source for GroupRow {
+    fn key(&self, i: usize) -> Value {
+        self.keys.get(i).cloned().unwrap_or(Value::Null)
+    }
+    fn agg(&self, i: usize) -> Value {
+        self.aggs.get(i).cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// Integer arithmetic is checked: an overflow or a division by zero is
+/// NULL, never a wrapped number or a panic.
+fn arith(a: Value, op: ArithOp, b: Value) -> Value {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => match op {
+            ArithOp::Add => x.checked_add(y),
+            ArithOp::Sub => x.checked_sub(y),
+            ArithOp::Mul => x.checked_mul(y),
+            ArithOp::Div => x.checked_div(y),
+            ArithOp::Mod => x.checked_rem(y),
+        }
+        .map_or(Value::Null, Value::Int),
+        (Value::Int(x), Value::Float(y)) => float_arith(x as f64, op, y),
+        (Value::Float(x), Value::Int(y)) => float_arith(x, op, y as f64),
+        (Value::Float(x), Value::Float(y)) => float_arith(x, op, y),
+        _ => Value::Null,
+    }
+}
+
+fn float_arith(x: f64, op: ArithOp, y: f64) -> Value {
+    let r = match op {
+        ArithOp::Add => x + y,
+        ArithOp::Sub => x - y,
+        ArithOp::Mul => x * y,
+        ArithOp::Div => x / y,
+        ArithOp::Mod => x % y,
+    };
+    if r.is_finite() {
+        Value::Float(r)
+    } else {
+        Value::Null
+    }
+}
+
+pub fn value<S: Source + ?Sized>(table: &Table, e: &Expr, r: &S) -> Value {
     match e {
-        Expr::Column(c) => (table.columns[*c].get)(r),
+        Expr::Column(c) => r.column(table, *c),
+        Expr::Key(i) => r.key(*i),
+        Expr::Agg(i) => r.agg(*i),
+        Expr::Call(_) => Value::Null,
         Expr::Lit(v) => v.clone(),
+        Expr::Arith(a, op, b) => arith(value(table, a, r), *op, value(table, b, r)),
+        Expr::Func(Func::Lower, args) => match args.first().map(|a| value(table, a, r)) {
+            Some(Value::Text(s)) => Value::Text(s.to_lowercase()),
+            _ => Value::Null,
+        },
+        Expr::Func(Func::Upper, args) => match args.first().map(|a| value(table, a, r)) {
+            Some(Value::Text(s)) => Value::Text(s.to_uppercase()),
+            _ => Value::Null,
+        },
+        Expr::Func(Func::Coalesce, args) => args
+            .iter()
+            .map(|a| value(table, a, r))
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null),
         other => match truth(table, other, r) {
             Some(b) => Value::Bool(b),
             None => Value::Null,
@@ -31,9 +112,15 @@ fn cmp(op: CmpOp, o: Ordering) -> bool {
     }
 }
 
-pub fn truth(table: &Table, e: &Expr, r: &Record) -> Option<bool> {
+pub fn truth<S: Source + ?Sized>(table: &Table, e: &Expr, r: &S) -> Option<bool> {
     match e {
-        Expr::Column(_) | Expr::Lit(_) => match value(table, e, r) {
+        Expr::Column(_)
+        | Expr::Lit(_)
+        | Expr::Key(_)
+        | Expr::Agg(_)
+        | Expr::Call(_)
+        | Expr::Arith(..)
+        | Expr::Func(..) => match value(table, e, r) {
             Value::Bool(b) => Some(b),
             _ => None,
         },

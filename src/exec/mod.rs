@@ -1,6 +1,7 @@
 //! Execution: decoding kernel records into rows, the userspace filter and
 //! projection, and the event loop of a run.
 
+pub mod agg;
 pub mod eval;
 pub mod record;
 pub mod run;

@@ -15,15 +15,18 @@ use std::time::{Duration, Instant};
 
 use libbpf_rs::RingBufferBuilder;
 
+use super::agg::{sort_rows, GroupRow, Groups, State};
 use super::eval;
 use super::record::{BootOffset, Record};
-use super::value::Value;
+use super::value::{KeyPart, Value};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
 use crate::kernel::load::{self, KernelStats, LoadOptions};
 use crate::kernel::preflight;
+use crate::output::result::{self, ResultSet};
 use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
+use crate::sql::expr::{AggFunc, Expr, OrderKey};
 
 /// How long one poll waits: bounds how late a stop is noticed.
 const POLL: Duration = Duration::from_millis(100);
@@ -35,13 +38,39 @@ pub struct Summary {
     pub decoded: u64,
     pub kept: u64,
     pub bad_records: u64,
+    /// Events left out because a userspace bound was reached (groups,
+    /// rows held for sorting).
+    pub capped: u64,
     pub notes: Vec<String>,
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Decodes, filters and writes; fed by the ring buffer callback.
+/// Rows held for ORDER BY on a stream: at most this many.
+pub const MAX_SORTED_ROWS: usize = 1_000_000;
+
+/// What happens to a row that passed the filter.
+enum Mode {
+    /// Written at once.
+    Stream,
+    /// Held until the end, then sorted (ORDER BY with --duration or -c):
+    /// (ORDER BY values, output values).
+    Sorted(Vec<(Vec<Value>, Vec<Value>)>),
+    /// Aggregated; printed at each interval and at the end.
+    Groups(Groups),
+}
+
 struct Pipeline<'p> {
     plan: &'p Plan,
-    sink: Box<dyn Sink + 'p>,
+    sink: Option<Box<dyn Sink + 'p>>,
+    mode: Mode,
+    /// Events left out because a userspace bound was reached.
+    capped: u64,
     boot_offset: BootOffset,
     values: Vec<Value>,
     decoded: u64,
@@ -74,20 +103,139 @@ impl Pipeline<'_> {
                 return 0;
             }
         }
-        self.values.clear();
-        for o in &self.plan.query.outputs {
-            self.values.push(eval::value(table, &o.expr, &record));
-        }
         self.kept += 1;
-        if let Err(e) = self.sink.row(&self.values) {
-            self.error = Some(e);
-            self.done = true;
-        }
-        if self.plan.query.limit.is_some_and(|l| self.kept >= l) {
-            self.done = true;
+        let q = &self.plan.query;
+        match &mut self.mode {
+            Mode::Groups(groups) => {
+                let Some(agg) = &q.agg else { return 0 };
+                let key: Vec<KeyPart> = agg
+                    .keys
+                    .iter()
+                    .map(|k| KeyPart::from(eval::value(table, k, &record)))
+                    .collect();
+                let Some(states) = groups.group(key) else {
+                    return 0;
+                };
+                for (state, call) in states.iter_mut().zip(&agg.aggs) {
+                    match &call.arg {
+                        Some(a) => state.add(Some(&eval::value(table, a, &record))),
+                        None => state.add(None),
+                    }
+                }
+            }
+            Mode::Sorted(rows) => {
+                if rows.len() >= MAX_SORTED_ROWS {
+                    self.capped += 1;
+                    return 0;
+                }
+                let order = q
+                    .order_by
+                    .iter()
+                    .map(|o| eval::value(table, &o.expr, &record))
+                    .collect();
+                let out = q
+                    .outputs
+                    .iter()
+                    .map(|o| eval::value(table, &o.expr, &record))
+                    .collect();
+                rows.push((order, out));
+            }
+            Mode::Stream => {
+                self.values.clear();
+                for o in &q.outputs {
+                    self.values.push(eval::value(table, &o.expr, &record));
+                }
+                if let Some(sink) = &mut self.sink {
+                    if let Err(e) = sink.row(&self.values) {
+                        self.error = Some(e);
+                        self.done = true;
+                    }
+                }
+                if q.limit.is_some_and(|l| self.kept >= l) {
+                    self.done = true;
+                }
+            }
         }
         0
     }
+
+    /// The result set so far (aggregates: the groups, which then start
+    /// over; sorted: every row held), or None for a stream.
+    fn take_results(&mut self) -> Option<Vec<Vec<Value>>> {
+        let q = &self.plan.query;
+        let table = self.plan.table();
+        let mut rows: Vec<(Vec<Value>, Vec<Value>)> = match &mut self.mode {
+            Mode::Stream => return None,
+            Mode::Sorted(rows) => std::mem::take(rows),
+            Mode::Groups(groups) => {
+                let agg = q.agg.as_ref()?;
+                let order = default_order(q);
+                let mut out = Vec::with_capacity(groups.map.len());
+                for (key, states) in groups.map.drain() {
+                    let row = GroupRow {
+                        keys: key.into_iter().map(Value::from).collect(),
+                        aggs: states.iter().map(State::result).collect(),
+                    };
+                    if let Some(h) = &agg.having {
+                        if eval::truth(table, h, &row) != Some(true) {
+                            continue;
+                        }
+                    }
+                    let o = order
+                        .iter()
+                        .map(|k| eval::value(table, &k.expr, &row))
+                        .collect();
+                    let v = q
+                        .outputs
+                        .iter()
+                        .map(|x| eval::value(table, &x.expr, &row))
+                        .collect();
+                    out.push((o, v));
+                }
+                out
+            }
+        };
+        let order = default_order(q);
+        sort_rows(&mut rows, &order);
+        let mut rows: Vec<Vec<Value>> = rows.into_iter().map(|(_, v)| v).collect();
+        if let Some(l) = q.limit {
+            rows.truncate(usize::try_from(l).unwrap_or(usize::MAX));
+        }
+        Some(rows)
+    }
+}
+
+/// ORDER BY as written; for an aggregate query without one, the first
+/// aggregate that can be compared, largest first (as bpftrace prints maps),
+/// then the keys.
+fn default_order(q: &crate::sql::expr::Query) -> Vec<OrderKey> {
+    if !q.order_by.is_empty() {
+        return q
+            .order_by
+            .iter()
+            .map(|o| OrderKey {
+                expr: o.expr.clone(),
+                desc: o.desc,
+            })
+            .collect();
+    }
+    let Some(agg) = &q.agg else { return Vec::new() };
+    let mut order = Vec::new();
+    if let Some(i) = agg
+        .aggs
+        .iter()
+        .position(|a| !matches!(a.func, AggFunc::Hist | AggFunc::Lhist { .. }))
+    {
+        order.push(OrderKey {
+            expr: Expr::Agg(i),
+            desc: true,
+        });
+    }
+    order.extend((0..agg.keys.len()).map(|i| OrderKey {
+        expr: Expr::Key(i),
+        desc: false,
+    }));
+    order
 }
 
 /// Nanoseconds between the boot clock (bpf_ktime_get_boot_ns) and unix time.
@@ -182,22 +330,49 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
             _ => OutColumn {
                 name: o.name.clone(),
                 width: 5,
-                numeric: false,
+                numeric: matches!(o.expr.ty(plan.table()), Some(crate::catalog::Type::Integer | crate::catalog::Type::Float))
+                    || matches!(&o.expr, crate::sql::expr::Expr::Agg(i) if plan.query.agg.as_ref().is_some_and(|a| !matches!(a.aggs[*i].func, AggFunc::Hist | AggFunc::Lhist { .. } | AggFunc::Min | AggFunc::Max))),
             },
         })
         .collect();
-    let stdout = io::stdout();
-    let writer: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
-    let opts = SinkOptions {
-        format: cfg.format,
-        color: cfg.color,
-        width: cfg.width,
+    let mode = if let Some(agg) = &plan.query.agg {
+        Mode::Groups(Groups::new(&agg.aggs))
+    } else if !plan.query.order_by.is_empty() {
+        Mode::Sorted(Vec::new())
+    } else {
+        Mode::Stream
     };
-    let mut sink = output::sink(writer, out_columns, &opts)?;
-    if plan.query.limit == Some(0) {
-        sink.flush()?;
-        return Ok(summary);
+    let stdout = io::stdout();
+    let mut sink = None;
+    if matches!(mode, Mode::Stream) {
+        let writer: Box<dyn Write> =
+            Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
+        let opts = SinkOptions {
+            format: cfg.format,
+            color: cfg.color,
+            width: cfg.width,
+        };
+        let mut s = output::sink(writer, out_columns.clone(), &opts)?;
+        if plan.query.limit == Some(0) {
+            s.flush()?;
+            return Ok(summary);
+        }
+        sink = Some(s);
     }
+    let print_set = |rows: Vec<Vec<Value>>, interval_end: Option<i64>| -> io::Result<()> {
+        let mut out = io::stdout().lock();
+        result::print(
+            &mut out,
+            cfg.format,
+            cfg.color,
+            cfg.tty_width,
+            ResultSet {
+                columns: &out_columns,
+                rows,
+                interval_end,
+            },
+        )
+    };
     if let Target::Pid(p) = cfg.target {
         if !alive(p) {
             return Err(Error::Usage(format!("-p {p}: no such process")));
@@ -263,6 +438,8 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     let pipeline = RefCell::new(Pipeline {
         plan,
         sink,
+        mode,
+        capped: 0,
         boot_offset: boot_offset(),
         values: Vec::with_capacity(plan.query.outputs.len()),
         decoded: 0,
@@ -282,6 +459,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
+    let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
     loop {
         match rb.poll(POLL) {
             Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => {}
@@ -291,13 +469,22 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         {
             let mut p = pipeline.borrow_mut();
             if p.error.is_none() {
-                if let Err(e) = p.sink.flush() {
+                if let Some(Err(e)) = p.sink.as_mut().map(|s| s.flush()) {
                     p.error = Some(e);
                     p.done = true;
                 }
             }
             if p.done {
                 break;
+            }
+            if next_interval.is_some_and(|t| Instant::now() >= t) {
+                if let Some(rows) = p.take_results() {
+                    if let Err(e) = print_set(rows, Some(unix_now())) {
+                        p.error = Some(e);
+                        break;
+                    }
+                }
+                next_interval = cfg.interval.map(|i| Instant::now() + i);
             }
         }
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -317,7 +504,16 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     let _ = rb.consume();
     drop(rb);
     let mut p = pipeline.into_inner();
-    let flushed = p.sink.flush();
+    let mut flushed = p.sink.as_mut().map_or(Ok(()), |s| s.flush());
+    if p.error.is_none() {
+        if let Some(rows) = p.take_results() {
+            flushed = print_set(rows, cfg.interval.map(|_| unix_now()));
+        }
+    }
+    if let Mode::Groups(g) = &p.mode {
+        summary.capped += g.dropped;
+    }
+    summary.capped += p.capped;
     summary.kernel = kernel.stats(plan);
     summary.decoded = p.decoded;
     summary.kept = p.kept;

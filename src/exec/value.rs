@@ -11,6 +11,92 @@ pub enum Value {
     Int(i64),
     Text(String),
     Bool(bool),
+    Float(f64),
+    Hist(Box<Hist>),
+}
+
+/// A histogram result: buckets [low, high) with their counts; None for an
+/// open end (values below the first or above the last bound).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Hist {
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bucket {
+    pub low: Option<i64>,
+    pub high: Option<i64>,
+    pub count: u64,
+}
+
+impl Hist {
+    /// The buckets from the first non-empty one to the last (none when all
+    /// are empty): what JSON and CSV show.
+    pub fn used(&self) -> &[Bucket] {
+        let first = self.buckets.iter().position(|b| b.count > 0);
+        let last = self.buckets.iter().rposition(|b| b.count > 0);
+        match (first, last) {
+            (Some(f), Some(l)) => &self.buckets[f..=l],
+            _ => &[],
+        }
+    }
+
+    /// bpftrace-style bars, one line per bucket from the first non-empty
+    /// one to the last.
+    pub fn render(&self) -> String {
+        let first = self.buckets.iter().position(|b| b.count > 0);
+        let last = self.buckets.iter().rposition(|b| b.count > 0);
+        let (Some(first), Some(last)) = (first, last) else {
+            return String::new();
+        };
+        let shown = &self.buckets[first..=last];
+        let max = shown.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+        let label = |b: &Bucket| match (b.low, b.high) {
+            (None, Some(h)) => format!("(..., {h})"),
+            (Some(l), None) => format!("[{l}, ...)"),
+            (Some(l), Some(h)) if h == l + 1 => format!("[{l}]"),
+            (Some(l), Some(h)) => format!("[{}, {})", human(l), human(h)),
+            (None, None) => "(all)".into(),
+        };
+        let labels: Vec<String> = shown.iter().map(label).collect();
+        let lw = labels.iter().map(String::len).max().unwrap_or(0);
+        let cw = shown
+            .iter()
+            .map(|b| b.count.to_string().len())
+            .max()
+            .unwrap_or(1);
+        const BAR: u64 = 40;
+        let mut out = String::new();
+        for (b, l) in shown.iter().zip(&labels) {
+            let n = (b.count * BAR).div_ceil(max).min(BAR) as usize;
+            let _ = writeln!(
+                out,
+                "{l:<lw$} {:>cw$} |{:<w$}|",
+                b.count,
+                "@".repeat(n),
+                w = BAR as usize
+            );
+        }
+        out.pop();
+        out
+    }
+}
+
+/// 1024 -> 1K, as bpftrace labels power-of-2 buckets.
+fn human(v: i64) -> String {
+    for (shift, unit) in [
+        (60, "E"),
+        (50, "P"),
+        (40, "T"),
+        (30, "G"),
+        (20, "M"),
+        (10, "K"),
+    ] {
+        if v > 0 && v % (1 << shift) == 0 {
+            return format!("{}{unit}", v >> shift);
+        }
+    }
+    v.to_string()
 }
 
 impl Value {
@@ -21,6 +107,9 @@ impl Value {
             (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
+            (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
+            (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
             _ => None,
         }
     }
@@ -37,6 +126,48 @@ impl std::fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::Text(s) => f.write_str(s),
             Value::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+            Value::Float(x) => write!(f, "{}", format_float(*x)),
+            Value::Hist(h) => f.write_str(&h.render()),
+        }
+    }
+}
+
+/// A float as text: at most 3 decimals, no trailing zeros.
+pub fn format_float(x: f64) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// A value usable as a GROUP BY key (no floats or histograms reach here:
+/// keys come from columns and integer arithmetic).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    Null,
+    Int(i64),
+    Text(String),
+    Bool(bool),
+}
+
+impl From<Value> for KeyPart {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Int(i) => KeyPart::Int(i),
+            Value::Text(s) => KeyPart::Text(s),
+            Value::Bool(b) => KeyPart::Bool(b),
+            Value::Float(f) => KeyPart::Text(format_float(f)),
+            Value::Null | Value::Hist(_) => KeyPart::Null,
+        }
+    }
+}
+
+impl From<KeyPart> for Value {
+    fn from(k: KeyPart) -> Self {
+        match k {
+            KeyPart::Null => Value::Null,
+            KeyPart::Int(i) => Value::Int(i),
+            KeyPart::Text(s) => Value::Text(s),
+            KeyPart::Bool(b) => Value::Bool(b),
         }
     }
 }
@@ -78,5 +209,44 @@ mod tests {
             Value::Text("a".into()).sql_cmp(&Value::Text("a".into())),
             Some(Ordering::Equal)
         );
+    }
+}
+
+#[cfg(test)]
+mod hist_tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_scaled_to_the_largest_bucket() {
+        let h = Hist {
+            buckets: vec![
+                Bucket {
+                    low: Some(0),
+                    high: Some(1),
+                    count: 0,
+                },
+                Bucket {
+                    low: Some(1024),
+                    high: Some(2048),
+                    count: 4,
+                },
+                Bucket {
+                    low: Some(2048),
+                    high: Some(4096),
+                    count: 2,
+                },
+            ],
+        };
+        assert_eq!(
+            h.render(),
+            format!(
+                "[1K, 2K) 4 |{}|\n[2K, 4K) 2 |{}{}|",
+                "@".repeat(40),
+                "@".repeat(20),
+                " ".repeat(20)
+            )
+        );
+        assert_eq!(format_float(2.5), "2.5");
+        assert_eq!(format_float(3.0), "3");
     }
 }

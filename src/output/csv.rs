@@ -31,6 +31,20 @@ impl<W: Write> Sink for CsvSink<W> {
             self.cells.push(match v {
                 Value::Null => String::new(),
                 Value::Text(s) => sanitize(s).into_owned(),
+                // The same buckets as in JSON, as one cell.
+                Value::Hist(h) => h
+                    .used()
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "[{},{}):{}",
+                            b.low.map_or("-inf".into(), |v| v.to_string()),
+                            b.high.map_or("inf".into(), |v| v.to_string()),
+                            b.count
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 v => v.to_string(),
             });
         }

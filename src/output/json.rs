@@ -38,6 +38,27 @@ impl<W: Write> Sink for JsonSink<W> {
                 Value::Text(s) => {
                     serde_json::to_writer(&mut self.w, s).map_err(io::Error::other)?
                 }
+                Value::Float(f) => {
+                    serde_json::to_writer(&mut self.w, f).map_err(io::Error::other)?
+                }
+                Value::Hist(h) => {
+                    // [{"low":..,"high":..,"count":..}, ...]: every bucket,
+                    // an open end as null.
+                    self.w.write_all(b"[")?;
+                    for (i, b) in h.used().iter().enumerate() {
+                        if i > 0 {
+                            self.w.write_all(b",")?;
+                        }
+                        let low = b.low.map_or("null".to_string(), |v| v.to_string());
+                        let high = b.high.map_or("null".to_string(), |v| v.to_string());
+                        write!(
+                            self.w,
+                            "{{\"low\":{low},\"high\":{high},\"count\":{}}}",
+                            b.count
+                        )?;
+                    }
+                    self.w.write_all(b"]")?;
+                }
             }
         }
         if self.keys.is_empty() {

@@ -4,6 +4,7 @@
 
 mod csv;
 mod json;
+pub mod result;
 pub mod sanitize;
 mod table;
 
@@ -22,6 +23,7 @@ pub enum Format {
 }
 
 /// A column of the output, as the sinks need it.
+#[derive(Clone)]
 pub struct OutColumn {
     pub name: String,
     /// Width hint from the catalog.

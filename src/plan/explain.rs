@@ -171,10 +171,48 @@ pub fn render(plan: &Plan) -> String {
             None => "(nothing to check)".to_string(),
         },
     );
-    let cols: Vec<&str> = plan.query.outputs.iter().map(|o| o.name.as_str()).collect();
+    let q = &plan.query;
+    if let Some(a) = &q.agg {
+        let keys = if a.key_sql.is_empty() {
+            "(one group)".to_string()
+        } else {
+            a.key_sql.join(", ")
+        };
+        line(&mut out, "group by", &keys);
+        let calls: Vec<&str> = a.aggs.iter().map(|c| c.sql.as_str()).collect();
+        line(
+            &mut out,
+            "aggregate",
+            &format!("{} in {}", calls.join(", "), plan.agg_place.describe()),
+        );
+    }
+    if !q.order_by.is_empty() {
+        line(
+            &mut out,
+            "order by",
+            &format!(
+                "{} term(s), at the end{}",
+                q.order_by.len(),
+                if q.agg.is_some() {
+                    " of each result set"
+                } else {
+                    " (rows held until then)"
+                }
+            ),
+        );
+    }
+    let cols: Vec<&str> = q.outputs.iter().map(|o| o.name.as_str()).collect();
     line(&mut out, "output", &cols.join(", "));
-    if let Some(n) = plan.query.limit {
-        line(&mut out, "limit", &n.to_string());
+    if let Some(n) = q.limit {
+        line(
+            &mut out,
+            "limit",
+            &if q.agg.is_some() || !q.order_by.is_empty() {
+                format!("{n} rows per result set")
+            } else {
+                format!("{n} rows, then the run ends")
+            },
+        );
     }
     out
 }

@@ -92,7 +92,26 @@ pub struct KernelPlan {
     pub follow: bool,
 }
 
+/// Where an aggregate query aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AggPlace {
+    /// Not an aggregate query.
+    None,
+    /// Every event goes up through the ring buffer; why not the kernel.
+    Userspace(String),
+}
+
+impl AggPlace {
+    pub fn describe(&self) -> String {
+        match self {
+            AggPlace::None => "-".into(),
+            AggPlace::Userspace(why) => format!("userspace ({why})"),
+        }
+    }
+}
+
 pub struct Plan {
+    pub agg_place: AggPlace,
     pub query: Query,
     pub conjuncts: Vec<ConjunctPlan>,
     pub kernel: KernelPlan,
@@ -143,7 +162,12 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         kernel.actions = if mask == 0 { 1 << 31 } else { mask };
     }
     let predicate = query.predicate();
+    let agg_place = match &query.agg {
+        None => AggPlace::None,
+        Some(_) => AggPlace::Userspace("in-kernel aggregation is not implemented yet".into()),
+    };
     Plan {
+        agg_place,
         query,
         conjuncts,
         kernel,

@@ -200,6 +200,9 @@ fn column_cmp(e: &Expr) -> Option<(usize, CmpOp, &Value)> {
 
 fn find(table: &'static Table, e: &Expr) -> Found {
     match e {
+        Expr::Key(_) | Expr::Agg(_) | Expr::Call(_) | Expr::Arith(..) | Expr::Func(..) => {
+            Err("a computed value is decided in userspace".into())
+        }
         Expr::Not(x) => match x.as_ref() {
             Expr::Not(_)
             | Expr::Cmp(..)

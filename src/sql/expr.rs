@@ -41,10 +41,64 @@ impl CmpOp {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Lower,
+    Upper,
+    Coalesce,
+}
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    CountStar,
+    Count,
+    CountDistinct,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    /// Power-of-2 histogram (bpftrace's hist()).
+    Hist,
+    /// Linear histogram: lhist(col, min, max, step).
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
+    },
+}
+
+/// One aggregate of the query: the function and its argument.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggCall {
+    pub func: AggFunc,
+    /// None for count(*).
+    pub arg: Option<Expr>,
+    /// As written, for --explain.
+    pub sql: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
     /// Index into the table's columns.
     Column(usize),
+    /// A GROUP BY key of the row being output (aggregate queries).
+    Key(usize),
+    /// An aggregate's result for the row being output.
+    Agg(usize),
+    /// An aggregate call, before the binder turns it into Agg(i).
+    Call(Box<AggCall>),
+    Arith(Box<Expr>, ArithOp, Box<Expr>),
+    Func(Func, Vec<Expr>),
     Lit(Value),
     Cmp(Box<Expr>, CmpOp, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
@@ -73,10 +127,25 @@ pub enum Expr {
 }
 
 impl Expr {
-    /// The expression's type; None for a bare NULL.
+    /// The expression's type; None for a bare NULL or where it is only known
+    /// from the aggregate stage (Key, Agg).
     pub fn ty(&self, table: &Table) -> Option<Type> {
         match self {
             Expr::Column(c) => Some(table.columns[*c].ty),
+            Expr::Key(_) | Expr::Agg(_) => None,
+            Expr::Call(c) => match c.func {
+                AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => Some(Type::Integer),
+                AggFunc::Sum => Some(Type::Integer),
+                AggFunc::Min | AggFunc::Max => c.arg.as_ref().and_then(|a| a.ty(table)),
+                AggFunc::Avg => Some(Type::Float),
+                AggFunc::Hist | AggFunc::Lhist { .. } => Some(Type::Hist),
+            },
+            Expr::Arith(a, _, b) => match (a.ty(table), b.ty(table)) {
+                (Some(Type::Float), _) | (_, Some(Type::Float)) => Some(Type::Float),
+                _ => Some(Type::Integer),
+            },
+            Expr::Func(Func::Lower | Func::Upper, _) => Some(Type::Text),
+            Expr::Func(Func::Coalesce, args) => args.iter().find_map(|a| a.ty(table)),
             Expr::Lit(Value::Int(_)) => Some(Type::Integer),
             Expr::Lit(Value::Text(_)) => Some(Type::Text),
             Expr::Lit(Value::Bool(_)) => Some(Type::Boolean),
@@ -89,8 +158,14 @@ impl Expr {
     pub fn columns(&self, out: &mut Vec<usize>) {
         match self {
             Expr::Column(c) => out.push(*c),
-            Expr::Lit(_) => {}
-            Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+            Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => {}
+            Expr::Call(c) => {
+                if let Some(a) = &c.arg {
+                    a.columns(out)
+                }
+            }
+            Expr::Func(_, args) => args.iter().for_each(|a| a.columns(out)),
+            Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => {
                 a.columns(out);
                 b.columns(out);
             }
@@ -116,6 +191,24 @@ pub struct Output {
     pub expr: Expr,
 }
 
+/// The GROUP BY side of an aggregate query.
+#[derive(Debug)]
+pub struct Aggregation {
+    /// Group keys, over the table's columns.
+    pub keys: Vec<Expr>,
+    pub key_sql: Vec<String>,
+    pub aggs: Vec<AggCall>,
+    /// Over Key / Agg.
+    pub having: Option<Expr>,
+}
+
+/// One ORDER BY term; `expr` is over Key / Agg in an aggregate query.
+#[derive(Debug)]
+pub struct OrderKey {
+    pub expr: Expr,
+    pub desc: bool,
+}
+
 /// One top-level AND term of WHERE: pushdown decides each on its own.
 #[derive(Clone, Debug)]
 pub struct Conjunct {
@@ -132,6 +225,9 @@ pub struct Query {
     /// The whole WHERE, as written, for --explain.
     pub where_sql: Option<String>,
     pub limit: Option<u64>,
+    /// Present for a query with GROUP BY or aggregates.
+    pub agg: Option<Aggregation>,
+    pub order_by: Vec<OrderKey>,
 }
 
 impl Query {
@@ -148,6 +244,16 @@ impl Query {
         let mut v = Vec::new();
         for o in &self.outputs {
             o.expr.columns(&mut v);
+        }
+        for o in &self.order_by {
+            o.expr.columns(&mut v);
+        }
+        if let Some(a) = &self.agg {
+            a.keys.iter().for_each(|k| k.columns(&mut v));
+            a.aggs
+                .iter()
+                .filter_map(|c| c.arg.as_ref())
+                .for_each(|e| e.columns(&mut v));
         }
         for c in &self.conjuncts {
             c.expr.columns(&mut v);

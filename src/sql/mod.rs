@@ -17,7 +17,9 @@ use sqlparser::parser::{Parser, ParserError};
 use crate::catalog::{self, Table, Type};
 use crate::error::{Error, Result};
 use crate::exec::value::Value;
-use expr::{CmpOp, Conjunct, Expr, Output, Query};
+use expr::{
+    AggCall, AggFunc, Aggregation, ArithOp, CmpOp, Conjunct, Expr, Func, OrderKey, Output, Query,
+};
 use like::Like;
 
 /// Nesting depth the parser accepts; deeper input is an error, not a stack
@@ -98,9 +100,6 @@ pub fn bind(sql: &str) -> Result<Query> {
     if let Some(w) = &q.with {
         return Err(err_at("WITH is not supported", &w.with_token.0));
     }
-    if let Some(o) = &q.order_by {
-        return Err(err_at("ORDER BY is not supported on a stream of events", o));
-    }
     if q.fetch.is_some()
         || !q.locks.is_empty()
         || q.for_clause.is_some()
@@ -165,21 +164,130 @@ pub fn bind(sql: &str) -> Result<Query> {
             kw,
         ));
     }
-    match &s.group_by {
-        GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty() => {}
-        GroupByExpr::Expressions(e, _) if !e.is_empty() => {
-            return Err(err_at("GROUP BY is not supported yet", &e[0]))
-        }
-        _ => return Err(err_at("GROUP BY is not supported yet", kw)),
-    }
-    if let Some(h) = &s.having {
-        return Err(err_at("HAVING is not supported yet", h));
-    }
+    let group_by: &[AstExpr] = match &s.group_by {
+        GroupByExpr::Expressions(e, m) if m.is_empty() => e,
+        _ => return Err(err_at("only GROUP BY <expressions> is supported", kw)),
+    };
     let (table, qualifiers) = bind_from(s)?;
     let b = Binder { table, qualifiers };
     let mut outputs = Vec::new();
     for item in &s.projection {
         b.bind_item(item, &mut outputs)?;
+    }
+    let order_ast: Vec<&ast::OrderByExpr> = match q.order_by.as_ref().map(|o| &o.kind) {
+        None => Vec::new(),
+        Some(ast::OrderByKind::Expressions(v)) => v.iter().collect(),
+        Some(ast::OrderByKind::All(_)) => return Err(err_at("ORDER BY ALL is not supported", kw)),
+    };
+    let mut order = Vec::new();
+    for o in &order_ast {
+        let desc = match o.options.sort {
+            None | Some(ast::OrderBySort::Asc) => false,
+            Some(ast::OrderBySort::Desc) => true,
+            Some(ast::OrderBySort::Using(_)) => {
+                return Err(err_at("ORDER BY ... USING is not supported", &o.expr))
+            }
+        };
+        // An output's alias or position, else an expression.
+        let by_name = match &o.expr {
+            AstExpr::Identifier(i) => outputs
+                .iter()
+                .find(|out| out.name.eq_ignore_ascii_case(&i.value))
+                .map(|out| out.expr.clone()),
+            AstExpr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => match n.parse::<usize>() {
+                    Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
+                    _ => {
+                        return Err(err_at(
+                            format!("ORDER BY {n}: there are {} output columns", outputs.len()),
+                            &o.expr,
+                        ))
+                    }
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let e = match by_name {
+            Some(e) => e,
+            None => b.bind_any(&o.expr)?,
+        };
+        order.push((e, desc, &o.expr));
+    }
+    let mut keys = Vec::new();
+    for g in group_by {
+        let by_name = match g {
+            AstExpr::Identifier(i) if table.column(&i.value).is_none() => outputs
+                .iter()
+                .find(|out| out.name.eq_ignore_ascii_case(&i.value))
+                .map(|out| out.expr.clone()),
+            AstExpr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => match n.parse::<usize>() {
+                    Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
+                    _ => {
+                        return Err(err_at(
+                            format!("GROUP BY {n}: there are {} output columns", outputs.len()),
+                            g,
+                        ))
+                    }
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let e = match by_name {
+            Some(e) => e,
+            None => b.bind_expr(g)?,
+        };
+        if contains_call(&e) {
+            return Err(err_at("GROUP BY cannot hold an aggregate", g));
+        }
+        keys.push((e, g.to_string()));
+    }
+    let having = s
+        .having
+        .as_ref()
+        .map(|h| b.bind_any(h).map(|e| (e, h)))
+        .transpose()?;
+    let is_agg = !keys.is_empty()
+        || outputs.iter().any(|o| contains_call(&o.expr))
+        || having.is_some()
+        || order.iter().any(|(e, _, _)| contains_call(e));
+    let mut agg = None;
+    let mut order_by = Vec::new();
+    if is_agg {
+        let key_exprs: Vec<Expr> = keys.iter().map(|(e, _)| e.clone()).collect();
+        let mut aggs = Vec::new();
+        for o in &mut outputs {
+            o.expr = lift(table, &o.expr, &key_exprs, &mut aggs).map_err(|m| err_at(m, kw))?;
+        }
+        let having = match having {
+            Some((e, node)) => {
+                b.expect_bool(&e, node)?;
+                Some(lift(table, &e, &key_exprs, &mut aggs).map_err(|m| err_at(m, node))?)
+            }
+            None => None,
+        };
+        for (e, desc, node) in order {
+            // An alias or position was lifted with its output already.
+            let lifted = if is_lifted(&e) {
+                e
+            } else {
+                lift(table, &e, &key_exprs, &mut aggs).map_err(|m| err_at(m, node))?
+            };
+            order_by.push(OrderKey { expr: lifted, desc });
+        }
+        agg = Some(Aggregation {
+            keys: key_exprs,
+            key_sql: keys.into_iter().map(|(_, s)| s).collect(),
+            aggs,
+            having,
+        });
+    } else {
+        order_by = order
+            .into_iter()
+            .map(|(expr, desc, _)| OrderKey { expr, desc })
+            .collect();
     }
     let mut conjuncts = Vec::new();
     if let Some(w) = &s.selection {
@@ -200,6 +308,131 @@ pub fn bind(sql: &str) -> Result<Query> {
         conjuncts,
         where_sql: s.selection.as_ref().map(|w| w.to_string()),
         limit,
+        agg,
+        order_by,
+    })
+}
+
+fn contains_call(e: &Expr) -> bool {
+    let mut found = false;
+    visit(e, &mut |x| found |= matches!(x, Expr::Call(_)));
+    found
+}
+
+/// True when no part of `e` reads a raw column (it was lifted already).
+fn is_lifted(e: &Expr) -> bool {
+    let mut raw = false;
+    visit(e, &mut |x| {
+        raw |= matches!(x, Expr::Column(_) | Expr::Call(_))
+    });
+    !raw
+}
+
+fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Column(_) | Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => {}
+        Expr::Call(c) => {
+            if let Some(a) = &c.arg {
+                visit(a, f)
+            }
+        }
+        Expr::Func(_, args) => args.iter().for_each(|a| visit(a, f)),
+        Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => {
+            visit(a, f);
+            visit(b, f);
+        }
+        Expr::Not(x)
+        | Expr::In { expr: x, .. }
+        | Expr::Like { expr: x, .. }
+        | Expr::IsNull { expr: x, .. } => visit(x, f),
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            visit(expr, f);
+            visit(low, f);
+            visit(high, f);
+        }
+    }
+}
+
+/// Rewrites an expression of an aggregate query over its group keys
+/// (Key) and aggregates (Agg): what is neither must not read a column.
+fn lift(
+    table: &Table,
+    e: &Expr,
+    keys: &[Expr],
+    aggs: &mut Vec<AggCall>,
+) -> std::result::Result<Expr, String> {
+    if let Some(i) = keys.iter().position(|k| k == e) {
+        return Ok(Expr::Key(i));
+    }
+    let l = |x: &Expr, aggs: &mut Vec<AggCall>| lift(table, x, keys, aggs).map(Box::new);
+    Ok(match e {
+        Expr::Call(c) => {
+            if c.arg.as_ref().is_some_and(contains_call) {
+                return Err(format!("{}: an aggregate cannot hold another", c.sql));
+            }
+            let i = match aggs.iter().position(|a| a.func == c.func && a.arg == c.arg) {
+                Some(i) => i,
+                None => {
+                    aggs.push((**c).clone());
+                    aggs.len() - 1
+                }
+            };
+            Expr::Agg(i)
+        }
+        Expr::Column(c) => {
+            return Err(format!(
+                "column {} must be in GROUP BY or inside an aggregate such as count() or max()",
+                table.columns[*c].name
+            ))
+        }
+        Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => e.clone(),
+        Expr::Arith(a, op, b) => Expr::Arith(l(a, aggs)?, *op, l(b, aggs)?),
+        Expr::Func(f, args) => Expr::Func(
+            *f,
+            args.iter()
+                .map(|a| lift(table, a, keys, aggs))
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        Expr::Cmp(a, op, b) => Expr::Cmp(l(a, aggs)?, *op, l(b, aggs)?),
+        Expr::And(a, b) => Expr::And(l(a, aggs)?, l(b, aggs)?),
+        Expr::Or(a, b) => Expr::Or(l(a, aggs)?, l(b, aggs)?),
+        Expr::Not(x) => Expr::Not(l(x, aggs)?),
+        Expr::In {
+            expr,
+            list,
+            negated,
+        } => Expr::In {
+            expr: l(expr, aggs)?,
+            list: list.clone(),
+            negated: *negated,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => Expr::Between {
+            expr: l(expr, aggs)?,
+            low: l(low, aggs)?,
+            high: l(high, aggs)?,
+            negated: *negated,
+        },
+        Expr::Like {
+            expr,
+            like,
+            negated,
+        } => Expr::Like {
+            expr: l(expr, aggs)?,
+            like: like.clone(),
+            negated: *negated,
+        },
+        Expr::IsNull { expr, negated } => Expr::IsNull {
+            expr: l(expr, aggs)?,
+            negated: *negated,
+        },
     })
 }
 
@@ -355,21 +588,13 @@ impl Binder {
         }
     }
 
-    /// A SELECT list item: a column for now (expressions come with
-    /// aggregates).
+    /// A SELECT list, HAVING or ORDER BY expression: aggregates allowed.
     fn bind_value(&self, e: &AstExpr) -> Result<Expr> {
-        match e {
-            AstExpr::Identifier(_) | AstExpr::CompoundIdentifier(_) => self.bind_expr(e),
-            AstExpr::Nested(inner) => self.bind_value(inner),
-            AstExpr::Function(f) => Err(err_at(
-                format!("function {}() is not supported yet: select columns", f.name),
-                e,
-            )),
-            _ => Err(err_at(
-                "only columns can be selected (expressions are not supported yet)",
-                e,
-            )),
-        }
+        self.bind_any(e)
+    }
+
+    fn bind_any(&self, e: &AstExpr) -> Result<Expr> {
+        self.expr(e, true)
     }
 
     fn column(&self, ident: &ast::Ident) -> Result<Expr> {
@@ -457,7 +682,140 @@ impl Binder {
         }
     }
 
+    /// A WHERE or GROUP BY expression: no aggregates.
     fn bind_expr(&self, e: &AstExpr) -> Result<Expr> {
+        self.expr(e, false)
+    }
+
+    fn numeric(&self, e: &Expr, node: &AstExpr) -> Result<()> {
+        match e.ty(self.table) {
+            None | Some(Type::Integer | Type::Float) => Ok(()),
+            Some(t) => Err(err_at(
+                format!("arithmetic needs numbers, not {}", t.name()),
+                node,
+            )),
+        }
+    }
+
+    fn function(&self, f: &ast::Function, e: &AstExpr, aggs: bool) -> Result<Expr> {
+        let name = f.name.to_string().to_ascii_lowercase();
+        let list = match &f.args {
+            ast::FunctionArguments::List(l) => l,
+            ast::FunctionArguments::None => {
+                return Err(err_at(format!("{name} needs parentheses: {name}(...)"), e))
+            }
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(err_at("subqueries are not supported", e))
+            }
+        };
+        if f.filter.is_some()
+            || f.over.is_some()
+            || !f.within_group.is_empty()
+            || !list.clauses.is_empty()
+        {
+            return Err(err_at(
+                format!("{name}(): FILTER, OVER and other clauses are not supported"),
+                e,
+            ));
+        }
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(ast::DuplicateTreatment::Distinct)
+        );
+        let star = matches!(
+            list.args.as_slice(),
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
+        );
+        let mut args = Vec::new();
+        let mut arg_nodes = Vec::new();
+        if !star {
+            for a in &list.args {
+                let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else {
+                    return Err(err_at(format!("{name}(): unsupported argument"), e));
+                };
+                arg_nodes.push(x);
+                args.push(self.expr(x, false)?);
+            }
+        }
+        let is_agg = matches!(
+            name.as_str(),
+            "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist"
+        );
+        if is_agg && !aggs {
+            return Err(err_at(format!("{name}() is an aggregate: it belongs in SELECT, HAVING or ORDER BY, not WHERE or GROUP BY"), e));
+        }
+        if distinct && name != "count" {
+            return Err(err_at(
+                format!("{name}(DISTINCT ...) is not supported; count(DISTINCT x) is"),
+                e,
+            ));
+        }
+        let one = |args: &mut Vec<Expr>| -> Result<Expr> {
+            if args.len() != 1 {
+                return Err(err_at(format!("{name}() takes one argument"), e));
+            }
+            Ok(args.remove(0))
+        };
+        let call = |func: AggFunc, arg: Option<Expr>| {
+            Expr::Call(Box::new(AggCall {
+                func,
+                arg,
+                sql: e.to_string(),
+            }))
+        };
+        Ok(match name.as_str() {
+            "count" if star => call(AggFunc::CountStar, None),
+            "count" => call(if distinct { AggFunc::CountDistinct } else { AggFunc::Count }, Some(one(&mut args)?)),
+            "sum" | "avg" | "hist" => {
+                let a = one(&mut args)?;
+                if a.ty(self.table).is_some_and(|t| t != Type::Integer) {
+                    return Err(err_at(format!("{name}() needs an INTEGER argument"), e));
+                }
+                call(
+                    match name.as_str() {
+                        "sum" => AggFunc::Sum,
+                        "avg" => AggFunc::Avg,
+                        _ => AggFunc::Hist,
+                    },
+                    Some(a),
+                )
+            }
+            "min" | "max" => call(if name == "min" { AggFunc::Min } else { AggFunc::Max }, Some(one(&mut args)?)),
+            "lhist" => {
+                let [_, lo, hi, st] = arg_nodes.as_slice() else {
+                    return Err(err_at("lhist() takes (column, min, max, step)", e));
+                };
+                let n = |x: &AstExpr| match self.literal(x)? {
+                    Value::Int(i) => Ok(i),
+                    _ => Err(err_at("lhist() bounds are whole numbers", x)),
+                };
+                let (min, max, step) = (n(lo)?, n(hi)?, n(st)?);
+                if step <= 0 || max <= min {
+                    return Err(err_at("lhist(col, min, max, step) needs min < max and step > 0", e));
+                }
+                if (i128::from(max) - i128::from(min)) / i128::from(step) > 10_000 {
+                    return Err(err_at("lhist(): more than 10000 buckets; use a larger step", e));
+                }
+                call(AggFunc::Lhist { min, max, step }, Some(args.remove(0)))
+            }
+            "lower" | "upper" => {
+                let a = one(&mut args)?;
+                if a.ty(self.table).is_some_and(|t| t != Type::Text) {
+                    return Err(err_at(format!("{name}() needs a TEXT argument"), e));
+                }
+                Expr::Func(if name == "lower" { Func::Lower } else { Func::Upper }, vec![a])
+            }
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(err_at("coalesce() needs at least one argument", e));
+                }
+                Expr::Func(Func::Coalesce, args)
+            }
+            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce"), e)),
+        })
+    }
+
+    fn expr(&self, e: &AstExpr, aggs: bool) -> Result<Expr> {
         Ok(match e {
             AstExpr::Identifier(i) => {
                 // "double quoted" is an identifier in SQL; a user who wrote
@@ -480,23 +838,23 @@ impl Binder {
                 [q, _] => return Err(err_ident(format!("unknown table \"{}\"", q.value), q)),
                 _ => return Err(err_at("unsupported name", e)),
             },
-            AstExpr::Value(_)
-            | AstExpr::UnaryOp {
+            AstExpr::Value(_) => Expr::Lit(self.literal(e)?),
+            AstExpr::UnaryOp {
                 op: UnaryOperator::Minus | UnaryOperator::Plus,
-                ..
-            } => Expr::Lit(self.literal(e)?),
-            AstExpr::Nested(inner) => self.bind_expr(inner)?,
+                expr,
+            } if matches!(expr.as_ref(), AstExpr::Value(_)) => Expr::Lit(self.literal(e)?),
+            AstExpr::Nested(inner) => self.expr(inner, aggs)?,
             AstExpr::UnaryOp {
                 op: UnaryOperator::Not,
                 expr,
             } => {
-                let inner = self.bind_expr(expr)?;
+                let inner = self.expr(expr, aggs)?;
                 self.expect_bool(&inner, expr)?;
                 Expr::Not(Box::new(inner))
             }
             AstExpr::BinaryOp { left, op, right } => {
-                let l = self.bind_expr(left)?;
-                let r = self.bind_expr(right)?;
+                let l = self.expr(left, aggs)?;
+                let r = self.expr(right, aggs)?;
                 match op {
                     BinaryOperator::And | BinaryOperator::Or => {
                         self.expect_bool(&l, left)?;
@@ -506,6 +864,22 @@ impl Binder {
                         } else {
                             Expr::Or(Box::new(l), Box::new(r))
                         }
+                    }
+                    BinaryOperator::Plus
+                    | BinaryOperator::Minus
+                    | BinaryOperator::Multiply
+                    | BinaryOperator::Divide
+                    | BinaryOperator::Modulo => {
+                        self.numeric(&l, left)?;
+                        self.numeric(&r, right)?;
+                        let op = match op {
+                            BinaryOperator::Plus => ArithOp::Add,
+                            BinaryOperator::Minus => ArithOp::Sub,
+                            BinaryOperator::Multiply => ArithOp::Mul,
+                            BinaryOperator::Divide => ArithOp::Div,
+                            _ => ArithOp::Mod,
+                        };
+                        Expr::Arith(Box::new(l), op, Box::new(r))
                     }
                     _ => {
                         let l = self.coerce(&r, l, left)?;
@@ -527,7 +901,7 @@ impl Binder {
                 }
             }
             AstExpr::IsNull(x) | AstExpr::IsNotNull(x) => Expr::IsNull {
-                expr: Box::new(self.bind_expr(x)?),
+                expr: Box::new(self.expr(x, aggs)?),
                 negated: matches!(e, AstExpr::IsNotNull(_)),
             },
             AstExpr::In {
@@ -542,7 +916,7 @@ impl Binder {
                         e,
                     ));
                 };
-                let x = self.bind_expr(expr)?;
+                let x = self.expr(expr, aggs)?;
                 let mut vals = Vec::with_capacity(list.len());
                 for item in list {
                     let Expr::Lit(v) = self.coerce(&x, Expr::Lit(self.literal(item)?), item)?
@@ -564,9 +938,9 @@ impl Binder {
                 low,
                 high,
             } => {
-                let x = self.bind_expr(expr)?;
-                let lo = self.coerce(&x, self.bind_expr(low)?, low)?;
-                let hi = self.coerce(&x, self.bind_expr(high)?, high)?;
+                let x = self.expr(expr, aggs)?;
+                let lo = self.coerce(&x, self.expr(low, aggs)?, low)?;
+                let hi = self.coerce(&x, self.expr(high, aggs)?, high)?;
                 self.same_type(&x, &lo, e)?;
                 self.same_type(&x, &hi, e)?;
                 Expr::Between {
@@ -596,7 +970,7 @@ impl Binder {
                 if let Some(esc) = escape_char {
                     return Err(err_at("LIKE ... ESCAPE is not supported", esc.as_ref()));
                 }
-                let x = self.bind_expr(expr)?;
+                let x = self.expr(expr, aggs)?;
                 if x.ty(self.table).is_some_and(|t| t != Type::Text) {
                     return Err(err_at("LIKE needs a TEXT column", expr.as_ref()));
                 }
@@ -616,7 +990,7 @@ impl Binder {
             | AstExpr::IsFalse(x)
             | AstExpr::IsNotTrue(x)
             | AstExpr::IsNotFalse(x) => {
-                let inner = self.bind_expr(x)?;
+                let inner = self.expr(x, aggs)?;
                 self.expect_bool(&inner, x)?;
                 let want = matches!(e, AstExpr::IsTrue(_) | AstExpr::IsNotFalse(_));
                 let cmp = Expr::Cmp(
@@ -643,11 +1017,18 @@ impl Binder {
                     )
                 }
             }
-            AstExpr::Function(f) => {
-                return Err(err_at(
-                    format!("function {}() is not supported yet", f.name),
-                    e,
-                ))
+            AstExpr::Function(f) => self.function(f, e, aggs)?,
+            AstExpr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr,
+            } => {
+                let x = self.expr(expr, aggs)?;
+                self.numeric(&x, expr)?;
+                Expr::Arith(
+                    Box::new(Expr::Lit(Value::Int(0))),
+                    ArithOp::Sub,
+                    Box::new(x),
+                )
             }
             AstExpr::Subquery(_) | AstExpr::Exists { .. } => {
                 return Err(err_at("subqueries are not supported", e))

@@ -82,16 +82,8 @@ fn unsupported_sql_is_refused_by_name() {
             "JOIN is not supported",
         ),
         (
-            "select comm from process_events group by comm",
-            "GROUP BY is not supported yet",
-        ),
-        (
-            "select pid from process_events order by pid",
-            "ORDER BY is not supported",
-        ),
-        (
-            "select count(*) from process_events",
-            "function count() is not supported yet",
+            "select count(*) from process_events group by all",
+            "only GROUP BY <expressions> is supported",
         ),
         (
             "select pid from process_events where pid in (select 1)",
@@ -164,4 +156,60 @@ fn named_integers_accept_their_names() {
     assert_eq!(m, "'SIGNOPE' is not a name signal knows");
     let (m, _) = err("select pid from process_events where pid = 'SIGKILL'");
     assert!(m.starts_with("cannot compare INTEGER with TEXT"), "{m}");
+}
+
+#[test]
+fn aggregates_bind_over_keys_and_calls() {
+    let q = bind("select comm, count(*) as n, max(duration) / 1000 from syscall_events group by comm having count(*) > 5 order by n desc limit 3").expect("binds");
+    let a = q.agg.as_ref().expect("aggregate query");
+    assert_eq!(a.keys.len(), 1);
+    assert_eq!(a.aggs.len(), 2, "count(*) in HAVING is the same aggregate");
+    assert_eq!(q.outputs[0].expr, Expr::Key(0));
+    assert_eq!(q.outputs[1].expr, Expr::Agg(0));
+    assert!(matches!(q.outputs[2].expr, Expr::Arith(..)));
+    assert_eq!(q.order_by[0].expr, Expr::Agg(0));
+    assert!(q.order_by[0].desc);
+    let q = bind("select count(*) from process_events").expect("one group");
+    assert!(q.agg.as_ref().is_some_and(|a| a.keys.is_empty()));
+}
+
+#[test]
+fn aggregate_mistakes_are_named() {
+    for (sql, want) in [
+        (
+            "select pid, count(*) from process_events group by comm",
+            "column pid must be in GROUP BY or inside an aggregate",
+        ),
+        (
+            "select comm from process_events where count(*) > 1",
+            "count() is an aggregate",
+        ),
+        (
+            "select sum(comm) from process_events",
+            "sum() needs an INTEGER argument",
+        ),
+        (
+            "select lhist(pid, 10, 0, 1) from process_events",
+            "lhist(col, min, max, step) needs min < max",
+        ),
+        (
+            "select count(max(pid)) from process_events",
+            "max() is an aggregate",
+        ),
+        (
+            "select median(pid) from process_events",
+            "unknown function median()",
+        ),
+        (
+            "select comm + 1 from process_events",
+            "arithmetic needs numbers, not TEXT",
+        ),
+        (
+            "select pid from process_events order by 7",
+            "ORDER BY 7: there are 1 output columns",
+        ),
+    ] {
+        let (m, _) = err(sql);
+        assert!(m.contains(want), "{sql}: {m}");
+    }
 }

@@ -1,0 +1,235 @@
+//! Aggregates against controlled workloads: forked children, each held at a
+//! pipe until ebq is attached, make an exact number of syscalls; the counts
+//! ebq prints must be exact. One behaviour per test.
+
+mod common;
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use common::Running;
+use serde_json::{json, Value};
+
+/// A forked child that waits for `go`, runs `work`, and exits.
+struct Child {
+    pid: i32,
+    go: Option<OwnedFd>,
+}
+
+impl Child {
+    fn spawn(work: impl FnOnce()) -> Child {
+        let (r, w) = nix::unistd::pipe().expect("pipe");
+        // SAFETY: the child calls only async-signal-safe functions (read,
+        // the syscalls in `work`, _exit) before it exits.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                drop(w);
+                let mut b = [0u8; 1];
+                // SAFETY: reading one byte from our own pipe.
+                unsafe { libc::read(r.as_raw_fd(), b.as_mut_ptr().cast(), 1) };
+                work();
+                // SAFETY: ends the child without running the parent's
+                // atexit handlers or test harness.
+                unsafe { libc::_exit(0) }
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                drop(r);
+                Child {
+                    pid: child.as_raw(),
+                    go: Some(w),
+                }
+            }
+        }
+    }
+
+    fn run(&mut self) {
+        if let Some(w) = self.go.take() {
+            nix::unistd::write(&w, &[1u8]).expect("go");
+        }
+        nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.pid), None).expect("wait");
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.go.is_some() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(self.pid), None);
+        }
+    }
+}
+
+fn getppid_n(n: usize) -> impl FnOnce() {
+    move || {
+        for _ in 0..n {
+            // SAFETY: getppid(2) has no preconditions.
+            unsafe { libc::getppid() };
+        }
+    }
+}
+
+fn sleeps(ms: &'static [u64]) -> impl FnOnce() {
+    move || {
+        for &m in ms {
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: (m * 1_000_000) as i64,
+            };
+            // SAFETY: nanosleep with a valid timespec and no remainder.
+            unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+        }
+    }
+}
+
+#[test]
+fn count_is_exact_for_a_known_number_of_syscalls() {
+    let mut c = Child::spawn(getppid_n(1000));
+    let Some(ebq) = Running::start(&[&format!("select pid, count(*) from syscall_events where syscall = 'getppid' and pid = {} group by pid", c.pid)]) else {
+        return;
+    };
+    c.run();
+    std::thread::sleep(Duration::from_millis(200));
+    let done = ebq.stop();
+    assert!(done.status.success(), "{:?}", done.stderr);
+    assert_eq!(done.rows, [json!({"pid": c.pid, "count(*)": 1000})]);
+}
+
+#[test]
+fn having_order_by_and_limit_behave_as_in_sql() {
+    let mut kids: Vec<Child> = [10usize, 20, 30]
+        .into_iter()
+        .map(|n| Child::spawn(getppid_n(n)))
+        .collect();
+    let pids: Vec<String> = kids.iter().map(|k| k.pid.to_string()).collect();
+    let Some(ebq) = Running::start(&[&format!(
+        "select pid, count(*) as calls from syscall_events where syscall = 'getppid' and pid in ({}) group by pid having count(*) >= 20 order by calls asc limit 1",
+        pids.join(", ")
+    )]) else {
+        return;
+    };
+    for k in &mut kids {
+        k.run();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let done = ebq.stop();
+    assert_eq!(done.rows, [json!({"pid": kids[1].pid, "calls": 20})]);
+}
+
+#[test]
+fn histograms_put_known_sleeps_in_their_buckets() {
+    let mut c = Child::spawn(sleeps(&[3, 3, 3, 3, 12, 12]));
+    let Some(ebq) = Running::start(&[&format!(
+        "select count(*), hist(duration) as h, lhist(duration / 1000000, 0, 20, 5) as ms from syscall_events where syscall in ('nanosleep', 'clock_nanosleep') and pid = {}",
+        c.pid
+    )]) else {
+        return;
+    };
+    c.run();
+    std::thread::sleep(Duration::from_millis(200));
+    let done = ebq.stop();
+    assert_eq!(done.rows.len(), 1, "{:?}", done.rows);
+    let r = &done.rows[0];
+    assert_eq!(r["count(*)"], json!(6));
+    // 3 ms lands in [2M, 4M), 12 ms in [8M, 16M): power-of-2 buckets of ns.
+    let h: Vec<(Value, Value, u64)> = r["h"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["low"].clone(),
+                b["high"].clone(),
+                b["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(h.first(), Some(&(json!(2097152), json!(4194304), 4)));
+    assert_eq!(h.last(), Some(&(json!(8388608), json!(16777216), 2)));
+    assert!(h[1..h.len() - 1].iter().all(|b| b.2 == 0));
+    let ms: Vec<(Value, Value, u64)> = r["ms"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["low"].clone(),
+                b["high"].clone(),
+                b["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ms,
+        [
+            (json!(0), json!(5), 4),
+            (json!(5), json!(10), 0),
+            (json!(10), json!(15), 2)
+        ]
+    );
+}
+
+#[test]
+fn interval_prints_one_result_set_per_interval() {
+    let mut c = Child::spawn(|| {
+        for _ in 0..16 {
+            // SAFETY: getppid(2) has no preconditions.
+            unsafe { libc::getppid() };
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000_000,
+            };
+            // SAFETY: nanosleep with a valid timespec.
+            unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
+        }
+    });
+    let Some(ebq) = Running::start(&[
+        "--interval",
+        "500ms",
+        &format!(
+            "select count(*) as n from syscall_events where syscall = 'getppid' and pid = {}",
+            c.pid
+        ),
+    ]) else {
+        return;
+    };
+    c.run();
+    std::thread::sleep(Duration::from_millis(300));
+    let done = ebq.stop();
+    // 16 calls over about 1.6 s: three or four sets, each one interval's.
+    let total: u64 = done.rows.iter().map(|r| r["n"].as_u64().expect("n")).sum();
+    assert_eq!(total, 16, "{:?}", done.rows);
+    assert!(done.rows.len() >= 3, "{:?}", done.rows);
+    let ends: Vec<i64> = done
+        .rows
+        .iter()
+        .map(|r| r["interval_end"].as_i64().expect("interval_end"))
+        .collect();
+    assert!(ends.windows(2).all(|w| w[0] <= w[1]), "{ends:?}");
+}
+
+#[test]
+fn arithmetic_and_functions_in_the_select_list() {
+    let mut c = Child::spawn(sleeps(&[5]));
+    let Some(ebq) = Running::start(&[&format!(
+        "select upper(syscall) as name, duration / 1000000 as ms, coalesce(error, 'none') as err from syscall_events where syscall in ('nanosleep', 'clock_nanosleep') and pid = {}",
+        c.pid
+    )]) else {
+        return;
+    };
+    c.run();
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        matches!(
+            rows[0]["name"].as_str(),
+            Some("NANOSLEEP" | "CLOCK_NANOSLEEP")
+        ),
+        "{rows:?}"
+    );
+    assert_eq!(rows[0]["ms"], json!(5));
+    assert_eq!(rows[0]["err"], json!("none"));
+}

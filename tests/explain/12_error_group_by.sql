@@ -1,1 +1,0 @@
-select pid from process_events group by pid

@@ -1,0 +1,1 @@
+select pid, comm from process_events order by pid

@@ -1,0 +1,1 @@
+select syscall, count(*) from syscall_events where pid = 1 group by syscall
