@@ -341,6 +341,57 @@ enum ebq_syscall_flags {
 	EBQ_SYSCALL_HAS_ARGS = 1 << 1,
 };
 
+/*
+ * In-kernel aggregation (syscall_events): the group key, with the fields
+ * the query does not group by left zero, and the running aggregates.
+ */
+struct ebq_agg_key {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u32 nr;
+	__u32 _pad;
+	char comm[EBQ_COMM_LEN];
+};
+
+/* Buckets of a kernel histogram: hist()'s negative, zero, 2^0 .. 2^61. */
+#define EBQ_HIST_BUCKETS 64
+
+struct ebq_agg_val {
+	__u64 count;
+	__s64 sum;
+	__s64 min;
+	__s64 max;
+	__u64 buckets[EBQ_HIST_BUCKETS];
+};
+
+/* cfg.agg_keys bits: the fields of ebq_agg_key a query groups by. */
+enum ebq_agg_keys {
+	EBQ_AGG_PID = 1 << 0,
+	EBQ_AGG_TID = 1 << 1,
+	EBQ_AGG_UID = 1 << 2,
+	EBQ_AGG_GID = 1 << 3,
+	EBQ_AGG_CGROUP = 1 << 4,
+	EBQ_AGG_NR = 1 << 5,
+	EBQ_AGG_COMM = 1 << 6,
+};
+
+/* cfg.agg_measure: the column sum/min/max/avg/hist aggregate. */
+enum ebq_agg_measure {
+	EBQ_MEASURE_NONE = 0,
+	EBQ_MEASURE_DURATION = 1,
+	EBQ_MEASURE_EXIT_CODE = 2,
+};
+
+/* cfg.agg_hist */
+enum ebq_agg_hist {
+	EBQ_HIST_NONE = 0,
+	EBQ_HIST_POW2 = 1,
+	EBQ_HIST_LINEAR = 2,
+};
+
 /* Bits of the syscall-number bitmap: covers every number of x86_64 and arm64. */
 #define EBQ_NR_MAX 1024
 
@@ -417,6 +468,15 @@ struct ebq_filter_config {
 	__u32 _pad2;
 	/* syscall_events: the wanted syscall numbers, when int_mode[NR] has IN */
 	__u64 nr_bitmap[EBQ_NR_MAX / 64];
+	/* In-kernel aggregation: on when agg_enabled; see struct ebq_agg_key. */
+	__s64 lhist_min;
+	__s64 lhist_step;
+	__u32 lhist_len;   /* buckets, both open ends included (<= EBQ_HIST_BUCKETS) */
+	__u32 agg_keys;    /* enum ebq_agg_keys */
+	__u8 agg_enabled;
+	__u8 agg_measure;  /* enum ebq_agg_measure */
+	__u8 agg_hist;     /* enum ebq_agg_hist */
+	__u8 _pad3[5];
 };
 
 /*
@@ -437,6 +497,7 @@ enum ebq_stat {
 	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
 	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
 	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
+	EBQ_STAT_AGGREGATED = 50,   /* events aggregated in the kernel */
 	EBQ_STAT_MAX = 64,
 };
 

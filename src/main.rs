@@ -117,6 +117,13 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
             k.follow_full
         );
     }
+    if k.agg_missed > 0 {
+        eprintln!(
+            "ebq: warning: {} events were not aggregated: the kernel's map holds {} groups",
+            k.agg_missed,
+            kernel::load::KERNEL_AGG_GROUPS
+        );
+    }
     if summary.capped > 0 {
         eprintln!(
             "ebq: warning: {} events were left out: ebq keeps at most {} groups and {} rows to sort",
@@ -134,9 +141,10 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
     if cfg.stats {
         let per: Vec<String> = k.sent.iter().map(|(p, n)| format!("{p} {n}")).collect();
         eprintln!(
-            "ebq: stats: kernel: sent {} events ({}), rejected {} in the kernel, lost {}",
+            "ebq: stats: kernel: sent {} events ({}), aggregated {} in the kernel, rejected {} in the kernel, lost {}",
             k.total_sent(),
             per.join(", "),
+            k.aggregated,
             k.filtered,
             k.lost
         );

@@ -233,3 +233,74 @@ fn arithmetic_and_functions_in_the_select_list() {
     assert_eq!(rows[0]["ms"], json!(5));
     assert_eq!(rows[0]["err"], json!("none"));
 }
+
+#[test]
+fn kernel_and_userspace_aggregation_agree() {
+    let mut c = Child::spawn(|| {
+        getppid_n(700)();
+        sleeps(&[3, 3, 12])();
+    });
+    // The same query twice; `comm like '%'` is true for every event but is
+    // decided in userspace, which keeps the second one out of the kernel.
+    let q = format!("select pid, count(*) as n, hist(duration) as h, max(duration) >= 12000000 as slow from syscall_events where pid = {} and syscall in ('getppid', 'nanosleep', 'clock_nanosleep') group by pid", c.pid);
+    let kq = q.clone();
+    let uq = q.replace("group by", "and comm like '%' group by");
+    let explain = |sql: &str| {
+        String::from_utf8_lossy(
+            &common::ebq()
+                .args(["--explain", sql])
+                .output()
+                .expect("explain")
+                .stdout,
+        )
+        .into_owned()
+    };
+    assert!(explain(&kq).contains("in the kernel"), "{}", explain(&kq));
+    assert!(explain(&uq).contains("in userspace"), "{}", explain(&uq));
+    let Some(kernel) = Running::start(&[&kq]) else {
+        return;
+    };
+    let Some(user) = Running::start(&[&uq]) else {
+        return;
+    };
+    c.run();
+    std::thread::sleep(Duration::from_millis(200));
+    let (k, u) = (kernel.stop(), user.stop());
+    assert_eq!(k.rows.len(), 1, "{:?}", k.rows);
+    assert_eq!(u.rows.len(), 1, "{:?}", u.rows);
+    // Each run times the syscalls itself, so a getppid near a bucket edge
+    // may fall either side; the counts and the sleeps' buckets must agree.
+    let coarse = |r: &Value| -> (u64, Vec<(i64, u64)>) {
+        let h = r["h"].as_array().expect("buckets");
+        let total = h.iter().map(|b| b["count"].as_u64().expect("count")).sum();
+        let slow = h
+            .iter()
+            .filter(|b| b["low"].as_i64().is_some_and(|l| l >= 2_097_152))
+            .map(|b| {
+                (
+                    b["low"].as_i64().expect("low"),
+                    b["count"].as_u64().expect("count"),
+                )
+            })
+            .collect();
+        (total, slow)
+    };
+    assert_eq!(coarse(&k.rows[0]), coarse(&u.rows[0]));
+    assert_eq!(
+        coarse(&k.rows[0]),
+        (703, vec![(2_097_152, 2), (4_194_304, 0), (8_388_608, 1)])
+    );
+    for key in ["pid", "n", "slow"] {
+        assert_eq!(k.rows[0][key], u.rows[0][key]);
+    }
+    assert_eq!(k.rows[0]["n"], json!(703));
+    assert_eq!(k.rows[0]["slow"], json!(true));
+    assert_eq!(
+        k.stat("sent"),
+        0,
+        "kernel aggregation sends no events: {:?}",
+        k.stderr
+    );
+    assert_eq!(k.stat("aggregated"), 703);
+    assert!(u.stat("sent") >= 703);
+}

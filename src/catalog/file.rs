@@ -233,6 +233,8 @@ pub static FILE_EVENTS: Table = Table {
     columns: &FILE_COLUMNS,
     programs: FILE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_FILE.0,
+    agg_keys: &[],
+    agg_measures: &[],
     fixed_capture: "the header, the paths",
     action_bit: Some(action_bit),
 };

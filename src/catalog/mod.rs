@@ -265,6 +265,11 @@ pub struct Table {
     pub programs: &'static [Program],
     /// The kind of record its programs send (enum ebq_event_kind).
     pub kind: u32,
+    /// Columns the kernel can group by (enum ebq_agg_keys bit), for tables
+    /// that aggregate in the kernel; empty elsewhere.
+    pub agg_keys: &'static [(&'static str, u32)],
+    /// Columns the kernel can aggregate (enum ebq_agg_measure).
+    pub agg_measures: &'static [(&'static str, u8)],
     /// What the kernel copies into every event whatever the query, for
     /// --explain (capture pruning covers the rest).
     pub fixed_capture: &'static str,

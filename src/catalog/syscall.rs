@@ -10,7 +10,8 @@ use super::{Column, KernelFilter, Program, Table};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::Value;
 use crate::kernel::types::{
-    ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat, ebq_syscall_event, ebq_syscall_flags,
+    ebq_agg_keys, ebq_agg_measure, ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat,
+    ebq_syscall_event, ebq_syscall_flags,
 };
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
@@ -125,6 +126,20 @@ pub static SYSCALL_EVENTS: Table = Table {
     columns: &SYSCALL_COLUMNS,
     programs: SYSCALL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
+    agg_keys: &[
+        ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
+        ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
+        ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
+        ("gid", ebq_agg_keys::EBQ_AGG_GID.0),
+        ("cgroup_id", ebq_agg_keys::EBQ_AGG_CGROUP.0),
+        ("syscall", ebq_agg_keys::EBQ_AGG_NR.0),
+        ("nr", ebq_agg_keys::EBQ_AGG_NR.0),
+        ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
+    ],
+    agg_measures: &[
+        ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
+        ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
+    ],
     fixed_capture: "the header, syscall number",
     action_bit: None,
 };

@@ -15,7 +15,7 @@ pub const MAX_GROUPS: usize = 100_000;
 pub const MAX_DISTINCT: usize = 100_000;
 
 /// Buckets of a power-of-2 histogram: negative, zero, then [2^k, 2^(k+1)).
-const POW2_BUCKETS: usize = 2 + 63;
+pub const POW2_BUCKETS: usize = 2 + 63;
 
 #[derive(Clone, Debug)]
 pub enum State {

@@ -17,12 +17,13 @@ use libbpf_rs::RingBufferBuilder;
 
 use super::agg::{sort_rows, GroupRow, Groups, State};
 use super::eval;
-use super::record::{BootOffset, Record};
+use super::record::{BootOffset, Event, Record};
 use super::value::{KeyPart, Value};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
 use crate::kernel::load::{self, KernelStats, LoadOptions};
 use crate::kernel::preflight;
+use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header, ebq_syscall_event};
 use crate::output::result::{self, ResultSet};
 use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
@@ -157,6 +158,72 @@ impl Pipeline<'_> {
             }
         }
         0
+    }
+
+    /// Turns the groups the kernel aggregated into userspace states.
+    fn absorb(&mut self, drained: Vec<(ebq_agg_key, ebq_agg_val)>) {
+        let (Mode::Groups(groups), Some(agg)) = (&mut self.mode, &self.plan.query.agg) else {
+            return;
+        };
+        let table = self.plan.table();
+        for (k, v) in drained {
+            // A record made of the key, so the columns' own getters name
+            // the key values (syscall names, comm text) as they would for
+            // an event.
+            let rec = Record {
+                hdr: ebq_header {
+                    pid: k.pid,
+                    tid: k.tid,
+                    uid: k.uid,
+                    gid: k.gid,
+                    cgroup_id: k.cgroup_id,
+                    comm: k.comm,
+                    ..Default::default()
+                },
+                boot_offset: 0,
+                event: Event::Syscall(Box::new(ebq_syscall_event {
+                    nr: k.nr,
+                    ..Default::default()
+                })),
+            };
+            let key: Vec<KeyPart> = agg
+                .keys
+                .iter()
+                .map(|e| KeyPart::from(eval::value(table, e, &rec)))
+                .collect();
+            let states = agg
+                .aggs
+                .iter()
+                .map(|a| {
+                    let any = v.count > 0;
+                    match a.func {
+                        AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => {
+                            State::Count(v.count)
+                        }
+                        AggFunc::Sum => State::Sum(i128::from(v.sum), any),
+                        AggFunc::Min => State::Min(any.then_some(Value::Int(v.min))),
+                        AggFunc::Max => State::Max(any.then_some(Value::Int(v.max))),
+                        AggFunc::Avg => State::Avg(i128::from(v.sum), v.count),
+                        AggFunc::Hist => {
+                            let mut b = v.buckets.to_vec();
+                            b.resize(crate::exec::agg::POW2_BUCKETS, 0);
+                            State::Pow2(b)
+                        }
+                        AggFunc::Lhist { min, max, step } => {
+                            let mut counts = v.buckets.to_vec();
+                            counts.resize(crate::exec::agg::linear_len(min, max, step), 0);
+                            State::Linear {
+                                min,
+                                max,
+                                step,
+                                counts,
+                            }
+                        }
+                    }
+                })
+                .collect();
+            groups.map.insert(key, states);
+        }
     }
 
     /// The result set so far (aggregates: the groups, which then start
@@ -459,6 +526,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
+    let kernel_agg = matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_));
     let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
     loop {
         match rb.poll(POLL) {
@@ -478,6 +546,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
                 break;
             }
             if next_interval.is_some_and(|t| Instant::now() >= t) {
+                if kernel_agg {
+                    p.absorb(kernel.drain_agg());
+                }
                 if let Some(rows) = p.take_results() {
                     if let Err(e) = print_set(rows, Some(unix_now())) {
                         p.error = Some(e);
@@ -505,6 +576,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
     drop(rb);
     let mut p = pipeline.into_inner();
     let mut flushed = p.sink.as_mut().map_or(Ok(()), |s| s.flush());
+    if kernel_agg {
+        p.absorb(kernel.drain_agg());
+    }
     if p.error.is_none() {
         if let Some(rows) = p.take_results() {
             flushed = print_set(rows, cfg.interval.map(|_| unix_now()));

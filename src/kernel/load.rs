@@ -13,11 +13,14 @@ use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
 use super::preflight;
 use super::skel::{EbqSkel, EbqSkelBuilder};
 use super::types::{
-    ebq_comm_key, ebq_filter_col, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind,
-    ebq_stat,
+    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_filter_col, ebq_filter_mode, ebq_int_key,
+    ebq_prefix_key, ebq_set_kind, ebq_stat,
 };
 use crate::error::{Error, Result};
-use crate::plan::Plan;
+use crate::plan::{AggPlace, KernelHist, Plan};
+
+/// Groups the kernel's aggregation map holds.
+pub const KERNEL_AGG_GROUPS: u32 = 10240;
 
 /// Bits of the syscall-number bitmap (EBQ_NR_MAX in bpf/ebq.h).
 const EBQ_NR_MAX: u32 = 1024;
@@ -38,6 +41,10 @@ pub struct KernelStats {
     pub lost: u64,
     pub filtered: u64,
     pub follow_full: u64,
+    /// Updates the kernel's aggregation map had no room for.
+    pub agg_missed: u64,
+    /// Events aggregated in the kernel (never sent up).
+    pub aggregated: u64,
 }
 
 impl KernelStats {
@@ -86,6 +93,10 @@ unsafe impl plain::Plain for ebq_int_key {}
 unsafe impl plain::Plain for ebq_comm_key {}
 // SAFETY: as above.
 unsafe impl plain::Plain for ebq_prefix_key {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_agg_key {}
+// SAFETY: as above.
+unsafe impl plain::Plain for ebq_agg_val {}
 
 fn kernel_err(what: &str, e: libbpf_rs::Error) -> Error {
     Error::Kernel(format!("{what}: {e}"))
@@ -156,11 +167,33 @@ pub fn load<'obj>(
         cfg.path_mode = ebq_filter_mode::EBQ_F_PREFIX.0 as u8;
     }
 
+    if let AggPlace::Kernel(a) = &plan.agg_place {
+        cfg.agg_enabled = 1;
+        cfg.agg_keys = a.keys;
+        cfg.agg_measure = a.measure;
+        match a.hist {
+            KernelHist::None => {}
+            KernelHist::Pow2 => cfg.agg_hist = 1,
+            KernelHist::Linear { min, max, step } => {
+                cfg.agg_hist = 2;
+                cfg.lhist_min = min;
+                cfg.lhist_step = step;
+                cfg.lhist_len = crate::exec::agg::linear_len(min, max, step) as u32;
+            }
+        }
+    }
+    // The groups map is preallocated: full size only when it is used.
+    let agg_entries = if matches!(plan.agg_place, AggPlace::Kernel(_)) {
+        KERNEL_AGG_GROUPS
+    } else {
+        1
+    };
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
     open.maps
         .scratch
         .set_max_entries(cpus as u32)
         .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
+        .and_then(|_| open.maps.agg_map.set_max_entries(agg_entries))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
@@ -308,6 +341,27 @@ impl<'obj> Kernel<'obj> {
             .map_err(|e| kernel_err("adding a process to follow", e))
     }
 
+    /// Takes every group out of the kernel's aggregation map: each key is
+    /// read and deleted in one step, so an update that comes after it makes
+    /// a new group for the next interval rather than being lost.
+    pub fn drain_agg(&self) -> Vec<(ebq_agg_key, ebq_agg_val)> {
+        let map = &self.skel.maps.agg_map;
+        let keys: Vec<Vec<u8>> = map.keys().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let Ok(Some(v)) = map.lookup_and_delete(&k) else {
+                continue;
+            };
+            let (mut key, mut val) = (ebq_agg_key::default(), ebq_agg_val::default());
+            if plain::copy_from_bytes(&mut key, &k).is_ok()
+                && plain::copy_from_bytes(&mut val, &v).is_ok()
+            {
+                out.push((key, val));
+            }
+        }
+        out
+    }
+
     /// Removes a process from the followed set.
     pub fn unfollow(&self, pid: u32) -> Result<()> {
         self.skel
@@ -361,6 +415,8 @@ impl<'obj> Kernel<'obj> {
             lost: read(ebq_stat::EBQ_STAT_LOST.0),
             filtered: read(ebq_stat::EBQ_STAT_FILTERED.0),
             follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL.0),
+            agg_missed: read(ebq_stat::EBQ_STAT_AGG_MISSED.0),
+            aggregated: read(ebq_stat::EBQ_STAT_AGGREGATED.0),
         }
     }
 }

@@ -99,15 +99,134 @@ pub enum AggPlace {
     None,
     /// Every event goes up through the ring buffer; why not the kernel.
     Userspace(String),
+    /// In a BPF hash map: no event goes through the ring buffer.
+    Kernel(KernelAgg),
 }
+
+/// The kernel's share of an aggregate query (see struct ebq_agg_key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelAgg {
+    /// enum ebq_agg_keys bits.
+    pub keys: u32,
+    /// For each GROUP BY key of the query, its ebq_agg_keys bit.
+    pub key_fields: Vec<u32>,
+    /// enum ebq_agg_measure.
+    pub measure: u8,
+    pub hist: KernelHist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KernelHist {
+    None,
+    Pow2,
+    Linear { min: i64, max: i64, step: i64 },
+}
+
+/// Buckets of a kernel histogram (EBQ_HIST_BUCKETS in bpf/ebq.h).
+pub const KERNEL_HIST_BUCKETS: usize = 64;
 
 impl AggPlace {
     pub fn describe(&self) -> String {
         match self {
             AggPlace::None => "-".into(),
             AggPlace::Userspace(why) => format!("userspace ({why})"),
+            AggPlace::Kernel(_) => "the kernel (a BPF hash map read at each interval and at the end: no event goes through the ring buffer)".into(),
         }
     }
+}
+
+/// Whether the kernel can aggregate this query, and how; else why not.
+fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -> AggPlace {
+    use crate::sql::expr::{AggFunc, Expr};
+    let Some(agg) = &query.agg else {
+        return AggPlace::None;
+    };
+    let why = |s: &str| AggPlace::Userspace(s.to_string());
+    if table.agg_keys.is_empty() {
+        return why(&format!(
+            "{} aggregates in userspace; syscall_events aggregates in the kernel",
+            table.name
+        ));
+    }
+    if let Some(c) = conjuncts
+        .iter()
+        .find(|c| !matches!(c.pushed, Pushed::Exact | Pushed::Programs))
+    {
+        return AggPlace::Userspace(format!(
+            "WHERE {} is not decided exactly in the kernel",
+            c.sql
+        ));
+    }
+    let mut keys = 0;
+    let mut key_fields = Vec::new();
+    for k in &agg.keys {
+        let bit = match k {
+            Expr::Column(c) => table
+                .agg_keys
+                .iter()
+                .find(|(n, _)| *n == table.columns[*c].name)
+                .map(|(_, b)| *b),
+            _ => None,
+        };
+        let Some(bit) = bit else {
+            let names: Vec<&str> = table.agg_keys.iter().map(|(n, _)| *n).collect();
+            return AggPlace::Userspace(format!("the kernel groups by {} only", names.join(", ")));
+        };
+        keys |= bit;
+        key_fields.push(bit);
+    }
+    let mut measure = 0u8;
+    let mut hist = KernelHist::None;
+    for a in &agg.aggs {
+        match a.func {
+            AggFunc::CountStar => continue,
+            AggFunc::Count | AggFunc::CountDistinct => {
+                return why("the kernel counts with count(*) only")
+            }
+            _ => {}
+        }
+        let m = match &a.arg {
+            Some(Expr::Column(c)) => table
+                .agg_measures
+                .iter()
+                .find(|(n, _)| *n == table.columns[*c].name)
+                .map(|(_, m)| *m),
+            _ => None,
+        };
+        let Some(m) = m else {
+            return why(&format!(
+                "{}: the kernel aggregates a bare duration or exit_code only",
+                a.sql
+            ));
+        };
+        if measure != 0 && measure != m {
+            return why("the kernel aggregates one column per query");
+        }
+        measure = m;
+        let h = match a.func {
+            AggFunc::Hist => KernelHist::Pow2,
+            AggFunc::Lhist { min, max, step } => {
+                if crate::exec::agg::linear_len(min, max, step) > KERNEL_HIST_BUCKETS {
+                    return why(&format!(
+                        "{}: more buckets than the kernel keeps ({KERNEL_HIST_BUCKETS})",
+                        a.sql
+                    ));
+                }
+                KernelHist::Linear { min, max, step }
+            }
+            _ => continue,
+        };
+        if hist != KernelHist::None && hist != h {
+            return why("the kernel keeps one histogram per query");
+        }
+        hist = h;
+    }
+    AggPlace::Kernel(KernelAgg {
+        keys,
+        key_fields,
+        measure,
+        hist,
+    })
 }
 
 pub struct Plan {
@@ -132,7 +251,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         follow,
         ..Default::default()
     };
-    let conjuncts = query
+    let conjuncts: Vec<ConjunctPlan> = query
         .conjuncts
         .iter()
         .map(|c| ConjunctPlan {
@@ -162,10 +281,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         kernel.actions = if mask == 0 { 1 << 31 } else { mask };
     }
     let predicate = query.predicate();
-    let agg_place = match &query.agg {
-        None => AggPlace::None,
-        Some(_) => AggPlace::Userspace("in-kernel aggregation is not implemented yet".into()),
-    };
+    let agg_place = place_aggregation(table, &query, &conjuncts);
     Plan {
         agg_place,
         query,
