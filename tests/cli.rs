@@ -166,3 +166,17 @@ fn hostile_queries_never_panic() {
     let out = explain_stdin(huge_in.as_bytes());
     assert!(String::from_utf8_lossy(&out.stdout).contains("more than the kernel set holds"));
 }
+
+#[test]
+fn sorting_a_stream_needs_an_end() {
+    let (code, out, err) = run(&["select pid from process_events order by pid"]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "");
+    assert_eq!(err, "ebq: ORDER BY needs an end to sort at: add -d/--duration (e.g. -d 10s), -c, or an aggregate (GROUP BY)\n");
+    let (code, _, err) = run(&["--interval", "1s", "select pid from process_events"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "ebq: --interval is for aggregate queries (GROUP BY, count(), hist() ...)\n"
+    );
+}
