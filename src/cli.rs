@@ -45,11 +45,12 @@ fn parse_size(s: &str) -> Result<u32, String> {
     let b: bytesize::ByteSize = s
         .parse()
         .map_err(|_| format!("invalid size {s:?}; expected a size like 4M, 16MiB or 65536"))?;
-    let b = b.as_u64();
+    // The kernel wants a power of two: 4K (4000 bytes) becomes 4 KiB.
+    let b = b.as_u64().checked_next_power_of_two().unwrap_or(u64::MAX);
     if !(4096..=1 << 30).contains(&b) {
         return Err("expected a size from 4KiB to 1GiB, e.g. 16M".into());
     }
-    Ok(b.next_power_of_two() as u32)
+    Ok(b as u32)
 }
 
 /// Table names and aliases from the catalog: validated by clap and offered
@@ -142,7 +143,10 @@ mod tests {
         assert!(parse_pid("-1").is_err() && parse_pid("0").is_err());
         assert_eq!(parse_size("4M"), Ok(4 << 20));
         assert_eq!(parse_size("5000"), Ok(8192));
-        assert!(parse_size("12").is_err() && parse_size("lots").is_err());
+        assert_eq!(parse_size("4K"), Ok(4096));
+        assert!(
+            parse_size("12").is_err() && parse_size("lots").is_err() && parse_size("2G").is_err()
+        );
     }
 
     #[test]

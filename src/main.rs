@@ -52,13 +52,15 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
+/// Runs the command line; true when the run lost events (exit status 3).
+fn real_main(args: Args, query: &mut Option<String>) -> Result<bool, Error> {
     if let Some(what) = args.generate {
-        return write_stdout(&doc::generate(what));
+        return write_stdout(&doc::generate(what)).map(|_| false);
     }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
-        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.tty_width).as_bytes());
+        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.tty_width).as_bytes())
+            .map(|_| false);
     }
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
@@ -92,7 +94,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
                 kernel::preflight::TRACEFS
             );
         }
-        return write_stdout(plan::explain::render(&plan).as_bytes());
+        return write_stdout(plan::explain::render(&plan).as_bytes()).map(|_| false);
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -101,15 +103,17 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .map_err(|e| Error::Kernel(format!("installing the Ctrl-C handler: {e}")))?;
     }
-    let summary = exec::run::run(&plan, &cfg, &stop)?;
+    let summary = exec::run::run(&plan, &cfg, stop.as_ref())?;
     for n in &summary.notes {
         if cfg.stats {
             eprintln!("ebq: note: {n}");
         }
     }
     let k = &summary.kernel;
+    let mut lost = false;
     if k.lost > 0 {
         eprintln!("ebq: warning: {} events were lost because the ring buffer was full; try a larger --buffer-size", k.lost);
+        lost = true;
     }
     if k.follow_full > 0 {
         eprintln!(
@@ -118,6 +122,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         );
     }
     if k.agg_missed > 0 {
+        lost = true;
         eprintln!(
             "ebq: warning: {} events were not aggregated: the kernel's map holds {} groups",
             k.agg_missed,
@@ -125,6 +130,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
         );
     }
     if summary.capped > 0 {
+        lost = true;
         eprintln!(
             "ebq: warning: {} events were left out: ebq keeps at most {} groups and {} rows to sort",
             summary.capped,
@@ -153,7 +159,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<(), Error> {
             summary.decoded, summary.kept
         );
     }
-    Ok(())
+    Ok(lost)
 }
 
 /// A clap error as one `ebq:` line (help and version print as usual).
@@ -190,7 +196,9 @@ fn main() -> ExitCode {
     };
     let mut query = None;
     match real_main(args, &mut query) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::SUCCESS,
+        // Events were lost (said on stderr): a distinct status for scripts.
+        Ok(true) => ExitCode::from(3),
         // `ebq ... | head`: the reader is gone, which ends the run cleanly.
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

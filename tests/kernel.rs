@@ -435,3 +435,102 @@ fn ld_preload_comes_from_the_new_programs_environment() {
         ]
     );
 }
+
+#[test]
+fn losses_are_counted_so_that_the_accounting_closes() {
+    // A storm of exactly N syscalls through the smallest ring buffer: every
+    // one is either a row or counted as lost, and the run says so.
+    const N: u64 = 200_000;
+    let (r, w) = nix::unistd::pipe().expect("pipe");
+    // SAFETY: the child only reads a pipe, makes syscalls and exits.
+    let child = match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            drop(w);
+            let mut b = [0u8; 1];
+            // SAFETY: one byte from our own pipe; then plain syscalls.
+            unsafe {
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(&r),
+                    b.as_mut_ptr().cast(),
+                    1,
+                );
+                for _ in 0..N {
+                    libc::getppid();
+                }
+                libc::_exit(0)
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    drop(r);
+    let Some(ebq) = Running::start(&[
+        "--buffer-size",
+        "4K",
+        &format!("select pid from syscall_events where syscall = 'getppid' and pid = {child}"),
+    ]) else {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(child, None);
+        return;
+    };
+    nix::unistd::write(&w, &[1u8]).expect("go");
+    nix::sys::wait::waitpid(child, None).expect("wait");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let done = ebq.stop();
+    let delivered = done.rows.len() as u64;
+    let lost = done.stat("lost");
+    assert_eq!(delivered + lost, N, "{:?}", done.stderr);
+    assert!(
+        lost > 0,
+        "a 4 KiB buffer should overflow: {:?}",
+        done.stderr
+    );
+    assert_eq!(
+        done.status.code(),
+        Some(3),
+        "a run that lost events exits 3"
+    );
+    assert!(
+        done.stderr.iter().any(|l| l.contains("events were lost")),
+        "{:?}",
+        done.stderr
+    );
+}
+
+#[test]
+fn sigterm_ends_a_run_in_a_storm() {
+    // Every syscall of the machine while a child makes them as fast as it
+    // can: the buffer never runs dry, and a stop must still be seen.
+    // SAFETY: the child only makes syscalls until it is killed.
+    let child = match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => loop {
+            // SAFETY: getppid(2) has no preconditions.
+            unsafe { libc::getppid() };
+        },
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    let kill = || {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(child, None);
+    };
+    let Some(ebq) = Running::start(&["select pid, syscall from syscall_events"]) else {
+        kill();
+        return;
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let t = std::time::Instant::now();
+    let done = ebq.stop();
+    let took = t.elapsed();
+    kill();
+    assert!(
+        matches!(done.status.code(), Some(0 | 3)),
+        "{:?} {:?}",
+        done.status,
+        done.stderr
+    );
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    assert!(
+        done.stderr.iter().any(|l| l.contains("stats: kernel")),
+        "{:?}",
+        done.stderr
+    );
+}

@@ -10,7 +10,6 @@ use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::RingBufferBuilder;
@@ -68,6 +67,7 @@ enum Mode {
 
 struct Pipeline<'p> {
     plan: &'p Plan,
+    stop: &'p AtomicBool,
     sink: Option<Box<dyn Sink + 'p>>,
     mode: Mode,
     /// Events left out because a userspace bound was reached.
@@ -83,8 +83,11 @@ struct Pipeline<'p> {
 
 impl Pipeline<'_> {
     fn on_event(&mut self, data: &[u8]) -> i32 {
-        if self.done {
-            return 0;
+        // A negative return ends this poll at once (libbpf's
+        // ring_buffer__poll), so a stop is seen within one record even in
+        // a storm that would keep the buffer from ever running dry.
+        if self.done || self.stop.load(Ordering::Relaxed) {
+            return -1;
         }
         let record = match Record::decode(data, self.boot_offset) {
             Ok(r) => r,
@@ -379,7 +382,7 @@ fn alive(pid: u32) -> bool {
     }
 }
 
-pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary> {
+pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let mut summary = Summary::default();
     let out_columns: Vec<OutColumn> = plan
         .query
@@ -504,6 +507,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
 
     let pipeline = RefCell::new(Pipeline {
         plan,
+        stop,
         sink,
         mode,
         capped: 0,
@@ -526,13 +530,26 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
         .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
+    let mut last_loss_check = Instant::now();
+    let mut reported_lost = 0u64;
     let kernel_agg = matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_));
     let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
     loop {
         match rb.poll(POLL) {
             Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => {}
+            // Our own callback asked to stop (LIMIT, a stop, a closed pipe).
+            Err(_) if pipeline.borrow().done || stop.load(Ordering::SeqCst) => {}
             Err(e) => return Err(Error::Kernel(format!("reading the ring buffer: {e}"))),
             Ok(()) => {}
+        }
+        // Losses are said while they happen, at most once a second.
+        if last_loss_check.elapsed() >= Duration::from_secs(1) {
+            last_loss_check = Instant::now();
+            let lost = kernel.lost();
+            if lost > reported_lost {
+                eprintln!("ebq: warning: {} events lost so far (the ring buffer was full); a larger --buffer-size gives more room", lost);
+                reported_lost = lost;
+            }
         }
         {
             let mut p = pipeline.borrow_mut();
@@ -572,7 +589,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &Arc<AtomicBool>) -> Result<Summary>
             break;
         }
     }
-    let _ = rb.consume();
+    if !stop.load(Ordering::SeqCst) {
+        let _ = rb.consume();
+    }
     drop(rb);
     let mut p = pipeline.into_inner();
     let mut flushed = p.sink.as_mut().map_or(Ok(()), |s| s.flush());

@@ -379,6 +379,31 @@ impl<'obj> Kernel<'obj> {
         self.links.iter().map(|(n, _)| *n).collect()
     }
 
+    /// Events lost so far: the ring buffer had no room.
+    pub fn lost(&self) -> u64 {
+        self.read_stat(ebq_stat::EBQ_STAT_LOST.0)
+    }
+
+    fn read_stat(&self, id: u32) -> u64 {
+        self.skel
+            .maps
+            .stats
+            .lookup_percpu(&id.to_ne_bytes(), MapFlags::ANY)
+            .ok()
+            .flatten()
+            .map(|per_cpu| {
+                per_cpu
+                    .iter()
+                    .filter_map(|v| {
+                        v.get(..8)
+                            .and_then(|b| b.try_into().ok())
+                            .map(u64::from_ne_bytes)
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     pub fn stats(&self, plan: &Plan) -> KernelStats {
         let read = |id: u32| -> u64 {
             self.skel

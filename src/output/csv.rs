@@ -7,6 +7,17 @@ use super::sanitize::sanitize;
 use super::{OutColumn, Sink};
 use crate::exec::value::Value;
 
+/// A text cell a spreadsheet would run as a formula (=, +, -, @ first)
+/// gets a leading ' (OWASP's advice for CSV injection): kernel data never
+/// becomes code in whatever opens the file. Numbers are not text cells.
+fn defuse(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 pub struct CsvSink<W: Write> {
     w: csv::Writer<W>,
     cells: Vec<String>,
@@ -30,7 +41,7 @@ impl<W: Write> Sink for CsvSink<W> {
         for v in values {
             self.cells.push(match v {
                 Value::Null => String::new(),
-                Value::Text(s) => sanitize(s).into_owned(),
+                Value::Text(s) => defuse(&sanitize(s)),
                 // The same buckets as in JSON, as one cell.
                 Value::Hist(h) => h
                     .used()
@@ -58,5 +69,34 @@ impl<W: Write> Sink for CsvSink<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.w.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_escaped_and_defused() {
+        let cols = ["pid", "cmdline"]
+            .map(|n| OutColumn {
+                name: n.into(),
+                width: 1,
+                numeric: false,
+            })
+            .to_vec();
+        let mut out = Vec::new();
+        {
+            let mut s = CsvSink::new(&mut out, &cols).expect("header");
+            s.row(&[Value::Int(-5), Value::Text("=HYPERLINK(\"x\")".into())])
+                .expect("row");
+            s.row(&[Value::Int(7), Value::Text("a,b\x1b[0m".into())])
+                .expect("row");
+            s.flush().expect("flush");
+        }
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "pid,cmdline\n-5,\"'=HYPERLINK(\"\"x\"\")\"\n7,\"a,b\\x1b[0m\"\n"
+        );
     }
 }

@@ -213,3 +213,106 @@ fn aggregate_mistakes_are_named() {
         assert!(m.contains(want), "{sql}: {m}");
     }
 }
+
+/// The SQL front end against generated input: whatever the text, bind,
+/// plan and --explain end in a query or an error, never a panic. Inputs are
+/// built from SQL's own tokens (so they get deep into the binder) mixed
+/// with arbitrary text.
+mod fuzz {
+    use proptest::prelude::*;
+
+    const TOKENS: &[&str] = &[
+        "select",
+        "from",
+        "where",
+        "group",
+        "by",
+        "order",
+        "having",
+        "limit",
+        "and",
+        "or",
+        "not",
+        "in",
+        "like",
+        "between",
+        "is",
+        "null",
+        "count",
+        "(",
+        ")",
+        "*",
+        ",",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "+",
+        "-",
+        "/",
+        "%",
+        "'x%'",
+        "'SIGKILL'",
+        "0",
+        "-1",
+        "9223372036854775807",
+        "99999999999999999999",
+        "pid",
+        "comm",
+        "path",
+        "syscall",
+        "duration",
+        "exit_code",
+        "signal",
+        "process_events",
+        "syscall_events",
+        "signal_events",
+        "file_events",
+        "hist",
+        "lhist",
+        "avg",
+        "max",
+        "distinct",
+        "desc",
+        "e.pid",
+        "cid",
+        "true",
+        "''",
+        "\"q\"",
+        ";",
+    ];
+
+    fn query() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            8 => proptest::sample::select(TOKENS).prop_map(str::to_string),
+            1 => "\\PC{0,8}",
+        ];
+        proptest::collection::vec(token, 0..40).prop_map(|t| t.join(" "))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics(q in query()) {
+            if let Ok(bound) = super::bind(&q) {
+                let plan = crate::plan::plan(bound, false);
+                let _ = crate::plan::explain::render(&plan);
+            }
+        }
+
+        #[test]
+        fn well_formed_selects_bind_or_say_why(
+            cols in proptest::collection::vec(proptest::sample::select(&["pid", "comm", "count(*)", "max(duration)", "nr + 1", "upper(syscall)", "*"][..]), 1..4),
+            filter in proptest::sample::select(&["", "where pid = 1", "where syscall in ('read', 'write')", "where comm like 'a%' or pid > 5", "where not (uid = 0)"][..]),
+            tail in proptest::sample::select(&["", "group by comm", "group by comm having count(*) > 1 order by 1 desc", "limit 3"][..]),
+        ) {
+            let q = format!("select {} from syscall_events {filter} {tail}", cols.join(", "));
+            match super::bind(&q) {
+                Ok(b) => { let _ = crate::plan::explain::render(&crate::plan::plan(b, false)); }
+                Err(crate::error::Error::Sql { msg, .. }) => prop_assert!(!msg.is_empty()),
+                Err(e) => prop_assert!(false, "not an SQL error: {e:?}"),
+            }
+        }
+    }
+}
