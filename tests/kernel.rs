@@ -534,3 +534,103 @@ fn sigterm_ends_a_run_in_a_storm() {
         done.stderr
     );
 }
+
+#[test]
+fn hostile_arguments_stay_inert_in_every_format() {
+    use std::os::unix::ffi::OsStrExt;
+    let m = marker("evil");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        std::ffi::OsStr::new(m.as_str()),
+        std::ffi::OsStr::new("\x1b[2J\x1b]0;owned\x07"),
+        std::ffi::OsStr::new("line1\nline2\r"),
+        std::ffi::OsStr::from_bytes(b"bad\xff\xfeutf8"),
+        std::ffi::OsStr::new("rtl\u{202e}txt"),
+    ];
+    let Some(mut table) = common::ebq_root() else {
+        return;
+    };
+    // path: the other ebq runs carry the marker in their own command lines.
+    let q = format!("select cmdline, argv from process_events where path = '/bin/true' and cmdline like '%{m}%'");
+    let (Some(json_run), Some(csv_run)) = (Running::start(&[&q]), common::ebq_root()) else {
+        return;
+    };
+    let mut table = table
+        .args(["-o", "table", "-d", "3s", &q])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ebq");
+    let mut csv = {
+        let mut c = csv_run;
+        c.args(["-o", "csv", "-d", "3s", &q])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ebq")
+    };
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    run_ok(Command::new("/bin/true").args(&args));
+    let rows = json_run.wait_rows(1, |_| true);
+    json_run.stop();
+    let table_out = table.wait_with_output().expect("table").stdout;
+    let csv_out = csv.wait_with_output().expect("csv").stdout;
+    // JSON: valid, exact where UTF-8 allows, invalid bytes as \xNN.
+    let argv: Vec<String> =
+        serde_json::from_str(rows[0]["argv"].as_str().expect("argv")).expect("array");
+    assert_eq!(argv[2], "\x1b[2J\x1b]0;owned\x07");
+    assert_eq!(argv[3], "line1\nline2\r");
+    assert_eq!(argv[4], "bad\\xff\\xfeutf8");
+    // Table and CSV: no control character, no bidi override, on one line.
+    for (name, out) in [("table", &table_out), ("csv", &csv_out)] {
+        let text = String::from_utf8_lossy(out);
+        assert!(text.contains(&m), "{name}: {text}");
+        assert!(
+            !out.iter().any(|&b| b == 0x1b || b == 0x07 || b == b'\r'),
+            "{name}: {text:?}"
+        );
+        assert!(!text.contains('\u{202e}'), "{name}");
+        assert!(text.contains("\\x1b[2J"), "{name}: {text}");
+        let line = text.lines().find(|l| l.contains(&m)).expect("the row");
+        assert!(line.contains("line1\\nline2"), "{name}: {line}");
+    }
+}
+
+#[test]
+fn thousands_of_arguments_and_an_empty_argv() {
+    let m = marker("many");
+    let Some(ebq) = Running::start(&[&format!("select path, argc, truncated, exit_code from process_events where path like '%{m}%' or cmdline like '%{m}%'")]) else {
+        return;
+    };
+    // 5000 arguments: more text than is kept, so cut and flagged, but
+    // every argument is counted.
+    let many: Vec<String> = std::iter::once(m.clone())
+        .chain((0..4999).map(|i| format!("{i}")))
+        .collect();
+    run_ok(Command::new("/bin/true").args(&many));
+    // execve with an empty argv, of a file that does not exist: a row with
+    // no arguments at all.
+    let path = std::ffi::CString::new(format!("/nonexistent-{m}")).expect("cstr");
+    // SAFETY: the child calls execve (async-signal-safe) and _exit only.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Child => {
+            let argv: [*const libc::c_char; 1] = [std::ptr::null()];
+            // SAFETY: a valid path and NULL-terminated argv and envp.
+            unsafe {
+                libc::execve(path.as_ptr(), argv.as_ptr(), argv.as_ptr());
+                libc::_exit(0)
+            }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            nix::sys::wait::waitpid(child, None).expect("wait");
+        }
+    }
+    let rows = ebq.wait_rows(2, |_| true);
+    ebq.stop();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["argc"], json!(5001));
+    assert_eq!(rows[0]["truncated"], json!(true));
+    assert_eq!(
+        rows[1],
+        json!({"path": format!("/nonexistent-{m}"), "argc": 0, "truncated": false, "exit_code": -2})
+    );
+}
