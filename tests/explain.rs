@@ -19,8 +19,9 @@ fn render(sql: &str) -> String {
         text.push_str(&format!("-- exit {}\n", out.status.code().unwrap_or(-1)));
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    // Whether tracefs is mounted depends on the machine, not on the plan.
-    for line in err.lines().filter(|l| !l.contains("tracefs")) {
+    // Notes about this machine (tracefs mounted, tracepoints present)
+    // depend on the machine, not on the plan.
+    for line in err.lines().filter(|l| !l.starts_with("ebq: note:")) {
         text.push_str(line);
         text.push('\n');
     }

@@ -554,13 +554,13 @@ fn hostile_arguments_stay_inert_in_every_format() {
     let (Some(json_run), Some(csv_run)) = (Running::start(&[&q]), common::ebq_root()) else {
         return;
     };
-    let mut table = table
+    let table = table
         .args(["-o", "table", "-d", "3s", &q])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("ebq");
-    let mut csv = {
+    let csv = {
         let mut c = csv_run;
         c.args(["-o", "csv", "-d", "3s", &q])
             .stdout(Stdio::piped())
