@@ -634,3 +634,52 @@ fn thousands_of_arguments_and_an_empty_argv() {
         json!({"path": format!("/nonexistent-{m}"), "argc": 0, "truncated": false, "exit_code": -2})
     );
 }
+
+/// BPF program ids a process holds (its fdinfo shows prog_id for program
+/// and link fds).
+fn prog_ids(pid: u32) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        ids.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix("prog_id:"))
+                .filter_map(|v| v.trim().parse::<u32>().ok()),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn nothing_stays_attached_after_a_run() {
+    if !nix::unistd::geteuid().is_root() {
+        // Through sudo the pid is sudo's, whose fds are not ebq's.
+        eprintln!("skipped: needs root to read ebq's fdinfo");
+        return;
+    }
+    let Some(ebq) = Running::start(&["select pid from process_events where pid = 1"]) else {
+        return;
+    };
+    let ids = prog_ids(ebq.pid());
+    assert!(
+        ids.len() >= 5,
+        "ebq holds its programs while it runs: {ids:?}"
+    );
+    let done = ebq.stop();
+    assert!(done.status.success());
+    for id in ids {
+        // SAFETY: a plain bpf(2) lookup by id; a returned fd is closed.
+        let fd = unsafe { libbpf_sys::bpf_prog_get_fd_by_id(id) };
+        if fd >= 0 {
+            // SAFETY: fd was just returned to us.
+            unsafe { libc::close(fd) };
+        }
+        assert!(fd < 0, "program {id} is still loaded after ebq ended");
+    }
+}

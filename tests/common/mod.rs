@@ -163,6 +163,10 @@ impl Running {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits until `n` rows satisfy `pred` (or 15 s pass); returns them.
     pub fn wait_rows(&self, n: usize, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(15);
