@@ -40,6 +40,8 @@ fn int_filter(f: &IntFilter) -> String {
     if f.has_range() {
         parts.push(if f.lo > f.hi {
             "in an empty range (every event is rejected)".to_string()
+        } else if f.lo == f.hi {
+            format!("= {}", f.lo)
         } else if f.lo == f.min {
             format!("<= {}", f.hi)
         } else if f.hi == f.max {

@@ -69,6 +69,24 @@ impl IntFilter {
             self.lo = self.min;
             self.hi = self.max;
             self.not_in.clear();
+            // A set of consecutive values (pid = 42 is the common one) is a
+            // range: two compares in the kernel instead of a map lookup.
+            let (first, last) = (set.first().copied(), set.last().copied());
+            match (first, last) {
+                (Some(a), Some(b)) if (b - a) as usize + 1 == set.len() => {
+                    self.lo = a;
+                    self.hi = b;
+                    self.in_set = None;
+                }
+                (None, _) => {
+                    // No value can match: an empty range rejects everything.
+                    self.lo = 1;
+                    self.hi = 0;
+                    self.min = 0;
+                    self.in_set = None;
+                }
+                _ => {}
+            }
         }
     }
 }

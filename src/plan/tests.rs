@@ -17,9 +17,20 @@ const EXIT: u32 = 9;
 
 #[test]
 fn equality_and_in_become_sets() {
-    let pl = p("select pid from process_events where uid = 0 and pid in (5, 6, 7)");
-    assert_eq!(pl.kernel.ints[&UID].in_set, Some(BTreeSet::from([0])));
-    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([5, 6, 7])));
+    let pl = p("select pid from process_events where uid = 0 and pid in (5, 9, 7)");
+    // One value, or consecutive ones, become a range: no map lookup.
+    assert_eq!((pl.kernel.ints[&UID].lo, pl.kernel.ints[&UID].hi), (0, 0));
+    assert_eq!(pl.kernel.ints[&UID].in_set, None);
+    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([5, 7, 9])));
+    let pl = p("select pid from process_events where pid in (5, 6, 7)");
+    assert_eq!(
+        (
+            pl.kernel.ints[&PID].lo,
+            pl.kernel.ints[&PID].hi,
+            pl.kernel.ints[&PID].in_set.is_none()
+        ),
+        (5, 7, true)
+    );
     assert!(pl.conjuncts.iter().all(|c| c.pushed == Pushed::Exact));
 }
 
@@ -28,8 +39,8 @@ fn ranges_intersect_and_fold_into_sets() {
     let pl = p("select pid from process_events where exit_code < 0 and exit_code >= -13");
     let f = &pl.kernel.ints[&EXIT];
     assert_eq!((f.lo, f.hi), (-13, -1));
-    let pl = p("select pid from process_events where pid in (1, 2, 3) and pid > 1 and pid != 3");
-    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([2])));
+    let pl = p("select pid from process_events where pid in (1, 2, 3, 9) and pid > 1 and pid != 3");
+    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([2, 9])));
     assert!(!pl.kernel.ints[&PID].has_range());
     let pl = p("select pid from process_events where pid between 10 and 20");
     assert_eq!((pl.kernel.ints[&PID].lo, pl.kernel.ints[&PID].hi), (10, 20));
@@ -37,8 +48,11 @@ fn ranges_intersect_and_fold_into_sets() {
 
 #[test]
 fn or_on_one_column_is_one_set_and_not_is_pushed_through() {
-    let pl = p("select pid from process_events where (pid = 1 or pid = 2 or pid in (3))");
-    assert_eq!(pl.kernel.ints[&PID].in_set, Some(BTreeSet::from([1, 2, 3])));
+    let pl = p("select pid from process_events where (pid = 1 or pid = 2 or pid in (30))");
+    assert_eq!(
+        pl.kernel.ints[&PID].in_set,
+        Some(BTreeSet::from([1, 2, 30]))
+    );
     let pl = p("select pid from process_events where not (uid = 0 or uid = 1)");
     assert_eq!(pl.kernel.ints[&UID].not_in, BTreeSet::from([0, 1]));
     let pl = p("select pid from process_events where not pid > 5");
