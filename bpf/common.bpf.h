@@ -224,19 +224,24 @@ static __always_inline void submit_event(void *buf, __u64 size, __u32 sent_stat)
 	barrier_var(size);
 	if (size > EBQ_SCRATCH_SIZE)
 		size = EBQ_SCRATCH_SIZE;
-	if (bpf_ringbuf_output(&events, buf, size, 0))
+	if (bpf_ringbuf_output(&events, buf, size, 0)) {
 		stat_inc(EBQ_STAT_LOST);
-	else
+		stat_inc(sent_stat + EBQ_STAT_LOST_BASE);
+	} else {
 		stat_inc(sent_stat);
+	}
 }
 
-/* Reserves, fills with `fill`'s caller and submits a fixed-size event. */
-static __always_inline void *reserve_event(__u64 size)
+/* Room for a fixed-size event; a full buffer is counted as a loss of the
+ * program whose sent counter is sent_stat. */
+static __always_inline void *reserve_event(__u64 size, __u32 sent_stat)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);
 
-	if (!e)
+	if (!e) {
 		stat_inc(EBQ_STAT_LOST);
+		stat_inc(sent_stat + EBQ_STAT_LOST_BASE);
+	}
 	return e;
 }
 

@@ -498,7 +498,9 @@ enum ebq_stat {
 	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
 	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
 	EBQ_STAT_AGGREGATED = 50,   /* events aggregated in the kernel */
-	EBQ_STAT_MAX = 64,
+	/* lost by a program: its sent counter + EBQ_STAT_LOST_BASE */
+	EBQ_STAT_LOST_BASE = 64,
+	EBQ_STAT_MAX = 128,
 };
 
 #endif /* __EBQ_H__ */

@@ -37,7 +37,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 		stat_inc(EBQ_STAT_FILTERED);
 		return 0;
 	}
-	e = reserve_event(sizeof(*e));
+	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_EXIT);
 	if (!e)
 		return 0;
 	fill_header(&e->h, p, EBQ_EV_EXIT);

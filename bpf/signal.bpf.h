@@ -34,7 +34,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 		stat_inc(EBQ_STAT_FILTERED);
 		return 0;
 	}
-	e = reserve_event(sizeof(*e));
+	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SIGNAL);
 	if (!e)
 		return 0;
 	fill_header(&e->h, cur, EBQ_EV_SIGNAL);

@@ -153,7 +153,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 		stat_inc(EBQ_STAT_FILTERED);
 		return 0;
 	}
-	e = reserve_event(sizeof(*e));
+	e = reserve_event(sizeof(*e), sent_stat);
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));

@@ -159,7 +159,7 @@ static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64
 		sys_aggregate(nr, ret, duration);
 		return;
 	}
-	e = reserve_event(sizeof(*e));
+	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SYSCALL);
 	if (!e)
 		return;
 	fill_header(&e->h, task, EBQ_EV_SYSCALL);

@@ -164,7 +164,17 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<bool, Error> {
         );
     }
     if cfg.stats {
-        let per: Vec<String> = k.sent.iter().map(|(p, n)| format!("{p} {n}")).collect();
+        let per: Vec<String> = k
+            .sent
+            .iter()
+            .map(|(p, n, l)| {
+                if *l > 0 {
+                    format!("{p} {n}, lost {l}")
+                } else {
+                    format!("{p} {n}")
+                }
+            })
+            .collect();
         eprintln!(
             "ebq: stats: kernel: sent {} events ({}), aggregated {} in the kernel, rejected {} in the kernel, lost {}",
             k.total_sent(),

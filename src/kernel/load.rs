@@ -36,8 +36,9 @@ pub struct LoadOptions {
 /// Counters from the `stats` map, summed over CPUs.
 #[derive(Debug, Default, Clone)]
 pub struct KernelStats {
-    /// Events each attached program sent up, in plan order.
-    pub sent: Vec<(&'static str, u64)>,
+    /// Events each attached program sent up, and lost (the ring buffer
+    /// was full), in plan order.
+    pub sent: Vec<(&'static str, u64, u64)>,
     pub lost: u64,
     pub filtered: u64,
     pub follow_full: u64,
@@ -49,7 +50,7 @@ pub struct KernelStats {
 
 impl KernelStats {
     pub fn total_sent(&self) -> u64 {
-        self.sent.iter().map(|(_, n)| n).sum()
+        self.sent.iter().map(|(_, n, _)| n).sum()
     }
 }
 
@@ -424,14 +425,18 @@ impl<'obj> Kernel<'obj> {
                 })
                 .unwrap_or(0)
         };
-        let mut sent: Vec<(&'static str, u64)> = Vec::new();
+        let mut sent: Vec<(&'static str, u64, u64)> = Vec::new();
         let mut seen = Vec::new();
         for p in &plan.kernel.programs {
             if let Some(stat) = p.sent_stat {
                 // Programs that share a counter are counted once.
                 if !seen.contains(&stat) {
                     seen.push(stat);
-                    sent.push((p.name, read(stat)));
+                    sent.push((
+                        p.name,
+                        read(stat),
+                        read(stat + ebq_stat::EBQ_STAT_LOST_BASE.0),
+                    ));
                 }
             }
         }
