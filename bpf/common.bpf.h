@@ -120,6 +120,16 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+static __always_inline void stat_inc(__u32 id);
+
+/* A kernel filter said no. Counted only when the user asked (--stats):
+ * this is the hottest path of a filter that matches nothing. */
+static __always_inline void filtered(void)
+{
+	if (cfg.count_filtered)
+		stat_inc(EBQ_STAT_FILTERED);
+}
+
 static __always_inline void stat_inc(__u32 id)
 {
 	__u64 *c = bpf_map_lookup_elem(&stats, &id);

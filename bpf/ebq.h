@@ -476,7 +476,9 @@ struct ebq_filter_config {
 	__u8 agg_enabled;
 	__u8 agg_measure;  /* enum ebq_agg_measure */
 	__u8 agg_hist;     /* enum ebq_agg_hist */
-	__u8 _pad3[5];
+	__u8 count_filtered; /* count kernel rejections (--stats): off, a
+				rejected event costs no counter update */
+	__u8 _pad3[4];
 };
 
 /*

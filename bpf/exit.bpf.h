@@ -34,7 +34,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	if (!stable_ok(p, tgid) ||
 	    (cfg.int_mode[EBQ_COL_EXIT_CODE] && (killed || !int_ok(EBQ_COL_EXIT_CODE, code))) ||
 	    (cfg.int_mode[EBQ_COL_SIGNAL] && (!killed || !int_ok(EBQ_COL_SIGNAL, status & 0x7f)))) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_EXIT);
@@ -43,7 +43,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	fill_header(&e->h, p, EBQ_EV_EXIT);
 	if (!header_ok(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->status = status;

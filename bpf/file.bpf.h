@@ -47,7 +47,7 @@ static __always_inline int file_enter(__u32 what, const char *path, __s32 dirfd,
 	if (tgid == cfg.self_tgid)
 		return 0;
 	if (!stable_ok(task, tgid) || !comm_ok_current() || !prefix_ok(path, true)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	st.start_ns = bpf_ktime_get_boot_ns();
@@ -175,7 +175,7 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 	action = file_action(what, st.args[4]);
 	if ((cfg.actions && !(cfg.actions & (1u << action))) ||
 	    !int_ok(EBQ_COL_EXIT_CODE, ret)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	b = scratch_slot();
@@ -184,7 +184,7 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 	e = &b->e;
 	fill_header(&e->h, task, EBQ_EV_FILE);
 	if (!header_ok(&e->h)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
@@ -234,7 +234,7 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 		n = EBQ_PATH_MAX;
 	/* The path as read is checked, whatever the entry saw. */
 	if (!relative && !prefix_ok((const char *)b->data, false)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->path_len = n;

@@ -42,7 +42,7 @@ static __always_inline int module_enter(__u32 what, __u64 a0, __u64 flags)
 	if (tgid == cfg.self_tgid)
 		return 0;
 	if (!stable_ok(task, tgid)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	st.start_ns = bpf_ktime_get_boot_ns();
@@ -72,7 +72,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 	if (st.what != what)
 		return 0;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	b = scratch_slot();
@@ -81,7 +81,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 	e = &b->e;
 	fill_header(&e->h, task, EBQ_EV_MODULE);
 	if (!header_ok(&e->h)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;

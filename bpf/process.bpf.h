@@ -155,7 +155,7 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	st.what = syscall;
 	st.rejected = !stable_ok(task, tgid) || !prefix_ok(filename, true);
 	if (st.rejected)
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
 	return 0;
 }
@@ -224,7 +224,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	filename = BPF_CORE_READ(bprm, filename);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
 	    (!st && !prefix_ok(filename, false))) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->exit_code = 0;
@@ -354,7 +354,7 @@ static __always_inline int exec_exit(long ret)
 	e = &b->e;
 	fill_header(&e->h, task, EBQ_EV_EXEC);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, ret)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->syscall = st.what;

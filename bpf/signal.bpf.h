@@ -31,7 +31,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 		return 0;
 	if (!int_ok(EBQ_COL_SIGNAL, sig) || !int_ok(EBQ_COL_TARGET_PID, target) ||
 	    !stable_ok(cur, tgid)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SIGNAL);
@@ -40,7 +40,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	fill_header(&e->h, cur, EBQ_EV_SIGNAL);
 	if (!header_ok(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e->signal = sig;

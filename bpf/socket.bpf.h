@@ -42,7 +42,7 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 	st.what = action;
 	/* Rejected: nothing is noted, and the exit finds nothing to report. */
 	if (!stable_ok(task, tgid)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
@@ -150,7 +150,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	if (st.rejected || st.what != action)
 		return 0;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	e = reserve_event(sizeof(*e), sent_stat);
@@ -227,7 +227,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	     (!(e->flags & EBQ_SOCK_HAS_REMOTE) || e->family == AF_UNIX ||
 	      !int_ok(EBQ_COL_REMOTE_PORT, e->remote_port)))) {
 		bpf_ringbuf_discard(e, 0);
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	bpf_ringbuf_submit(e, 0);

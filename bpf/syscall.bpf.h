@@ -95,7 +95,7 @@ static __always_inline void sys_aggregate(__u32 nr, __s64 ret, __u64 duration)
 
 		if (!int_ok(EBQ_COL_EUID, BPF_CORE_READ(cred, euid.val)) ||
 		    !int_ok(EBQ_COL_EGID, BPF_CORE_READ(cred, egid.val))) {
-			stat_inc(EBQ_STAT_FILTERED);
+			filtered();
 			return;
 		}
 	}
@@ -165,7 +165,7 @@ static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64
 	fill_header(&e->h, task, EBQ_EV_SYSCALL);
 	if (!header_ok(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return;
 	}
 	e->nr = nr;
@@ -192,7 +192,7 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	task = (void *)bpf_get_current_task();
 	if (!int_ok(EBQ_COL_TID, tid) || !stable_ok(task, tgid) || !comm_ok_current()) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	if (cfg.capture & EBQ_CAP_EXIT) {
@@ -237,7 +237,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	duration = bpf_ktime_get_ns() - st.start_ns;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret) || !int_ok(EBQ_COL_DURATION, duration)) {
-		stat_inc(EBQ_STAT_FILTERED);
+		filtered();
 		return 0;
 	}
 	sys_report((void *)bpf_get_current_task(), st.what, ret, duration,

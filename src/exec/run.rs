@@ -468,6 +468,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         &LoadOptions {
             buffer_size: cfg.buffer_size,
             self_tgid: std::process::id(),
+            count_filtered: cfg.stats,
         },
     )?;
 

@@ -31,6 +31,8 @@ pub struct LoadOptions {
     pub buffer_size: u32,
     /// Our own tgid, never reported.
     pub self_tgid: u32,
+    /// Count what the kernel filters reject (--stats).
+    pub count_filtered: bool,
 }
 
 /// Counters from the `stats` map, summed over CPUs.
@@ -131,6 +133,7 @@ pub fn load<'obj>(
         .ok_or_else(|| Error::Kernel("the BPF object has no configuration section".into()))?
         .cfg;
     cfg.self_tgid = opts.self_tgid;
+    cfg.count_filtered = u8::from(opts.count_filtered);
     cfg.capture = k.capture;
     cfg.actions = k.actions;
     cfg.follow = u8::from(k.follow);
