@@ -182,6 +182,12 @@ static __always_inline bool comm_ok(const char *comm)
 
 	if (!cfg.comm_mode)
 		return true;
+	if (cfg.comm_mode & EBQ_F_ONE) {
+		__u64 w[2];
+
+		__builtin_memcpy(w, comm, sizeof(w));
+		return w[0] == cfg.comm_one[0] && w[1] == cfg.comm_one[1];
+	}
 	__builtin_memcpy(k.comm, comm, EBQ_COMM_LEN);
 	if (cfg.comm_mode & EBQ_F_IN) {
 		k.kind = EBQ_SET_IN;
@@ -289,6 +295,26 @@ static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
 	if (cfg.int_mode[EBQ_COL_CGROUP_ID] &&
 	    !int_ok(EBQ_COL_CGROUP_ID, (__s64)bpf_get_current_cgroup_id()))
 		return false;
+	return true;
+}
+
+/*
+ * Before an exit program looks up its syscall's entry: what the entry
+ * would have rejected on pid, uid or gid (the filters a helper answers
+ * without touching the task), the exit rejects with no map lookup.
+ */
+static __always_inline bool exit_may_report(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (tgid == cfg.self_tgid || !int_ok(EBQ_COL_PID, tgid))
+		return false;
+	if (cfg.int_mode[EBQ_COL_UID] || cfg.int_mode[EBQ_COL_GID]) {
+		__u64 ug = bpf_get_current_uid_gid();
+
+		if (!int_ok(EBQ_COL_UID, (__u32)ug) || !int_ok(EBQ_COL_GID, (__u32)(ug >> 32)))
+			return false;
+	}
 	return true;
 }
 

@@ -424,6 +424,7 @@ enum ebq_filter_mode {
 	EBQ_F_IN = 1 << 1,     /* v in the set (key kind EBQ_SET_IN) */
 	EBQ_F_NOT_IN = 1 << 2, /* v not in the set (key kind EBQ_SET_NOT_IN) */
 	EBQ_F_PREFIX = 1 << 3, /* path has a prefix in the LPM trie */
+	EBQ_F_ONE = 1 << 4,    /* comm equals cfg.comm_one: no map lookup */
 };
 
 enum ebq_set_kind {
@@ -479,6 +480,8 @@ struct ebq_filter_config {
 	__u8 count_filtered; /* count kernel rejections (--stats): off, a
 				rejected event costs no counter update */
 	__u8 _pad3[4];
+	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
+	__u64 comm_one[2];
 };
 
 /*

@@ -165,6 +165,8 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 	__u32 action, off = 0, n;
 	bool relative = false;
 
+	if (!exit_may_report())
+		return 0;
 	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0;

@@ -64,6 +64,8 @@ static __always_inline int module_exit(__u32 what, long ret)
 	struct ebq_module_event *e;
 	__u32 off = 0;
 
+	if (!exit_may_report())
+		return 0;
 	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0;

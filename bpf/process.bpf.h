@@ -341,6 +341,8 @@ static __always_inline int exec_exit(long ret)
 	struct ebq_exec_event *e;
 	__u32 off = 0;
 
+	if (!exit_may_report())
+		return 0;
 	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0; /* succeeded (sched_process_exec took it), or not ours */

@@ -142,6 +142,8 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	struct sock *sk;
 	__s32 fd;
 
+	if (!exit_may_report())
+		return 0;
 	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0;

@@ -227,6 +227,8 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	__u64 duration;
 	__s64 ret = ctx->ret;
 
+	if (!exit_may_report())
+		return 0;
 	stp = bpf_map_lookup_elem(&inflight, &tid);
 	if (!stp)
 		return 0;

@@ -161,8 +161,23 @@ pub fn load<'obj>(
             }
         }
     }
-    if k.comm_in.is_some() {
-        cfg.comm_mode |= ebq_filter_mode::EBQ_F_IN.0 as u8;
+    match &k.comm_in {
+        // One value and nothing to exclude: compared in place, no lookup.
+        Some(set) if set.len() == 1 && k.comm_not_in.is_empty() => {
+            let mut b = [0u8; 16];
+            if let Some(c) = set.first() {
+                for (d, s) in b.iter_mut().zip(c.bytes().take(15)) {
+                    *d = s;
+                }
+            }
+            cfg.comm_one = [
+                u64::from_ne_bytes(b[..8].try_into().unwrap_or_default()),
+                u64::from_ne_bytes(b[8..].try_into().unwrap_or_default()),
+            ];
+            cfg.comm_mode |= ebq_filter_mode::EBQ_F_ONE.0 as u8;
+        }
+        Some(_) => cfg.comm_mode |= ebq_filter_mode::EBQ_F_IN.0 as u8,
+        None => {}
     }
     if !k.comm_not_in.is_empty() {
         cfg.comm_mode |= ebq_filter_mode::EBQ_F_NOT_IN.0 as u8;
