@@ -275,6 +275,7 @@ static __always_inline bool followed_ok(__u32 tgid)
  */
 static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
 {
+	/* task NULL: the current task, fetched only if a filter needs it. */
 	if (!followed_ok(tgid))
 		return false;
 	if (!int_ok(EBQ_COL_PID, tgid))
@@ -286,6 +287,8 @@ static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
 		    !int_ok(EBQ_COL_GID, (__u32)(ug >> 32)))
 			return false;
 	}
+	if ((cfg.int_mode[EBQ_COL_PARENT] || cfg.int_mode[EBQ_COL_AUID]) && !task)
+		task = (void *)bpf_get_current_task();
 	if (cfg.int_mode[EBQ_COL_PARENT] &&
 	    !int_ok(EBQ_COL_PARENT, (__u32)BPF_CORE_READ(task, real_parent, tgid)))
 		return false;

@@ -39,14 +39,13 @@ _Static_assert(sizeof(struct file_buf) <= EBQ_SCRATCH_SIZE, "file_buf fits a scr
 static __always_inline int file_enter(__u32 what, const char *path, __s32 dirfd,
 				      const char *dest, __s32 dest_dirfd, __u64 flags, __u64 mode)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
 		return 0;
-	if (!stable_ok(task, tgid) || !comm_ok_current() || !prefix_ok(path, true)) {
+	if (!stable_ok(NULL, tgid) || !comm_ok_current() || !prefix_ok(path, true)) {
 		filtered();
 		return 0;
 	}
@@ -157,8 +156,8 @@ static __always_inline __u32 read_path(__u8 *data, __u32 off, const char *p, __u
 
 static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	struct inflight *stp, st;
 	struct file_buf *b;
 	struct ebq_file_event *e;
@@ -172,6 +171,7 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 		return 0;
 	st = *stp;
 	bpf_map_delete_elem(&inflight, &tid);
+	task = (void *)bpf_get_current_task();
 	if (st.what != what)
 		return 0;
 	action = file_action(what, st.args[4]);

@@ -34,14 +34,13 @@ struct {
 
 static __always_inline int module_enter(__u32 what, __u64 a0, __u64 flags)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
 		return 0;
-	if (!stable_ok(task, tgid)) {
+	if (!stable_ok(NULL, tgid)) {
 		filtered();
 		return 0;
 	}
@@ -56,8 +55,8 @@ static __always_inline int module_enter(__u32 what, __u64 a0, __u64 flags)
 
 static __always_inline int module_exit(__u32 what, long ret)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	struct inflight *stp, st;
 	struct module_name *seen;
 	struct module_buf *b;
@@ -71,6 +70,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 		return 0;
 	st = *stp;
 	bpf_map_delete_elem(&inflight, &tid);
+	task = (void *)bpf_get_current_task();
 	if (st.what != what)
 		return 0;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret)) {

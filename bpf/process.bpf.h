@@ -140,7 +140,6 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
 				      const char *const *argv, const char *const *envp)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct inflight st = {};
@@ -153,7 +152,7 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	st.args[2] = (__u64)(__s64)dirfd;
 	st.args[3] = (__u64)envp;
 	st.what = syscall;
-	st.rejected = !stable_ok(task, tgid) || !prefix_ok(filename, true);
+	st.rejected = !stable_ok(NULL, tgid) || !prefix_ok(filename, true);
 	if (st.rejected)
 		filtered();
 	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
@@ -334,8 +333,8 @@ static long args_step(__u32 i, void *arg)
 
 static __always_inline int exec_exit(long ret)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	struct inflight *stp, st;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
@@ -348,6 +347,7 @@ static __always_inline int exec_exit(long ret)
 		return 0; /* succeeded (sched_process_exec took it), or not ours */
 	st = *stp;
 	bpf_map_delete_elem(&inflight, &tid);
+	task = (void *)bpf_get_current_task();
 	if (st.rejected || ret >= 0 || (st.what != EBQ_SYS_EXECVE && st.what != EBQ_SYS_EXECVEAT))
 		return 0;
 	b = scratch_slot();

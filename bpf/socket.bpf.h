@@ -28,7 +28,6 @@
  */
 static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct inflight st = {};
@@ -41,7 +40,7 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 	st.args[2] = a2;
 	st.what = action;
 	/* Rejected: nothing is noted, and the exit finds nothing to report. */
-	if (!stable_ok(task, tgid)) {
+	if (!stable_ok(NULL, tgid)) {
 		filtered();
 		return 0;
 	}
@@ -134,8 +133,8 @@ static __always_inline bool addr_is_zero(const __u8 *a, __u16 family)
 
 static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task;
 	struct inflight *stp, st;
 	struct ebq_socket_event *e;
 	struct socket *sock = NULL;
@@ -149,6 +148,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 		return 0;
 	st = *stp;
 	bpf_map_delete_elem(&inflight, &tid);
+	task = (void *)bpf_get_current_task();
 	if (st.rejected || st.what != action)
 		return 0;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret)) {

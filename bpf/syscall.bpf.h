@@ -190,11 +190,11 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 
 	if (!nr_ok(nr) || tgid == cfg.self_tgid)
 		return 0;
-	task = (void *)bpf_get_current_task();
-	if (!int_ok(EBQ_COL_TID, tid) || !stable_ok(task, tgid) || !comm_ok_current()) {
+	if (!int_ok(EBQ_COL_TID, tid) || !stable_ok(NULL, tgid) || !comm_ok_current()) {
 		filtered();
 		return 0;
 	}
+	task = (void *)bpf_get_current_task();
 	if (cfg.capture & EBQ_CAP_EXIT) {
 		struct inflight st = {};
 
