@@ -321,6 +321,25 @@ static __always_inline bool exit_may_report(void)
 	return true;
 }
 
+/*
+ * Takes this thread's in-flight entry out of the map, into *st: false when
+ * there is none (its entry filtered it out, or ebq started mid-syscall) or
+ * a cheap filter already says no.
+ */
+static __always_inline bool take_inflight(__u32 tid, struct inflight *st)
+{
+	struct inflight *stp;
+
+	if (!exit_may_report())
+		return false;
+	stp = bpf_map_lookup_elem(&inflight, &tid);
+	if (!stp)
+		return false;
+	*st = *stp;
+	bpf_map_delete_elem(&inflight, &tid);
+	return true;
+}
+
 static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task,
 					__u32 kind)
 {

@@ -158,19 +158,14 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
-	struct inflight *stp, st;
+	struct inflight st;
 	struct file_buf *b;
 	struct ebq_file_event *e;
 	__u32 action, off = 0, n;
 	bool relative = false;
 
-	if (!exit_may_report())
+	if (!take_inflight(tid, &st))
 		return 0;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
-		return 0;
-	st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
 	task = (void *)bpf_get_current_task();
 	if (st.what != what)
 		return 0;

@@ -57,19 +57,14 @@ static __always_inline int module_exit(__u32 what, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
-	struct inflight *stp, st;
+	struct inflight st;
 	struct module_name *seen;
 	struct module_buf *b;
 	struct ebq_module_event *e;
 	__u32 off = 0;
 
-	if (!exit_may_report())
+	if (!take_inflight(tid, &st))
 		return 0;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
-		return 0;
-	st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
 	task = (void *)bpf_get_current_task();
 	if (st.what != what)
 		return 0;

@@ -335,18 +335,13 @@ static __always_inline int exec_exit(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
-	struct inflight *stp, st;
+	struct inflight st;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	__u32 off = 0;
 
-	if (!exit_may_report())
-		return 0;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
+	if (!take_inflight(tid, &st))
 		return 0; /* succeeded (sched_process_exec took it), or not ours */
-	st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
 	task = (void *)bpf_get_current_task();
 	if (st.rejected || ret >= 0 || (st.what != EBQ_SYS_EXECVE && st.what != EBQ_SYS_EXECVEAT))
 		return 0;

@@ -135,19 +135,14 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
-	struct inflight *stp, st;
+	struct inflight st;
 	struct ebq_socket_event *e;
 	struct socket *sock = NULL;
 	struct sock *sk;
 	__s32 fd;
 
-	if (!exit_may_report())
+	if (!take_inflight(tid, &st))
 		return 0;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
-		return 0;
-	st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
 	task = (void *)bpf_get_current_task();
 	if (st.rejected || st.what != action)
 		return 0;

@@ -223,17 +223,12 @@ SEC("tracepoint/raw_syscalls/sys_exit")
 int sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *stp, st;
+	struct inflight st;
 	__u64 duration;
 	__s64 ret = ctx->ret;
 
-	if (!exit_may_report())
+	if (!take_inflight(tid, &st))
 		return 0;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
-		return 0;
-	st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
 	/* exit_group and a successful execve never come back here. */
 	if (st.what != (__u32)ctx->id)
 		return 0;

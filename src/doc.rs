@@ -5,25 +5,14 @@
 use std::io::Write;
 
 use clap::CommandFactory;
-use comfy_table::{presets, ContentArrangement, Table as Grid};
+use comfy_table::{presets, Table as Grid};
 
 use crate::catalog::{self, KernelFilter, Table};
 use crate::cli::{Args, Generate};
 
 /// `width`: the terminal's, when output goes to one.
 fn grid(color: bool, width: Option<u16>) -> Grid {
-    let mut g = Grid::new();
-    g.load_style(presets::UTF8_BORDERS_ONLY)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(w) = width {
-        g.set_width(w);
-    }
-    if color {
-        g.enforce_styling();
-    } else {
-        g.force_no_tty();
-    }
-    g
+    crate::output::grid(color, width, presets::UTF8_BORDERS_ONLY)
 }
 
 pub fn list(table: Option<&str>, color: bool, width: Option<u16>) -> String {

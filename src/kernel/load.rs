@@ -424,25 +424,7 @@ impl<'obj> Kernel<'obj> {
     }
 
     pub fn stats(&self, plan: &Plan) -> KernelStats {
-        let read = |id: u32| -> u64 {
-            self.skel
-                .maps
-                .stats
-                .lookup_percpu(&id.to_ne_bytes(), MapFlags::ANY)
-                .ok()
-                .flatten()
-                .map(|per_cpu| {
-                    per_cpu
-                        .iter()
-                        .filter_map(|v| {
-                            v.get(..8)
-                                .and_then(|b| b.try_into().ok())
-                                .map(u64::from_ne_bytes)
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
-        };
+        let read = |id: u32| self.read_stat(id);
         let mut sent: Vec<(&'static str, u64, u64)> = Vec::new();
         let mut seen = Vec::new();
         for p in &plan.kernel.programs {

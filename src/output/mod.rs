@@ -55,3 +55,20 @@ pub fn sink<'w>(
         Format::Table => Box::new(table::TableSink::new(w, columns, o.width, o.color)?),
     })
 }
+
+/// A comfy-table for a finished result (--list, aggregate result sets),
+/// styled only when the one color decision says so.
+pub fn grid(color: bool, width: Option<u16>, style: comfy_table::TableStyle) -> comfy_table::Table {
+    let mut g = comfy_table::Table::new();
+    g.load_style(style)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        g.set_width(w);
+    }
+    if color {
+        g.enforce_styling();
+    } else {
+        g.force_no_tty();
+    }
+    g
+}

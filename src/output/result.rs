@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Grid};
+use comfy_table::{presets, CellAlignment};
 
 use super::sanitize::sanitize;
 use super::{Format, OutColumn, Sink};
@@ -41,17 +41,7 @@ pub fn print(
                 );
                 writeln!(w, "{when}")?;
             }
-            let mut g = Grid::new();
-            g.load_style(presets::NOTHING)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-            if let Some(w) = width {
-                g.set_width(w);
-            }
-            if color {
-                g.enforce_styling();
-            } else {
-                g.force_no_tty();
-            }
+            let mut g = super::grid(color, width, presets::NOTHING);
             g.set_header(set.columns.iter().map(|c| {
                 let h = comfy_table::Cell::new(c.name.to_uppercase());
                 if color {

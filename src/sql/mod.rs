@@ -189,25 +189,7 @@ pub fn bind(sql: &str) -> Result<Query> {
             }
         };
         // An output's alias or position, else an expression.
-        let by_name = match &o.expr {
-            AstExpr::Identifier(i) => outputs
-                .iter()
-                .find(|out| out.name.eq_ignore_ascii_case(&i.value))
-                .map(|out| out.expr.clone()),
-            AstExpr::Value(v) => match &v.value {
-                ast::Value::Number(n, _) => match n.parse::<usize>() {
-                    Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
-                    _ => {
-                        return Err(err_at(
-                            format!("ORDER BY {n}: there are {} output columns", outputs.len()),
-                            &o.expr,
-                        ))
-                    }
-                },
-                _ => None,
-            },
-            _ => None,
-        };
+        let by_name = by_output(&o.expr, &outputs, "ORDER BY", true)?;
         let e = match by_name {
             Some(e) => e,
             None => b.bind_any(&o.expr)?,
@@ -216,25 +198,9 @@ pub fn bind(sql: &str) -> Result<Query> {
     }
     let mut keys = Vec::new();
     for g in group_by {
-        let by_name = match g {
-            AstExpr::Identifier(i) if table.column(&i.value).is_none() => outputs
-                .iter()
-                .find(|out| out.name.eq_ignore_ascii_case(&i.value))
-                .map(|out| out.expr.clone()),
-            AstExpr::Value(v) => match &v.value {
-                ast::Value::Number(n, _) => match n.parse::<usize>() {
-                    Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
-                    _ => {
-                        return Err(err_at(
-                            format!("GROUP BY {n}: there are {} output columns", outputs.len()),
-                            g,
-                        ))
-                    }
-                },
-                _ => None,
-            },
-            _ => None,
-        };
+        // A column name wins over an output alias of the same name.
+        let is_column = matches!(g, AstExpr::Identifier(i) if table.column(&i.value).is_some());
+        let by_name = by_output(g, &outputs, "GROUP BY", !is_column)?;
         let e = match by_name {
             Some(e) => e,
             None => b.bind_expr(g)?,
@@ -310,6 +276,30 @@ pub fn bind(sql: &str) -> Result<Query> {
         limit,
         agg,
         order_by,
+    })
+}
+
+/// ORDER BY / GROUP BY by an output's alias (when `names`) or 1-based
+/// position; None when `e` is neither.
+fn by_output(e: &AstExpr, outputs: &[Output], clause: &str, names: bool) -> Result<Option<Expr>> {
+    Ok(match e {
+        AstExpr::Identifier(i) if names => outputs
+            .iter()
+            .find(|out| out.name.eq_ignore_ascii_case(&i.value))
+            .map(|out| out.expr.clone()),
+        AstExpr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => match n.parse::<usize>() {
+                Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
+                _ => {
+                    return Err(err_at(
+                        format!("{clause} {n}: there are {} output columns", outputs.len()),
+                        e,
+                    ))
+                }
+            },
+            _ => None,
+        },
+        _ => None,
     })
 }
 
