@@ -372,6 +372,25 @@ static __always_inline bool header_ok(const struct ebq_header *h)
 	       followed_ok(h->pid);
 }
 
+/*
+ * A per-CPU scratch slot with its header filled for the current task; NULL
+ * when there is no slot or a header filter says no (counted).
+ */
+static __always_inline void *scratch_event(struct task_struct *task, __u32 kind)
+{
+	struct ebq_header *h = scratch_slot();
+
+	if (!h)
+		return NULL;
+	fill_header(h, task, kind);
+	if (!header_ok(h)) {
+		filtered();
+		return NULL;
+	}
+	return h;
+}
+
+
 /* The file of fd in the current task, or NULL. */
 static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
 {

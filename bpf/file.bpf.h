@@ -175,15 +175,10 @@ static __always_inline int file_exit(__u32 what, long ret, __u32 sent_stat)
 		filtered();
 		return 0;
 	}
-	b = scratch_slot();
+	b = scratch_event(task, EBQ_EV_FILE);
 	if (!b)
 		return 0;
 	e = &b->e;
-	fill_header(&e->h, task, EBQ_EV_FILE);
-	if (!header_ok(&e->h)) {
-		filtered();
-		return 0;
-	}
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
 	e->exit_code = ret;
 	e->action = action;

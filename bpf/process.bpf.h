@@ -26,6 +26,17 @@ struct exec_buf {
 
 _Static_assert(sizeof(struct exec_buf) <= EBQ_SCRATCH_SIZE, "exec_buf fits a scratch slot");
 
+/* The scratch slot is reused: nothing of the last event may leak in. */
+static __always_inline void clear_lengths(struct ebq_exec_event *e)
+{
+	e->flags = 0;
+	e->path_len = 0;
+	e->args_len = 0;
+	e->cwd_len = 0;
+	e->base_len = 0;
+	e->ld_preload_len = 0;
+}
+
 /* Holds one environment variable at a time while the block is searched. */
 struct env_buf {
 	char b[EBQ_ENV_VAR_MAX];
@@ -228,12 +239,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	}
 	e->exit_code = 0;
 	e->argc = BPF_CORE_READ(bprm, argc);
-	e->flags = 0;
-	e->path_len = 0;
-	e->args_len = 0;
-	e->cwd_len = 0;
-	e->base_len = 0;
-	e->ld_preload_len = 0;
+	clear_lengths(e);
 
 	if (cfg.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
@@ -358,12 +364,7 @@ static __always_inline int exec_exit(long ret)
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
 	e->exit_code = ret;
 	e->argc = 0;
-	e->flags = 0;
-	e->path_len = 0;
-	e->args_len = 0;
-	e->cwd_len = 0;
-	e->base_len = 0;
-	e->ld_preload_len = 0;
+	clear_lengths(e);
 
 	if (cfg.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st.args[0]);
