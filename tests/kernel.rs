@@ -683,3 +683,67 @@ fn nothing_stays_attached_after_a_run() {
         assert!(fd < 0, "program {id} is still loaded after ebq ended");
     }
 }
+
+#[test]
+fn ebq_runs_beside_another_ebq_and_bpftrace() {
+    let m = marker("beside");
+    // path: the second ebq's own command line carries the marker too.
+    let q = format!(
+        "select pid, cmdline from process_events where path = '/bin/true' and cmdline like '%{m}%'"
+    );
+    let Some(first) = Running::start(&[&q]) else {
+        return;
+    };
+    let Some(second) = Running::start(&[&q]) else {
+        return;
+    };
+    let bpftrace = which("bpftrace");
+    if bpftrace.is_none() && std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
+        panic!("EBQ_REQUIRE_BPF=1 but bpftrace is not installed (.ci/run installs it)");
+    }
+    // bpftrace on the same tracepoint, printing the same exec.
+    let mut bt = bpftrace.map(|b| {
+        let mut c = Command::new(b)
+            .args(["-e", "BEGIN { printf(\"ready\\n\"); } tracepoint:syscalls:sys_enter_execve /strncmp(str(args->filename), \"/bin/true\", 9) == 0/ { printf(\"exec %d\\n\", pid); }"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bpftrace");
+        let mut out = std::io::BufReader::new(c.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) > 0 && !line.contains("ready") {
+            line.clear();
+        }
+        (c, out)
+    });
+    let pid = run_ok(Command::new("/bin/true").arg(&m));
+    let a = first.wait_rows(1, |_| true);
+    let b = second.wait_rows(1, |_| true);
+    first.stop();
+    second.stop();
+    let want = json!([{"pid": pid, "cmdline": format!("/bin/true {m}")}]);
+    assert_eq!(json!(a), want);
+    assert_eq!(json!(b), want);
+    if let Some((mut c, mut out)) = bt.take() {
+        let mut line = String::new();
+        let mut seen = false;
+        while std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) > 0 {
+            if line.trim() == format!("exec {pid}") {
+                seen = true;
+                break;
+            }
+            line.clear();
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        assert!(seen, "bpftrace saw the exec too");
+    }
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(cmd))
+        .find(|p| p.is_file())
+}
