@@ -233,6 +233,41 @@ static __always_inline bool prefix_ok(const char *path, bool is_user)
 	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
 }
 
+/* When the consumer was last woken (one slot: a race only wakes twice). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/*
+ * Ring buffer wakeup flags. By default the kernel wakes the consumer for
+ * each record it finds it waiting for, and a fast consumer is always
+ * waiting: in a storm that is a wakeup and two context switches per event,
+ * most of what a busy stream costs. With batching on, an event wakes the
+ * consumer only if none did in the last wake_ns or wake_bytes are waiting;
+ * the consumer's poll timeout picks up the rest.
+ */
+static __always_inline __u64 wake_flags(void)
+{
+	__u32 zero = 0;
+	__u64 *last, now;
+
+	if (!cfg.wake_ns)
+		return 0;
+	last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (!last)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now - *last >= cfg.wake_ns ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wake_bytes) {
+		*last = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
 /* Copies `size` bytes of a built event to the ring buffer and counts it. */
 static __always_inline void submit_event(void *buf, __u64 size, __u32 sent_stat)
 {
@@ -240,7 +275,7 @@ static __always_inline void submit_event(void *buf, __u64 size, __u32 sent_stat)
 	barrier_var(size);
 	if (size > EBQ_SCRATCH_SIZE)
 		size = EBQ_SCRATCH_SIZE;
-	if (bpf_ringbuf_output(&events, buf, size, 0)) {
+	if (bpf_ringbuf_output(&events, buf, size, wake_flags())) {
 		stat_inc(EBQ_STAT_LOST);
 		stat_inc(sent_stat + EBQ_STAT_LOST_BASE);
 	} else {

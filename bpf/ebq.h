@@ -482,6 +482,12 @@ struct ebq_filter_config {
 	__u8 _pad3[4];
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
+	/*
+	 * Wakeup batching: the consumer is woken at most once per wake_ns,
+	 * or when wake_bytes are waiting; 0 wakes it for every event.
+	 */
+	__u64 wake_ns;
+	__u64 wake_bytes;
 };
 
 /*

@@ -49,7 +49,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	e->status = status;
 	e->duration_ns = bpf_ktime_get_ns() - BPF_CORE_READ(p, group_leader, start_time);
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	stat_inc(EBQ_STAT_SENT_EXIT);
 	return 0;
 }

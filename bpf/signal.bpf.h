@@ -55,7 +55,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	e->result = result;
 	e->group = group != 0;
 	BPF_CORE_READ_STR_INTO(&e->target_comm, task, comm);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	stat_inc(EBQ_STAT_SENT_SIGNAL);
 	return 0;
 }

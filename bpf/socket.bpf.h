@@ -227,7 +227,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 		filtered();
 		return 0;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	stat_inc(sent_stat);
 	return 0;
 }

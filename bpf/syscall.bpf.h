@@ -176,7 +176,7 @@ static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64
 		__builtin_memcpy(e->args, args, sizeof(e->args));
 	else
 		__builtin_memset(e->args, 0, sizeof(e->args));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake_flags());
 	stat_inc(EBQ_STAT_SENT_SYSCALL);
 }
 

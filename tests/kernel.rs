@@ -625,8 +625,8 @@ fn thousands_of_arguments_and_an_empty_argv() {
         }
     }
     let rows = ebq.wait_rows(2, |_| true);
-    ebq.stop();
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    let done = ebq.stop();
+    assert_eq!(rows.len(), 2, "{rows:?} {:?}", done.stderr);
     assert_eq!(rows[0]["argc"], json!(5001));
     assert_eq!(rows[0]["truncated"], json!(true));
     assert_eq!(

@@ -28,8 +28,9 @@ use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
 use crate::sql::expr::{AggFunc, Expr, OrderKey};
 
-/// How long one poll waits: bounds how late a stop is noticed.
-const POLL: Duration = Duration::from_millis(100);
+/// How long one poll waits: bounds how late a stop is noticed, and how long
+/// an event the kernel did not wake us for (wakeup batching) can wait.
+const POLL: Duration = Duration::from_millis(25);
 
 /// What a run counted, for --stats.
 #[derive(Debug, Default)]
@@ -68,6 +69,8 @@ enum Mode {
 struct Pipeline<'p> {
     plan: &'p Plan,
     stop: &'p AtomicBool,
+    /// After the programs are detached: read what is left, whatever stop says.
+    draining: bool,
     sink: Option<Box<dyn Sink + 'p>>,
     mode: Mode,
     /// Events left out because a userspace bound was reached.
@@ -86,7 +89,7 @@ impl Pipeline<'_> {
         // A negative return ends this poll at once (libbpf's
         // ring_buffer__poll), so a stop is seen within one record even in
         // a storm that would keep the buffer from ever running dry.
-        if self.done || self.stop.load(Ordering::Relaxed) {
+        if self.done || (self.stop.load(Ordering::Relaxed) && !self.draining) {
             return -1;
         }
         let record = match Record::decode(data, self.boot_offset) {
@@ -509,6 +512,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let pipeline = RefCell::new(Pipeline {
         plan,
         stop,
+        draining: false,
         sink,
         mode,
         capped: 0,
@@ -542,6 +546,12 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             Err(_) if pipeline.borrow().done || stop.load(Ordering::SeqCst) => {}
             Err(e) => return Err(Error::Kernel(format!("reading the ring buffer: {e}"))),
             Ok(()) => {}
+        }
+        // A poll that timed out reads nothing (libbpf's ring_buffer__poll
+        // only reads rings epoll reported); events left waiting by wakeup
+        // batching are read here.
+        if !pipeline.borrow().done {
+            let _ = rb.consume();
         }
         // Losses are said while they happen, at most once a second.
         if last_loss_check.elapsed() >= Duration::from_secs(1) {
@@ -590,9 +600,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             break;
         }
     }
-    if !stop.load(Ordering::SeqCst) {
-        let _ = rb.consume();
-    }
+    // Pending rows are flushed: detach first, so the buffer can only shrink,
+    // then read what is in it (at most --buffer-size: a bounded wait).
+    kernel.detach();
+    pipeline.borrow_mut().draining = true;
+    let _ = rb.consume();
     drop(rb);
     let mut p = pipeline.into_inner();
     let mut flushed = p.sink.as_mut().map_or(Ok(()), |s| s.flush());

@@ -19,6 +19,10 @@ use super::types::{
 use crate::error::{Error, Result};
 use crate::plan::{AggPlace, KernelHist, Plan};
 
+/// Wakeup batching window; the event loop's poll timeout picks up what a
+/// window leaves waiting, so it must stay well below it.
+pub const WAKE_NS: u64 = 5_000_000;
+
 /// Groups the kernel's aggregation map holds.
 pub const KERNEL_AGG_GROUPS: u32 = 10240;
 
@@ -61,7 +65,7 @@ pub struct Kernel<'obj> {
     /// Optional programs left out because their tracepoint is missing.
     pub dropped: Vec<&'static str>,
     /// Attached programs: dropping a link detaches its program.
-    links: Vec<(&'static str, Link)>,
+    links: std::cell::RefCell<Vec<(&'static str, Link)>>,
 }
 
 /// libbpf's messages of the current load, for a verifier rejection.
@@ -134,6 +138,10 @@ pub fn load<'obj>(
         .cfg;
     cfg.self_tgid = opts.self_tgid;
     cfg.count_filtered = u8::from(opts.count_filtered);
+    // Wake the reader at most every WAKE_NS in a storm (see wake_flags() in
+    // bpf/common.bpf.h), or when a quarter of the buffer is waiting.
+    cfg.wake_ns = WAKE_NS;
+    cfg.wake_bytes = u64::from(opts.buffer_size / 4);
     cfg.capture = k.capture;
     cfg.actions = k.actions;
     cfg.follow = u8::from(k.follow);
@@ -275,7 +283,7 @@ pub fn load<'obj>(
     let mut kernel = Kernel {
         skel,
         dropped,
-        links: Vec::new(),
+        links: std::cell::RefCell::new(Vec::new()),
     };
     kernel.fill_maps(plan)?;
     for p in k
@@ -293,7 +301,7 @@ pub fn load<'obj>(
             })?
             .attach()
             .map_err(|e| Error::Kernel(format!("attaching {} to {}: {e}", p.name, p.attach)))?;
-        kernel.links.push((p.name, link));
+        kernel.links.borrow_mut().push((p.name, link));
     }
     Ok(kernel)
 }
@@ -360,6 +368,12 @@ impl<'obj> Kernel<'obj> {
             .map_err(|e| kernel_err("adding a process to follow", e))
     }
 
+    /// Detaches every program: no event comes after this, so what is in
+    /// the ring buffer is all that is left to read.
+    pub fn detach(&self) {
+        self.links.borrow_mut().clear();
+    }
+
     /// Takes every group out of the kernel's aggregation map: each key is
     /// read and deleted in one step, so an update that comes after it makes
     /// a new group for the next interval rather than being lost.
@@ -395,7 +409,7 @@ impl<'obj> Kernel<'obj> {
     }
 
     pub fn attached(&self) -> Vec<&'static str> {
-        self.links.iter().map(|(n, _)| *n).collect()
+        self.links.borrow().iter().map(|(n, _)| *n).collect()
     }
 
     /// Events lost so far: the ring buffer had no room.
