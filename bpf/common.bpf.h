@@ -102,23 +102,60 @@ static __always_inline void *scratch_slot(void)
 }
 
 /*
- * Syscalls in flight, keyed by thread id (a thread is in one syscall at a
- * time): what the entry saw, for the exit to report. LRU, so a thread
- * killed inside a syscall cannot leak its entry.
+ * The syscall a thread is in (one at a time): what the entry saw, for the
+ * exit to report. Task-local storage, not a hash keyed by tid: the exit of
+ * every syscall looks here, and task storage is a pointer in the task, not
+ * a hash probe; it goes away with the task, so nothing can leak. An exec
+ * keeps its task_struct when de_thread() hands it the leader's pid, so the
+ * entry is still found by sched_process_exec.
  */
 struct inflight {
 	__u64 start_ns;
 	__u64 args[6];
 	__u32 what;       /* which syscall or action, per table */
 	__u32 rejected;   /* a stable filter said no at entry */
+	__u32 valid;      /* set by the entry, cleared by whoever takes it */
+	__u32 _pad;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/* Notes the current thread's syscall. */
+static __always_inline void put_inflight(const struct inflight *st)
+{
+	struct inflight *v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (v) {
+		*v = *st;
+		v->valid = 1;
+	}
+}
+
+/* The current thread's noted syscall, if any, still left in place. */
+static __always_inline struct inflight *peek_inflight(void)
+{
+	struct inflight *v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+
+	return v && v->valid ? v : NULL;
+}
+
+/* Takes the current thread's noted syscall out, into *st. */
+static __always_inline bool take_inflight_raw(struct inflight *st)
+{
+	struct inflight *v = peek_inflight();
+
+	if (!v)
+		return false;
+	*st = *v;
+	v->valid = 0;
+	return true;
+}
 
 static __always_inline void stat_inc(__u32 id);
 
@@ -215,6 +252,29 @@ static __always_inline bool prefix_ok(const char *path, bool is_user)
 
 	if (!(cfg.path_mode & EBQ_F_PREFIX))
 		return true;
+	/* First the path's first word against the prefixes' (no string copy). */
+	if (cfg.prefix_words) {
+		__u64 w = 0;
+		const char *c = (const char *)&w;
+		long err = is_user ? bpf_probe_read_user(&w, sizeof(w), path)
+				   : bpf_probe_read_kernel(&w, sizeof(w), path);
+		bool any = false;
+
+		/* A fault (the string ends near a page end) leaves it to the trie. */
+		if (!err) {
+			if (c[0] != '/')
+				return true; /* relative: userspace resolves and decides */
+			if (c[1] == 'd' && c[2] == 'e' && c[3] == 'v' && c[4] == '/' && c[5] == 'f' &&
+			    c[6] == 'd' && c[7] == '/')
+				return true;
+			for (int i = 0; i < EBQ_PREFIX_WORDS; i++)
+				if (i < cfg.prefix_words &&
+				    (w & cfg.prefix_mask[i]) == cfg.prefix_word[i])
+					any = true;
+			if (!any)
+				return false;
+		}
+	}
 	k = bpf_map_lookup_elem(&prefix_scratch, &zero);
 	if (!k)
 		return true;
@@ -363,16 +423,7 @@ static __always_inline bool exit_may_report(void)
  */
 static __always_inline bool take_inflight(__u32 tid, struct inflight *st)
 {
-	struct inflight *stp;
-
-	if (!exit_may_report())
-		return false;
-	stp = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stp)
-		return false;
-	*st = *stp;
-	bpf_map_delete_elem(&inflight, &tid);
-	return true;
+	return exit_may_report() && take_inflight_raw(st);
 }
 
 static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task,

@@ -50,6 +50,9 @@
 #define EBQ_ENV_VARS_MAX 1024
 #define EBQ_ENV_VAR_MAX 4096
 
+/* Prefixes whose first word the kernel checks before the LPM trie. */
+#define EBQ_PREFIX_WORDS 8
+
 /* Longest path prefix a LIKE 'prefix%' filter can push into the LPM trie. */
 #define EBQ_PREFIX_MAX 256
 /* Columns a kernel filter can test (enum ebq_filter_col). */
@@ -488,6 +491,14 @@ struct ebq_filter_config {
 	 */
 	__u64 wake_ns;
 	__u64 wake_bytes;
+	/*
+	 * Path prefixes' first 8 bytes (masked for shorter ones): an absolute
+	 * path matching none is rejected without copying it. 0 words: off.
+	 */
+	__u64 prefix_word[EBQ_PREFIX_WORDS];
+	__u64 prefix_mask[EBQ_PREFIX_WORDS];
+	__u32 prefix_words;
+	__u32 _pad4;
 };
 
 /*

@@ -39,8 +39,7 @@ _Static_assert(sizeof(struct file_buf) <= EBQ_SCRATCH_SIZE, "file_buf fits a scr
 static __always_inline int file_enter(__u32 what, const char *path, __s32 dirfd,
 				      const char *dest, __s32 dest_dirfd, __u64 flags, __u64 mode)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
@@ -57,7 +56,7 @@ static __always_inline int file_enter(__u32 what, const char *path, __s32 dirfd,
 	st.args[4] = flags;
 	st.args[5] = mode;
 	st.what = what;
-	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	put_inflight(&st);
 	return 0;
 }
 

@@ -49,7 +49,7 @@ static __always_inline int module_enter(__u32 what, __u64 a0, __u64 flags)
 	st.args[1] = flags;
 	st.what = what;
 	bpf_map_delete_elem(&module_names, &tid);
-	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	put_inflight(&st);
 	return 0;
 }
 
@@ -159,7 +159,7 @@ int module_load(void *ctx)
 	 */
 	__u32 loc = 0;
 
-	if (!bpf_map_lookup_elem(&inflight, &tid))
+	if (!peek_inflight())
 		return 0;
 	bpf_probe_read_kernel(&loc, sizeof(loc), ctx + 12);
 	bpf_probe_read_kernel_str(n.name, sizeof(n.name), ctx + (loc & 0xffff));

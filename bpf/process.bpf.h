@@ -10,9 +10,9 @@
  *    block of the new mm, read in one copy (mm->arg_start..arg_end);
  *  - sys_exit_execve/execveat report the calls that failed: the caller's
  *    memory is still there, so the arguments are read pointer by pointer.
- * The entry is keyed by thread id; sched_process_exec looks it up by
- * old_pid, which is the thread that called exec even when de_thread()
- * (fs/exec.c) hands the leader's pid to a non-leader thread.
+ * The entry lives in the calling thread's task storage; sched_process_exec
+ * runs in the same task_struct even when de_thread() (fs/exec.c) hands it
+ * the leader's pid, so it finds the entry there.
  */
 #ifndef __EBQ_PROCESS_BPF_H__
 #define __EBQ_PROCESS_BPF_H__
@@ -151,8 +151,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
 				      const char *const *argv, const char *const *envp)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
@@ -166,7 +165,7 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	st.rejected = !stable_ok(NULL, tgid) || !prefix_ok(filename, true);
 	if (st.rejected)
 		filtered();
-	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	put_inflight(&st);
 	return 0;
 }
 
@@ -206,26 +205,24 @@ static __always_inline bool is_dev_fd(const __u8 *s, long n)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 key = old_pid, off = 0;
-	struct inflight *st;
+	__u32 off = 0;
+	struct inflight st;
+	bool noted;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	const char *filename;
 
-	st = bpf_map_lookup_elem(&inflight, &key);
+	noted = take_inflight_raw(&st);
 	b = scratch_slot();
 	if (!b)
 		return 0;
 	e = &b->e;
 	e->syscall = EBQ_SYS_NONE;
 	e->duration_ns = 0;
-	if (st) {
-		__u32 rejected = st->rejected;
-
-		e->syscall = st->what;
-		e->duration_ns = bpf_ktime_get_boot_ns() - st->start_ns;
-		bpf_map_delete_elem(&inflight, &key);
-		if (rejected)
+	if (noted) {
+		e->syscall = st.what;
+		e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
+		if (st.rejected)
 			return 0;
 	}
 	fill_header(&e->h, p, EBQ_EV_EXEC);
@@ -233,7 +230,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		return 0;
 	filename = BPF_CORE_READ(bprm, filename);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
-	    (!st && !prefix_ok(filename, false))) {
+	    (!noted && !prefix_ok(filename, false))) {
 		filtered();
 		return 0;
 	}

@@ -28,8 +28,7 @@
  */
 static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
 	if (tgid == cfg.self_tgid)
@@ -44,7 +43,7 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 		filtered();
 		return 0;
 	}
-	bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+	put_inflight(&st);
 	return 0;
 }
 

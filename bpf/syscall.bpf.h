@@ -204,7 +204,7 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 			for (int i = 0; i < 6; i++)
 				st.args[i] = ctx->args[i];
 		}
-		bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+		put_inflight(&st);
 		return 0;
 	}
 	if (cfg.capture & EBQ_CAP_SYSARGS) {

@@ -190,8 +190,23 @@ pub fn load<'obj>(
     if !k.comm_not_in.is_empty() {
         cfg.comm_mode |= ebq_filter_mode::EBQ_F_NOT_IN.0 as u8;
     }
-    if k.path_prefixes.is_some() {
+    if let Some(prefixes) = &k.path_prefixes {
         cfg.path_mode = ebq_filter_mode::EBQ_F_PREFIX.0 as u8;
+        // Each prefix's first 8 bytes, masked to its length, in memory
+        // order: the kernel compares the path's first word with them before
+        // it copies the path for the trie.
+        if prefixes.len() <= cfg.prefix_word.len() {
+            for (i, p) in prefixes.iter().enumerate() {
+                let (mut word, mut mask) = ([0u8; 8], [0u8; 8]);
+                for (j, b) in p.bytes().take(8).enumerate() {
+                    word[j] = b;
+                    mask[j] = 0xff;
+                }
+                cfg.prefix_word[i] = u64::from_ne_bytes(word);
+                cfg.prefix_mask[i] = u64::from_ne_bytes(mask);
+            }
+            cfg.prefix_words = prefixes.len() as u32;
+        }
     }
 
     if let AggPlace::Kernel(a) = &plan.agg_place {
