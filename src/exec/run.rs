@@ -536,6 +536,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
     let mut last_loss_check = Instant::now();
+    let mut last_target_check = Instant::now();
     let mut reported_lost = 0u64;
     let kernel_agg = matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_));
     let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
@@ -591,7 +592,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         }
         let target_gone = match (&mut child, &cfg.target) {
             (Some(c), _) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
-            (None, Target::Pid(p)) => !alive(*p),
+            // /proc reads, so a few times a second rather than every poll.
+            (None, Target::Pid(p)) if last_target_check.elapsed() >= Duration::from_millis(200) => {
+                last_target_check = Instant::now();
+                !alive(*p)
+            }
             _ => false,
         };
         if target_gone {

@@ -5,6 +5,8 @@
 //! supported"), never passed through half-understood.
 
 pub mod expr;
+mod functions;
+mod lift;
 pub mod like;
 
 use sqlparser::ast::{
@@ -17,9 +19,8 @@ use sqlparser::parser::{Parser, ParserError};
 use crate::catalog::{self, Table, Type};
 use crate::error::{Error, Result};
 use crate::exec::value::Value;
-use expr::{
-    AggCall, AggFunc, Aggregation, ArithOp, CmpOp, Conjunct, Expr, Func, OrderKey, Output, Query,
-};
+use expr::{Aggregation, ArithOp, CmpOp, Conjunct, Expr, OrderKey, Output, Query};
+use lift::{by_output, contains_call, is_lifted, lift};
 use like::Like;
 
 /// Nesting depth the parser accepts; deeper input is an error, not a stack
@@ -276,153 +277,6 @@ pub fn bind(sql: &str) -> Result<Query> {
         limit,
         agg,
         order_by,
-    })
-}
-
-/// ORDER BY / GROUP BY by an output's alias (when `names`) or 1-based
-/// position; None when `e` is neither.
-fn by_output(e: &AstExpr, outputs: &[Output], clause: &str, names: bool) -> Result<Option<Expr>> {
-    Ok(match e {
-        AstExpr::Identifier(i) if names => outputs
-            .iter()
-            .find(|out| out.name.eq_ignore_ascii_case(&i.value))
-            .map(|out| out.expr.clone()),
-        AstExpr::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => match n.parse::<usize>() {
-                Ok(k) if k >= 1 && k <= outputs.len() => Some(outputs[k - 1].expr.clone()),
-                _ => {
-                    return Err(err_at(
-                        format!("{clause} {n}: there are {} output columns", outputs.len()),
-                        e,
-                    ))
-                }
-            },
-            _ => None,
-        },
-        _ => None,
-    })
-}
-
-fn contains_call(e: &Expr) -> bool {
-    let mut found = false;
-    visit(e, &mut |x| found |= matches!(x, Expr::Call(_)));
-    found
-}
-
-/// True when no part of `e` reads a raw column (it was lifted already).
-fn is_lifted(e: &Expr) -> bool {
-    let mut raw = false;
-    visit(e, &mut |x| {
-        raw |= matches!(x, Expr::Column(_) | Expr::Call(_))
-    });
-    !raw
-}
-
-fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Column(_) | Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => {}
-        Expr::Call(c) => {
-            if let Some(a) = &c.arg {
-                visit(a, f)
-            }
-        }
-        Expr::Func(_, args) => args.iter().for_each(|a| visit(a, f)),
-        Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => {
-            visit(a, f);
-            visit(b, f);
-        }
-        Expr::Not(x)
-        | Expr::In { expr: x, .. }
-        | Expr::Like { expr: x, .. }
-        | Expr::IsNull { expr: x, .. } => visit(x, f),
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            visit(expr, f);
-            visit(low, f);
-            visit(high, f);
-        }
-    }
-}
-
-/// Rewrites an expression of an aggregate query over its group keys
-/// (Key) and aggregates (Agg): what is neither must not read a column.
-fn lift(
-    table: &Table,
-    e: &Expr,
-    keys: &[Expr],
-    aggs: &mut Vec<AggCall>,
-) -> std::result::Result<Expr, String> {
-    if let Some(i) = keys.iter().position(|k| k == e) {
-        return Ok(Expr::Key(i));
-    }
-    let l = |x: &Expr, aggs: &mut Vec<AggCall>| lift(table, x, keys, aggs).map(Box::new);
-    Ok(match e {
-        Expr::Call(c) => {
-            if c.arg.as_ref().is_some_and(contains_call) {
-                return Err(format!("{}: an aggregate cannot hold another", c.sql));
-            }
-            let i = match aggs.iter().position(|a| a.func == c.func && a.arg == c.arg) {
-                Some(i) => i,
-                None => {
-                    aggs.push((**c).clone());
-                    aggs.len() - 1
-                }
-            };
-            Expr::Agg(i)
-        }
-        Expr::Column(c) => {
-            return Err(format!(
-                "column {} must be in GROUP BY or inside an aggregate such as count() or max()",
-                table.columns[*c].name
-            ))
-        }
-        Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => e.clone(),
-        Expr::Arith(a, op, b) => Expr::Arith(l(a, aggs)?, *op, l(b, aggs)?),
-        Expr::Func(f, args) => Expr::Func(
-            *f,
-            args.iter()
-                .map(|a| lift(table, a, keys, aggs))
-                .collect::<std::result::Result<_, _>>()?,
-        ),
-        Expr::Cmp(a, op, b) => Expr::Cmp(l(a, aggs)?, *op, l(b, aggs)?),
-        Expr::And(a, b) => Expr::And(l(a, aggs)?, l(b, aggs)?),
-        Expr::Or(a, b) => Expr::Or(l(a, aggs)?, l(b, aggs)?),
-        Expr::Not(x) => Expr::Not(l(x, aggs)?),
-        Expr::In {
-            expr,
-            list,
-            negated,
-        } => Expr::In {
-            expr: l(expr, aggs)?,
-            list: list.clone(),
-            negated: *negated,
-        },
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => Expr::Between {
-            expr: l(expr, aggs)?,
-            low: l(low, aggs)?,
-            high: l(high, aggs)?,
-            negated: *negated,
-        },
-        Expr::Like {
-            expr,
-            like,
-            negated,
-        } => Expr::Like {
-            expr: l(expr, aggs)?,
-            like: like.clone(),
-            negated: *negated,
-        },
-        Expr::IsNull { expr, negated } => Expr::IsNull {
-            expr: l(expr, aggs)?,
-            negated: *negated,
-        },
     })
 }
 
@@ -685,124 +539,6 @@ impl Binder {
                 node,
             )),
         }
-    }
-
-    fn function(&self, f: &ast::Function, e: &AstExpr, aggs: bool) -> Result<Expr> {
-        let name = f.name.to_string().to_ascii_lowercase();
-        let list = match &f.args {
-            ast::FunctionArguments::List(l) => l,
-            ast::FunctionArguments::None => {
-                return Err(err_at(format!("{name} needs parentheses: {name}(...)"), e))
-            }
-            ast::FunctionArguments::Subquery(_) => {
-                return Err(err_at("subqueries are not supported", e))
-            }
-        };
-        if f.filter.is_some()
-            || f.over.is_some()
-            || !f.within_group.is_empty()
-            || !list.clauses.is_empty()
-        {
-            return Err(err_at(
-                format!("{name}(): FILTER, OVER and other clauses are not supported"),
-                e,
-            ));
-        }
-        let distinct = matches!(
-            list.duplicate_treatment,
-            Some(ast::DuplicateTreatment::Distinct)
-        );
-        let star = matches!(
-            list.args.as_slice(),
-            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
-        );
-        let mut args = Vec::new();
-        let mut arg_nodes = Vec::new();
-        if !star {
-            for a in &list.args {
-                let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else {
-                    return Err(err_at(format!("{name}(): unsupported argument"), e));
-                };
-                arg_nodes.push(x);
-                args.push(self.expr(x, false)?);
-            }
-        }
-        let is_agg = matches!(
-            name.as_str(),
-            "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist"
-        );
-        if is_agg && !aggs {
-            return Err(err_at(format!("{name}() is an aggregate: it belongs in SELECT, HAVING or ORDER BY, not WHERE or GROUP BY"), e));
-        }
-        if distinct && name != "count" {
-            return Err(err_at(
-                format!("{name}(DISTINCT ...) is not supported; count(DISTINCT x) is"),
-                e,
-            ));
-        }
-        let one = |args: &mut Vec<Expr>| -> Result<Expr> {
-            if args.len() != 1 {
-                return Err(err_at(format!("{name}() takes one argument"), e));
-            }
-            Ok(args.remove(0))
-        };
-        let call = |func: AggFunc, arg: Option<Expr>| {
-            Expr::Call(Box::new(AggCall {
-                func,
-                arg,
-                sql: e.to_string(),
-            }))
-        };
-        Ok(match name.as_str() {
-            "count" if star => call(AggFunc::CountStar, None),
-            "count" => call(if distinct { AggFunc::CountDistinct } else { AggFunc::Count }, Some(one(&mut args)?)),
-            "sum" | "avg" | "hist" => {
-                let a = one(&mut args)?;
-                if a.ty(self.table).is_some_and(|t| t != Type::Integer) {
-                    return Err(err_at(format!("{name}() needs an INTEGER argument"), e));
-                }
-                call(
-                    match name.as_str() {
-                        "sum" => AggFunc::Sum,
-                        "avg" => AggFunc::Avg,
-                        _ => AggFunc::Hist,
-                    },
-                    Some(a),
-                )
-            }
-            "min" | "max" => call(if name == "min" { AggFunc::Min } else { AggFunc::Max }, Some(one(&mut args)?)),
-            "lhist" => {
-                let [_, lo, hi, st] = arg_nodes.as_slice() else {
-                    return Err(err_at("lhist() takes (column, min, max, step)", e));
-                };
-                let n = |x: &AstExpr| match self.literal(x)? {
-                    Value::Int(i) => Ok(i),
-                    _ => Err(err_at("lhist() bounds are whole numbers", x)),
-                };
-                let (min, max, step) = (n(lo)?, n(hi)?, n(st)?);
-                if step <= 0 || max <= min {
-                    return Err(err_at("lhist(col, min, max, step) needs min < max and step > 0", e));
-                }
-                if (i128::from(max) - i128::from(min)) / i128::from(step) > 10_000 {
-                    return Err(err_at("lhist(): more than 10000 buckets; use a larger step", e));
-                }
-                call(AggFunc::Lhist { min, max, step }, Some(args.remove(0)))
-            }
-            "lower" | "upper" => {
-                let a = one(&mut args)?;
-                if a.ty(self.table).is_some_and(|t| t != Type::Text) {
-                    return Err(err_at(format!("{name}() needs a TEXT argument"), e));
-                }
-                Expr::Func(if name == "lower" { Func::Lower } else { Func::Upper }, vec![a])
-            }
-            "coalesce" => {
-                if args.is_empty() {
-                    return Err(err_at("coalesce() needs at least one argument", e));
-                }
-                Expr::Func(Func::Coalesce, args)
-            }
-            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce"), e)),
-        })
     }
 
     fn expr(&self, e: &AstExpr, aggs: bool) -> Result<Expr> {

@@ -1,0 +1,131 @@
+//! Function calls in queries: the aggregates (count, sum, min, max, avg,
+//! hist, lhist) and the scalar functions (lower, upper, coalesce), with
+//! their argument checks.
+
+use sqlparser::ast::{self, Expr as AstExpr};
+
+use super::expr::{AggCall, AggFunc, Expr, Func};
+use super::{err_at, Binder};
+use crate::catalog::Type;
+use crate::error::Result;
+use crate::exec::value::Value;
+
+impl Binder {
+    pub(super) fn function(&self, f: &ast::Function, e: &AstExpr, aggs: bool) -> Result<Expr> {
+        let name = f.name.to_string().to_ascii_lowercase();
+        let list = match &f.args {
+            ast::FunctionArguments::List(l) => l,
+            ast::FunctionArguments::None => {
+                return Err(err_at(format!("{name} needs parentheses: {name}(...)"), e))
+            }
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(err_at("subqueries are not supported", e))
+            }
+        };
+        if f.filter.is_some()
+            || f.over.is_some()
+            || !f.within_group.is_empty()
+            || !list.clauses.is_empty()
+        {
+            return Err(err_at(
+                format!("{name}(): FILTER, OVER and other clauses are not supported"),
+                e,
+            ));
+        }
+        let distinct = matches!(
+            list.duplicate_treatment,
+            Some(ast::DuplicateTreatment::Distinct)
+        );
+        let star = matches!(
+            list.args.as_slice(),
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
+        );
+        let mut args = Vec::new();
+        let mut arg_nodes = Vec::new();
+        if !star {
+            for a in &list.args {
+                let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a else {
+                    return Err(err_at(format!("{name}(): unsupported argument"), e));
+                };
+                arg_nodes.push(x);
+                args.push(self.expr(x, false)?);
+            }
+        }
+        let is_agg = matches!(
+            name.as_str(),
+            "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist"
+        );
+        if is_agg && !aggs {
+            return Err(err_at(format!("{name}() is an aggregate: it belongs in SELECT, HAVING or ORDER BY, not WHERE or GROUP BY"), e));
+        }
+        if distinct && name != "count" {
+            return Err(err_at(
+                format!("{name}(DISTINCT ...) is not supported; count(DISTINCT x) is"),
+                e,
+            ));
+        }
+        let one = |args: &mut Vec<Expr>| -> Result<Expr> {
+            if args.len() != 1 {
+                return Err(err_at(format!("{name}() takes one argument"), e));
+            }
+            Ok(args.remove(0))
+        };
+        let call = |func: AggFunc, arg: Option<Expr>| {
+            Expr::Call(Box::new(AggCall {
+                func,
+                arg,
+                sql: e.to_string(),
+            }))
+        };
+        Ok(match name.as_str() {
+            "count" if star => call(AggFunc::CountStar, None),
+            "count" => call(if distinct { AggFunc::CountDistinct } else { AggFunc::Count }, Some(one(&mut args)?)),
+            "sum" | "avg" | "hist" => {
+                let a = one(&mut args)?;
+                if a.ty(self.table).is_some_and(|t| t != Type::Integer) {
+                    return Err(err_at(format!("{name}() needs an INTEGER argument"), e));
+                }
+                call(
+                    match name.as_str() {
+                        "sum" => AggFunc::Sum,
+                        "avg" => AggFunc::Avg,
+                        _ => AggFunc::Hist,
+                    },
+                    Some(a),
+                )
+            }
+            "min" | "max" => call(if name == "min" { AggFunc::Min } else { AggFunc::Max }, Some(one(&mut args)?)),
+            "lhist" => {
+                let [_, lo, hi, st] = arg_nodes.as_slice() else {
+                    return Err(err_at("lhist() takes (column, min, max, step)", e));
+                };
+                let n = |x: &AstExpr| match self.literal(x)? {
+                    Value::Int(i) => Ok(i),
+                    _ => Err(err_at("lhist() bounds are whole numbers", x)),
+                };
+                let (min, max, step) = (n(lo)?, n(hi)?, n(st)?);
+                if step <= 0 || max <= min {
+                    return Err(err_at("lhist(col, min, max, step) needs min < max and step > 0", e));
+                }
+                if (i128::from(max) - i128::from(min)) / i128::from(step) > 10_000 {
+                    return Err(err_at("lhist(): more than 10000 buckets; use a larger step", e));
+                }
+                call(AggFunc::Lhist { min, max, step }, Some(args.remove(0)))
+            }
+            "lower" | "upper" => {
+                let a = one(&mut args)?;
+                if a.ty(self.table).is_some_and(|t| t != Type::Text) {
+                    return Err(err_at(format!("{name}() needs a TEXT argument"), e));
+                }
+                Expr::Func(if name == "lower" { Func::Lower } else { Func::Upper }, vec![a])
+            }
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(err_at("coalesce() needs at least one argument", e));
+                }
+                Expr::Func(Func::Coalesce, args)
+            }
+            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce"), e)),
+        })
+    }
+}
