@@ -62,6 +62,21 @@ impl Drop for Child {
     }
 }
 
+/// A histogram's JSON buckets as (low, high, count).
+fn buckets(h: &Value) -> Vec<(Value, Value, u64)> {
+    h.as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["low"].clone(),
+                b["high"].clone(),
+                b["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
+}
+
 fn getppid_n(n: usize) -> impl FnOnce() {
     move || {
         for _ in 0..n {
@@ -134,33 +149,11 @@ fn histograms_put_known_sleeps_in_their_buckets() {
     let r = &done.rows[0];
     assert_eq!(r["count(*)"], json!(6));
     // 3 ms lands in [2M, 4M), 12 ms in [8M, 16M): power-of-2 buckets of ns.
-    let h: Vec<(Value, Value, u64)> = r["h"]
-        .as_array()
-        .expect("buckets")
-        .iter()
-        .map(|b| {
-            (
-                b["low"].clone(),
-                b["high"].clone(),
-                b["count"].as_u64().expect("count"),
-            )
-        })
-        .collect();
+    let h = buckets(&r["h"]);
     assert_eq!(h.first(), Some(&(json!(2097152), json!(4194304), 4)));
     assert_eq!(h.last(), Some(&(json!(8388608), json!(16777216), 2)));
     assert!(h[1..h.len() - 1].iter().all(|b| b.2 == 0));
-    let ms: Vec<(Value, Value, u64)> = r["ms"]
-        .as_array()
-        .expect("buckets")
-        .iter()
-        .map(|b| {
-            (
-                b["low"].clone(),
-                b["high"].clone(),
-                b["count"].as_u64().expect("count"),
-            )
-        })
-        .collect();
+    let ms = buckets(&r["ms"]);
     assert_eq!(
         ms,
         [
