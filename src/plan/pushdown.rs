@@ -41,42 +41,12 @@ type Found = Result<(Constraint, Pushed), String>;
 
 /// NOT pushed into the leaves; equal under SQL's three-valued logic.
 fn negate(e: &Expr) -> Expr {
+    if let Some(t) = e.toggled() {
+        return t;
+    }
     match e {
         Expr::Not(x) => (**x).clone(),
         Expr::Cmp(a, op, b) => Expr::Cmp(a.clone(), op.negate(), b.clone()),
-        Expr::In {
-            expr,
-            list,
-            negated,
-        } => Expr::In {
-            expr: expr.clone(),
-            list: list.clone(),
-            negated: !negated,
-        },
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => Expr::Between {
-            expr: expr.clone(),
-            low: low.clone(),
-            high: high.clone(),
-            negated: !negated,
-        },
-        Expr::Like {
-            expr,
-            like,
-            negated,
-        } => Expr::Like {
-            expr: expr.clone(),
-            like: like.clone(),
-            negated: !negated,
-        },
-        Expr::IsNull { expr, negated } => Expr::IsNull {
-            expr: expr.clone(),
-            negated: !negated,
-        },
         Expr::And(a, b) => Expr::Or(Box::new(negate(a)), Box::new(negate(b))),
         Expr::Or(a, b) => Expr::And(Box::new(negate(a)), Box::new(negate(b))),
         other => Expr::Not(Box::new(other.clone())),
@@ -392,17 +362,17 @@ fn constraint(
             ))
         }
     };
+    let int = |slot, min, max, c| Constraint::Int {
+        slot,
+        column: column.name,
+        min,
+        max,
+        c,
+    };
     match (column.filter, kind) {
-        (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => Ok((
-            Constraint::Int {
-                slot,
-                column: column.name,
-                min,
-                max,
-                c,
-            },
-            Pushed::Exact,
-        )),
+        (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => {
+            Ok((int(slot, min, max, c), Pushed::Exact))
+        }
         (KernelFilter::Comm, Kind::Text(values, negated)) => {
             let long = values.iter().any(|v| v.len() > COMM_MAX);
             if negated {
@@ -442,17 +412,7 @@ fn constraint(
             } else {
                 IntC::In(ints)
             };
-            let (min, max) = (0, i64::MAX);
-            Ok((
-                Constraint::Int {
-                    slot,
-                    column: column.name,
-                    min,
-                    max,
-                    c,
-                },
-                Pushed::Exact,
-            ))
+            Ok((int(slot, 0, i64::MAX, c), Pushed::Exact))
         }
         _ => Err(format!(
             "this operation on {} is decided in userspace",

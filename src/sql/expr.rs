@@ -156,30 +156,112 @@ impl Expr {
 
     /// Every column the expression reads.
     pub fn columns(&self, out: &mut Vec<usize>) {
-        match self {
-            Expr::Column(c) => out.push(*c),
-            Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => {}
-            Expr::Call(c) => {
-                if let Some(a) = &c.arg {
-                    a.columns(out)
-                }
+        self.visit(&mut |e| {
+            if let Expr::Column(c) = e {
+                out.push(*c)
             }
-            Expr::Func(_, args) => args.iter().for_each(|a| a.columns(out)),
+        });
+    }
+
+    /// The expressions directly inside this one.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Column(_) | Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => Vec::new(),
+            Expr::Call(c) => c.arg.iter().collect(),
+            Expr::Func(_, args) => args.iter().collect(),
             Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => {
-                a.columns(out);
-                b.columns(out);
+                vec![a, b]
             }
             Expr::Not(e)
             | Expr::In { expr: e, .. }
             | Expr::Like { expr: e, .. }
-            | Expr::IsNull { expr: e, .. } => e.columns(out),
+            | Expr::IsNull { expr: e, .. } => vec![e],
             Expr::Between {
                 expr, low, high, ..
-            } => {
-                expr.columns(out);
-                low.columns(out);
-                high.columns(out);
+            } => vec![expr, low, high],
+        }
+    }
+
+    /// Calls `f` on this expression and every one inside it.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        for c in self.children() {
+            c.visit(f);
+        }
+    }
+
+    /// The same node with its children replaced by `f`'s results (an
+    /// aggregate call keeps its argument: it is a leaf to rewriting).
+    pub fn try_map_children<E>(
+        &self,
+        mut f: impl FnMut(&Expr) -> Result<Expr, E>,
+    ) -> Result<Expr, E> {
+        let mut b = |x: &Expr| f(x).map(Box::new);
+        Ok(match self {
+            Expr::Column(_) | Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) | Expr::Call(_) => {
+                self.clone()
             }
+            Expr::Func(func, args) => {
+                let mut out = Vec::with_capacity(args.len());
+                for a in args {
+                    out.push(*b(a)?);
+                }
+                Expr::Func(*func, out)
+            }
+            Expr::Arith(x, op, y) => Expr::Arith(b(x)?, *op, b(y)?),
+            Expr::Cmp(x, op, y) => Expr::Cmp(b(x)?, *op, b(y)?),
+            Expr::And(x, y) => Expr::And(b(x)?, b(y)?),
+            Expr::Or(x, y) => Expr::Or(b(x)?, b(y)?),
+            Expr::Not(x) => Expr::Not(b(x)?),
+            Expr::In {
+                expr,
+                list,
+                negated,
+            } => Expr::In {
+                expr: b(expr)?,
+                list: list.clone(),
+                negated: *negated,
+            },
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => Expr::Between {
+                expr: b(expr)?,
+                low: b(low)?,
+                high: b(high)?,
+                negated: *negated,
+            },
+            Expr::Like {
+                expr,
+                like,
+                negated,
+            } => Expr::Like {
+                expr: b(expr)?,
+                like: like.clone(),
+                negated: *negated,
+            },
+            Expr::IsNull { expr, negated } => Expr::IsNull {
+                expr: b(expr)?,
+                negated: *negated,
+            },
+        })
+    }
+
+    /// IN, BETWEEN, LIKE and IS NULL with their NOT flipped; None for the
+    /// rest.
+    pub fn toggled(&self) -> Option<Expr> {
+        let mut e = self.clone();
+        match &mut e {
+            Expr::In { negated, .. }
+            | Expr::Between { negated, .. }
+            | Expr::Like { negated, .. }
+            | Expr::IsNull { negated, .. } => {
+                *negated = !*negated;
+                Some(e)
+            }
+            _ => None,
         }
     }
 }

@@ -40,45 +40,15 @@ pub(super) fn by_output(
 
 pub(super) fn contains_call(e: &Expr) -> bool {
     let mut found = false;
-    visit(e, &mut |x| found |= matches!(x, Expr::Call(_)));
+    e.visit(&mut |x| found |= matches!(x, Expr::Call(_)));
     found
 }
 
 /// True when no part of `e` reads a raw column (it was lifted already).
 pub(super) fn is_lifted(e: &Expr) -> bool {
     let mut raw = false;
-    visit(e, &mut |x| {
-        raw |= matches!(x, Expr::Column(_) | Expr::Call(_))
-    });
+    e.visit(&mut |x| raw |= matches!(x, Expr::Column(_) | Expr::Call(_)));
     !raw
-}
-
-fn visit(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Column(_) | Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => {}
-        Expr::Call(c) => {
-            if let Some(a) = &c.arg {
-                visit(a, f)
-            }
-        }
-        Expr::Func(_, args) => args.iter().for_each(|a| visit(a, f)),
-        Expr::Cmp(a, _, b) | Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(a, _, b) => {
-            visit(a, f);
-            visit(b, f);
-        }
-        Expr::Not(x)
-        | Expr::In { expr: x, .. }
-        | Expr::Like { expr: x, .. }
-        | Expr::IsNull { expr: x, .. } => visit(x, f),
-        Expr::Between {
-            expr, low, high, ..
-        } => {
-            visit(expr, f);
-            visit(low, f);
-            visit(high, f);
-        }
-    }
 }
 
 /// Rewrites an expression of an aggregate query over its group keys
@@ -92,7 +62,6 @@ pub(super) fn lift(
     if let Some(i) = keys.iter().position(|k| k == e) {
         return Ok(Expr::Key(i));
     }
-    let l = |x: &Expr, aggs: &mut Vec<AggCall>| lift(table, x, keys, aggs).map(Box::new);
     Ok(match e {
         Expr::Call(c) => {
             if c.arg.as_ref().is_some_and(contains_call) {
@@ -113,50 +82,6 @@ pub(super) fn lift(
                 table.columns[*c].name
             ))
         }
-        Expr::Lit(_) | Expr::Key(_) | Expr::Agg(_) => e.clone(),
-        Expr::Arith(a, op, b) => Expr::Arith(l(a, aggs)?, *op, l(b, aggs)?),
-        Expr::Func(f, args) => Expr::Func(
-            *f,
-            args.iter()
-                .map(|a| lift(table, a, keys, aggs))
-                .collect::<std::result::Result<_, _>>()?,
-        ),
-        Expr::Cmp(a, op, b) => Expr::Cmp(l(a, aggs)?, *op, l(b, aggs)?),
-        Expr::And(a, b) => Expr::And(l(a, aggs)?, l(b, aggs)?),
-        Expr::Or(a, b) => Expr::Or(l(a, aggs)?, l(b, aggs)?),
-        Expr::Not(x) => Expr::Not(l(x, aggs)?),
-        Expr::In {
-            expr,
-            list,
-            negated,
-        } => Expr::In {
-            expr: l(expr, aggs)?,
-            list: list.clone(),
-            negated: *negated,
-        },
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => Expr::Between {
-            expr: l(expr, aggs)?,
-            low: l(low, aggs)?,
-            high: l(high, aggs)?,
-            negated: *negated,
-        },
-        Expr::Like {
-            expr,
-            like,
-            negated,
-        } => Expr::Like {
-            expr: l(expr, aggs)?,
-            like: like.clone(),
-            negated: *negated,
-        },
-        Expr::IsNull { expr, negated } => Expr::IsNull {
-            expr: l(expr, aggs)?,
-            negated: *negated,
-        },
+        _ => e.try_map_children(|x| lift(table, x, keys, aggs))?,
     })
 }
