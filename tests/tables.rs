@@ -418,3 +418,35 @@ fn module_events_report_a_failed_load_or_say_why_not() {
         );
     }
 }
+
+#[test]
+fn chown_link_and_truncate_rows_carry_their_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().canonicalize().expect("canonical");
+    let ds = d.to_str().expect("utf8").to_string();
+    let Some(ebq) = Running::start(&[&format!(
+        "select action, path, dest_path, owner_uid, owner_gid, exit_code from file_events where action in ('chown', 'link', 'truncate') and path like '{ds}/%'"
+    )]) else {
+        return;
+    };
+    let f = d.join("f");
+    std::fs::write(&f, b"data").expect("write");
+    let c = |p: &std::path::Path| std::ffi::CString::new(p.to_str().expect("utf8")).expect("cstr");
+    // SAFETY: plain syscalls on paths this test made, NUL-terminated.
+    unsafe {
+        assert_eq!(libc::chown(c(&f).as_ptr(), 4242, u32::MAX), 0);
+        assert_eq!(libc::link(c(&f).as_ptr(), c(&d.join("g")).as_ptr()), 0);
+        assert_eq!(libc::truncate(c(&f).as_ptr(), 1), 0);
+    }
+    let rows = ebq.wait_rows(3, |_| true);
+    ebq.stop();
+    let p = |n: &str| format!("{ds}/{n}");
+    assert_eq!(
+        rows,
+        [
+            json!({"action": "chown", "path": p("f"), "dest_path": null, "owner_uid": 4242, "owner_gid": -1, "exit_code": 0}),
+            json!({"action": "link", "path": p("f"), "dest_path": p("g"), "owner_uid": null, "owner_gid": null, "exit_code": 0}),
+            json!({"action": "truncate", "path": p("f"), "dest_path": null, "owner_uid": null, "owner_gid": null, "exit_code": 0}),
+        ]
+    );
+}
