@@ -20,8 +20,10 @@ fn main() {
     let clang = env::var_os("CLANG").unwrap_or_else(|| OsString::from("clang"));
     for name in OBJECTS {
         let src = dir.join(format!("{name}.bpf.c"));
+        let obj = out.join(format!("{name}.bpf.o"));
         SkeletonBuilder::new()
             .source(&src)
+            .obj(&obj)
             .clang(&clang)
             .clang_args([
                 OsString::from("-I"),
@@ -39,6 +41,16 @@ fn main() {
                 )
             });
         println!("cargo:rerun-if-changed={}", src.display());
+        // The object's identity, for the cache of the kernel's BTF
+        // (src/kernel/btf.rs): a new object may relocate against new types.
+        let bytes = std::fs::read(&obj).expect("the object clang just wrote");
+        let mut h = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(&bytes, &mut h);
+        std::fs::write(
+            out.join(format!("{name}.objhash")),
+            format!("{:016x}", std::hash::Hasher::finish(&h)),
+        )
+        .expect("OUT_DIR is writable");
     }
     // The whole folder: every header a program includes is in it.
     println!("cargo:rerun-if-changed={}", dir.display());

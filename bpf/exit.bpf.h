@@ -12,7 +12,7 @@
 /* include/linux/sched/signal.h */
 #define SIGNAL_GROUP_EXIT 0x00000004
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *p)
 {
 	struct ebq_exit_event *e;

@@ -140,7 +140,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 		b->e.flags |= EBQ_TRUNC_ENV;
 	if (!c.found || off > EBQ_DATA_MASK)
 		return 0;
-	n = bpf_probe_read_user_str(b->data + (off & EBQ_DATA_MASK), EBQ_PATH_MAX, c.value);
+	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, c.value);
 	if (n <= 0)
 		return 0;
 	b->e.flags |= EBQ_EXEC_LD_PRELOAD;
@@ -202,7 +202,7 @@ static __always_inline bool is_dev_fd(const __u8 *s, long n)
 	       s[4] == '/' && s[5] == 'f' && s[6] == 'd' && s[7] == '/';
 }
 
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 off = 0;
@@ -270,7 +270,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 			len = EBQ_ARGS_MAX;
 			e->flags |= EBQ_TRUNC_ARGS;
 		}
-		if (bpf_probe_read_user(b->data + (off & EBQ_DATA_MASK), len, (void *)start))
+		if (bpf_probe_read_user(data_at(b->data, off), len, (void *)start))
 			len = 0;
 		e->args_len = len;
 		e->flags |= EBQ_EXEC_HAS_ARGS;
@@ -323,7 +323,7 @@ static long args_step(__u32 i, void *arg)
 	room = EBQ_ARGS_MAX - used;
 	barrier_var(room);
 	room = ((room - 1) & (EBQ_ARGS_MAX - 1)) + 1;
-	n = bpf_probe_read_user_str(a->data + ((a->off + used) & EBQ_DATA_MASK), room, p);
+	n = bpf_probe_read_user_str(data_at(a->data, a->off + used), room, p);
 	if (n <= 0) {
 		a->done = 1;
 		return 1;
@@ -342,6 +342,12 @@ static __always_inline int exec_exit(long ret)
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	__u32 off = 0;
+	/*
+	 * A register, not e->flags: the verifier tracks it, so with the path
+	 * not captured (rodata) it drops the cwd and dirfd walks below, which
+	 * are most of this program's verification time.
+	 */
+	bool relative = false;
 
 	if (!take_inflight(tid, &st))
 		return 0; /* succeeded (sched_process_exec took it), or not ours */
@@ -372,8 +378,10 @@ static __always_inline int exec_exit(long ret)
 			if (n == EBQ_PATH_MAX)
 				e->flags |= EBQ_TRUNC_PATH;
 		}
-		if (n <= 1 || b->data[0] != '/')
+		if (n <= 1 || b->data[0] != '/') {
 			e->flags |= EBQ_EXEC_PATH_RELATIVE;
+			relative = true;
+		}
 		if (off > EBQ_PATH_MAX)
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
@@ -396,10 +404,9 @@ static __always_inline int exec_exit(long ret)
 		off += a.used;
 	}
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
-	if ((cfg.capture & EBQ_CAP_CWD) ||
-	    ((e->flags & EBQ_EXEC_PATH_RELATIVE) && (__s32)st.args[2] == AT_FDCWD))
+	if ((cfg.capture & EBQ_CAP_CWD) || (relative && (__s32)st.args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
-	if ((e->flags & EBQ_EXEC_PATH_RELATIVE) && (__s32)st.args[2] != AT_FDCWD) {
+	if (relative && (__s32)st.args[2] != AT_FDCWD) {
 		struct file *dir = fd_file(task, (__s32)st.args[2]);
 
 		if (dir) {
@@ -430,7 +437,7 @@ int execveat_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* -c / -p: children of followed processes are followed too. */
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
@@ -444,7 +451,7 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(follow_exit, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);

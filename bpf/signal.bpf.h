@@ -18,7 +18,7 @@
 #define SI_USER 0
 #define SI_KERNEL 0x80
 
-SEC("tp_btf/signal_generate")
+SEC("raw_tp/signal_generate")
 int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
 	     int group, int result)
 {

@@ -84,6 +84,13 @@ fn man_tables(out: &mut Vec<u8>, tables: &[&Table]) -> std::io::Result<()> {
     }
     writeln!(out, ".SH PUSHDOWN")?;
     writeln!(out, "Each WHERE conjunct is filtered in the kernel when it can be (exact or a superset), else in userspace; the userspace filter always re\\-checks the whole WHERE, so kernel filters only save work. ebq \\-\\-explain shows the decision for each conjunct.")?;
+    writeln!(out, ".SH ENVIRONMENT")?;
+    writeln!(out, ".TP")?;
+    writeln!(out, "\\fBEBQ_BTF_CACHE\\fR")?;
+    writeln!(out, "ebq keeps a small copy of the kernel's BTF (the types its programs read) in /run/ebq, written at the first start of each boot, which makes the next starts several milliseconds faster. off turns the cache off; a directory keeps the copies there instead.")?;
+    writeln!(out, ".TP")?;
+    writeln!(out, "\\fBNO_COLOR\\fR")?;
+    writeln!(out, "When set, \\-\\-color auto prints no color.")?;
     writeln!(out, ".SH EXIT STATUS")?;
     writeln!(out, "0 at a normal end (Ctrl\\-C, SIGTERM, \\-\\-duration, LIMIT, the \\-c command done, a closed pipe); 3 when the run ended normally but lost events (said on stderr: a full ring buffer, a full kernel aggregation map, a userspace bound); 2 for a usage or SQL error; 1 for any other failure.")?;
     Ok(())

@@ -747,3 +747,63 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
         .map(|d| std::path::Path::new(d).join(cmd))
         .find(|p| p.is_file())
 }
+
+/// One traced exec through ebq with `EBQ_BTF_CACHE=cache`: the row and
+/// what --stats says of the BTF.
+fn exec_row_with_cache(cache: &str) -> (Value, String) {
+    let m = marker("btf");
+    let Some(ebq) = Running::start_env(
+        &[("EBQ_BTF_CACHE", cache)],
+        &[&format!(
+            "select pid, path, cmdline, cwd, exit_code from process_events where cmdline like '%{m}%'"
+        )],
+    ) else {
+        return (Value::Null, String::new());
+    };
+    let pid = run_ok(Command::new("/bin/true").arg(&m).current_dir("/"));
+    let rows = ebq.wait_rows(1, |_| true);
+    let done = ebq.stop();
+    assert!(done.status.success(), "{:?}", done.stderr);
+    assert_eq!(
+        json!(rows),
+        json!([{"pid": pid, "path": "/bin/true", "cmdline": format!("/bin/true {m}"), "cwd": "/", "exit_code": 0}])
+    );
+    let btf = done
+        .stderr
+        .iter()
+        .find_map(|l| l.strip_prefix("ebq: stats: BTF: "))
+        .unwrap_or_else(|| panic!("no BTF line: {:?}", done.stderr))
+        .to_string();
+    (rows[0].clone(), btf)
+}
+
+#[test]
+fn btf_copy_is_cached_used_and_replaced_when_broken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().expect("utf8");
+    let (row, btf) = exec_row_with_cache(cache);
+    if row.is_null() {
+        return;
+    }
+    assert_eq!(btf, "the kernel's; a copy is cached for the next start");
+    let files: Vec<_> = std::fs::read_dir(cache)
+        .expect("the cache directory was made")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let copy = &files[0];
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(cache).expect("dir").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o700);
+    let (_, btf) = exec_row_with_cache(cache);
+    assert_eq!(btf, format!("cached copy {}", copy.display()));
+    // A broken copy is dropped, the kernel's BTF used, the row the same.
+    std::fs::write(copy, b"not BTF").expect("overwrite");
+    let (_, btf) = exec_row_with_cache(cache);
+    assert_eq!(btf, "the kernel's (the cached copy failed: removed)");
+    assert!(!copy.exists());
+    let (_, btf) = exec_row_with_cache("off");
+    assert_eq!(btf, "the kernel's (no cache)");
+}

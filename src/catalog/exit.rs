@@ -76,12 +76,12 @@ static EXIT_COLUMNS: [Column; 17] = with_common![
 static EXIT_PROGRAMS: &[Program] = &[
     Program::new(
         "process_exit",
-        "tp_btf/sched_process_exit",
+        "raw_tp/sched_process_exit",
         &[],
         Some(ebq_stat::EBQ_STAT_SENT_EXIT),
     ),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static PROCESS_EXIT_EVENTS: Table = Table {

@@ -125,8 +125,8 @@ static MODULE_PROGRAMS: &[Program] = &[
         &["unload"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_MODULE.0 + 2)),
     ),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static MODULE_EVENTS: Table = Table {

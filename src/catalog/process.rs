@@ -243,12 +243,12 @@ static PROCESS_PROGRAMS: &[Program] = &[
     ),
     Program::new(
         "exec_done",
-        "tp_btf/sched_process_exec",
+        "raw_tp/sched_process_exec",
         &[],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC),
     ),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static PROCESS_EVENTS: Table = Table {

@@ -89,12 +89,12 @@ static SIGNAL_COLUMNS: [Column; 20] = with_common![
 static SIGNAL_PROGRAMS: &[Program] = &[
     Program::new(
         "signal_generate",
-        "tp_btf/signal_generate",
+        "raw_tp/signal_generate",
         &[],
         Some(ebq_stat::EBQ_STAT_SENT_SIGNAL),
     ),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static SIGNAL_EVENTS: Table = Table {

@@ -305,8 +305,8 @@ static SOCKET_PROGRAMS: &[Program] = &[
         &["listen"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 4)),
     ),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static SOCKET_EVENTS: Table = Table {

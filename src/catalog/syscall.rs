@@ -115,8 +115,8 @@ static SYSCALL_PROGRAMS: &[Program] = &[
     ),
     // Only for what the exit knows: exit_code, error, duration.
     Program::new("sys_exit", "tracepoint/raw_syscalls/sys_exit", &[], None).needs(CAP_EXIT),
-    Program::follow("follow_fork", "tp_btf/sched_process_fork"),
-    Program::follow("follow_exit", "tp_btf/sched_process_exit"),
+    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
+    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
 pub static SYSCALL_EVENTS: Table = Table {

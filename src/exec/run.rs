@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use super::record::{BootOffset, Event, Record};
 use super::value::{KeyPart, Value};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
+use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats, LoadOptions};
 use crate::kernel::preflight;
 use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header, ebq_syscall_event};
@@ -464,16 +466,38 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         summary.notes.extend(preflight::ensure_tracefs()?);
     }
 
-    let mut storage = MaybeUninit::uninit();
-    let kernel = load::load(
-        &mut storage,
-        plan,
-        &LoadOptions {
-            buffer_size: cfg.buffer_size,
-            self_tgid: std::process::id(),
-            count_filtered: cfg.stats,
-        },
-    )?;
+    // The small copy of the kernel's BTF from an earlier start, if any
+    // (kernel/btf.rs): it spares libbpf the whole of the kernel's.
+    let btf_cache = BtfCache::locate();
+    let cached = btf_cache
+        .as_ref()
+        .and_then(|c| c.existing())
+        .map(PathBuf::from);
+    let options = |btf: Option<PathBuf>| LoadOptions {
+        buffer_size: cfg.buffer_size,
+        self_tgid: std::process::id(),
+        count_filtered: cfg.stats,
+        btf,
+    };
+    let (mut storage, mut retry) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let mut btf_note = match (&btf_cache, &cached) {
+        (None, _) => "the kernel's (no cache)".to_string(),
+        (Some(_), Some(p)) => format!("cached copy {}", p.display()),
+        (Some(_), None) => "the kernel's".to_string(),
+    };
+    let kernel = match load::load(&mut storage, plan, &options(cached.clone())) {
+        Ok(k) => k,
+        // A copy libbpf could not use is dropped, and the whole BTF read
+        // instead: the user sees that load's error, if any.
+        Err(_) if cached.is_some() => {
+            if let Some(c) = &btf_cache {
+                c.discard();
+            }
+            btf_note = "the kernel's (the cached copy failed: removed)".into();
+            load::load(&mut retry, plan, &options(None))?
+        }
+        Err(e) => return Err(e),
+    };
 
     if !kernel.dropped.is_empty() {
         eprintln!(
@@ -488,6 +512,17 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             kernel.attached().join(", "),
             cfg.started.elapsed().as_millis()
         );
+    }
+    if cached.is_none() {
+        if let Some(c) = &btf_cache {
+            match kernel.store_btf(c) {
+                Ok(()) => btf_note.push_str("; a copy is cached for the next start"),
+                Err(e) => btf_note.push_str(&format!("; no copy cached: {e}")),
+            }
+        }
+    }
+    if cfg.stats {
+        eprintln!("ebq: stats: BTF: {btf_note}");
     }
     let mut child: Option<Child> = None;
     match &cfg.target {

@@ -4,11 +4,14 @@
 //! attaches. `Kernel` owns the skeleton and every link: dropping it detaches
 //! and unloads everything, on every path out of a run.
 
+use std::ffi::CString;
 use std::mem::MaybeUninit;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, PrintLevel};
+use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
 use super::preflight;
 use super::skel::{EbqSkel, EbqSkelBuilder};
@@ -26,6 +29,9 @@ pub const WAKE_NS: u64 = 5_000_000;
 /// Groups the kernel's aggregation map holds.
 pub const KERNEL_AGG_GROUPS: u32 = 10240;
 
+/// Processes -c / -p can follow (the `followed` map).
+const FOLLOWED_MAX: u32 = 65536;
+
 /// Bits of the syscall-number bitmap (EBQ_NR_MAX in bpf/ebq.h).
 const EBQ_NR_MAX: u32 = 1024;
 
@@ -37,6 +43,9 @@ pub struct LoadOptions {
     pub self_tgid: u32,
     /// Count what the kernel filters reject (--stats).
     pub count_filtered: bool,
+    /// A small copy of the kernel's BTF to relocate against (btf.rs), in
+    /// place of the whole of it.
+    pub btf: Option<PathBuf>,
 }
 
 /// Counters from the `stats` map, summed over CPUs.
@@ -76,6 +85,26 @@ fn collect_log(_level: PrintLevel, msg: String) {
         log.extend(msg.lines().map(str::to_string));
         let excess = log.len().saturating_sub(400);
         log.drain(..excess);
+    }
+}
+
+/// The verifier's statistics lines from libbpf's log, one line per program.
+fn print_verifier_stats() {
+    let log = LIBBPF_LOG.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut prog = String::new();
+    let mut stats = Vec::new();
+    for line in &log {
+        if let Some(rest) = line.strip_prefix("libbpf: prog '") {
+            if let Some(end) = rest.find('\'') {
+                prog = rest[..end].to_string();
+            }
+        } else if line.starts_with("verification time") || line.starts_with("processed ") {
+            stats.push(line.trim().to_string());
+            if line.starts_with("processed ") {
+                eprintln!("ebq: verifier: {prog}: {}", stats.join("; "));
+                stats.clear();
+            }
+        }
     }
 }
 
@@ -126,8 +155,21 @@ pub fn load<'obj>(
     opts: &LoadOptions,
 ) -> Result<Kernel<'obj>> {
     let k = &plan.kernel;
+    let custom = match &opts.btf {
+        Some(p) => Some(
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| Error::Kernel(format!("{} holds a NUL", p.display())))?,
+        ),
+        None => None,
+    };
+    let open_opts = libbpf_sys::bpf_object_open_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t,
+        btf_custom_path: custom.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+        ..Default::default()
+    };
+    // libbpf copies btf_custom_path while opening; `custom` outlives that.
     let mut open = EbqSkelBuilder::default()
-        .open(storage)
+        .open_opts(open_opts, storage)
         .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
 
     let cfg = &mut open
@@ -231,11 +273,31 @@ pub fn load<'obj>(
         1
     };
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
+    // Filter maps hold exactly what the plan puts in them: the kernel sets
+    // up a hash map's buckets for all max_entries at creation (65,536 for
+    // `followed` cost 0.4 ms of every start).
+    let entries = |n: usize| n.max(1) as u32;
+    let int_entries: usize = k
+        .ints
+        .values()
+        .map(|f| f.in_set.as_ref().map_or(0, |s| s.len()) + f.not_in.len())
+        .sum();
+    let comm_entries = k.comm_in.as_ref().map_or(0, |s| s.len()) + k.comm_not_in.len();
+    let prefix_entries = k.path_prefixes.as_ref().map_or(0, |s| s.len());
+    let follow_entries = if k.follow { FOLLOWED_MAX } else { 1 };
     open.maps
         .scratch
         .set_max_entries(cpus as u32)
         .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
         .and_then(|_| open.maps.agg_map.set_max_entries(agg_entries))
+        .and_then(|_| open.maps.int_sets.set_max_entries(entries(int_entries)))
+        .and_then(|_| open.maps.comm_sets.set_max_entries(entries(comm_entries)))
+        .and_then(|_| {
+            open.maps
+                .path_prefixes
+                .set_max_entries(entries(prefix_entries))
+        })
+        .and_then(|_| open.maps.followed.set_max_entries(follow_entries))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
@@ -276,9 +338,15 @@ pub fn load<'obj>(
         .map(|p| p.name)
         .filter(|n| !dropped.contains(n))
         .collect();
+    // Developer aid: the verifier's own statistics per program (time,
+    // instructions processed, states), from its log at level 4.
+    let verifier_stats = std::env::var_os("EBQ_VERIFIER_STATS").is_some();
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
         prog.set_autoload(wanted.iter().any(|w| *w == name));
+        if verifier_stats {
+            prog.set_log_level(4);
+        }
     }
 
     if let Ok(mut log) = LIBBPF_LOG.lock() {
@@ -286,8 +354,16 @@ pub fn load<'obj>(
     }
     // libbpf's messages go to our log for the whole run, never to the
     // terminal: a failure shows their end in one error.
-    libbpf_rs::set_print(Some((PrintLevel::Info, collect_log)));
+    let level = if verifier_stats {
+        PrintLevel::Debug
+    } else {
+        PrintLevel::Info
+    };
+    libbpf_rs::set_print(Some((level, collect_log)));
     let loaded = open.load();
+    if verifier_stats {
+        print_verifier_stats();
+    }
     let skel = loaded.map_err(|e| {
         Error::Kernel(format!(
             "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
@@ -421,6 +497,20 @@ impl<'obj> Kernel<'obj> {
 
     pub fn events(&self) -> &dyn MapCore {
         &self.skel.maps.events
+    }
+
+    /// Writes the small copy of the kernel's BTF for this object's types,
+    /// for the next start (btf.rs).
+    pub fn store_btf(&self, cache: &super::btf::BtfCache) -> std::result::Result<(), String> {
+        use libbpf_rs::AsRawLibbpf as _;
+        let obj = self.skel.object().as_libbpf_object();
+        // SAFETY: the object lives as long as the skeleton, which `self`
+        // holds for the whole call; the reference ends with it.
+        let obj = unsafe { obj.as_ref() };
+        let btf = libbpf_rs::Btf::from_bpf_object(obj)
+            .map_err(|e| format!("reading the object's BTF: {e}"))?
+            .ok_or("the BPF object has no BTF")?;
+        cache.store(&btf)
     }
 
     pub fn attached(&self) -> Vec<&'static str> {

@@ -1,6 +1,7 @@
 //! The kernel side: the embedded BPF objects, their generated types, the
 //! checks before loading, and the loader that owns what it attaches.
 
+pub mod btf;
 pub mod load;
 pub mod preflight;
 

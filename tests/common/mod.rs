@@ -37,12 +37,22 @@ fn sudo_works() -> bool {
 
 /// ebq with the privileges to load BPF, or None (the test then skips).
 pub fn ebq_root() -> Option<Command> {
+    ebq_root_env(&[])
+}
+
+/// `ebq_root` with environment variables for ebq (sudo would drop them
+/// from the Command's environment: they go through env(1) instead).
+pub fn ebq_root_env(env: &[(&str, &str)]) -> Option<Command> {
     if is_root() {
-        return Some(Command::new(BIN));
+        let mut c = Command::new(BIN);
+        c.envs(env.iter().copied());
+        return Some(c);
     }
     if sudo_works() {
         let mut c = Command::new("sudo");
-        c.args(["-n", BIN]);
+        c.args(["-n", "env"])
+            .args(env.iter().map(|(k, v)| format!("{k}={v}")))
+            .arg(BIN);
         return Some(c);
     }
     if std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
@@ -98,7 +108,12 @@ impl Running {
     /// Starts `ebq -o json --stats ARGS` and waits until its programs are
     /// attached. None when BPF cannot be loaded here (the test skips).
     pub fn start(args: &[&str]) -> Option<Running> {
-        let mut cmd = ebq_root()?;
+        Self::start_env(&[], args)
+    }
+
+    /// `start` with environment variables set for ebq.
+    pub fn start_env(env: &[(&str, &str)], args: &[&str]) -> Option<Running> {
+        let mut cmd = ebq_root_env(env)?;
         cmd.args(["-o", "json", "--stats"])
             .args(args)
             .stdout(Stdio::piped())
