@@ -108,7 +108,7 @@ enum ebq_capture {
 	EBQ_CAP_ARGS = 1 << 1,
 	EBQ_CAP_CWD = 1 << 2,
 	EBQ_CAP_ENV = 1 << 3,  /* search the environment for LD_PRELOAD */
-	EBQ_CAP_EXIT = 1 << 4, /* syscall_events: trace the exit too */
+	EBQ_CAP_EXIT = 1 << 4, /* syscall_events, file_events: trace the exit too */
 	EBQ_CAP_SYSARGS = 1 << 5, /* syscall_events: copy the arguments */
 };
 
@@ -266,6 +266,9 @@ enum ebq_file_flags {
 	EBQ_FILE_DEST_BASE = 1 << 6,
 	EBQ_FILE_TRUNC_PATH = 1 << 8,
 	EBQ_FILE_TRUNC_DEST = 1 << 9,
+	/* reported from the entry (the query reads no result): no exit code,
+	 * no duration */
+	EBQ_FILE_NO_RESULT = 1 << 10,
 };
 
 /*

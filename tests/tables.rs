@@ -305,6 +305,49 @@ fn file_operations_have_absolute_paths() {
     );
 }
 
+/// Without exit_code, error or duration in the query the entry reports
+/// each call itself and no exit program is attached: same rows.
+#[test]
+fn file_rows_from_the_entry_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().canonicalize().expect("canonical");
+    let ds = d.to_str().expect("utf8").to_string();
+    let Some(ebq) = Running::start(&[&format!(
+        "select action, path, dest_path, mode from file_events where path like '{ds}/%'"
+    )]) else {
+        return;
+    };
+    sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && ln -s moved.txt sym && rm sym moved.txt && cat missing");
+    let rows = ebq.wait_rows(7, |_| true);
+    let done = ebq.stop();
+    let attached = done
+        .stderr
+        .iter()
+        .find(|l| l.contains("stats: attached"))
+        .expect("the attached line");
+    assert!(
+        attached.contains("openat_enter") && !attached.contains("_exit"),
+        "{attached}"
+    );
+    let p = |f: &str| format!("{ds}/{f}");
+    let got: Vec<Value> = rows
+        .into_iter()
+        .filter(|r| r["action"] != "open" || r["path"] == json!(p("missing")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            json!({"action": "create", "path": p("new.txt"), "dest_path": null, "mode": 0o666}),
+            json!({"action": "rename", "path": p("new.txt"), "dest_path": p("moved.txt"), "mode": null}),
+            json!({"action": "chmod", "path": p("moved.txt"), "dest_path": null, "mode": 0o600}),
+            json!({"action": "symlink", "path": p("sym"), "dest_path": "moved.txt", "mode": null}),
+            json!({"action": "unlink", "path": p("sym"), "dest_path": null, "mode": null}),
+            json!({"action": "unlink", "path": p("moved.txt"), "dest_path": null, "mode": null}),
+            json!({"action": "open", "path": p("missing"), "dest_path": null, "mode": 0}),
+        ]
+    );
+}
+
 #[test]
 fn dirfd_relative_paths_resolve_against_the_directory() {
     let dir = tempfile::tempdir().expect("tempdir");

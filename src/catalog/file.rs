@@ -8,7 +8,7 @@ use super::{Column, KernelFilter, Program, Table};
 use crate::exec::record::{join_walked, resolve, Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
-    ebq_event_kind, ebq_file_action, ebq_file_flags, ebq_filter_col, ebq_stat,
+    ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_flags, ebq_filter_col, ebq_stat,
 };
 
 fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
@@ -21,6 +21,13 @@ fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
 fn has(f: &File, flag: ebq_file_flags) -> bool {
     f.e.eflags & flag.0 != 0
 }
+
+/// The event when it carries the call's result (it came from the exit).
+fn result<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
+    file(r).filter(|f| !has(f, ebq_file_flags::EBQ_FILE_NO_RESULT))
+}
+
+const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
 
 /// Action names, in enum ebq_file_action order (index = value).
 pub const ACTIONS: [&str; 12] = [
@@ -156,18 +163,21 @@ static FILE_COLUMNS: [Column; 24] = with_common![
     Column::int(
         "exit_code",
         "Return value: 0 or the fd opened, or a negative errno",
-        |r| file(r).map_or(Value::Null, |f| Value::Int(f.e.exit_code))
+        |r| result(r).map_or(Value::Null, |f| Value::Int(f.e.exit_code))
     )
     .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, U32_MAX)
+    .capture(CAP_EXIT)
     .width(5),
     Column::text(
         "error",
         "errno name of a failure (ENOENT), else NULL",
-        |r| file(r).map_or(Value::Null, |f| errno_name(f.e.exit_code))
+        |r| result(r).map_or(Value::Null, |f| errno_name(f.e.exit_code))
     )
+    .capture(CAP_EXIT)
     .width(7),
-    Column::int("duration", "Time in the syscall, ns", |r| file(r)
+    Column::int("duration", "Time in the syscall, ns", |r| result(r)
         .map_or(Value::Null, |f| Value::Int(f.e.duration_ns as i64)))
+    .capture(CAP_EXIT)
     .hidden()
     .width(9),
     Column::boolean(
@@ -191,9 +201,13 @@ macro_rules! pairs {
             // Every pair is optional: the legacy calls (open, rename ...)
             // exist on x86_64 only, openat2 and fchmodat2 on newer kernels.
             $(
-                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], None).optional(),
-                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
+                // The entry reports the call itself unless the query
+                // reads its result (exit_code, error, duration): then the
+                // exit does, and only then is it attached.
+                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT),
             )*
+            Program::tail("file_report_tail", "file_tail"),
             Program::follow("follow_fork", "raw_tp/sched_process_fork"),
             Program::follow("follow_exit", "raw_tp/sched_process_exit"),
         ]

@@ -198,6 +198,9 @@ pub struct Program {
     pub sent_stat: Option<u32>,
     /// Attached only when the plan captures these bits (enum ebq_capture).
     pub needs_capture: u32,
+    /// Loaded, never attached: the other programs tail-call it through
+    /// the prog array of this name (its slot 0).
+    pub tail_of: Option<&'static str>,
     /// The table still works without it (a syscall some kernels or
     /// architectures lack): when its tracepoint is missing it is left out
     /// with a note, instead of failing the run.
@@ -222,6 +225,21 @@ impl Program {
             },
             optional: false,
             needs_capture: 0,
+            tail_of: None,
+        }
+    }
+
+    /// A program the table's others tail-call through `prog_array`.
+    pub const fn tail(name: &'static str, prog_array: &'static str) -> Program {
+        Program {
+            name,
+            attach: "(tail call)",
+            tags: &[],
+            follow_only: false,
+            sent_stat: None,
+            optional: false,
+            needs_capture: 0,
+            tail_of: Some(prog_array),
         }
     }
 
@@ -250,6 +268,7 @@ impl Program {
             sent_stat: None,
             optional: false,
             needs_capture: 0,
+            tail_of: None,
         }
     }
 }

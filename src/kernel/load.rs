@@ -377,10 +377,11 @@ pub fn load<'obj>(
         links: std::cell::RefCell::new(Vec::new()),
     };
     kernel.fill_maps(plan)?;
+    kernel.fill_tail_calls(plan)?;
     for p in k
         .programs
         .iter()
-        .filter(|p| !kernel.dropped.contains(&p.name))
+        .filter(|p| !kernel.dropped.contains(&p.name) && p.tail_of.is_none())
     {
         let link = kernel
             .skel
@@ -400,6 +401,26 @@ pub fn load<'obj>(
 use libbpf_rs::skel::Skel as _;
 
 impl<'obj> Kernel<'obj> {
+    /// Puts each tail-called program in slot 0 of its prog array, before
+    /// anything that calls it is attached.
+    fn fill_tail_calls(&self, plan: &Plan) -> Result<()> {
+        use std::os::fd::AsRawFd as _;
+        for p in &plan.kernel.programs {
+            let Some(array) = p.tail_of else { continue };
+            let obj = self.skel.object();
+            let prog = obj.progs().find(|q| q.name() == p.name).ok_or_else(|| {
+                Error::Kernel(format!("program {} is missing from the BPF object", p.name))
+            })?;
+            let map = obj.maps().find(|m| m.name() == array).ok_or_else(|| {
+                Error::Kernel(format!("map {array} is missing from the BPF object"))
+            })?;
+            let fd = std::os::fd::AsFd::as_fd(&prog).as_raw_fd() as u32;
+            map.update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+                .map_err(|e| kernel_err(&format!("filling {array}"), e))?;
+        }
+        Ok(())
+    }
+
     fn fill_maps(&mut self, plan: &Plan) -> Result<()> {
         let k = &plan.kernel;
         let maps = &self.skel.maps;
