@@ -5,6 +5,8 @@
  *   storm open PATH N      N openat()+close() of PATH
  *   storm exec N           N fork()+execve("/bin/true")+wait()
  *   storm connect N        N TCP connect()+accept()+close() on 127.0.0.1
+ *   storm every USEC PROG  fork()+execve(PROG) every USEC microseconds,
+ *                          until killed (start-up's marker)
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int storm_connect(long n)
@@ -76,6 +79,20 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[1], "connect"))
 		return storm_connect(atol(argv[2]));
-	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N\n");
+	if (argc == 4 && !strcmp(argv[1], "every")) {
+		long us = atol(argv[2]);
+		struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+		for (;;) {
+			pid_t p = fork();
+			if (p == 0) {
+				execl(argv[3], argv[3], (char *)NULL);
+				_exit(127);
+			}
+			waitpid(p, NULL, 0);
+			nanosleep(&ts, NULL);
+		}
+	}
+	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | every USEC PROG\n");
 	return 2;
 }
