@@ -17,6 +17,7 @@
 #define __EBQ_FILE_BPF_H__
 
 #include "common.bpf.h"
+#include "agg.bpf.h"
 
 /* include/uapi/asm-generic/fcntl.h, include/uapi/linux/fcntl.h */
 #define O_WRONLY 01
@@ -145,6 +146,21 @@ static __always_inline int file_report(struct task_struct *task, __u32 what,
 	if ((cfg.actions && !(cfg.actions & (1u << action))) ||
 	    (have_ret && !int_ok(EBQ_COL_EXIT_CODE, ret))) {
 		filtered();
+		return 0;
+	}
+	if (cfg.agg_enabled) {
+		/* Aggregated: every filter is exact here (the planner's rule),
+		 * and no path is read. */
+		struct ebq_header h;
+		struct ebq_agg_key k = {};
+
+		fill_header(&h, task, EBQ_EV_FILE);
+		if (!header_ok(&h)) {
+			filtered();
+			return 0;
+		}
+		agg_key_of(&k, &h, action);
+		agg_add(&k, ret, have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0);
 		return 0;
 	}
 	b = scratch_event(task, EBQ_EV_FILE);

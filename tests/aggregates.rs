@@ -299,3 +299,74 @@ fn kernel_and_userspace_aggregation_agree() {
     assert_eq!(k.stat("aggregated"), 703);
     assert!(u.stat("sent") >= 703);
 }
+
+/// `n` openat()s of `ok` (they succeed) and `n` of `missing` (ENOENT),
+/// with raw syscalls only (fork-safe), then one unlink of `gone`.
+fn opens(
+    ok: std::ffi::CString,
+    missing: std::ffi::CString,
+    gone: std::ffi::CString,
+    n: usize,
+) -> impl FnOnce() {
+    move || {
+        for _ in 0..n {
+            for p in [&ok, &missing] {
+                // SAFETY: openat(2) of a NUL-terminated path; the fd, if
+                // any, is closed at once.
+                let fd = unsafe { libc::openat(libc::AT_FDCWD, p.as_ptr(), libc::O_RDONLY) };
+                if fd >= 0 {
+                    // SAFETY: closing the fd just opened.
+                    unsafe { libc::close(fd) };
+                }
+            }
+        }
+        // SAFETY: unlink(2) of a NUL-terminated path.
+        unsafe { libc::unlink(gone.as_ptr()) };
+    }
+}
+
+#[test]
+fn file_events_count_and_measure_in_the_kernel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ok = dir.path().join("ok");
+    let gone = dir.path().join("gone");
+    std::fs::write(&ok, b"x").expect("write");
+    std::fs::write(&gone, b"x").expect("write");
+    let c = |p: &std::path::Path| std::ffi::CString::new(p.to_str().expect("utf8")).expect("cstr");
+    let mut counts = Child::spawn(opens(c(&ok), c(&dir.path().join("missing")), c(&gone), 50));
+    let Some(by_action) = Running::start(&[&format!(
+        "select action, count(*) as n from file_events where pid = {} group by action order by action",
+        counts.pid
+    )]) else {
+        return;
+    };
+    counts.run();
+    std::thread::sleep(Duration::from_millis(200));
+    let done = by_action.stop();
+    assert_eq!(
+        done.rows,
+        [
+            json!({"action": "open", "n": 100}),
+            json!({"action": "unlink", "n": 1})
+        ]
+    );
+    // Counted in the kernel: nothing went through the ring buffer.
+    assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
+
+    std::fs::write(&gone, b"x").expect("write");
+    let mut measured = Child::spawn(opens(c(&ok), c(&dir.path().join("missing")), c(&gone), 50));
+    let Some(results) = Running::start(&[&format!(
+        "select count(*) as n, min(exit_code) as lo, max(exit_code) as hi from file_events where pid = {} and action = 'open' and exit_code < 0",
+        measured.pid
+    )]) else {
+        return;
+    };
+    measured.run();
+    std::thread::sleep(Duration::from_millis(200));
+    let done = results.stop();
+    assert_eq!(
+        done.rows,
+        [json!({"n": 50, "lo": -libc::ENOENT, "hi": -libc::ENOENT})]
+    );
+    assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
+}

@@ -91,8 +91,7 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     columns: &EXIT_COLUMNS,
     programs: EXIT_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXIT.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: None,
     fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
 };

@@ -4,11 +4,12 @@
 //! the kernel resolved it from (the cwd, or the dirfd's).
 
 use super::common::{errno_name, with_common, U32_MAX};
-use super::{Column, KernelFilter, Program, Table};
+use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
 use crate::exec::record::{join_walked, resolve, Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
-    ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_flags, ebq_filter_col, ebq_stat,
+    ebq_agg_keys, ebq_agg_measure, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event,
+    ebq_file_flags, ebq_filter_col, ebq_stat,
 };
 
 fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
@@ -240,6 +241,37 @@ static FILE_PROGRAMS: &[Program] = pairs![
     "truncate" EBQ_FILE_TRUNCATE ["truncate"],
 ];
 
+/// Grouped in the kernel by the header's fields and the action (in the
+/// key's `nr`); duration and exit_code measured when the exit reports.
+static FILE_AGG: KernelAggSpec = KernelAggSpec {
+    keys: &[
+        ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
+        ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
+        ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
+        ("gid", ebq_agg_keys::EBQ_AGG_GID.0),
+        ("cgroup_id", ebq_agg_keys::EBQ_AGG_CGROUP.0),
+        ("action", ebq_agg_keys::EBQ_AGG_NR.0),
+        ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
+    ],
+    measures: &[
+        ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
+        ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
+    ],
+    event: |action| {
+        Event::File(File {
+            e: ebq_file_event {
+                action,
+                ..Default::default()
+            },
+            syscall: "",
+            path: &[],
+            path_base: &[],
+            dest: &[],
+            dest_base: &[],
+        })
+    },
+};
+
 pub static FILE_EVENTS: Table = Table {
     name: "file_events",
     aliases: &["process_file_events"],
@@ -247,8 +279,7 @@ pub static FILE_EVENTS: Table = Table {
     columns: &FILE_COLUMNS,
     programs: FILE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_FILE.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: Some(&FILE_AGG),
     fixed_capture: "the header, the paths",
     action_bit: Some(action_bit),
 };

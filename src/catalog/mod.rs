@@ -182,6 +182,20 @@ impl Column {
     }
 }
 
+/// A table's aggregation in the kernel: the columns it groups by and the
+/// one it measures, as bpf/agg.bpf.h keys them.
+pub struct KernelAggSpec {
+    /// Columns the kernel can group by, with their enum ebq_agg_keys bit.
+    pub keys: &'static [(&'static str, u32)],
+    /// Columns sum/min/max/avg/hist can take, with their enum
+    /// ebq_agg_measure.
+    pub measures: &'static [(&'static str, u8)],
+    /// An event of the table carrying a group key's `nr` field (the
+    /// syscall number, the file action): the columns' own getters then
+    /// name the key's values as they would an event's.
+    pub event: fn(u32) -> crate::exec::record::Event<'static>,
+}
+
 /// One BPF program of a table.
 #[derive(Debug)]
 pub struct Program {
@@ -284,11 +298,9 @@ pub struct Table {
     pub programs: &'static [Program],
     /// The kind of record its programs send (enum ebq_event_kind).
     pub kind: u32,
-    /// Columns the kernel can group by (enum ebq_agg_keys bit), for tables
-    /// that aggregate in the kernel; empty elsewhere.
-    pub agg_keys: &'static [(&'static str, u32)],
-    /// Columns the kernel can aggregate (enum ebq_agg_measure).
-    pub agg_measures: &'static [(&'static str, u8)],
+    /// What the kernel can aggregate (bpf/agg.bpf.h); None: this table
+    /// aggregates in userspace only.
+    pub agg: Option<&'static KernelAggSpec>,
     /// What the kernel copies into every event whatever the query, for
     /// --explain (capture pruning covers the rest).
     pub fixed_capture: &'static str,

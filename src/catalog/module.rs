@@ -136,8 +136,7 @@ pub static MODULE_EVENTS: Table = Table {
     columns: &MODULE_COLUMNS,
     programs: MODULE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_MODULE.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: None,
     fixed_capture: "the header, module name and path",
     action_bit: None,
 };

@@ -258,8 +258,7 @@ pub static PROCESS_EVENTS: Table = Table {
     columns: &PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXEC.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: None,
     fixed_capture: "the header, exit code, argc",
     action_bit: None,
 };

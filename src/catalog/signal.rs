@@ -104,8 +104,7 @@ pub static SIGNAL_EVENTS: Table = Table {
     columns: &SIGNAL_COLUMNS,
     programs: SIGNAL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: None,
     fixed_capture: "the header, signal, target",
     action_bit: None,
 };

@@ -316,8 +316,7 @@ pub static SOCKET_EVENTS: Table = Table {
     columns: &SOCKET_COLUMNS,
     programs: SOCKET_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SOCKET.0,
-    agg_keys: &[],
-    agg_measures: &[],
+    agg: None,
     fixed_capture: "the header, addresses and ports",
     action_bit: None,
 };

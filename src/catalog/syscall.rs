@@ -6,7 +6,7 @@ use std::str::FromStr;
 use syscalls::Sysno;
 
 use super::common::{errno_name, with_common};
-use super::{Column, KernelFilter, Program, Table};
+use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::Value;
 use crate::kernel::types::{
@@ -119,14 +119,8 @@ static SYSCALL_PROGRAMS: &[Program] = &[
     Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
 
-pub static SYSCALL_EVENTS: Table = Table {
-    name: "syscall_events",
-    aliases: &[],
-    doc: "One row per syscall, any syscall: name, number, result, duration",
-    columns: &SYSCALL_COLUMNS,
-    programs: SYSCALL_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
-    agg_keys: &[
+static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {
+    keys: &[
         ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
         ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
         ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
@@ -136,10 +130,26 @@ pub static SYSCALL_EVENTS: Table = Table {
         ("nr", ebq_agg_keys::EBQ_AGG_NR.0),
         ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
     ],
-    agg_measures: &[
+    measures: &[
         ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
         ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
     ],
+    event: |nr| {
+        Event::Syscall(Box::new(ebq_syscall_event {
+            nr,
+            ..Default::default()
+        }))
+    },
+};
+
+pub static SYSCALL_EVENTS: Table = Table {
+    name: "syscall_events",
+    aliases: &[],
+    doc: "One row per syscall, any syscall: name, number, result, duration",
+    columns: &SYSCALL_COLUMNS,
+    programs: SYSCALL_PROGRAMS,
+    kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
+    agg: Some(&SYSCALL_AGG),
     fixed_capture: "the header, syscall number",
     action_bit: None,
 };

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats, LoadOptions};
 use crate::kernel::preflight;
-use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header, ebq_syscall_event};
+use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::output::result::{self, ResultSet};
 use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
@@ -189,10 +189,9 @@ impl Pipeline<'_> {
                     ..Default::default()
                 },
                 boot_offset: 0,
-                event: Event::Syscall(Box::new(ebq_syscall_event {
-                    nr: k.nr,
-                    ..Default::default()
-                })),
+                event: table
+                    .agg
+                    .map_or(Event::Syscall(Box::default()), |a| (a.event)(k.nr)),
             };
             let key: Vec<KeyPart> = agg
                 .keys

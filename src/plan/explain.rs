@@ -140,7 +140,12 @@ pub fn render(plan: &Plan) -> String {
         ));
     }
     if filters.is_empty() {
-        line(&mut out, "kernel", "(no filter: every event is sent up)");
+        let all = if matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_)) {
+            "(no filter: every event is counted in the kernel)"
+        } else {
+            "(no filter: every event is sent up)"
+        };
+        line(&mut out, "kernel", all);
     }
     for (i, f) in filters.iter().enumerate() {
         line(&mut out, if i == 0 { "kernel" } else { "" }, f);
@@ -159,7 +164,9 @@ pub fn render(plan: &Plan) -> String {
     line(
         &mut out,
         "capture",
-        &if cap.is_empty() {
+        &if matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_)) {
+            "nothing: each event only updates its group in the kernel".to_string()
+        } else if cap.is_empty() {
             format!("{} (always)", t.fixed_capture)
         } else {
             format!("{} (always), {}", t.fixed_capture, cap.join(", "))

@@ -160,12 +160,18 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
         return AggPlace::None;
     };
     let why = |s: &str| AggPlace::Userspace(s.to_string());
-    if table.agg_keys.is_empty() {
+    let Some(spec) = table.agg else {
+        let kernel: Vec<&str> = crate::catalog::TABLES
+            .iter()
+            .filter(|t| t.agg.is_some())
+            .map(|t| t.name)
+            .collect();
         return why(&format!(
-            "{} aggregates in userspace; syscall_events aggregates in the kernel",
-            table.name
+            "{} aggregates in userspace; {} aggregate in the kernel",
+            table.name,
+            kernel.join(" and ")
         ));
-    }
+    };
     if let Some(c) = conjuncts
         .iter()
         .find(|c| !matches!(c.pushed, Pushed::Exact | Pushed::Programs))
@@ -179,15 +185,15 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
     let mut key_fields = Vec::new();
     for k in &agg.keys {
         let bit = match k {
-            Expr::Column(c) => table
-                .agg_keys
+            Expr::Column(c) => spec
+                .keys
                 .iter()
                 .find(|(n, _)| *n == table.columns[*c].name)
                 .map(|(_, b)| *b),
             _ => None,
         };
         let Some(bit) = bit else {
-            let names: Vec<&str> = table.agg_keys.iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = spec.keys.iter().map(|(n, _)| *n).collect();
             return AggPlace::Userspace(format!("the kernel groups by {} only", names.join(", ")));
         };
         keys |= bit;
@@ -204,8 +210,8 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
             _ => {}
         }
         let m = match &a.arg {
-            Some(Expr::Column(c)) => table
-                .agg_measures
+            Some(Expr::Column(c)) => spec
+                .measures
                 .iter()
                 .find(|(n, _)| *n == table.columns[*c].name)
                 .map(|(_, m)| *m),

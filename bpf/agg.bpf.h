@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Aggregation in the kernel (GROUP BY with count/sum/min/max/avg/hist):
+ * the groups map and the update every aggregating table shares
+ * (syscall_events, file_events). The key is struct ebq_agg_key; userspace
+ * reads the map at each interval and at the end (src/kernel/load.rs,
+ * drain_agg) and turns it into groups (src/exec/run.rs, absorb).
+ */
+#ifndef __EBQ_AGG_BPF_H__
+#define __EBQ_AGG_BPF_H__
+
+#include "common.bpf.h"
+
+/* Groups for in-kernel aggregation; sized by userspace before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct ebq_agg_key);
+	__type(value, struct ebq_agg_val);
+} agg_map SEC(".maps");
+
+/* A new group's starting value: too big for the stack, so in rodata. */
+const volatile struct ebq_agg_val agg_init = {
+	.min = 0x7fffffffffffffffLL,
+	.max = -0x7fffffffffffffffLL - 1,
+};
+
+/* floor(log2(v)) for v > 0, without a loop. */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+/* The bucket of x, as src/exec/agg.rs numbers them. */
+static __always_inline __u32 hist_index(__s64 x)
+{
+	if (cfg.agg_hist == EBQ_HIST_POW2) {
+		__u32 i;
+
+		if (x < 0)
+			return 0;
+		if (x == 0)
+			return 1;
+		i = 2 + log2_u64(x);
+		return i < EBQ_HIST_BUCKETS ? i : EBQ_HIST_BUCKETS - 1;
+	}
+	/* linear: below min, the steps, at or above max */
+	if (x < cfg.lhist_min)
+		return 0;
+	__u64 i = 1 + (__u64)(x - cfg.lhist_min) / (__u64)cfg.lhist_step;
+
+	if (i >= cfg.lhist_len - 1)
+		return cfg.lhist_len - 1;
+	return i;
+}
+
+/*
+ * Adds one event to group k. Userspace drains the map at each interval
+ * and at the end, so nothing goes through the ring buffer. Counters are
+ * atomic (both CPUs may update one group); min and max may race, and only
+ * under that race can they miss a value. `ret` and `duration` feed the
+ * measure the query aggregates (cfg.agg_measure), if any.
+ */
+static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u64 duration)
+{
+	struct ebq_agg_val *v = bpf_map_lookup_elem(&agg_map, k);
+
+	if (!v) {
+		/* NOEXIST: another CPU may have made the group meanwhile. */
+		if (bpf_map_update_elem(&agg_map, k, (const void *)&agg_init, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&agg_map, k)) {
+			stat_inc(EBQ_STAT_AGG_MISSED);
+			return;
+		}
+		v = bpf_map_lookup_elem(&agg_map, k);
+		if (!v) {
+			stat_inc(EBQ_STAT_AGG_MISSED);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->count, 1);
+	stat_inc(EBQ_STAT_AGGREGATED);
+	if (cfg.agg_measure != EBQ_MEASURE_NONE) {
+		__s64 x = cfg.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
+
+		__sync_fetch_and_add(&v->sum, x);
+		if (x < v->min)
+			v->min = x;
+		if (x > v->max)
+			v->max = x;
+		if (cfg.agg_hist != EBQ_HIST_NONE) {
+			__u32 i = hist_index(x);
+
+			if (i < EBQ_HIST_BUCKETS)
+				__sync_fetch_and_add(&v->buckets[i], 1);
+		}
+	}
+}
+
+/* A group key from an event's header and its table's `nr` (the syscall
+ * number, the file action ...), keeping the fields the query groups by. */
+static __always_inline void agg_key_of(struct ebq_agg_key *k, const struct ebq_header *h,
+				       __u32 nr)
+{
+	__u32 keys = cfg.agg_keys;
+
+	if (keys & EBQ_AGG_PID)
+		k->pid = h->pid;
+	if (keys & EBQ_AGG_TID)
+		k->tid = h->tid;
+	if (keys & EBQ_AGG_UID)
+		k->uid = h->uid;
+	if (keys & EBQ_AGG_GID)
+		k->gid = h->gid;
+	if (keys & EBQ_AGG_CGROUP)
+		k->cgroup_id = h->cgroup_id;
+	if (keys & EBQ_AGG_NR)
+		k->nr = nr;
+	if (keys & EBQ_AGG_COMM)
+		__builtin_memcpy(k->comm, h->comm, sizeof(k->comm));
+}
+
+#endif /* __EBQ_AGG_BPF_H__ */

@@ -1,0 +1,1 @@
+select comm, action, count(*) from file_events group by comm, action

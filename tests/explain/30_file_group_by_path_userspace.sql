@@ -1,0 +1,1 @@
+select path, count(*) from file_events group by path
