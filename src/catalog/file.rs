@@ -244,15 +244,7 @@ static FILE_PROGRAMS: &[Program] = pairs![
 /// Grouped in the kernel by the header's fields and the action (in the
 /// key's `nr`); duration and exit_code measured when the exit reports.
 static FILE_AGG: KernelAggSpec = KernelAggSpec {
-    keys: &[
-        ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
-        ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
-        ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
-        ("gid", ebq_agg_keys::EBQ_AGG_GID.0),
-        ("cgroup_id", ebq_agg_keys::EBQ_AGG_CGROUP.0),
-        ("action", ebq_agg_keys::EBQ_AGG_NR.0),
-        ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
-    ],
+    keys: &[("action", ebq_agg_keys::EBQ_AGG_NR.0)],
     measures: &[
         ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
         ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),

@@ -18,6 +18,7 @@ pub mod syscall;
 
 use crate::exec::record::Record;
 use crate::exec::value::Value;
+use crate::kernel::types::ebq_agg_keys;
 
 /// SQL type of a column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,7 +186,8 @@ impl Column {
 /// A table's aggregation in the kernel: the columns it groups by and the
 /// one it measures, as bpf/agg.bpf.h keys them.
 pub struct KernelAggSpec {
-    /// Columns the kernel can group by, with their enum ebq_agg_keys bit.
+    /// Columns of the table's own the kernel can group by (besides the
+    /// header's, HEADER_AGG_KEYS), with their enum ebq_agg_keys bit.
     pub keys: &'static [(&'static str, u32)],
     /// Columns sum/min/max/avg/hist can take, with their enum
     /// ebq_agg_measure.
@@ -194,6 +196,24 @@ pub struct KernelAggSpec {
     /// syscall number, the file action): the columns' own getters then
     /// name the key's values as they would an event's.
     pub event: fn(u32) -> crate::exec::record::Event<'static>,
+}
+
+/// Header columns every aggregating table groups by in the kernel
+/// (bpf/agg.bpf.h, agg_key_of), with their enum ebq_agg_keys bit.
+pub const HEADER_AGG_KEYS: [(&str, u32); 6] = [
+    ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
+    ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
+    ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
+    ("gid", ebq_agg_keys::EBQ_AGG_GID.0),
+    ("cgroup_id", ebq_agg_keys::EBQ_AGG_CGROUP.0),
+    ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
+];
+
+impl KernelAggSpec {
+    /// Every column the kernel groups this table by.
+    pub fn all_keys(&self) -> impl Iterator<Item = &(&'static str, u32)> {
+        HEADER_AGG_KEYS.iter().chain(self.keys)
+    }
 }
 
 /// One BPF program of a table.

@@ -121,14 +121,8 @@ static SYSCALL_PROGRAMS: &[Program] = &[
 
 static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {
     keys: &[
-        ("pid", ebq_agg_keys::EBQ_AGG_PID.0),
-        ("tid", ebq_agg_keys::EBQ_AGG_TID.0),
-        ("uid", ebq_agg_keys::EBQ_AGG_UID.0),
-        ("gid", ebq_agg_keys::EBQ_AGG_GID.0),
-        ("cgroup_id", ebq_agg_keys::EBQ_AGG_CGROUP.0),
         ("syscall", ebq_agg_keys::EBQ_AGG_NR.0),
         ("nr", ebq_agg_keys::EBQ_AGG_NR.0),
-        ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
     ],
     measures: &[
         ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),

@@ -186,14 +186,13 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
     for k in &agg.keys {
         let bit = match k {
             Expr::Column(c) => spec
-                .keys
-                .iter()
+                .all_keys()
                 .find(|(n, _)| *n == table.columns[*c].name)
                 .map(|(_, b)| *b),
             _ => None,
         };
         let Some(bit) = bit else {
-            let names: Vec<&str> = spec.keys.iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = spec.all_keys().map(|(n, _)| *n).collect();
             return AggPlace::Userspace(format!("the kernel groups by {} only", names.join(", ")));
         };
         keys |= bit;
