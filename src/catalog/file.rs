@@ -208,7 +208,7 @@ macro_rules! pairs {
                 Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
                 Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT),
             )*
-            Program::tail("file_report_tail", "file_tail"),
+            Program::tail("file_report_tail", "file_tail", &[]),
             Program::follow("follow_fork", "raw_tp/sched_process_fork"),
             Program::follow("follow_exit", "raw_tp/sched_process_exit"),
         ]

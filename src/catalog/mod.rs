@@ -263,12 +263,17 @@ impl Program {
         }
     }
 
-    /// A program the table's others tail-call through `prog_array`.
-    pub const fn tail(name: &'static str, prog_array: &'static str) -> Program {
+    /// A program the table's others tail-call through `prog_array`; `tags`
+    /// as those that call it, so it is pruned with them.
+    pub const fn tail(
+        name: &'static str,
+        prog_array: &'static str,
+        tags: &'static [&'static str],
+    ) -> Program {
         Program {
             name,
             attach: "(tail call)",
-            tags: &[],
+            tags,
             follow_only: false,
             sent_stat: None,
             optional: false,

@@ -241,6 +241,7 @@ static PROCESS_PROGRAMS: &[Program] = &[
         &["execveat"],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
     ),
+    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"]),
     Program::new(
         "exec_done",
         "raw_tp/sched_process_exec",

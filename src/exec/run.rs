@@ -455,7 +455,6 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
 
     preflight::check_privileges()?;
     preflight::check_btf()?;
-    preflight::check_ringbuf()?;
     if plan
         .kernel
         .programs

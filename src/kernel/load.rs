@@ -365,6 +365,11 @@ pub fn load<'obj>(
         print_verifier_stats();
     }
     let skel = loaded.map_err(|e| {
+        // Said plainly when that is why (probed only now: the probe makes
+        // and drops a map, which every start would pay for).
+        if let Err(no_ringbuf) = preflight::check_ringbuf() {
+            return no_ringbuf;
+        }
         Error::Kernel(format!(
             "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
             log_tail(20)

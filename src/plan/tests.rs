@@ -136,9 +136,14 @@ fn syscall_prunes_programs() {
         |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     assert_eq!(
         names("select pid from process_events where syscall = 'execveat'"),
-        ["execveat_enter", "execveat_exit", "exec_done"]
+        [
+            "execveat_enter",
+            "execveat_exit",
+            "exec_fail_tail",
+            "exec_done"
+        ]
     );
-    assert_eq!(names("select pid from process_events").len(), 5);
+    assert_eq!(names("select pid from process_events").len(), 6);
     let follow = plan(bind("select pid from process_events").expect("binds"), true);
-    assert_eq!(follow.kernel.programs.len(), 7);
+    assert_eq!(follow.kernel.programs.len(), 8);
 }
