@@ -588,7 +588,12 @@ impl<'obj> Kernel<'obj> {
         KernelStats {
             sent,
             lost: read(ebq_stat::EBQ_STAT_LOST.0),
-            filtered: read(ebq_stat::EBQ_STAT_FILTERED.0),
+            filtered: self
+                .skel
+                .maps
+                .bss_data
+                .as_deref()
+                .map_or(0, |b| b.filtered_count.iter().map(|c| c.n).sum()),
             follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL.0),
             agg_missed: read(ebq_stat::EBQ_STAT_AGG_MISSED.0),
             aggregated: read(ebq_stat::EBQ_STAT_AGGREGATED.0),
