@@ -407,6 +407,15 @@ static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
 	return true;
 }
 
+/* The pid (tgid) of the current task, read only when a filter needs it:
+ * on a rejected event the helper call is most of what is left. */
+static __always_inline __u32 tgid_if_needed(void)
+{
+	if (cfg.follow || cfg.int_mode[EBQ_COL_PID])
+		return bpf_get_current_pid_tgid() >> 32;
+	return 0;
+}
+
 /*
  * Before an exit program looks up its syscall's entry: what the entry
  * would have rejected on pid, uid or gid (the filters a helper answers

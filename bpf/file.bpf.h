@@ -320,15 +320,15 @@ static __always_inline int report(void *ctx, const struct inflight *st, long ret
 static __always_inline int file_enter(void *ctx, __u32 what, const char *path, __s32 dirfd,
 				      const char *dest, __s32 dest_dirfd, __u64 flags, __u64 mode)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
-	if (tgid == cfg.self_tgid)
-		return 0;
-	if (!stable_ok(NULL, tgid) || !comm_ok_current() || !prefix_ok(path, true)) {
+	/* Filters first, our own pid after: most calls stop at a filter. */
+	if (!stable_ok(NULL, tgid_if_needed()) || !comm_ok_current() || !prefix_ok(path, true)) {
 		filtered();
 		return 0;
 	}
+	if ((bpf_get_current_pid_tgid() >> 32) == cfg.self_tgid)
+		return 0;
 	st.args[0] = (__u64)path;
 	st.args[1] = (__u64)(__s64)dirfd;
 	st.args[2] = (__u64)dest;

@@ -98,16 +98,18 @@ SEC("tracepoint/raw_syscalls/sys_enter")
 int sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	struct task_struct *task;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
 	__u64 nr = ctx->id;
 
-	if (!nr_ok(nr) || tgid == cfg.self_tgid)
+	if (!nr_ok(nr))
 		return 0;
-	if (!int_ok(EBQ_COL_TID, tid) || !stable_ok(NULL, tgid) || !comm_ok_current()) {
+	/* Filters first, our own pid after: most calls stop at a filter. */
+	if ((cfg.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
+	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current()) {
 		filtered();
 		return 0;
 	}
+	if ((bpf_get_current_pid_tgid() >> 32) == cfg.self_tgid)
+		return 0;
 	task = (void *)bpf_get_current_task();
 	if (cfg.capture & EBQ_CAP_EXIT) {
 		struct inflight st = {};
