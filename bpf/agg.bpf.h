@@ -87,7 +87,7 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 		}
 	}
 	__sync_fetch_and_add(&v->count, 1);
-	stat_inc(EBQ_STAT_AGGREGATED);
+	counted(aggregated_count);
 	if (cfg.agg_measure != EBQ_MEASURE_NONE) {
 		__s64 x = cfg.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
 
@@ -105,27 +105,54 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 	}
 }
 
-/* A group key from an event's header and its table's `nr` (the syscall
- * number, the file action ...), keeping the fields the query groups by. */
-static __always_inline void agg_key_of(struct ebq_agg_key *k, const struct ebq_header *h,
-				       __u32 nr)
+/*
+ * Adds an event of the current task to its group: `nr` is the table's own
+ * key (the syscall number, the file action). The key is read field by
+ * field from helpers, only the fields the query groups by, with no event
+ * header filled. The entry already applied the filters the header would
+ * (stable_ok, comm); tid, euid and egid are checked here.
+ */
+static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duration)
 {
+	struct ebq_agg_key k = {};
 	__u32 keys = cfg.agg_keys;
+	__u64 id = 0;
 
+	if (cfg.int_mode[EBQ_COL_TID] || (keys & (EBQ_AGG_PID | EBQ_AGG_TID)))
+		id = bpf_get_current_pid_tgid();
+	if (!int_ok(EBQ_COL_TID, (__u32)id)) {
+		filtered();
+		return;
+	}
+	if (cfg.int_mode[EBQ_COL_EUID] || cfg.int_mode[EBQ_COL_EGID]) {
+		struct task_struct *task = (void *)bpf_get_current_task();
+		const struct cred *cred = BPF_CORE_READ(task, cred);
+
+		if (!int_ok(EBQ_COL_EUID, BPF_CORE_READ(cred, euid.val)) ||
+		    !int_ok(EBQ_COL_EGID, BPF_CORE_READ(cred, egid.val))) {
+			filtered();
+			return;
+		}
+	}
 	if (keys & EBQ_AGG_PID)
-		k->pid = h->pid;
+		k.pid = id >> 32;
 	if (keys & EBQ_AGG_TID)
-		k->tid = h->tid;
-	if (keys & EBQ_AGG_UID)
-		k->uid = h->uid;
-	if (keys & EBQ_AGG_GID)
-		k->gid = h->gid;
+		k.tid = (__u32)id;
+	if (keys & (EBQ_AGG_UID | EBQ_AGG_GID)) {
+		__u64 ug = bpf_get_current_uid_gid();
+
+		if (keys & EBQ_AGG_UID)
+			k.uid = (__u32)ug;
+		if (keys & EBQ_AGG_GID)
+			k.gid = ug >> 32;
+	}
 	if (keys & EBQ_AGG_CGROUP)
-		k->cgroup_id = h->cgroup_id;
+		k.cgroup_id = bpf_get_current_cgroup_id();
 	if (keys & EBQ_AGG_NR)
-		k->nr = nr;
+		k.nr = nr;
 	if (keys & EBQ_AGG_COMM)
-		__builtin_memcpy(k->comm, h->comm, sizeof(k->comm));
+		bpf_get_current_comm(k.comm, sizeof(k.comm));
+	agg_add(&k, ret, duration);
 }
 
 #endif /* __EBQ_AGG_BPF_H__ */

@@ -170,12 +170,19 @@ struct ebq_cpu_count {
 	__u64 _pad[7];
 };
 struct ebq_cpu_count filtered_count[EBQ_MAX_CPUS];
+struct ebq_cpu_count aggregated_count[EBQ_MAX_CPUS];
 
-/* A kernel filter said no. Counted only when the user asked (--stats). */
+/* One more in a per-CPU count, when the user asked (--stats). */
+#define counted(counts)                                                          \
+	do {                                                                     \
+		if (cfg.count_filtered)                                          \
+			counts[bpf_get_smp_processor_id() & (EBQ_MAX_CPUS - 1)].n++; \
+	} while (0)
+
+/* A kernel filter said no. */
 static __always_inline void filtered(void)
 {
-	if (cfg.count_filtered)
-		filtered_count[bpf_get_smp_processor_id() & (EBQ_MAX_CPUS - 1)].n++;
+	counted(filtered_count);
 }
 
 static __always_inline void stat_inc(__u32 id)

@@ -511,7 +511,7 @@ struct ebq_filter_config {
  */
 enum ebq_stat {
 	EBQ_STAT_LOST = 0,          /* ring buffer full: event dropped */
-	EBQ_STAT_FILTERED = 1,      /* rejected by a kernel filter */
+	EBQ_STAT_FILTERED = 1,      /* unused: counted per CPU in .bss (counted()) */
 	EBQ_STAT_FOLLOW_FULL = 2,   /* a followed child did not fit the map */
 	EBQ_STAT_SENT_EXEC = 8,     /* exec_done */
 	EBQ_STAT_SENT_EXEC_FAILED = 9, /* execve_exit, execveat_exit */
@@ -522,7 +522,7 @@ enum ebq_stat {
 	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
 	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
 	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
-	EBQ_STAT_AGGREGATED = 50,   /* events aggregated in the kernel */
+	EBQ_STAT_AGGREGATED = 50,   /* unused: counted per CPU in .bss (counted()) */
 	/* lost by a program: its sent counter + EBQ_STAT_LOST_BASE */
 	EBQ_STAT_LOST_BASE = 64,
 	EBQ_STAT_MAX = 128,

@@ -149,18 +149,9 @@ static __always_inline int file_report(struct task_struct *task, __u32 what,
 		return 0;
 	}
 	if (cfg.agg_enabled) {
-		/* Aggregated: every filter is exact here (the planner's rule),
-		 * and no path is read. */
-		struct ebq_header h;
-		struct ebq_agg_key k = {};
-
-		fill_header(&h, task, EBQ_EV_FILE);
-		if (!header_ok(&h)) {
-			filtered();
-			return 0;
-		}
-		agg_key_of(&k, &h, action);
-		agg_add(&k, ret, have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0);
+		/* Aggregated: every filter is exact (the planner's rule), and
+		 * no path is read. */
+		aggregate_current(action, ret, have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0);
 		return 0;
 	}
 	b = scratch_event(task, EBQ_EV_FILE);
@@ -329,6 +320,17 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	}
 	if ((bpf_get_current_pid_tgid() >> 32) == cfg.self_tgid)
 		return 0;
+	if (cfg.agg_enabled && !(cfg.capture & EBQ_CAP_EXIT)) {
+		/* Counted right here: no tail call, nothing else to read. */
+		__u32 action = file_action(what, flags);
+
+		if (cfg.actions && !(cfg.actions & (1u << action))) {
+			filtered();
+			return 0;
+		}
+		aggregate_current(action, 0, 0);
+		return 0;
+	}
 	st.args[0] = (__u64)path;
 	st.args[1] = (__u64)(__s64)dirfd;
 	st.args[2] = (__u64)dest;

@@ -26,51 +26,13 @@ static __always_inline bool nr_ok(__u64 nr)
 	return true;
 }
 
-/* Adds one syscall to its group (agg_add). */
-static __always_inline void sys_aggregate(__u32 nr, __s64 ret, __u64 duration)
-{
-	struct ebq_agg_key k = {};
-	__u32 keys = cfg.agg_keys;
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (cfg.int_mode[EBQ_COL_EUID] || cfg.int_mode[EBQ_COL_EGID]) {
-		struct task_struct *task = (void *)bpf_get_current_task();
-		const struct cred *cred = BPF_CORE_READ(task, cred);
-
-		if (!int_ok(EBQ_COL_EUID, BPF_CORE_READ(cred, euid.val)) ||
-		    !int_ok(EBQ_COL_EGID, BPF_CORE_READ(cred, egid.val))) {
-			filtered();
-			return;
-		}
-	}
-	if (keys & EBQ_AGG_PID)
-		k.pid = id >> 32;
-	if (keys & EBQ_AGG_TID)
-		k.tid = (__u32)id;
-	if (keys & (EBQ_AGG_UID | EBQ_AGG_GID)) {
-		__u64 ug = bpf_get_current_uid_gid();
-
-		if (keys & EBQ_AGG_UID)
-			k.uid = (__u32)ug;
-		if (keys & EBQ_AGG_GID)
-			k.gid = ug >> 32;
-	}
-	if (keys & EBQ_AGG_CGROUP)
-		k.cgroup_id = bpf_get_current_cgroup_id();
-	if (keys & EBQ_AGG_NR)
-		k.nr = nr;
-	if (keys & EBQ_AGG_COMM)
-		bpf_get_current_comm(k.comm, sizeof(k.comm));
-	agg_add(&k, ret, duration);
-}
-
 static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64 ret,
 				       __u64 duration, const __u64 *args, __u32 flags)
 {
 	struct ebq_syscall_event *e;
 
 	if (cfg.agg_enabled) {
-		sys_aggregate(nr, ret, duration);
+		aggregate_current(nr, ret, duration);
 		return;
 	}
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SYSCALL);

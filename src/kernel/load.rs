@@ -585,18 +585,15 @@ impl<'obj> Kernel<'obj> {
                 }
             }
         }
+        // Counted per CPU in .bss (bpf/common.bpf.h, counted()).
+        let bss = self.skel.maps.bss_data.as_deref();
         KernelStats {
             sent,
             lost: read(ebq_stat::EBQ_STAT_LOST.0),
-            filtered: self
-                .skel
-                .maps
-                .bss_data
-                .as_deref()
-                .map_or(0, |b| b.filtered_count.iter().map(|c| c.n).sum()),
+            filtered: bss.map_or(0, |b| b.filtered_count.iter().map(|c| c.n).sum()),
             follow_full: read(ebq_stat::EBQ_STAT_FOLLOW_FULL.0),
             agg_missed: read(ebq_stat::EBQ_STAT_AGG_MISSED.0),
-            aggregated: read(ebq_stat::EBQ_STAT_AGGREGATED.0),
+            aggregated: bss.map_or(0, |b| b.aggregated_count.iter().map(|c| c.n).sum()),
         }
     }
 }
