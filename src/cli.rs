@@ -114,7 +114,9 @@ pub struct Args {
     #[arg(long)]
     pub stats: bool,
 
-    /// Ring buffer size (headroom against lost events) [default: 4M]
+    /// Ring buffer size (headroom against lost events) [default: the
+    /// table's: 4M for file and syscall events, 1M for process and socket
+    /// events, 256K for the rest; 64K when the kernel aggregates]
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub buffer_size: Option<u32>,
 

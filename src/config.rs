@@ -8,9 +8,6 @@ use std::time::Duration;
 use crate::cli::{Args, ColorChoice};
 use crate::output::Format;
 
-/// Ring buffer size when --buffer-size is not given: room for a burst of a
-/// few thousand exec events on a busy machine.
-pub const DEFAULT_BUFFER: u32 = 4 << 20;
 /// Table width when stdout is not a terminal and COLUMNS is unset.
 const DEFAULT_WIDTH: usize = 160;
 
@@ -31,7 +28,8 @@ pub struct Config {
     pub interval: Option<Duration>,
     pub target: Target,
     pub stats: bool,
-    pub buffer_size: u32,
+    /// --buffer-size; None: the plan's default (Plan::default_buffer).
+    pub buffer_size: Option<u32>,
     /// The terminal's width when stdout is one (for --list).
     pub tty_width: Option<u16>,
     /// When ebq started: --stats reports the time to attach.
@@ -76,7 +74,7 @@ impl Config {
                 _ => Target::All,
             },
             stats: args.stats,
-            buffer_size: args.buffer_size.unwrap_or(DEFAULT_BUFFER),
+            buffer_size: args.buffer_size,
             tty_width,
             started,
         }

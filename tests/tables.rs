@@ -215,8 +215,10 @@ fn exits_show_the_code_or_the_signal() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     sleeper.kill().expect("SIGKILL");
     sleeper.wait().expect("wait");
-    let rows = ebq.wait_rows(2, |_| true);
-    ebq.stop();
+    // Only these two: other tests' children have the same parent.
+    let ours = |r: &Value| r["pid"] == json!(three_pid) || r["pid"] == json!(sleeper_pid);
+    ebq.wait_rows(2, ours);
+    let rows: Vec<Value> = ebq.stop().rows.into_iter().filter(ours).collect();
     assert_eq!(
         rows,
         [
@@ -282,8 +284,9 @@ fn file_operations_have_absolute_paths() {
     };
     // Relative paths throughout: ebq must resolve them against the cwd.
     sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && mkdir sub && rmdir sub && ln -s moved.txt sym && rm sym moved.txt && cat missing");
-    let rows = ebq.wait_rows(8, |_| true);
-    ebq.stop();
+    // The shell has ended: every row is in the kernel's buffer, and the
+    // end of the run delivers all of them.
+    let rows = ebq.stop().rows;
     let got: Vec<Value> = rows
         .into_iter()
         .filter(|r| !(r["action"] == "open" && r["exit_code"].as_i64().is_some_and(|c| c >= 0)))
@@ -318,8 +321,8 @@ fn file_rows_from_the_entry_alone() {
         return;
     };
     sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && ln -s moved.txt sym && rm sym moved.txt && cat missing");
-    let rows = ebq.wait_rows(7, |_| true);
     let done = ebq.stop();
+    let rows = done.rows.clone();
     let attached = done
         .stderr
         .iter()
@@ -328,6 +331,13 @@ fn file_rows_from_the_entry_alone() {
     assert!(
         attached.contains("openat_enter") && !attached.contains("_exit"),
         "{attached}"
+    );
+    // Every record the kernel sent is read, the last ones at the stop too.
+    assert_eq!(
+        done.stat("sent"),
+        done.stat("userspace:"),
+        "{:?}",
+        done.stderr
     );
     let p = |f: &str| format!("{ds}/{f}");
     let got: Vec<Value> = rows
@@ -344,7 +354,9 @@ fn file_rows_from_the_entry_alone() {
             json!({"action": "unlink", "path": p("sym"), "dest_path": null, "mode": null}),
             json!({"action": "unlink", "path": p("moved.txt"), "dest_path": null, "mode": null}),
             json!({"action": "open", "path": p("missing"), "dest_path": null, "mode": 0}),
-        ]
+        ],
+        "{:?}",
+        done.stderr
     );
 }
 

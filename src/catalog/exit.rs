@@ -92,6 +92,7 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     programs: EXIT_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXIT.0,
     agg: None,
+    buffer: 256 << 10,
     fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
 };

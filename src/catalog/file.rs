@@ -272,6 +272,7 @@ pub static FILE_EVENTS: Table = Table {
     programs: FILE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_FILE.0,
     agg: Some(&FILE_AGG),
+    buffer: 4 << 20,
     fixed_capture: "the header, the paths",
     action_bit: Some(action_bit),
 };

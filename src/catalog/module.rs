@@ -137,6 +137,7 @@ pub static MODULE_EVENTS: Table = Table {
     programs: MODULE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_MODULE.0,
     agg: None,
+    buffer: 256 << 10,
     fixed_capture: "the header, module name and path",
     action_bit: None,
 };

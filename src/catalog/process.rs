@@ -260,6 +260,7 @@ pub static PROCESS_EVENTS: Table = Table {
     programs: PROCESS_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXEC.0,
     agg: None,
+    buffer: 1 << 20,
     fixed_capture: "the header, exit code, argc",
     action_bit: None,
 };

@@ -105,6 +105,7 @@ pub static SIGNAL_EVENTS: Table = Table {
     programs: SIGNAL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
     agg: None,
+    buffer: 256 << 10,
     fixed_capture: "the header, signal, target",
     action_bit: None,
 };

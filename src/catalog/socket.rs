@@ -317,6 +317,7 @@ pub static SOCKET_EVENTS: Table = Table {
     programs: SOCKET_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SOCKET.0,
     agg: None,
+    buffer: 1 << 20,
     fixed_capture: "the header, addresses and ports",
     action_bit: None,
 };

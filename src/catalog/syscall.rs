@@ -144,6 +144,7 @@ pub static SYSCALL_EVENTS: Table = Table {
     programs: SYSCALL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
     agg: Some(&SYSCALL_AGG),
+    buffer: 4 << 20,
     fixed_capture: "the header, syscall number",
     action_bit: None,
 };

@@ -88,42 +88,56 @@ struct Pipeline<'p> {
 
 impl Pipeline<'_> {
     fn on_event(&mut self, data: &[u8]) -> i32 {
-        // A negative return ends this poll at once (libbpf's
-        // ring_buffer__poll), so a stop is seen within one record even in
-        // a storm that would keep the buffer from ever running dry.
-        if self.done || (self.stop.load(Ordering::Relaxed) && !self.draining) {
+        // libbpf has consumed the record it hands over whatever this
+        // returns (ringbuf_process_ring moves consumer_pos past it first),
+        // so it is always handled, unless the run is done (LIMIT met, the
+        // output gone).
+        if self.done {
             return -1;
         }
+        self.handle(data);
+        // A negative return ends this poll at once (libbpf's
+        // ring_buffer__poll), so a stop is seen within one record even in
+        // a storm that would keep the buffer from ever running dry; what
+        // is left is read after detaching.
+        if self.done || (self.stop.load(Ordering::Relaxed) && !self.draining) {
+            -1
+        } else {
+            0
+        }
+    }
+
+    fn handle(&mut self, data: &[u8]) {
         let record = match Record::decode(data, self.boot_offset) {
             Ok(r) => r,
             Err(_) => {
                 self.bad += 1;
-                return 0;
+                return;
             }
         };
         let table = self.plan.table();
         if record.hdr.kind != table.kind {
             self.bad += 1;
-            return 0;
+            return;
         }
         self.decoded += 1;
         if let Some(p) = &self.plan.predicate {
             if eval::truth(table, p, &record) != Some(true) {
-                return 0;
+                return;
             }
         }
         self.kept += 1;
         let q = &self.plan.query;
         match &mut self.mode {
             Mode::Groups(groups) => {
-                let Some(agg) = &q.agg else { return 0 };
+                let Some(agg) = &q.agg else { return };
                 let key: Vec<KeyPart> = agg
                     .keys
                     .iter()
                     .map(|k| KeyPart::from(eval::value(table, k, &record)))
                     .collect();
                 let Some(states) = groups.group(key) else {
-                    return 0;
+                    return;
                 };
                 for (state, call) in states.iter_mut().zip(&agg.aggs) {
                     match &call.arg {
@@ -135,7 +149,7 @@ impl Pipeline<'_> {
             Mode::Sorted(rows) => {
                 if rows.len() >= MAX_SORTED_ROWS {
                     self.capped += 1;
-                    return 0;
+                    return;
                 }
                 let order = q
                     .order_by
@@ -165,7 +179,6 @@ impl Pipeline<'_> {
                 }
             }
         }
-        0
     }
 
     /// Turns the groups the kernel aggregated into userspace states.
@@ -471,8 +484,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .as_ref()
         .and_then(|c| c.existing())
         .map(PathBuf::from);
+    let buffer_size = cfg.buffer_size.unwrap_or_else(|| plan.default_buffer());
     let options = |btf: Option<PathBuf>| LoadOptions {
-        buffer_size: cfg.buffer_size,
+        buffer_size,
         self_tgid: std::process::id(),
         count_filtered: cfg.stats,
         btf,
@@ -505,10 +519,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     }
     if cfg.stats {
         eprintln!(
-            "ebq: stats: attached {} programs ({}) in {} ms",
+            "ebq: stats: attached {} programs ({}) in {} ms; ring buffer {} KiB",
             kernel.attached().len(),
             kernel.attached().join(", "),
-            cfg.started.elapsed().as_millis()
+            cfg.started.elapsed().as_millis(),
+            buffer_size >> 10
         );
     }
     if cached.is_none() {

@@ -265,6 +265,16 @@ impl Plan {
     pub fn table(&self) -> &'static Table {
         self.query.table
     }
+
+    /// Ring buffer bytes without --buffer-size: the table's, or 64 KiB
+    /// when the kernel aggregates (no event goes through it then).
+    pub fn default_buffer(&self) -> u32 {
+        if matches!(self.agg_place, AggPlace::Kernel(_)) {
+            64 << 10
+        } else {
+            self.table().buffer
+        }
+    }
 }
 
 /// Plans `query`; `follow` is true under -c / -p.

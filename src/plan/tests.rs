@@ -147,3 +147,25 @@ fn syscall_prunes_programs() {
     let follow = plan(bind("select pid from process_events").expect("binds"), true);
     assert_eq!(follow.kernel.programs.len(), 8);
 }
+
+#[test]
+fn ring_buffer_defaults_follow_the_table_and_kernel_aggregation() {
+    assert_eq!(
+        p("select pid from process_events").default_buffer(),
+        1 << 20
+    );
+    assert_eq!(p("select path from file_events").default_buffer(), 4 << 20);
+    assert_eq!(
+        p("select signal from signal_events").default_buffer(),
+        256 << 10
+    );
+    assert_eq!(
+        p("select comm, count(*) from syscall_events group by comm").default_buffer(),
+        64 << 10
+    );
+    // Aggregated in userspace: the events still come up.
+    assert_eq!(
+        p("select path, count(*) from file_events group by path").default_buffer(),
+        4 << 20
+    );
+}

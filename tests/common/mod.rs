@@ -77,6 +77,8 @@ pub struct Running {
     rows: Arc<Mutex<Vec<Value>>>,
     lines: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// A message from each reader thread when its pipe reaches EOF.
+    eof: std::sync::mpsc::Receiver<()>,
 }
 
 pub struct Finished {
@@ -125,9 +127,11 @@ impl Running {
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let out = child.stdout.take().expect("stdout");
         let err = child.stderr.take().expect("stderr");
+        let (eof_tx, eof) = std::sync::mpsc::channel();
         {
             let rows = rows.clone();
             let lines = lines.clone();
+            let eof_tx = eof_tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines() {
                     let Ok(line) = line else { break };
@@ -136,6 +140,7 @@ impl Running {
                     rows.lock().expect("lock").push(v);
                     lines.lock().expect("lock").push(line);
                 }
+                let _ = eof_tx.send(());
             });
         }
         {
@@ -145,6 +150,7 @@ impl Running {
                     let Ok(line) = line else { break };
                     stderr.lock().expect("lock").push(line);
                 }
+                let _ = eof_tx.send(());
             });
         }
         let mut r = Running {
@@ -152,6 +158,7 @@ impl Running {
             rows,
             lines,
             stderr,
+            eof,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -221,8 +228,16 @@ impl Running {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        // The reader threads end at EOF, right after the process.
-        std::thread::sleep(Duration::from_millis(100));
+        // Every line ebq wrote is read: each reader thread says so at EOF
+        // (a loaded machine may take a while to run them). A -c command
+        // still holding ebq's stderr must not hang the test: 10 s at most.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for _ in 0..2 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.eof.recv_timeout(left).is_err() {
+                break;
+            }
+        }
         Finished {
             status,
             rows: self.rows.lock().expect("lock").clone(),
