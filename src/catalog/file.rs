@@ -4,12 +4,12 @@
 //! the kernel resolved it from (the cwd, or the dirfd's).
 
 use super::common::{errno_name, with_common, U32_MAX};
-use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
+use super::{Column, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::exec::record::{join_walked, resolve, Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
-    ebq_agg_keys, ebq_agg_measure, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event,
-    ebq_file_flags, ebq_filter_col, ebq_stat,
+    ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event, ebq_file_flags,
+    ebq_filter_col, ebq_stat,
 };
 
 fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
@@ -245,10 +245,7 @@ static FILE_PROGRAMS: &[Program] = pairs![
 /// key's `nr`); duration and exit_code measured when the exit reports.
 static FILE_AGG: KernelAggSpec = KernelAggSpec {
     keys: &[("action", ebq_agg_keys::EBQ_AGG_NR.0)],
-    measures: &[
-        ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
-        ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
-    ],
+    measures: RESULT_MEASURES,
     event: |action| {
         Event::File(File {
             e: ebq_file_event {

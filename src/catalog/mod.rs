@@ -209,6 +209,19 @@ pub const HEADER_AGG_KEYS: [(&str, u32); 6] = [
     ("comm", ebq_agg_keys::EBQ_AGG_COMM.0),
 ];
 
+/// The measures of a table whose exit reports the call's result: its
+/// duration and return value (bpf/agg.bpf.h, agg_add).
+pub const RESULT_MEASURES: &[(&str, u8)] = &[
+    (
+        "duration",
+        crate::kernel::types::ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8,
+    ),
+    (
+        "exit_code",
+        crate::kernel::types::ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8,
+    ),
+];
+
 impl KernelAggSpec {
     /// Every column the kernel groups this table by.
     pub fn all_keys(&self) -> impl Iterator<Item = &(&'static str, u32)> {

@@ -6,12 +6,12 @@ use std::str::FromStr;
 use syscalls::Sysno;
 
 use super::common::{errno_name, with_common};
-use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
+use super::{Column, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::Value;
 use crate::kernel::types::{
-    ebq_agg_keys, ebq_agg_measure, ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat,
-    ebq_syscall_event, ebq_syscall_flags,
+    ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat, ebq_syscall_event,
+    ebq_syscall_flags,
 };
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
@@ -124,10 +124,7 @@ static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {
         ("syscall", ebq_agg_keys::EBQ_AGG_NR.0),
         ("nr", ebq_agg_keys::EBQ_AGG_NR.0),
     ],
-    measures: &[
-        ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
-        ("exit_code", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
-    ],
+    measures: RESULT_MEASURES,
     event: |nr| {
         Event::Syscall(Box::new(ebq_syscall_event {
             nr,
