@@ -819,3 +819,26 @@ fn btf_copy_is_cached_used_and_replaced_when_broken() {
     let (_, btf) = exec_row_with_cache("off");
     assert_eq!(btf, "the kernel's (no cache)");
 }
+
+#[test]
+fn success_only_query_loads_no_exit_and_sees_no_failure() {
+    let m = marker("okonly");
+    let Some(ebq) = Running::start(&[&format!(
+        "select pid, exit_code from process_events where exit_code = 0 and cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    let _ = Command::new(format!("/nonexistent-{m}/prog"))
+        .arg(&m)
+        .status();
+    let pid = run_ok(Command::new("/bin/true").arg(&m));
+    ebq.wait_rows(1, |_| true);
+    let done = ebq.stop();
+    assert_eq!(done.rows, [json!({"pid": pid, "exit_code": 0})]);
+    let attached = done
+        .stderr
+        .iter()
+        .find(|l| l.contains("stats: attached"))
+        .expect("the attached line");
+    assert!(!attached.contains("_exit"), "{attached}");
+}

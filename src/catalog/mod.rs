@@ -248,6 +248,11 @@ pub struct Program {
     /// Loaded, never attached: the other programs tail-call it through
     /// the prog array of this name (its slot 0).
     pub tail_of: Option<&'static str>,
+    /// The values of one integer column (enum ebq_filter_col slot, low,
+    /// high) this program's rows can have: when the WHERE rules them all
+    /// out, the program is not loaded (exec_done only reports exit_code 0,
+    /// the exec exits only failures).
+    pub reports: Option<(u32, i64, i64)>,
     /// The table still works without it (a syscall some kernels or
     /// architectures lack): when its tracepoint is missing it is left out
     /// with a note, instead of failing the run.
@@ -273,6 +278,7 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: None,
+            reports: None,
         }
     }
 
@@ -292,11 +298,23 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: Some(prog_array),
+            reports: None,
         }
     }
 
     pub const fn needs(mut self, capture: u32) -> Program {
         self.needs_capture = capture;
+        self
+    }
+
+    /// Rows of this program have `col` (a filter slot) in lo..=hi only.
+    pub const fn reports(
+        mut self,
+        col: crate::kernel::types::ebq_filter_col,
+        lo: i64,
+        hi: i64,
+    ) -> Program {
+        self.reports = Some((col.0, lo, hi));
         self
     }
 
@@ -321,6 +339,7 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: None,
+            reports: None,
         }
     }
 }

@@ -228,7 +228,8 @@ static PROCESS_PROGRAMS: &[Program] = &[
         "tracepoint/syscalls/sys_exit_execve",
         &["execve"],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
-    ),
+    )
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
     Program::new(
         "execveat_enter",
         "tracepoint/syscalls/sys_enter_execveat",
@@ -240,14 +241,20 @@ static PROCESS_PROGRAMS: &[Program] = &[
         "tracepoint/syscalls/sys_exit_execveat",
         &["execveat"],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
+    )
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
+    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"]).reports(
+        ebq_filter_col::EBQ_COL_EXIT_CODE,
+        i32::MIN as i64,
+        -1,
     ),
-    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"]),
     Program::new(
         "exec_done",
         "raw_tp/sched_process_exec",
         &[],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC),
-    ),
+    )
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];

@@ -60,6 +60,19 @@ impl IntFilter {
         self.lo > self.min || self.hi < self.max
     }
 
+    /// Whether some value in a..=b may pass (conservative: true when in
+    /// doubt, false only when none can).
+    pub fn may_pass(&self, a: i64, b: i64) -> bool {
+        let (lo, hi) = (a.max(self.lo), b.min(self.hi));
+        if lo > hi {
+            return false;
+        }
+        match &self.in_set {
+            Some(set) => set.range(lo..=hi).any(|v| !self.not_in.contains(v)),
+            None => !(lo == hi && self.not_in.contains(&lo)),
+        }
+    }
+
     /// Folds range and NOT IN into an IN set when there is one: the kernel
     /// then does one lookup instead of three checks.
     fn simplify(&mut self) {
@@ -303,6 +316,10 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .iter()
         .filter(|p| !p.follow_only || follow)
         .filter(|p| p.needs_capture & kernel.capture == p.needs_capture)
+        .filter(|p| match p.reports {
+            Some((slot, lo, hi)) => kernel.ints.get(&slot).is_none_or(|f| f.may_pass(lo, hi)),
+            None => true,
+        })
         .filter(|p| match &kernel.probe_tags {
             Some(tags) if !p.tags.is_empty() => p.tags.iter().any(|t| tags.contains(*t)),
             _ => true,

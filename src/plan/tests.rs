@@ -169,3 +169,30 @@ fn ring_buffer_defaults_follow_the_table_and_kernel_aggregation() {
         4 << 20
     );
 }
+
+#[test]
+fn exit_code_filters_prune_the_programs_that_cannot_match() {
+    let names =
+        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
+    assert_eq!(
+        names("select pid from process_events where exit_code = 0"),
+        ["execve_enter", "execveat_enter", "exec_done"]
+    );
+    assert_eq!(
+        names("select pid from process_events where exit_code < 0"),
+        [
+            "execve_enter",
+            "execve_exit",
+            "execveat_enter",
+            "execveat_exit",
+            "exec_fail_tail"
+        ]
+    );
+    // A set that includes 0 and a failure keeps both.
+    assert_eq!(
+        names("select pid from process_events where exit_code in (0, -2)").len(),
+        6
+    );
+    // NOT IN (0) rules out every success.
+    assert!(!names("select pid from process_events where exit_code <> 0").contains(&"exec_done"));
+}
