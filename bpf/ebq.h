@@ -483,8 +483,9 @@ struct ebq_filter_config {
 	__u8 agg_enabled;
 	__u8 agg_measure;  /* enum ebq_agg_measure */
 	__u8 agg_hist;     /* enum ebq_agg_hist */
-	__u8 count_filtered; /* count kernel rejections (--stats): off, a
-				rejected event costs no counter update */
+	__u8 count_filtered; /* --stats: count rejections and aggregated
+				events (counted()); off, they cost no
+				counter update */
 	__u8 _pad3[4];
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
@@ -505,13 +506,13 @@ struct ebq_filter_config {
 };
 
 /*
- * Counters in the per-CPU `stats` array, read by --stats: what was lost,
- * what the kernel filters rejected, and what each program sent up (the
- * catalog names each program's counter).
+ * Counters in the per-CPU `stats` array, read by --stats: what was lost
+ * and what each program sent up (the catalog names each program's
+ * counter). Rejections and aggregated events are counted apart, per CPU in
+ * .bss (bpf/common.bpf.h, counted()): they are on the hottest paths.
  */
 enum ebq_stat {
 	EBQ_STAT_LOST = 0,          /* ring buffer full: event dropped */
-	EBQ_STAT_FILTERED = 1,      /* unused: counted per CPU in .bss (counted()) */
 	EBQ_STAT_FOLLOW_FULL = 2,   /* a followed child did not fit the map */
 	EBQ_STAT_SENT_EXEC = 8,     /* exec_done */
 	EBQ_STAT_SENT_EXEC_FAILED = 9, /* execve_exit, execveat_exit */
@@ -522,7 +523,6 @@ enum ebq_stat {
 	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
 	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
 	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
-	EBQ_STAT_AGGREGATED = 50,   /* unused: counted per CPU in .bss (counted()) */
 	/* lost by a program: its sent counter + EBQ_STAT_LOST_BASE */
 	EBQ_STAT_LOST_BASE = 64,
 	EBQ_STAT_MAX = 128,
