@@ -42,7 +42,7 @@ static __always_inline __u32 log2_u64(__u64 v)
 /* The bucket of x, as src/exec/agg.rs numbers them. */
 static __always_inline __u32 hist_index(__s64 x)
 {
-	if (cfg.agg_hist == EBQ_HIST_POW2) {
+	if (CFG.agg_hist == EBQ_HIST_POW2) {
 		__u32 i;
 
 		if (x < 0)
@@ -53,12 +53,12 @@ static __always_inline __u32 hist_index(__s64 x)
 		return i < EBQ_HIST_BUCKETS ? i : EBQ_HIST_BUCKETS - 1;
 	}
 	/* linear: below min, the steps, at or above max */
-	if (x < cfg.lhist_min)
+	if (x < CFG.lhist_min)
 		return 0;
-	__u64 i = 1 + (__u64)(x - cfg.lhist_min) / (__u64)cfg.lhist_step;
+	__u64 i = 1 + (__u64)(x - CFG.lhist_min) / (__u64)CFG.lhist_step;
 
-	if (i >= cfg.lhist_len - 1)
-		return cfg.lhist_len - 1;
+	if (i >= CFG.lhist_len - 1)
+		return CFG.lhist_len - 1;
 	return i;
 }
 
@@ -67,7 +67,7 @@ static __always_inline __u32 hist_index(__s64 x)
  * and at the end, so nothing goes through the ring buffer. Counters are
  * atomic (both CPUs may update one group); min and max may race, and only
  * under that race can they miss a value. `ret` and `duration` feed the
- * measure the query aggregates (cfg.agg_measure), if any.
+ * measure the query aggregates (CFG.agg_measure), if any.
  */
 static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u64 duration)
 {
@@ -88,15 +88,15 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	counted(aggregated_count);
-	if (cfg.agg_measure != EBQ_MEASURE_NONE) {
-		__s64 x = cfg.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
+	if (CFG.agg_measure != EBQ_MEASURE_NONE) {
+		__s64 x = CFG.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
 
 		__sync_fetch_and_add(&v->sum, x);
 		if (x < v->min)
 			v->min = x;
 		if (x > v->max)
 			v->max = x;
-		if (cfg.agg_hist != EBQ_HIST_NONE) {
+		if (CFG.agg_hist != EBQ_HIST_NONE) {
 			__u32 i = hist_index(x);
 
 			if (i < EBQ_HIST_BUCKETS)
@@ -115,16 +115,16 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duration)
 {
 	struct ebq_agg_key k = {};
-	__u32 keys = cfg.agg_keys;
+	__u32 keys = CFG.agg_keys;
 	__u64 id = 0;
 
-	if (cfg.int_mode[EBQ_COL_TID] || (keys & (EBQ_AGG_PID | EBQ_AGG_TID)))
+	if (CFG.int_mode[EBQ_COL_TID] || (keys & (EBQ_AGG_PID | EBQ_AGG_TID)))
 		id = bpf_get_current_pid_tgid();
 	if (!int_ok(EBQ_COL_TID, (__u32)id)) {
 		filtered();
 		return;
 	}
-	if (cfg.int_mode[EBQ_COL_EUID] || cfg.int_mode[EBQ_COL_EGID]) {
+	if (CFG.int_mode[EBQ_COL_EUID] || CFG.int_mode[EBQ_COL_EGID]) {
 		struct task_struct *task = (void *)bpf_get_current_task();
 		const struct cred *cred = BPF_CORE_READ(task, cred);
 

@@ -457,22 +457,43 @@ struct ebq_prefix_key {
 	__u8 data[EBQ_PREFIX_MAX];
 };
 
+/* One column's range filter: lo <= v <= hi. */
+struct ebq_range {
+	__s64 lo;
+	__s64 hi;
+};
+
 /*
  * Load-time configuration, one const volatile instance per object: the
  * verifier sees the values as constants and prunes what a query disables.
+ *
+ * Laid out for the cache: the verifier cuts the branches a setting rules
+ * out but keeps the loads (cfg is volatile to clang), so a rejected event
+ * reads a handful of these fields from a line that is often cold after the
+ * syscall ran. Every mode and flag sits in the first 64 bytes, and a
+ * column's lo and hi in one 16-byte slot: a range filter that says no
+ * touches two lines (they used to be four).
  */
 struct ebq_filter_config {
-	__s64 lo[EBQ_FILTER_COLS];
-	__s64 hi[EBQ_FILTER_COLS];
+	/* First cache line: every per-event check starts here. */
 	__u8 int_mode[EBQ_FILTER_COLS];
 	__u8 comm_mode;
 	__u8 path_mode;
 	__u8 follow;      /* only tasks in the `followed` map (-c / -p) */
-	__u8 _pad;
+	__u8 count_filtered; /* --stats: count rejections and aggregated
+				events (counted()); off, they cost no
+				counter update */
 	__u32 self_tgid;  /* ebq itself: never reported */
 	__u32 capture;    /* enum ebq_capture */
 	__u32 actions;    /* file_events: bit per ebq_file_action kept; 0 all */
-	__u32 _pad2;
+	__u8 agg_enabled;
+	__u8 agg_measure;  /* enum ebq_agg_measure */
+	__u8 agg_hist;     /* enum ebq_agg_hist */
+	__u8 _pad[5];
+	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
+	__u64 comm_one[2];
+	/* Each integer column's range (int_mode EBQ_F_RANGE). */
+	struct ebq_range range[EBQ_FILTER_COLS];
 	/* syscall_events: the wanted syscall numbers, when int_mode[NR] has IN */
 	__u64 nr_bitmap[EBQ_NR_MAX / 64];
 	/* In-kernel aggregation: on when agg_enabled; see struct ebq_agg_key. */
@@ -480,15 +501,6 @@ struct ebq_filter_config {
 	__s64 lhist_step;
 	__u32 lhist_len;   /* buckets, both open ends included (<= EBQ_HIST_BUCKETS) */
 	__u32 agg_keys;    /* enum ebq_agg_keys */
-	__u8 agg_enabled;
-	__u8 agg_measure;  /* enum ebq_agg_measure */
-	__u8 agg_hist;     /* enum ebq_agg_hist */
-	__u8 count_filtered; /* --stats: count rejections and aggregated
-				events (counted()); off, they cost no
-				counter update */
-	__u8 _pad3[4];
-	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
-	__u64 comm_one[2];
 	/*
 	 * Wakeup batching: the consumer is woken at most once per wake_ns,
 	 * or when wake_bytes are waiting; 0 wakes it for every event.
@@ -504,6 +516,9 @@ struct ebq_filter_config {
 	__u32 prefix_words;
 	__u32 _pad4;
 };
+
+_Static_assert(__builtin_offsetof(struct ebq_filter_config, range) == 64,
+	       "modes and flags fill the first cache line of the configuration");
 
 /*
  * Counters in the per-CPU `stats` array, read by --stats: what was lost

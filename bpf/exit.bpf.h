@@ -21,7 +21,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	__s32 status, code;
 	bool killed;
 
-	if (BPF_CORE_READ(sig, live.counter) != 0 || tgid == cfg.self_tgid)
+	if (BPF_CORE_READ(sig, live.counter) != 0 || tgid == CFG.self_tgid)
 		return 0;
 	/* A group exit (exit_group, a fatal signal) carries the group's code. */
 	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
@@ -32,8 +32,8 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	code = (status >> 8) & 0xff;
 	/* A NULL column fails every comparison the kernel filters make. */
 	if (!stable_ok(p, tgid) ||
-	    (cfg.int_mode[EBQ_COL_EXIT_CODE] && (killed || !int_ok(EBQ_COL_EXIT_CODE, code))) ||
-	    (cfg.int_mode[EBQ_COL_SIGNAL] && (!killed || !int_ok(EBQ_COL_SIGNAL, status & 0x7f)))) {
+	    (CFG.int_mode[EBQ_COL_EXIT_CODE] && (killed || !int_ok(EBQ_COL_EXIT_CODE, code))) ||
+	    (CFG.int_mode[EBQ_COL_SIGNAL] && (!killed || !int_ok(EBQ_COL_SIGNAL, status & 0x7f)))) {
 		filtered();
 		return 0;
 	}

@@ -143,12 +143,12 @@ static __always_inline int file_report(struct task_struct *task, __u32 what,
 	bool relative = false;
 
 	action = file_action(what, st->args[4]);
-	if ((cfg.actions && !(cfg.actions & (1u << action))) ||
+	if ((CFG.actions && !(CFG.actions & (1u << action))) ||
 	    (have_ret && !int_ok(EBQ_COL_EXIT_CODE, ret))) {
 		filtered();
 		return 0;
 	}
-	if (cfg.agg_enabled) {
+	if (CFG.agg_enabled) {
 		/* Aggregated: every filter is exact (the planner's rule), and
 		 * no path is read. */
 		aggregate_current(action, ret, have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0);
@@ -303,28 +303,24 @@ static __always_inline int report(void *ctx, const struct inflight *st, long ret
 }
 
 /*
- * A file syscall's entry. path/dest are user pointers, dirfds AT_FDCWD
- * when the syscall has none. The stable filters and, for an absolute
- * path, the path prefix reject here, so a rejected call costs no map
- * update; then the call is reported at once, or noted for its exit.
+ * A file syscall's entry, once its filters passed (FILE_ENTRY_REJECTS:
+ * the stable ones and, for an absolute path, the path prefix, so a
+ * rejected call costs no map update). path/dest are user pointers, dirfds
+ * AT_FDCWD when the syscall has none. The call is reported at once, or
+ * noted for its exit.
  */
 static __always_inline int file_enter(void *ctx, __u32 what, const char *path, __s32 dirfd,
 				      const char *dest, __s32 dest_dirfd, __u64 flags, __u64 mode)
 {
 	struct inflight st = {};
 
-	/* Filters first, our own pid after: most calls stop at a filter. */
-	if (!stable_ok(NULL, tgid_if_needed()) || !comm_ok_current() || !prefix_ok(path, true)) {
-		filtered();
+	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
 		return 0;
-	}
-	if ((bpf_get_current_pid_tgid() >> 32) == cfg.self_tgid)
-		return 0;
-	if (cfg.agg_enabled && !(cfg.capture & EBQ_CAP_EXIT)) {
+	if (CFG.agg_enabled && !(CFG.capture & EBQ_CAP_EXIT)) {
 		/* Counted right here: no tail call, nothing else to read. */
 		__u32 action = file_action(what, flags);
 
-		if (cfg.actions && !(cfg.actions & (1u << action))) {
+		if (CFG.actions && !(CFG.actions & (1u << action))) {
 			filtered();
 			return 0;
 		}
@@ -338,7 +334,7 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	st.args[4] = flags;
 	st.args[5] = mode;
 	st.what = what;
-	if (!(cfg.capture & EBQ_CAP_EXIT))
+	if (!(CFG.capture & EBQ_CAP_EXIT))
 		return report(ctx, &st, 0, false, EBQ_STAT_SENT_FILE + file_action(what, 0));
 	st.start_ns = bpf_ktime_get_boot_ns();
 	put_inflight(&st);
@@ -358,12 +354,39 @@ static __always_inline int file_exit(void *ctx, __u32 what, long ret, __u32 sent
 #define AT(x) ((__s32)(x))
 #define P(x) ((const char *)(x))
 
-/* One enter/exit pair per syscall: name, what, then file_enter's arguments. */
-#define FILE_PAIR(name, what, ...)                                                  \
+/*
+ * The entry's filters, run before the program reads anything else of its
+ * call (clang evaluates file_enter's arguments first otherwise): most calls
+ * stop here, and what they cost is what a rejected event costs. Our own
+ * pid is checked after, since it never matches a filter's rejection.
+ */
+static __always_inline bool file_entry_ok(void)
+{
+	return stable_ok(NULL, tgid_if_needed()) && comm_ok_current();
+}
+
+/*
+ * A macro, so the path argument is read with a constant offset into ctx
+ * (the verifier refuses a ctx pointer moved by a variable), and only once
+ * the other filters passed.
+ */
+#define FILE_ENTRY_REJECTS(path)                                                    \
+	({                                                                          \
+		bool rejected_ = !file_entry_ok() || !prefix_ok((path), true);      \
+		if (rejected_)                                                      \
+			filtered();                                                 \
+		rejected_;                                                          \
+	})
+
+/* One enter/exit pair per syscall: name, what, the index of its path
+ * argument, then file_enter's arguments. */
+#define FILE_PAIR(name, what, path_arg, ...)                                        \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                 \
 	int name##_enter(struct trace_event_raw_sys_enter *ctx)                     \
 	{                                                                           \
-		return file_enter(ctx, what, __VA_ARGS__);                          \
+		if (FILE_ENTRY_REJECTS(P(ctx->args[path_arg])))                     \
+			return 0;                                                   \
+		return file_enter(ctx, what, P(ctx->args[path_arg]), __VA_ARGS__);  \
 	}                                                                           \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                  \
 	int name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
@@ -376,6 +399,8 @@ static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *c
 {
 	__u64 how[2] = {};
 
+	if (FILE_ENTRY_REJECTS(P(ctx->args[1])))
+		return 0;
 	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
 	return file_enter(ctx, EBQ_FS_OPENAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, how[0],
 			  how[1]);
@@ -384,40 +409,40 @@ static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *c
 /* chown's owner rides in one argument: uid | gid << 32. */
 #define OWNER(u, g) (((__u64)(__u32)(u)) | ((__u64)(__u32)(g) << 32))
 
-FILE_PAIR(open, EBQ_FS_OPEN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, ctx->args[1], ctx->args[2])
-FILE_PAIR(openat, EBQ_FS_OPENAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2],
+FILE_PAIR(open, EBQ_FS_OPEN, 0, AT_FDCWD, 0, AT_FDCWD, ctx->args[1], ctx->args[2])
+FILE_PAIR(openat, EBQ_FS_OPENAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2],
 	  ctx->args[3])
-FILE_PAIR(creat, EBQ_FS_CREAT, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, O_CREAT | O_WRONLY | O_TRUNC,
+FILE_PAIR(creat, EBQ_FS_CREAT, 0, AT_FDCWD, 0, AT_FDCWD, O_CREAT | O_WRONLY | O_TRUNC,
 	  ctx->args[1])
-FILE_PAIR(unlink, EBQ_FS_UNLINK, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
-FILE_PAIR(unlinkat, EBQ_FS_UNLINKAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2], 0)
-FILE_PAIR(rename, EBQ_FS_RENAME, P(ctx->args[0]), AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
-FILE_PAIR(renameat, EBQ_FS_RENAMEAT, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+FILE_PAIR(unlink, EBQ_FS_UNLINK, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_PAIR(unlinkat, EBQ_FS_UNLINKAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2], 0)
+FILE_PAIR(rename, EBQ_FS_RENAME, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_PAIR(renameat, EBQ_FS_RENAMEAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), 0, 0)
-FILE_PAIR(renameat2, EBQ_FS_RENAMEAT2, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+FILE_PAIR(renameat2, EBQ_FS_RENAMEAT2, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), ctx->args[4], 0)
-FILE_PAIR(chmod, EBQ_FS_CHMOD, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
-FILE_PAIR(fchmodat, EBQ_FS_FCHMODAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, 0,
+FILE_PAIR(chmod, EBQ_FS_CHMOD, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_PAIR(fchmodat, EBQ_FS_FCHMODAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0,
 	  ctx->args[2])
-FILE_PAIR(fchmodat2, EBQ_FS_FCHMODAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD,
+FILE_PAIR(fchmodat2, EBQ_FS_FCHMODAT2, 1, AT(ctx->args[0]), 0, AT_FDCWD,
 	  ctx->args[3], ctx->args[2])
-FILE_PAIR(chown, EBQ_FS_CHOWN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0,
+FILE_PAIR(chown, EBQ_FS_CHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
 	  OWNER(ctx->args[1], ctx->args[2]))
-FILE_PAIR(lchown, EBQ_FS_LCHOWN, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0,
+FILE_PAIR(lchown, EBQ_FS_LCHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
 	  OWNER(ctx->args[1], ctx->args[2]))
-FILE_PAIR(fchownat, EBQ_FS_FCHOWNAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[4],
+FILE_PAIR(fchownat, EBQ_FS_FCHOWNAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[4],
 	  OWNER(ctx->args[2], ctx->args[3]))
-FILE_PAIR(mkdir, EBQ_FS_MKDIR, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
-FILE_PAIR(mkdirat, EBQ_FS_MKDIRAT, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, 0, ctx->args[2])
-FILE_PAIR(rmdir, EBQ_FS_RMDIR, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
-FILE_PAIR(link, EBQ_FS_LINK, P(ctx->args[0]), AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
-FILE_PAIR(linkat, EBQ_FS_LINKAT, P(ctx->args[1]), AT(ctx->args[0]), P(ctx->args[3]),
+FILE_PAIR(mkdir, EBQ_FS_MKDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_PAIR(mkdirat, EBQ_FS_MKDIRAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0, ctx->args[2])
+FILE_PAIR(rmdir, EBQ_FS_RMDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_PAIR(link, EBQ_FS_LINK, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_PAIR(linkat, EBQ_FS_LINKAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), ctx->args[4], 0)
 /* symlink(target, linkpath): the row's path is the link, dest the target. */
-FILE_PAIR(symlink, EBQ_FS_SYMLINK, P(ctx->args[1]), AT_FDCWD, P(ctx->args[0]), AT_FDCWD, 0, 0)
-FILE_PAIR(symlinkat, EBQ_FS_SYMLINKAT, P(ctx->args[2]), AT(ctx->args[1]), P(ctx->args[0]),
+FILE_PAIR(symlink, EBQ_FS_SYMLINK, 1, AT_FDCWD, P(ctx->args[0]), AT_FDCWD, 0, 0)
+FILE_PAIR(symlinkat, EBQ_FS_SYMLINKAT, 2, AT(ctx->args[1]), P(ctx->args[0]),
 	  AT_FDCWD, 0, 0)
-FILE_PAIR(truncate, EBQ_FS_TRUNCATE, P(ctx->args[0]), AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_PAIR(truncate, EBQ_FS_TRUNCATE, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int openat2_enter(struct trace_event_raw_sys_enter *ctx)

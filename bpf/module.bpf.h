@@ -38,7 +38,7 @@ static __always_inline int module_enter(__u32 what, __u64 a0, __u64 flags)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct inflight st = {};
 
-	if (tgid == cfg.self_tgid)
+	if (tgid == CFG.self_tgid)
 		return 0;
 	if (!stable_ok(NULL, tgid)) {
 		filtered();

@@ -154,7 +154,7 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
-	if (tgid == cfg.self_tgid)
+	if (tgid == CFG.self_tgid)
 		return 0;
 	st.start_ns = bpf_ktime_get_boot_ns();
 	st.args[0] = (__u64)filename;
@@ -226,7 +226,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 			return 0;
 	}
 	fill_header(&e->h, p, EBQ_EV_EXEC);
-	if (e->h.pid == cfg.self_tgid)
+	if (e->h.pid == CFG.self_tgid)
 		return 0;
 	filename = BPF_CORE_READ(bprm, filename);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
@@ -238,7 +238,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	e->argc = BPF_CORE_READ(bprm, argc);
 	clear_lengths(e);
 
-	if (cfg.capture & EBQ_CAP_PATH) {
+	if (CFG.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
@@ -261,7 +261,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
-	if (cfg.capture & EBQ_CAP_ARGS) {
+	if (CFG.capture & EBQ_CAP_ARGS) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		unsigned long start = BPF_CORE_READ(mm, arg_start);
 		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
@@ -276,9 +276,9 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		e->flags |= EBQ_EXEC_HAS_ARGS;
 		off += len;
 	}
-	if (cfg.capture & EBQ_CAP_CWD)
+	if (CFG.capture & EBQ_CAP_CWD)
 		off += capture_cwd(b, p, off);
-	if (cfg.capture & EBQ_CAP_ENV)
+	if (CFG.capture & EBQ_CAP_ENV)
 		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
 	return 0;
@@ -362,7 +362,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 	e->argc = 0;
 	clear_lengths(e);
 
-	if (cfg.capture & EBQ_CAP_PATH) {
+	if (CFG.capture & EBQ_CAP_PATH) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
@@ -379,7 +379,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
-	if (cfg.capture & EBQ_CAP_ARGS) {
+	if (CFG.capture & EBQ_CAP_ARGS) {
 		struct args_ctx a = {
 			.argv = (const char *const *)st->args[1],
 			.data = b->data,
@@ -397,7 +397,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 		off += a.used;
 	}
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
-	if ((cfg.capture & EBQ_CAP_CWD) || (relative && (__s32)st->args[2] == AT_FDCWD))
+	if ((CFG.capture & EBQ_CAP_CWD) || (relative && (__s32)st->args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
 	if (relative && (__s32)st->args[2] != AT_FDCWD) {
 		struct file *dir = fd_file(task, (__s32)st->args[2]);
@@ -411,7 +411,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 			off += n;
 		}
 	}
-	if (cfg.capture & EBQ_CAP_ENV)
+	if (CFG.capture & EBQ_CAP_ENV)
 		off += capture_ld_preload(b, NULL, (const char *const *)st->args[3], off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
 	return 0;

@@ -27,7 +27,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	__u32 target = BPF_CORE_READ(task, tgid);
 	struct ebq_signal_event *e;
 
-	if (tgid == cfg.self_tgid || target == cfg.self_tgid)
+	if (tgid == CFG.self_tgid || target == CFG.self_tgid)
 		return 0;
 	if (!int_ok(EBQ_COL_SIGNAL, sig) || !int_ok(EBQ_COL_TARGET_PID, target) ||
 	    !stable_ok(cur, tgid)) {

@@ -31,7 +31,7 @@ static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
-	if (tgid == cfg.self_tgid)
+	if (tgid == CFG.self_tgid)
 		return 0;
 	st.start_ns = bpf_ktime_get_boot_ns();
 	st.args[0] = a0;
@@ -213,13 +213,13 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	}
 	/* A column that is NULL fails every comparison a kernel filter makes. */
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_FD, e->fd) ||
-	    (cfg.int_mode[EBQ_COL_FAMILY] && (!e->family || !int_ok(EBQ_COL_FAMILY, e->family))) ||
-	    (cfg.int_mode[EBQ_COL_PROTOCOL] &&
+	    (CFG.int_mode[EBQ_COL_FAMILY] && (!e->family || !int_ok(EBQ_COL_FAMILY, e->family))) ||
+	    (CFG.int_mode[EBQ_COL_PROTOCOL] &&
 	     (!(e->flags & EBQ_SOCK_HAS_SOCK) || !int_ok(EBQ_COL_PROTOCOL, e->protocol))) ||
-	    (cfg.int_mode[EBQ_COL_LOCAL_PORT] &&
+	    (CFG.int_mode[EBQ_COL_LOCAL_PORT] &&
 	     (!(e->flags & EBQ_SOCK_HAS_LOCAL) || e->family == AF_UNIX ||
 	      !int_ok(EBQ_COL_LOCAL_PORT, e->local_port))) ||
-	    (cfg.int_mode[EBQ_COL_REMOTE_PORT] &&
+	    (CFG.int_mode[EBQ_COL_REMOTE_PORT] &&
 	     (!(e->flags & EBQ_SOCK_HAS_REMOTE) || e->family == AF_UNIX ||
 	      !int_ok(EBQ_COL_REMOTE_PORT, e->remote_port)))) {
 		bpf_ringbuf_discard(e, 0);

@@ -14,14 +14,14 @@
 
 static __always_inline bool nr_ok(__u64 nr)
 {
-	if (cfg.int_mode[EBQ_COL_NR] & EBQ_F_IN) {
+	if (CFG.int_mode[EBQ_COL_NR] & EBQ_F_IN) {
 		if (nr >= EBQ_NR_MAX)
 			return false;
-		if (!(cfg.nr_bitmap[nr / 64] & (1ULL << (nr % 64))))
+		if (!(CFG.nr_bitmap[nr / 64] & (1ULL << (nr % 64))))
 			return false;
 	}
-	if ((cfg.int_mode[EBQ_COL_NR] & EBQ_F_RANGE) &&
-	    ((__s64)nr < cfg.lo[EBQ_COL_NR] || (__s64)nr > cfg.hi[EBQ_COL_NR]))
+	if ((CFG.int_mode[EBQ_COL_NR] & EBQ_F_RANGE) &&
+	    ((__s64)nr < CFG.range[EBQ_COL_NR].lo || (__s64)nr > CFG.range[EBQ_COL_NR].hi))
 		return false;
 	return true;
 }
@@ -31,7 +31,7 @@ static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64
 {
 	struct ebq_syscall_event *e;
 
-	if (cfg.agg_enabled) {
+	if (CFG.agg_enabled) {
 		aggregate_current(nr, ret, duration);
 		return;
 	}
@@ -65,27 +65,27 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!nr_ok(nr))
 		return 0;
 	/* Filters first, our own pid after: most calls stop at a filter. */
-	if ((cfg.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
+	if ((CFG.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
 	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current()) {
 		filtered();
 		return 0;
 	}
-	if ((bpf_get_current_pid_tgid() >> 32) == cfg.self_tgid)
+	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
 		return 0;
 	task = (void *)bpf_get_current_task();
-	if (cfg.capture & EBQ_CAP_EXIT) {
+	if (CFG.capture & EBQ_CAP_EXIT) {
 		struct inflight st = {};
 
 		st.start_ns = bpf_ktime_get_ns();
 		st.what = nr;
-		if (cfg.capture & EBQ_CAP_SYSARGS) {
+		if (CFG.capture & EBQ_CAP_SYSARGS) {
 			for (int i = 0; i < 6; i++)
 				st.args[i] = ctx->args[i];
 		}
 		put_inflight(&st);
 		return 0;
 	}
-	if (cfg.capture & EBQ_CAP_SYSARGS) {
+	if (CFG.capture & EBQ_CAP_SYSARGS) {
 		__u64 args[6];
 
 		for (int i = 0; i < 6; i++)
@@ -116,9 +116,9 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	}
 	sys_report((void *)bpf_get_current_task(), st.what, ret, duration,
-		   (cfg.capture & EBQ_CAP_SYSARGS) ? st.args : NULL,
+		   (CFG.capture & EBQ_CAP_SYSARGS) ? st.args : NULL,
 		   EBQ_SYSCALL_HAS_EXIT |
-			   ((cfg.capture & EBQ_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
+			   ((CFG.capture & EBQ_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
 	return 0;
 }
 

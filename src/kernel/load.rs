@@ -192,8 +192,8 @@ pub fn load<'obj>(
         let mut mode = 0u32;
         if f.has_range() {
             mode |= ebq_filter_mode::EBQ_F_RANGE.0;
-            cfg.lo[i] = f.lo;
-            cfg.hi[i] = f.hi;
+            cfg.range[i].lo = f.lo;
+            cfg.range[i].hi = f.hi;
         }
         if f.in_set.is_some() {
             mode |= ebq_filter_mode::EBQ_F_IN.0;
