@@ -211,20 +211,18 @@ static __always_inline void stat_inc(__u32 id)
 		*c += 1;
 }
 
-/* One integer column against its range and sets. */
-static __always_inline bool int_ok(__u32 col, __s64 v)
+/*
+ * The set lookups of int_ok() and comm_ok(), out of line: one copy per
+ * program instead of one per column checked. What a program loads costs
+ * the kernel per instruction (its passes over the code run before dead
+ * branches are cut), and the sets are the bulky, rarely used part; the
+ * range and single-value checks stay inline, where a rejected event runs
+ * them without a call.
+ */
+static __noinline bool int_in_sets(__u32 col, __s64 v, __u32 mode)
 {
-	__u8 mode = CFG.int_mode[col];
-	struct ebq_int_key k;
+	struct ebq_int_key k = {};
 
-	if (!mode)
-		return true;
-	if ((mode & EBQ_F_RANGE) && (v < CFG.range[col].lo || v > CFG.range[col].hi))
-		return false;
-	if (!(mode & (EBQ_F_IN | EBQ_F_NOT_IN)))
-		return true;
-	/* The key only for a set lookup: a rejected event pays no stores. */
-	__builtin_memset(&k, 0, sizeof(k));
 	k.col = col;
 	k.val = v;
 	if (mode & EBQ_F_IN) {
@@ -240,7 +238,52 @@ static __always_inline bool int_ok(__u32 col, __s64 v)
 	return true;
 }
 
-static __always_inline bool comm_ok(const char *comm);
+/* One integer column against its range and sets. */
+static __always_inline bool int_ok(__u32 col, __s64 v)
+{
+	__u8 mode = CFG.int_mode[col];
+
+	if (!mode)
+		return true;
+	if ((mode & EBQ_F_RANGE) && (v < CFG.range[col].lo || v > CFG.range[col].hi))
+		return false;
+	if (!(mode & (EBQ_F_IN | EBQ_F_NOT_IN)))
+		return true;
+	return int_in_sets(col, v, mode);
+}
+
+static __noinline bool comm_in_sets(const char *comm, __u32 mode)
+{
+	struct ebq_comm_key k = {};
+
+	__builtin_memcpy(k.comm, comm, EBQ_COMM_LEN);
+	if (mode & EBQ_F_IN) {
+		k.kind = EBQ_SET_IN;
+		if (!bpf_map_lookup_elem(&comm_sets, &k))
+			return false;
+	}
+	if (mode & EBQ_F_NOT_IN) {
+		k.kind = EBQ_SET_NOT_IN;
+		if (bpf_map_lookup_elem(&comm_sets, &k))
+			return false;
+	}
+	return true;
+}
+
+static __always_inline bool comm_ok(const char *comm)
+{
+	__u8 mode = CFG.comm_mode;
+
+	if (!mode)
+		return true;
+	if (mode & EBQ_F_ONE) {
+		__u64 w[2];
+
+		__builtin_memcpy(w, comm, sizeof(w));
+		return w[0] == CFG.comm_one[0] && w[1] == CFG.comm_one[1];
+	}
+	return comm_in_sets(comm, mode);
+}
 
 /* comm_ok() on the current task, read only when a comm filter is on. */
 static __always_inline bool comm_ok_current(void)
@@ -253,43 +296,37 @@ static __always_inline bool comm_ok_current(void)
 	return comm_ok(comm);
 }
 
-static __always_inline bool comm_ok(const char *comm)
-{
-	struct ebq_comm_key k = {};
-
-	if (!CFG.comm_mode)
-		return true;
-	if (CFG.comm_mode & EBQ_F_ONE) {
-		__u64 w[2];
-
-		__builtin_memcpy(w, comm, sizeof(w));
-		return w[0] == CFG.comm_one[0] && w[1] == CFG.comm_one[1];
-	}
-	__builtin_memcpy(k.comm, comm, EBQ_COMM_LEN);
-	if (CFG.comm_mode & EBQ_F_IN) {
-		k.kind = EBQ_SET_IN;
-		if (!bpf_map_lookup_elem(&comm_sets, &k))
-			return false;
-	}
-	if (CFG.comm_mode & EBQ_F_NOT_IN) {
-		k.kind = EBQ_SET_NOT_IN;
-		if (bpf_map_lookup_elem(&comm_sets, &k))
-			return false;
-	}
-	return true;
-}
-
 /*
  * Path prefix filter on a path string in kernel (is_user = false) or user
  * memory. Only an absolute path can be judged: a relative one is kept and
  * left to userspace, which resolves it first.
  */
-static __always_inline bool prefix_ok(const char *path, bool is_user)
+static __noinline bool prefix_in_trie(const char *path, bool is_user)
 {
 	__u32 zero = 0;
 	struct ebq_prefix_key *k;
 	long n;
 
+	k = bpf_map_lookup_elem(&prefix_scratch, &zero);
+	if (!k)
+		return true;
+	if (is_user)
+		n = bpf_probe_read_user_str(k->data, sizeof(k->data), path);
+	else
+		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
+	if (n <= 0 || k->data[0] != '/')
+		return true;
+	/* execveat's "/dev/fd/N/..." names stand for another path. */
+	if (n > 8 && k->data[1] == 'd' && k->data[2] == 'e' && k->data[3] == 'v' &&
+	    k->data[4] == '/' && k->data[5] == 'f' && k->data[6] == 'd' && k->data[7] == '/')
+		return true;
+	/* The NUL ends the string: bytes after it must not match a prefix. */
+	k->prefixlen = (n - 1) * 8;
+	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
+}
+
+static __always_inline bool prefix_ok(const char *path, bool is_user)
+{
 	if (!(CFG.path_mode & EBQ_F_PREFIX))
 		return true;
 	/* First the path's first word against the prefixes' (no string copy). */
@@ -307,30 +344,22 @@ static __always_inline bool prefix_ok(const char *path, bool is_user)
 			if (c[1] == 'd' && c[2] == 'e' && c[3] == 'v' && c[4] == '/' && c[5] == 'f' &&
 			    c[6] == 'd' && c[7] == '/')
 				return true;
-			for (int i = 0; i < EBQ_PREFIX_WORDS; i++)
-				if (i < CFG.prefix_words &&
-				    (w & CFG.prefix_mask[i]) == CFG.prefix_word[i])
+			/* Not unrolled: the verifier walks the few words in use. */
+#pragma clang loop unroll(disable)
+			for (int i = 0; i < EBQ_PREFIX_WORDS; i++) {
+				if (i >= CFG.prefix_words)
+					break;
+				if ((w & CFG.prefix_mask[i]) == CFG.prefix_word[i]) {
 					any = true;
+					break;
+				}
+			}
 			if (!any)
 				return false;
 		}
 	}
-	k = bpf_map_lookup_elem(&prefix_scratch, &zero);
-	if (!k)
-		return true;
-	if (is_user)
-		n = bpf_probe_read_user_str(k->data, sizeof(k->data), path);
-	else
-		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
-	if (n <= 0 || k->data[0] != '/')
-		return true;
-	/* execveat's "/dev/fd/N/..." names stand for another path. */
-	if (n > 8 && k->data[1] == 'd' && k->data[2] == 'e' && k->data[3] == 'v' &&
-	    k->data[4] == '/' && k->data[5] == 'f' && k->data[6] == 'd' && k->data[7] == '/')
-		return true;
-	/* The NUL ends the string: bytes after it must not match a prefix. */
-	k->prefixlen = (n - 1) * 8;
-	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
+	/* Out of line: one copy per program, the rare and bulky part. */
+	return prefix_in_trie(path, is_user);
 }
 
 /* When the consumer was last woken (one slot: a race only wakes twice). */

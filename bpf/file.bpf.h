@@ -303,7 +303,7 @@ static __always_inline int report(void *ctx, const struct inflight *st, long ret
 }
 
 /*
- * A file syscall's entry, once its filters passed (FILE_ENTRY_REJECTS:
+ * A file syscall's entry, once its filters passed (file_entry_rejects():
  * the stable ones and, for an absolute path, the path prefix, so a
  * rejected call costs no map update). path/dest are user pointers, dirfds
  * AT_FDCWD when the syscall has none. The call is reported at once, or
@@ -355,28 +355,23 @@ static __always_inline int file_exit(void *ctx, __u32 what, long ret, __u32 sent
 #define P(x) ((const char *)(x))
 
 /*
- * The entry's filters, run before the program reads anything else of its
- * call (clang evaluates file_enter's arguments first otherwise): most calls
- * stop here, and what they cost is what a rejected event costs. Our own
- * pid is checked after, since it never matches a filter's rejection.
+ * The entry's filters, run before the program reads more of its call than
+ * the path (clang evaluated all of file_enter's arguments first, and kept
+ * them across the helper calls): most calls stop here, and what they cost
+ * is what a rejected event costs. Our own pid is checked after.
  */
 static __always_inline bool file_entry_ok(void)
 {
 	return stable_ok(NULL, tgid_if_needed()) && comm_ok_current();
 }
 
-/*
- * A macro, so the path argument is read with a constant offset into ctx
- * (the verifier refuses a ctx pointer moved by a variable), and only once
- * the other filters passed.
- */
-#define FILE_ENTRY_REJECTS(path)                                                    \
-	({                                                                          \
-		bool rejected_ = !file_entry_ok() || !prefix_ok((path), true);      \
-		if (rejected_)                                                      \
-			filtered();                                                 \
-		rejected_;                                                          \
-	})
+static __always_inline bool file_entry_rejects(const char *path)
+{
+	if (file_entry_ok() && prefix_ok(path, true))
+		return false;
+	filtered();
+	return true;
+}
 
 /* One enter/exit pair per syscall: name, what, the index of its path
  * argument, then file_enter's arguments. */
@@ -384,9 +379,11 @@ static __always_inline bool file_entry_ok(void)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                 \
 	int name##_enter(struct trace_event_raw_sys_enter *ctx)                     \
 	{                                                                           \
-		if (FILE_ENTRY_REJECTS(P(ctx->args[path_arg])))                     \
+		const char *path_ = P(ctx->args[path_arg]);                         \
+                                                                                    \
+		if (file_entry_rejects(path_))                                      \
 			return 0;                                                   \
-		return file_enter(ctx, what, P(ctx->args[path_arg]), __VA_ARGS__);  \
+		return file_enter(ctx, what, path_, __VA_ARGS__);                   \
 	}                                                                           \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                  \
 	int name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
@@ -399,7 +396,7 @@ static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *c
 {
 	__u64 how[2] = {};
 
-	if (FILE_ENTRY_REJECTS(P(ctx->args[1])))
+	if (file_entry_rejects(P(ctx->args[1])))
 		return 0;
 	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
 	return file_enter(ctx, EBQ_FS_OPENAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, how[0],
