@@ -298,7 +298,7 @@ static __always_inline int report(void *ctx, const struct inflight *st, long ret
 	p->ret = ret;
 	p->have_ret = have_ret;
 	p->sent_stat = sent_stat;
-	bpf_tail_call(ctx, &file_tail, 0);
+	bpf_tail_call(ctx, &file_tail, tail_slot);
 	return 0; /* only when the slot is empty: userspace fills it before attaching */
 }
 

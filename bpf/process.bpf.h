@@ -470,7 +470,7 @@ static __always_inline int exec_exit(void *ctx, long ret)
 		return 0;
 	p->st = st;
 	p->ret = ret;
-	bpf_tail_call(ctx, &exec_tail, 0);
+	bpf_tail_call(ctx, &exec_tail, tail_slot);
 	return 0; /* only when the slot is empty: userspace fills it before attaching */
 }
 
