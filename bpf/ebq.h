@@ -530,7 +530,7 @@ enum ebq_stat {
 	EBQ_STAT_LOST = 0,          /* ring buffer full: event dropped */
 	EBQ_STAT_FOLLOW_FULL = 2,   /* a followed child did not fit the map */
 	EBQ_STAT_SENT_EXEC = 8,     /* exec_done */
-	EBQ_STAT_SENT_EXEC_FAILED = 9, /* execve_exit, execveat_exit */
+	EBQ_STAT_SENT_EXEC_FAILED = 9, /* exec_exit (execve and execveat) */
 	EBQ_STAT_SENT_EXIT = 10,    /* process_exit */
 	EBQ_STAT_SENT_SIGNAL = 11,  /* signal_generate */
 	EBQ_STAT_SENT_SOCKET = 12,  /* + enum ebq_socket_action: 13..16 */

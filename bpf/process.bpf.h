@@ -148,7 +148,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 	return n - 1;
 }
 
-static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *filename,
+static __always_inline int exec_enter_call(__u32 syscall, __s32 dirfd, const char *filename,
 				      const char *const *argv, const char *const *envp)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -169,18 +169,25 @@ static __always_inline int exec_enter(__u32 syscall, __s32 dirfd, const char *fi
 	return 0;
 }
 
+/*
+ * One program for both entries, attached to each tracepoint with its
+ * syscall as the attach cookie (catalog: Program::runs): one load and one
+ * verification instead of two. A program may not read past the shortest
+ * record it is attached to (the attach fails: execve's record has three
+ * arguments), so execveat's fourth, envp, is read with a helper.
+ */
 SEC("tracepoint/syscalls/sys_enter_execve")
-int execve_enter(struct trace_event_raw_sys_enter *ctx)
+int exec_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return exec_enter(EBQ_SYS_EXECVE, AT_FDCWD, (const char *)ctx->args[0],
-			  (const char *const *)ctx->args[1], (const char *const *)ctx->args[2]);
-}
+	bool at = bpf_get_attach_cookie(ctx) == EBQ_SYS_EXECVEAT;
+	const char *const *envp = (const char *const *)ctx->args[2];
+	__u64 a0 = ctx->args[0], a1 = ctx->args[1], a2 = ctx->args[2];
 
-SEC("tracepoint/syscalls/sys_enter_execveat")
-int execveat_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return exec_enter(EBQ_SYS_EXECVEAT, (__s32)ctx->args[0], (const char *)ctx->args[1],
-			  (const char *const *)ctx->args[2], (const char *const *)ctx->args[3]);
+	if (at)
+		bpf_probe_read_kernel(&envp, sizeof(envp), &ctx->args[3]);
+	return exec_enter_call(at ? EBQ_SYS_EXECVEAT : EBQ_SYS_EXECVE, at ? (__s32)a0 : AT_FDCWD,
+			       (const char *)(at ? a1 : a0), (const char *const *)(at ? a2 : a1),
+			       envp);
 }
 
 static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
@@ -454,7 +461,7 @@ int exec_fail_tail(void *ctx)
 	return exec_fail_report(&p->st, p->ret);
 }
 
-static __always_inline int exec_exit(void *ctx, long ret)
+static __always_inline int exec_exit_call(void *ctx, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_pending *p;
@@ -474,16 +481,11 @@ static __always_inline int exec_exit(void *ctx, long ret)
 	return 0; /* only when the slot is empty: userspace fills it before attaching */
 }
 
+/* Both exits: the entry noted which syscall it was. */
 SEC("tracepoint/syscalls/sys_exit_execve")
-int execve_exit(struct trace_event_raw_sys_exit *ctx)
+int exec_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return exec_exit(ctx, ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int execveat_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return exec_exit(ctx, ctx->ret);
+	return exec_exit_call(ctx, ctx->ret);
 }
 
 /* -c / -p: children of followed processes are followed too. */

@@ -232,8 +232,15 @@ impl KernelAggSpec {
 /// One BPF program of a table.
 #[derive(Debug)]
 pub struct Program {
-    /// Program name in the skeleton (the C function name).
+    /// This attachment's name: --explain, --stats and the planner's tests
+    /// say it.
     pub name: &'static str,
+    /// The BPF program (the C function name): `name` unless several
+    /// attachments share one program (`runs`), which is then loaded once.
+    pub prog: &'static str,
+    /// What bpf_get_attach_cookie() returns in the program at this
+    /// attachment (how a shared program tells its tracepoints apart).
+    pub cookie: u64,
     /// Where it attaches, as shown by --explain.
     pub attach: &'static str,
     /// Values of the table's Probe column this program serves; empty:
@@ -268,6 +275,8 @@ impl Program {
     ) -> Program {
         Program {
             name,
+            prog: name,
+            cookie: 0,
             attach,
             tags,
             follow_only: false,
@@ -291,6 +300,8 @@ impl Program {
     ) -> Program {
         Program {
             name,
+            prog: name,
+            cookie: 0,
             attach: "(tail call)",
             tags,
             follow_only: false,
@@ -300,6 +311,14 @@ impl Program {
             tail_of: Some(prog_array),
             reports: None,
         }
+    }
+
+    /// This attachment runs the BPF program `prog`, shared with others,
+    /// which read `cookie` with bpf_get_attach_cookie().
+    pub const fn runs(mut self, prog: &'static str, cookie: u64) -> Program {
+        self.prog = prog;
+        self.cookie = cookie;
+        self
     }
 
     pub const fn needs(mut self, capture: u32) -> Program {
@@ -332,6 +351,8 @@ impl Program {
     pub const fn follow(name: &'static str, attach: &'static str) -> Program {
         Program {
             name,
+            prog: name,
+            cookie: 0,
             attach,
             tags: &[],
             follow_only: true,

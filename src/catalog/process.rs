@@ -217,31 +217,37 @@ static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
 ];
 
 static PROCESS_PROGRAMS: &[Program] = &[
+    // One entry and one exit program serve both syscalls, told apart by
+    // their attach cookie: half the loading.
     Program::new(
         "execve_enter",
         "tracepoint/syscalls/sys_enter_execve",
         &["execve"],
         None,
-    ),
+    )
+    .runs("exec_enter", ebq_exec_syscall::EBQ_SYS_EXECVE.0 as u64),
     Program::new(
         "execve_exit",
         "tracepoint/syscalls/sys_exit_execve",
         &["execve"],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
     )
+    .runs("exec_exit", ebq_exec_syscall::EBQ_SYS_EXECVE.0 as u64)
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
     Program::new(
         "execveat_enter",
         "tracepoint/syscalls/sys_enter_execveat",
         &["execveat"],
         None,
-    ),
+    )
+    .runs("exec_enter", ebq_exec_syscall::EBQ_SYS_EXECVEAT.0 as u64),
     Program::new(
         "execveat_exit",
         "tracepoint/syscalls/sys_exit_execveat",
         &["execveat"],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
     )
+    .runs("exec_exit", ebq_exec_syscall::EBQ_SYS_EXECVEAT.0 as u64)
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
     Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"]).reports(
         ebq_filter_col::EBQ_COL_EXIT_CODE,

@@ -332,11 +332,12 @@ pub fn load<'obj>(
     }
     dropped.sort_unstable();
     dropped.dedup();
+    // The BPF programs behind the attachments kept (one may serve several).
     let wanted: Vec<&'static str> = k
         .programs
         .iter()
-        .map(|p| p.name)
-        .filter(|n| !dropped.contains(n))
+        .filter(|p| !dropped.contains(&p.name))
+        .map(|p| p.prog)
         .collect();
     // Developer aid: the verifier's own statistics per program (time,
     // instructions processed, states), from its log at level 4.
@@ -392,18 +393,47 @@ pub fn load<'obj>(
             .skel
             .object()
             .progs_mut()
-            .find(|q| q.name() == p.name)
+            .find(|q| q.name() == p.prog)
             .ok_or_else(|| {
-                Error::Kernel(format!("program {} is missing from the BPF object", p.name))
-            })?
-            .attach()
-            .map_err(|e| Error::Kernel(format!("attaching {} to {}: {e}", p.name, p.attach)))?;
+                Error::Kernel(format!("program {} is missing from the BPF object", p.prog))
+            })
+            .and_then(|prog| {
+                attach(&prog, p).map_err(|e| {
+                    Error::Kernel(format!("attaching {} to {}: {e}", p.prog, p.attach))
+                })
+            })?;
         kernel.links.borrow_mut().push((p.name, link));
     }
     Ok(kernel)
 }
 
 use libbpf_rs::skel::Skel as _;
+
+/// Attaches `prog` where the catalog says, with the attachment's cookie:
+/// explicitly rather than from the program's section name, since one
+/// program may serve several tracepoints.
+fn attach(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    p: &crate::catalog::Program,
+) -> libbpf_rs::Result<libbpf_rs::Link> {
+    if let Some(tp) = p.tracepoint() {
+        if let Some((category, name)) = tp.split_once('/') {
+            let opts = libbpf_rs::TracepointOpts {
+                cookie: p.cookie,
+                ..Default::default()
+            };
+            return prog.attach_tracepoint_with_opts(
+                libbpf_rs::TracepointCategory::Custom(category.to_string()),
+                name,
+                opts,
+            );
+        }
+    }
+    match p.attach.strip_prefix("raw_tp/") {
+        Some(name) if p.cookie == 0 => prog.attach_raw_tracepoint(name),
+        _ => prog.attach(),
+    }
+}
 
 impl<'obj> Kernel<'obj> {
     /// Puts each tail-called program in slot 0 of its prog array, before
@@ -413,8 +443,8 @@ impl<'obj> Kernel<'obj> {
         for p in &plan.kernel.programs {
             let Some(array) = p.tail_of else { continue };
             let obj = self.skel.object();
-            let prog = obj.progs().find(|q| q.name() == p.name).ok_or_else(|| {
-                Error::Kernel(format!("program {} is missing from the BPF object", p.name))
+            let prog = obj.progs().find(|q| q.name() == p.prog).ok_or_else(|| {
+                Error::Kernel(format!("program {} is missing from the BPF object", p.prog))
             })?;
             let map = obj.maps().find(|m| m.name() == array).ok_or_else(|| {
                 Error::Kernel(format!("map {array} is missing from the BPF object"))

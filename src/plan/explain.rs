@@ -78,7 +78,7 @@ pub fn render(plan: &Plan) -> String {
         line(
             &mut out,
             if i == 0 { "programs" } else { "" },
-            &format!("{:<aw$}  {}{opt}", p.attach, p.name),
+            &format!("{:<aw$}  {}{opt}", p.attach, p.prog),
         );
     }
     let pruned: Vec<&str> = t
