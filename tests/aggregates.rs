@@ -86,12 +86,12 @@ fn getppid_n(n: usize) -> impl FnOnce() {
     }
 }
 
-fn sleeps(ms: &'static [u64]) -> impl FnOnce() {
+fn sleeps(us: &'static [u64]) -> impl FnOnce() {
     move || {
-        for &m in ms {
+        for &u in us {
             let ts = libc::timespec {
                 tv_sec: 0,
-                tv_nsec: (m * 1_000_000) as i64,
+                tv_nsec: (u * 1_000) as i64,
             };
             // SAFETY: nanosleep with a valid timespec and no remainder.
             unsafe { libc::nanosleep(&ts, std::ptr::null_mut()) };
@@ -137,7 +137,7 @@ fn having_order_by_and_limit_behave_as_in_sql() {
 fn histograms_put_known_sleeps_in_their_buckets() {
     // Each sleep is near the bottom of its buckets, so a loaded machine
     // that oversleeps by up to 3 ms still puts it in the same ones.
-    let mut c = Child::spawn(sleeps(&[5, 5, 5, 5, 21, 21]));
+    let mut c = Child::spawn(sleeps(&[5_000, 5_000, 5_000, 5_000, 21_000, 21_000]));
     let Some(ebq) = Running::start(&[&format!(
         "select count(*), hist(duration) as h, lhist(duration / 1000000, 0, 30, 10) as ms from syscall_events where syscall in ('nanosleep', 'clock_nanosleep') and pid = {}",
         c.pid
@@ -207,7 +207,7 @@ fn interval_prints_one_result_set_per_interval() {
 
 #[test]
 fn arithmetic_and_functions_in_the_select_list() {
-    let mut c = Child::spawn(sleeps(&[5]));
+    let mut c = Child::spawn(sleeps(&[5_000]));
     let Some(ebq) = Running::start(&[&format!(
         "select upper(syscall) as name, duration / 1000000 as ms, coalesce(error, 'none') as err from syscall_events where syscall in ('nanosleep', 'clock_nanosleep') and pid = {}",
         c.pid
@@ -233,11 +233,13 @@ fn arithmetic_and_functions_in_the_select_list() {
 fn kernel_and_userspace_aggregation_agree() {
     let mut c = Child::spawn(|| {
         getppid_n(700)();
-        sleeps(&[3, 3, 12])();
+        // Early in their power-of-two buckets ([2.1, 4.2) and [8.4, 16.8)
+        // ms), so a loaded machine's late wakeup keeps them there.
+        sleeps(&[2_200, 2_200, 9_000])();
     });
     // The same query twice; `comm like '%'` is true for every event but is
     // decided in userspace, which keeps the second one out of the kernel.
-    let q = format!("select pid, count(*) as n, hist(duration) as h, max(duration) >= 12000000 as slow from syscall_events where pid = {} and syscall in ('getppid', 'nanosleep', 'clock_nanosleep') group by pid", c.pid);
+    let q = format!("select pid, count(*) as n, hist(duration) as h, max(duration) >= 8000000 as slow from syscall_events where pid = {} and syscall in ('getppid', 'nanosleep', 'clock_nanosleep') group by pid", c.pid);
     let kq = q.clone();
     let uq = q.replace("group by", "and comm like '%' group by");
     let explain = |sql: &str| {
