@@ -341,14 +341,20 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	return 0;
 }
 
-static __always_inline int file_exit(void *ctx, __u32 what, long ret, __u32 sent_stat)
+/*
+ * Every file syscall's exit, one program attached to each exit tracepoint
+ * with the syscall (enum ebq_file_sys) as its cookie: one load instead of
+ * 23. Exit records all have the same layout (the return value).
+ */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int file_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 what = bpf_get_attach_cookie(ctx);
 	struct inflight st;
 
-	if (!take_inflight(tid, &st) || st.what != what)
+	if (!take_inflight(0, &st) || st.what != what)
 		return 0;
-	return report(ctx, &st, ret, true, sent_stat);
+	return report(ctx, &st, ctx->ret, true, EBQ_STAT_SENT_FILE + file_action(what, 0));
 }
 
 #define AT(x) ((__s32)(x))
@@ -373,9 +379,9 @@ static __always_inline bool file_entry_rejects(const char *path)
 	return true;
 }
 
-/* One enter/exit pair per syscall: name, what, the index of its path
- * argument, then file_enter's arguments. */
-#define FILE_PAIR(name, what, path_arg, ...)                                        \
+/* One entry per syscall: name, what, the index of its path argument,
+ * then file_enter's arguments. */
+#define FILE_ENTRY(name, what, path_arg, ...)                                       \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                 \
 	int name##_enter(struct trace_event_raw_sys_enter *ctx)                     \
 	{                                                                           \
@@ -384,11 +390,6 @@ static __always_inline bool file_entry_rejects(const char *path)
 		if (file_entry_rejects(path_))                                      \
 			return 0;                                                   \
 		return file_enter(ctx, what, path_, __VA_ARGS__);                   \
-	}                                                                           \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                  \
-	int name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
-	{                                                                           \
-		return file_exit(ctx, what, ctx->ret, EBQ_STAT_SENT_FILE + file_action(what, 0)); \
 	}
 
 /* openat2's flags and mode are in a struct open_how in user memory. */
@@ -406,51 +407,45 @@ static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *c
 /* chown's owner rides in one argument: uid | gid << 32. */
 #define OWNER(u, g) (((__u64)(__u32)(u)) | ((__u64)(__u32)(g) << 32))
 
-FILE_PAIR(open, EBQ_FS_OPEN, 0, AT_FDCWD, 0, AT_FDCWD, ctx->args[1], ctx->args[2])
-FILE_PAIR(openat, EBQ_FS_OPENAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2],
+FILE_ENTRY(open, EBQ_FS_OPEN, 0, AT_FDCWD, 0, AT_FDCWD, ctx->args[1], ctx->args[2])
+FILE_ENTRY(openat, EBQ_FS_OPENAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2],
 	  ctx->args[3])
-FILE_PAIR(creat, EBQ_FS_CREAT, 0, AT_FDCWD, 0, AT_FDCWD, O_CREAT | O_WRONLY | O_TRUNC,
+FILE_ENTRY(creat, EBQ_FS_CREAT, 0, AT_FDCWD, 0, AT_FDCWD, O_CREAT | O_WRONLY | O_TRUNC,
 	  ctx->args[1])
-FILE_PAIR(unlink, EBQ_FS_UNLINK, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
-FILE_PAIR(unlinkat, EBQ_FS_UNLINKAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2], 0)
-FILE_PAIR(rename, EBQ_FS_RENAME, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
-FILE_PAIR(renameat, EBQ_FS_RENAMEAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
+FILE_ENTRY(unlink, EBQ_FS_UNLINK, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_ENTRY(unlinkat, EBQ_FS_UNLINKAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[2], 0)
+FILE_ENTRY(rename, EBQ_FS_RENAME, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_ENTRY(renameat, EBQ_FS_RENAMEAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), 0, 0)
-FILE_PAIR(renameat2, EBQ_FS_RENAMEAT2, 1, AT(ctx->args[0]), P(ctx->args[3]),
+FILE_ENTRY(renameat2, EBQ_FS_RENAMEAT2, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), ctx->args[4], 0)
-FILE_PAIR(chmod, EBQ_FS_CHMOD, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
-FILE_PAIR(fchmodat, EBQ_FS_FCHMODAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0,
+FILE_ENTRY(chmod, EBQ_FS_CHMOD, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_ENTRY(fchmodat, EBQ_FS_FCHMODAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0,
 	  ctx->args[2])
-FILE_PAIR(fchmodat2, EBQ_FS_FCHMODAT2, 1, AT(ctx->args[0]), 0, AT_FDCWD,
+FILE_ENTRY(fchmodat2, EBQ_FS_FCHMODAT2, 1, AT(ctx->args[0]), 0, AT_FDCWD,
 	  ctx->args[3], ctx->args[2])
-FILE_PAIR(chown, EBQ_FS_CHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
+FILE_ENTRY(chown, EBQ_FS_CHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
 	  OWNER(ctx->args[1], ctx->args[2]))
-FILE_PAIR(lchown, EBQ_FS_LCHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
+FILE_ENTRY(lchown, EBQ_FS_LCHOWN, 0, AT_FDCWD, 0, AT_FDCWD, 0,
 	  OWNER(ctx->args[1], ctx->args[2]))
-FILE_PAIR(fchownat, EBQ_FS_FCHOWNAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[4],
+FILE_ENTRY(fchownat, EBQ_FS_FCHOWNAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, ctx->args[4],
 	  OWNER(ctx->args[2], ctx->args[3]))
-FILE_PAIR(mkdir, EBQ_FS_MKDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
-FILE_PAIR(mkdirat, EBQ_FS_MKDIRAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0, ctx->args[2])
-FILE_PAIR(rmdir, EBQ_FS_RMDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
-FILE_PAIR(link, EBQ_FS_LINK, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
-FILE_PAIR(linkat, EBQ_FS_LINKAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
+FILE_ENTRY(mkdir, EBQ_FS_MKDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, ctx->args[1])
+FILE_ENTRY(mkdirat, EBQ_FS_MKDIRAT, 1, AT(ctx->args[0]), 0, AT_FDCWD, 0, ctx->args[2])
+FILE_ENTRY(rmdir, EBQ_FS_RMDIR, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_ENTRY(link, EBQ_FS_LINK, 0, AT_FDCWD, P(ctx->args[1]), AT_FDCWD, 0, 0)
+FILE_ENTRY(linkat, EBQ_FS_LINKAT, 1, AT(ctx->args[0]), P(ctx->args[3]),
 	  AT(ctx->args[2]), ctx->args[4], 0)
 /* symlink(target, linkpath): the row's path is the link, dest the target. */
-FILE_PAIR(symlink, EBQ_FS_SYMLINK, 1, AT_FDCWD, P(ctx->args[0]), AT_FDCWD, 0, 0)
-FILE_PAIR(symlinkat, EBQ_FS_SYMLINKAT, 2, AT(ctx->args[1]), P(ctx->args[0]),
+FILE_ENTRY(symlink, EBQ_FS_SYMLINK, 1, AT_FDCWD, P(ctx->args[0]), AT_FDCWD, 0, 0)
+FILE_ENTRY(symlinkat, EBQ_FS_SYMLINKAT, 2, AT(ctx->args[1]), P(ctx->args[0]),
 	  AT_FDCWD, 0, 0)
-FILE_PAIR(truncate, EBQ_FS_TRUNCATE, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
+FILE_ENTRY(truncate, EBQ_FS_TRUNCATE, 0, AT_FDCWD, 0, AT_FDCWD, 0, 0)
 
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return openat2_enter_how(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int openat2_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return file_exit(ctx, EBQ_FS_OPENAT2, ctx->ret, EBQ_STAT_SENT_FILE + EBQ_FILE_OPEN);
 }
 
 #endif /* __EBQ_FILE_BPF_H__ */

@@ -9,7 +9,7 @@ use crate::exec::record::{join_walked, resolve, Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
     ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event, ebq_file_flags,
-    ebq_filter_col, ebq_stat,
+    ebq_file_sys, ebq_filter_col, ebq_stat,
 };
 
 fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
@@ -197,16 +197,17 @@ static FILE_COLUMNS: [Column; 24] = with_common![
 ];
 
 macro_rules! pairs {
-    ($($name:literal $stat:ident [$($tag:literal),*]),* $(,)?) => {
+    ($($name:literal $sys:ident $stat:ident [$($tag:literal),*]),* $(,)?) => {
         &[
             // Every pair is optional: the legacy calls (open, rename ...)
             // exist on x86_64 only, openat2 and fchmodat2 on newer kernels.
             $(
                 // The entry reports the call itself unless the query
                 // reads its result (exit_code, error, duration): then the
-                // exit does, and only then is it attached.
+                // exit does, and only then is it attached. One program,
+                // file_exit, serves every exit (its cookie names the call).
                 Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
-                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT).runs("file_exit", ebq_file_sys::$sys.0 as u64),
             )*
             Program::tail("file_report_tail", "file_tail", &[]),
             Program::follow("follow_fork", "raw_tp/sched_process_fork"),
@@ -216,29 +217,29 @@ macro_rules! pairs {
 }
 
 static FILE_PROGRAMS: &[Program] = pairs![
-    "open" EBQ_FILE_OPEN ["open", "create"],
-    "openat" EBQ_FILE_OPEN ["open", "create"],
-    "openat2" EBQ_FILE_OPEN ["open", "create"],
-    "creat" EBQ_FILE_CREATE ["create"],
-    "unlink" EBQ_FILE_UNLINK ["unlink"],
-    "unlinkat" EBQ_FILE_UNLINK ["unlink", "rmdir"],
-    "rename" EBQ_FILE_RENAME ["rename"],
-    "renameat" EBQ_FILE_RENAME ["rename"],
-    "renameat2" EBQ_FILE_RENAME ["rename"],
-    "chmod" EBQ_FILE_CHMOD ["chmod"],
-    "fchmodat" EBQ_FILE_CHMOD ["chmod"],
-    "fchmodat2" EBQ_FILE_CHMOD ["chmod"],
-    "chown" EBQ_FILE_CHOWN ["chown"],
-    "lchown" EBQ_FILE_CHOWN ["chown"],
-    "fchownat" EBQ_FILE_CHOWN ["chown"],
-    "mkdir" EBQ_FILE_MKDIR ["mkdir"],
-    "mkdirat" EBQ_FILE_MKDIR ["mkdir"],
-    "rmdir" EBQ_FILE_RMDIR ["rmdir"],
-    "link" EBQ_FILE_LINK ["link"],
-    "linkat" EBQ_FILE_LINK ["link"],
-    "symlink" EBQ_FILE_SYMLINK ["symlink"],
-    "symlinkat" EBQ_FILE_SYMLINK ["symlink"],
-    "truncate" EBQ_FILE_TRUNCATE ["truncate"],
+    "open" EBQ_FS_OPEN EBQ_FILE_OPEN ["open", "create"],
+    "openat" EBQ_FS_OPENAT EBQ_FILE_OPEN ["open", "create"],
+    "openat2" EBQ_FS_OPENAT2 EBQ_FILE_OPEN ["open", "create"],
+    "creat" EBQ_FS_CREAT EBQ_FILE_CREATE ["create"],
+    "unlink" EBQ_FS_UNLINK EBQ_FILE_UNLINK ["unlink"],
+    "unlinkat" EBQ_FS_UNLINKAT EBQ_FILE_UNLINK ["unlink", "rmdir"],
+    "rename" EBQ_FS_RENAME EBQ_FILE_RENAME ["rename"],
+    "renameat" EBQ_FS_RENAMEAT EBQ_FILE_RENAME ["rename"],
+    "renameat2" EBQ_FS_RENAMEAT2 EBQ_FILE_RENAME ["rename"],
+    "chmod" EBQ_FS_CHMOD EBQ_FILE_CHMOD ["chmod"],
+    "fchmodat" EBQ_FS_FCHMODAT EBQ_FILE_CHMOD ["chmod"],
+    "fchmodat2" EBQ_FS_FCHMODAT2 EBQ_FILE_CHMOD ["chmod"],
+    "chown" EBQ_FS_CHOWN EBQ_FILE_CHOWN ["chown"],
+    "lchown" EBQ_FS_LCHOWN EBQ_FILE_CHOWN ["chown"],
+    "fchownat" EBQ_FS_FCHOWNAT EBQ_FILE_CHOWN ["chown"],
+    "mkdir" EBQ_FS_MKDIR EBQ_FILE_MKDIR ["mkdir"],
+    "mkdirat" EBQ_FS_MKDIRAT EBQ_FILE_MKDIR ["mkdir"],
+    "rmdir" EBQ_FS_RMDIR EBQ_FILE_RMDIR ["rmdir"],
+    "link" EBQ_FS_LINK EBQ_FILE_LINK ["link"],
+    "linkat" EBQ_FS_LINKAT EBQ_FILE_LINK ["link"],
+    "symlink" EBQ_FS_SYMLINK EBQ_FILE_SYMLINK ["symlink"],
+    "symlinkat" EBQ_FS_SYMLINKAT EBQ_FILE_SYMLINK ["symlink"],
+    "truncate" EBQ_FS_TRUNCATE EBQ_FILE_TRUNCATE ["truncate"],
 ];
 
 /// Grouped in the kernel by the header's fields and the action (in the
