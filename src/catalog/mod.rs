@@ -255,6 +255,8 @@ pub struct Program {
     /// Loaded, never attached: the other programs tail-call it through
     /// the prog array of this name (its slot 0).
     pub tail_of: Option<&'static str>,
+    /// Its slot in that prog array.
+    pub tail_slot: u32,
     /// The values of one integer column (enum ebq_filter_col slot, low,
     /// high) this program's rows can have: when the WHERE rules them all
     /// out, the program is not loaded (exec_done only reports exit_code 0,
@@ -287,6 +289,7 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: None,
+            tail_slot: 0,
             reports: None,
         }
     }
@@ -309,6 +312,7 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: Some(prog_array),
+            tail_slot: 0,
             reports: None,
         }
     }
@@ -318,6 +322,12 @@ impl Program {
     pub const fn runs(mut self, prog: &'static str, cookie: u64) -> Program {
         self.prog = prog;
         self.cookie = cookie;
+        self
+    }
+
+    /// A tail-called program's slot in its prog array (0 unless said).
+    pub const fn in_slot(mut self, slot: u32) -> Program {
+        self.tail_slot = slot;
         self
     }
 
@@ -360,6 +370,7 @@ impl Program {
             optional: false,
             needs_capture: 0,
             tail_of: None,
+            tail_slot: 0,
             reports: None,
         }
     }

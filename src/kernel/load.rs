@@ -436,7 +436,7 @@ fn attach(
 }
 
 impl<'obj> Kernel<'obj> {
-    /// Puts each tail-called program in slot 0 of its prog array, before
+    /// Puts each tail-called program in its slot of its prog array, before
     /// anything that calls it is attached.
     fn fill_tail_calls(&self, plan: &Plan) -> Result<()> {
         use std::os::fd::AsRawFd as _;
@@ -450,7 +450,7 @@ impl<'obj> Kernel<'obj> {
                 Error::Kernel(format!("map {array} is missing from the BPF object"))
             })?;
             let fd = std::os::fd::AsFd::as_fd(&prog).as_raw_fd() as u32;
-            map.update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+            map.update(&p.tail_slot.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
                 .map_err(|e| kernel_err(&format!("filling {array}"), e))?;
         }
         Ok(())
