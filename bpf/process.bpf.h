@@ -209,8 +209,15 @@ static __always_inline bool is_dev_fd(const __u8 *s, long n)
 	       s[4] == '/' && s[5] == 'f' && s[6] == 'd' && s[7] == '/';
 }
 
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+/*
+ * The event of an exec that succeeded. `captures` is a constant: false
+ * leaves the capture code out of the program altogether (exec_done_bare).
+ * The verifier cuts a capture the query does not read anyway, but what a
+ * program loads costs per instruction, dead or not: exec_done took 0.7 ms
+ * of a 6 ms start for a query that reads no path, argument or cwd.
+ */
+static __always_inline int exec_done_report(struct task_struct *p, struct linux_binprm *bprm,
+					    bool captures)
 {
 	__u32 off = 0;
 	struct inflight st;
@@ -245,7 +252,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	e->argc = BPF_CORE_READ(bprm, argc);
 	clear_lengths(e);
 
-	if (CFG.capture & EBQ_CAP_PATH) {
+	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
 		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
@@ -268,7 +275,7 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
-	if (CFG.capture & EBQ_CAP_ARGS) {
+	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		unsigned long start = BPF_CORE_READ(mm, arg_start);
 		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
@@ -283,12 +290,24 @@ int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		e->flags |= EBQ_EXEC_HAS_ARGS;
 		off += len;
 	}
-	if (CFG.capture & EBQ_CAP_CWD)
+	if (captures && (CFG.capture & EBQ_CAP_CWD))
 		off += capture_cwd(b, p, off);
-	if (CFG.capture & EBQ_CAP_ENV)
+	if (captures && (CFG.capture & EBQ_CAP_ENV))
 		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
 	return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_done_report(p, bprm, true);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_done_bare, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_done_report(p, bprm, false);
 }
 
 struct args_ctx {
@@ -341,7 +360,7 @@ static long args_step(__u32 i, void *arg)
 	return 0;
 }
 
-static __always_inline int exec_fail_report(const struct inflight *st, long ret)
+static __always_inline int exec_fail_report(const struct inflight *st, long ret, bool captures)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct exec_buf *b;
@@ -369,7 +388,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 	e->argc = 0;
 	clear_lengths(e);
 
-	if (CFG.capture & EBQ_CAP_PATH) {
+	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
@@ -386,7 +405,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
-	if (CFG.capture & EBQ_CAP_ARGS) {
+	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
 		struct args_ctx a = {
 			.argv = (const char *const *)st->args[1],
 			.data = b->data,
@@ -404,7 +423,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 		off += a.used;
 	}
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
-	if ((CFG.capture & EBQ_CAP_CWD) || (relative && (__s32)st->args[2] == AT_FDCWD))
+	if ((captures && (CFG.capture & EBQ_CAP_CWD)) || (relative && (__s32)st->args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
 	if (relative && (__s32)st->args[2] != AT_FDCWD) {
 		struct file *dir = fd_file(task, (__s32)st->args[2]);
@@ -418,7 +437,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret)
 			off += n;
 		}
 	}
-	if (CFG.capture & EBQ_CAP_ENV)
+	if (captures && (CFG.capture & EBQ_CAP_ENV))
 		off += capture_ld_preload(b, NULL, (const char *const *)st->args[3], off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
 	return 0;
@@ -458,7 +477,19 @@ int exec_fail_tail(void *ctx)
 
 	if (!p)
 		return 0;
-	return exec_fail_report(&p->st, p->ret);
+	return exec_fail_report(&p->st, p->ret, true);
+}
+
+/* exec_fail_tail without the capture code (see exec_done_report()). */
+SEC("tracepoint")
+int exec_fail_bare(void *ctx)
+{
+	__u32 zero = 0;
+	struct exec_pending *p = bpf_map_lookup_elem(&exec_pending, &zero);
+
+	if (!p)
+		return 0;
+	return exec_fail_report(&p->st, p->ret, false);
 }
 
 static __always_inline int exec_exit_call(void *ctx, long ret)

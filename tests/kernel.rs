@@ -311,6 +311,55 @@ fn set_filters_run_in_the_kernel() {
 }
 
 #[test]
+fn a_query_that_copies_nothing_runs_the_bare_reports() {
+    // Nothing else runs as uid 5454. The query reads no path, argument,
+    // cwd or environment: the reports without capture code are loaded.
+    let Some(ebq) = Running::start(&[
+        "select uid, comm, syscall, exit_code, error from process_events where uid = 5454",
+    ]) else {
+        return;
+    };
+    run_ok(Command::new("/bin/true").uid(5454).gid(5454));
+    let err = Command::new("/nonexistent-ebq-bare")
+        .uid(5454)
+        .gid(5454)
+        .spawn()
+        .expect_err("no such program");
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    ebq.wait_rows(2, |_| true);
+    let done = ebq.stop();
+    assert!(
+        done.stderr
+            .iter()
+            .any(|l| l.contains("attached") && l.contains("exec_done_bare")),
+        "{:?}",
+        done.stderr
+    );
+    let mut rows = done.rows.clone();
+    rows.sort_by_key(|r| r["exit_code"].as_i64());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    // The failed exec keeps the caller's comm (a test thread's): not checked.
+    assert_eq!(
+        (
+            &rows[0]["uid"],
+            &rows[0]["syscall"],
+            &rows[0]["exit_code"],
+            &rows[0]["error"]
+        ),
+        (
+            &json!(5454),
+            &json!("execve"),
+            &json!(-libc::ENOENT),
+            &json!("ENOENT")
+        )
+    );
+    assert_eq!(
+        rows[1],
+        json!({"uid": 5454, "comm": "true", "syscall": "execve", "exit_code": 0, "error": null})
+    );
+}
+
+#[test]
 fn command_mode_traces_only_the_command_and_its_children() {
     let m = marker("cmd");
     let outside = marker("out");

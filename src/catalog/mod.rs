@@ -252,6 +252,10 @@ pub struct Program {
     pub sent_stat: Option<u32>,
     /// Attached only when the plan captures these bits (enum ebq_capture).
     pub needs_capture: u32,
+    /// With `any_capture`: attached only when the plan captures one of
+    /// these bits (any_capture true) or none of them (false): a program
+    /// and its twin without the capture code.
+    pub capture_variant: Option<(u32, bool)>,
     /// Loaded, never attached: the other programs tail-call it through
     /// the prog array of this name (its slot 0).
     pub tail_of: Option<&'static str>,
@@ -288,6 +292,7 @@ impl Program {
             },
             optional: false,
             needs_capture: 0,
+            capture_variant: None,
             tail_of: None,
             tail_slot: 0,
             reports: None,
@@ -311,6 +316,7 @@ impl Program {
             sent_stat: None,
             optional: false,
             needs_capture: 0,
+            capture_variant: None,
             tail_of: Some(prog_array),
             tail_slot: 0,
             reports: None,
@@ -328,6 +334,20 @@ impl Program {
     /// A tail-called program's slot in its prog array (0 unless said).
     pub const fn in_slot(mut self, slot: u32) -> Program {
         self.tail_slot = slot;
+        self
+    }
+
+    /// Attached only when the plan captures one of `bits`.
+    pub const fn capturing(mut self, bits: u32) -> Program {
+        self.capture_variant = Some((bits, true));
+        self
+    }
+
+    /// Attached only when the plan captures none of `bits`: the twin of a
+    /// `capturing` program, built without its capture code (a smaller
+    /// program loads faster).
+    pub const fn bare(mut self, bits: u32) -> Program {
+        self.capture_variant = Some((bits, false));
         self
     }
 
@@ -369,6 +389,7 @@ impl Program {
             sent_stat: None,
             optional: false,
             needs_capture: 0,
+            capture_variant: None,
             tail_of: None,
             tail_slot: 0,
             reports: None,

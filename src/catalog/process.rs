@@ -216,6 +216,12 @@ static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
     .width(16),
 ];
 
+/// What exec_done and exec_fail_tail copy beyond the header.
+const EXEC_CAPTURES: u32 = ebq_capture::EBQ_CAP_PATH.0
+    | ebq_capture::EBQ_CAP_ARGS.0
+    | ebq_capture::EBQ_CAP_CWD.0
+    | ebq_capture::EBQ_CAP_ENV.0;
+
 static PROCESS_PROGRAMS: &[Program] = &[
     // One entry and one exit program serve both syscalls, told apart by
     // their attach cookie: half the loading.
@@ -249,18 +255,30 @@ static PROCESS_PROGRAMS: &[Program] = &[
     )
     .runs("exec_exit", ebq_exec_syscall::EBQ_SYS_EXECVEAT.0 as u64)
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
-    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"]).reports(
-        ebq_filter_col::EBQ_COL_EXIT_CODE,
-        i32::MIN as i64,
-        -1,
-    ),
+    // The reports come in two builds: with the capture code, and bare for
+    // a query that reads none of path, arguments, cwd or environment.
+    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"])
+        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1)
+        .capturing(EXEC_CAPTURES),
+    Program::tail("exec_fail_bare", "exec_tail", &["execve", "execveat"])
+        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1)
+        .bare(EXEC_CAPTURES),
     Program::new(
         "exec_done",
         "raw_tp/sched_process_exec",
         &[],
         Some(ebq_stat::EBQ_STAT_SENT_EXEC),
     )
-    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0),
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0)
+    .capturing(EXEC_CAPTURES),
+    Program::new(
+        "exec_done_bare",
+        "raw_tp/sched_process_exec",
+        &[],
+        Some(ebq_stat::EBQ_STAT_SENT_EXEC),
+    )
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0)
+    .bare(EXEC_CAPTURES),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];

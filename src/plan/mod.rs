@@ -316,6 +316,10 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .iter()
         .filter(|p| !p.follow_only || follow)
         .filter(|p| p.needs_capture & kernel.capture == p.needs_capture)
+        .filter(|p| match p.capture_variant {
+            Some((bits, any)) => (kernel.capture & bits != 0) == any,
+            None => true,
+        })
         .filter(|p| match p.reports {
             Some((slot, lo, hi)) => kernel.ints.get(&slot).is_none_or(|f| f.may_pass(lo, hi)),
             None => true,

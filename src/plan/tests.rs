@@ -135,7 +135,7 @@ fn syscall_prunes_programs() {
     let names =
         |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     assert_eq!(
-        names("select pid from process_events where syscall = 'execveat'"),
+        names("select pid, path from process_events where syscall = 'execveat'"),
         [
             "execveat_enter",
             "execveat_exit",
@@ -144,6 +144,35 @@ fn syscall_prunes_programs() {
         ]
     );
     assert_eq!(names("select pid from process_events").len(), 6);
+}
+
+#[test]
+fn a_query_that_copies_nothing_gets_the_bare_reports() {
+    let names =
+        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
+    let bare = names("select pid, comm from process_events");
+    assert!(bare.contains(&"exec_done_bare") && bare.contains(&"exec_fail_bare"));
+    assert!(!bare.contains(&"exec_done") && !bare.contains(&"exec_fail_tail"));
+    for sql in [
+        "select path from process_events",
+        "select argc from process_events where cmdline like '%x%'",
+        "select cwd from process_events",
+        "select ld_preload from process_events",
+    ] {
+        let full = names(sql);
+        assert!(
+            full.contains(&"exec_done") && full.contains(&"exec_fail_tail"),
+            "{sql}: {full:?}"
+        );
+        assert!(
+            !full.iter().any(|n| n.ends_with("_bare")),
+            "{sql}: {full:?}"
+        );
+    }
+}
+
+#[test]
+fn follow_adds_the_fork_and_exit_programs() {
     let follow = plan(bind("select pid from process_events").expect("binds"), true);
     assert_eq!(follow.kernel.programs.len(), 8);
 }
@@ -175,11 +204,11 @@ fn exit_code_filters_prune_the_programs_that_cannot_match() {
     let names =
         |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     assert_eq!(
-        names("select pid from process_events where exit_code = 0"),
+        names("select pid, path from process_events where exit_code = 0"),
         ["execve_enter", "execveat_enter", "exec_done"]
     );
     assert_eq!(
-        names("select pid from process_events where exit_code < 0"),
+        names("select pid, path from process_events where exit_code < 0"),
         [
             "execve_enter",
             "execve_exit",
@@ -194,5 +223,9 @@ fn exit_code_filters_prune_the_programs_that_cannot_match() {
         6
     );
     // NOT IN (0) rules out every success.
-    assert!(!names("select pid from process_events where exit_code <> 0").contains(&"exec_done"));
+    assert!(
+        !names("select pid from process_events where exit_code <> 0")
+            .iter()
+            .any(|n| n.starts_with("exec_done"))
+    );
 }
