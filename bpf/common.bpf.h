@@ -296,6 +296,26 @@ static __always_inline bool comm_ok(const char *comm)
 	return comm_in_sets(comm, mode);
 }
 
+/* The quick equality (enum ebq_quick) says no: see bpf/ebq.h. */
+static __always_inline bool quick_rejects(void)
+{
+	switch (CFG.quick) {
+	case EBQ_QUICK_PID:
+		return (__u32)(bpf_get_current_pid_tgid() >> 32) != CFG.quick_val;
+	case EBQ_QUICK_UID:
+		return (__u32)bpf_get_current_uid_gid() != CFG.quick_val;
+	case EBQ_QUICK_GID:
+		return (__u32)(bpf_get_current_uid_gid() >> 32) != CFG.quick_val;
+	case EBQ_QUICK_COMM: {
+		__u64 w[2];
+
+		bpf_get_current_comm(w, sizeof(w));
+		return w[0] != CFG.comm_one[0] || w[1] != CFG.comm_one[1];
+	}
+	}
+	return false;
+}
+
 /* comm_ok() on the current task, read only when a comm filter is on. */
 static __always_inline bool comm_ok_current(void)
 {

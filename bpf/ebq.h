@@ -438,6 +438,21 @@ enum ebq_set_kind {
 	EBQ_SET_NOT_IN = 1,
 };
 
+/*
+ * ebq_filter_config.quick: one equality of the kernel filter (pid, uid or
+ * gid = v, or comm = 'x') that syscall entries test first, alone, with one
+ * helper call and one compare: the shortest path for the events a filter
+ * that matches little rejects (most of them). The full filter still runs
+ * on what passes it.
+ */
+enum ebq_quick {
+	EBQ_QUICK_NONE = 0,
+	EBQ_QUICK_PID = 1,
+	EBQ_QUICK_UID = 2,
+	EBQ_QUICK_GID = 3,
+	EBQ_QUICK_COMM = 4,
+};
+
 /* Key of the int_sets hash map: one member of an IN or NOT IN set. */
 struct ebq_int_key {
 	__u32 col;        /* enum ebq_filter_col */
@@ -489,7 +504,8 @@ struct ebq_filter_config {
 	__u8 agg_enabled;
 	__u8 agg_measure;  /* enum ebq_agg_measure */
 	__u8 agg_hist;     /* enum ebq_agg_hist */
-	__u8 _pad[5];
+	__u8 quick;        /* enum ebq_quick: checked before anything else */
+	__u32 quick_val;   /* the value it must equal */
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
 	/* Each integer column's range (int_mode EBQ_F_RANGE). */

@@ -421,7 +421,7 @@ static __always_inline bool file_entry_ok(void)
 
 static __always_inline bool file_entry_rejects(const char *path)
 {
-	if (file_entry_ok() && prefix_ok(path, true))
+	if (!quick_rejects() && file_entry_ok() && prefix_ok(path, true))
 		return false;
 	filtered();
 	return true;

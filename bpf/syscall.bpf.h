@@ -65,7 +65,8 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	if (!nr_ok(nr))
 		return 0;
 	/* Filters first, our own pid after: most calls stop at a filter. */
-	if ((CFG.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
+	if (quick_rejects() ||
+	    (CFG.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
 	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current()) {
 		filtered();
 		return 0;

@@ -211,6 +211,10 @@ pub fn load<'obj>(
             }
         }
     }
+    if let Some((quick, v)) = k.quick() {
+        cfg.quick = quick.0 as u8;
+        cfg.quick_val = v;
+    }
     match &k.comm_in {
         // One value and nothing to exclude: compared in place, no lookup.
         Some(set) if set.len() == 1 && k.comm_not_in.is_empty() => {

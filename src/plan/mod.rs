@@ -17,6 +17,7 @@ mod pushdown;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::{Program, Table};
+use crate::kernel::types::{ebq_filter_col, ebq_quick};
 use crate::sql::expr::{Expr, Query};
 
 /// Largest IN / NOT IN set of one column that goes into the kernel.
@@ -121,6 +122,34 @@ pub struct KernelPlan {
     pub actions: u32,
     pub programs: Vec<&'static Program>,
     pub follow: bool,
+}
+
+impl KernelPlan {
+    /// The quick check (bpf/ebq.h, enum ebq_quick) and its value: the
+    /// first of pid, uid and gid the filter pins to one value, else the
+    /// one comm (its value is in the comm words, not here).
+    pub fn quick(&self) -> Option<(ebq_quick, u32)> {
+        let pinned = |col: ebq_filter_col| {
+            self.ints.get(&col.0).and_then(|f| {
+                (f.lo == f.hi && f.in_set.is_none() && f.not_in.is_empty())
+                    .then(|| u32::try_from(f.lo).ok())
+                    .flatten()
+            })
+        };
+        [
+            (ebq_filter_col::EBQ_COL_PID, ebq_quick::EBQ_QUICK_PID),
+            (ebq_filter_col::EBQ_COL_UID, ebq_quick::EBQ_QUICK_UID),
+            (ebq_filter_col::EBQ_COL_GID, ebq_quick::EBQ_QUICK_GID),
+        ]
+        .into_iter()
+        .find_map(|(col, quick)| pinned(col).map(|v| (quick, v)))
+        .or(match &self.comm_in {
+            Some(set) if set.len() == 1 && self.comm_not_in.is_empty() => {
+                Some((ebq_quick::EBQ_QUICK_COMM, 0))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Where an aggregate query aggregates.

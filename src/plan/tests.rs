@@ -229,3 +229,35 @@ fn exit_code_filters_prune_the_programs_that_cannot_match() {
             .any(|n| n.starts_with("exec_done"))
     );
 }
+
+#[test]
+fn the_quick_check_is_one_pinned_id_or_one_comm() {
+    use crate::kernel::types::ebq_quick;
+    let q = |sql: &str| p(sql).kernel.quick().map(|(k, v)| (k.0, v));
+    assert_eq!(
+        q("select pid from file_events where uid = 7 and pid = 9"),
+        Some((ebq_quick::EBQ_QUICK_PID.0, 9))
+    );
+    assert_eq!(
+        q("select pid from file_events where gid = 3 and comm = 'x'"),
+        Some((ebq_quick::EBQ_QUICK_GID.0, 3))
+    );
+    assert_eq!(
+        q("select pid from file_events where comm = 'x' and uid > 5"),
+        Some((ebq_quick::EBQ_QUICK_COMM.0, 0))
+    );
+    // Several values, a range or an exclusion: no single compare.
+    assert_eq!(q("select pid from file_events where uid in (1, 2)"), None);
+    assert_eq!(
+        q("select pid from file_events where uid between 1 and 2"),
+        None
+    );
+    assert_eq!(
+        q("select pid from file_events where comm in ('a', 'b')"),
+        None
+    );
+    assert_eq!(
+        q("select pid from file_events where comm = 'a' and comm <> 'b'"),
+        None
+    );
+}
