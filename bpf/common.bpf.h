@@ -202,7 +202,7 @@ struct ebq_cpu_count aggregated_count[EBQ_MAX_CPUS];
  * is writable, so not a constant to it; it stays 0). With a constant slot
  * the JIT makes a direct jump and patches every caller's code when
  * userspace fills the prog array after loading: a text poke with
- * cross-CPU interrupts, ~0.3 ms of each start. The indirect tail call
+ * cross-CPU interrupts, ~0.2 ms of each start. The indirect tail call
  * costs a few ns, and only on an event that is reported anyway.
  * (kernel/bpf/arraymap.c prog_array_map_poke_run, arch/x86/net/bpf_jit_comp.c)
  */
