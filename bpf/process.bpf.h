@@ -469,27 +469,27 @@ struct {
  * so the verifier checks its argument, cwd and dirfd walks once (they were
  * 5.7 ms in each exit program with path, argv and cwd captured).
  */
-SEC("tracepoint")
-int exec_fail_tail(void *ctx)
+static __always_inline int exec_fail_pending(bool captures)
 {
 	__u32 zero = 0;
 	struct exec_pending *p = bpf_map_lookup_elem(&exec_pending, &zero);
 
 	if (!p)
 		return 0;
-	return exec_fail_report(&p->st, p->ret, true);
+	return exec_fail_report(&p->st, p->ret, captures);
+}
+
+SEC("tracepoint")
+int exec_fail_tail(void *ctx)
+{
+	return exec_fail_pending(true);
 }
 
 /* exec_fail_tail without the capture code (see exec_done_report()). */
 SEC("tracepoint")
 int exec_fail_bare(void *ctx)
 {
-	__u32 zero = 0;
-	struct exec_pending *p = bpf_map_lookup_elem(&exec_pending, &zero);
-
-	if (!p)
-		return 0;
-	return exec_fail_report(&p->st, p->ret, false);
+	return exec_fail_pending(false);
 }
 
 static __always_inline int exec_exit_call(void *ctx, long ret)
