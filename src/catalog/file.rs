@@ -210,8 +210,8 @@ macro_rules! pairs {
                 Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT).runs("file_exit", ebq_file_sys::$sys.0 as u64),
             )*
             Program::tail("file_report_tail", "file_tail", &[]),
-            // The second path of a rename, link or symlink.
-            Program::tail("file_dest_tail", "file_tail", &[]).in_slot(1),
+            // The second path of a rename, link or symlink: pruned with them.
+            Program::tail("file_dest_tail", "file_tail", &["rename", "link", "symlink"]).in_slot(1),
             Program::follow("follow_fork", "raw_tp/sched_process_fork"),
             Program::follow("follow_exit", "raw_tp/sched_process_exit"),
         ]
