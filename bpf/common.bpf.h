@@ -249,6 +249,19 @@ static __noinline bool int_in_sets(__u32 col, __s64 v, __u32 mode)
 	return true;
 }
 
+/*
+ * `v` handed through a map value, memory the verifier does not track: it
+ * comes back as an unknown u32, so paths that computed it differently
+ * (a path captured or not, walked or not) reach the next step with equal
+ * states and the verifier merges them instead of following each to the
+ * end. Only for values bounded where they are used (data_at() masks).
+ */
+static __always_inline __u32 forget(__u32 *cell, __u32 v)
+{
+	*(volatile __u32 *)cell = v;
+	return *(volatile __u32 *)cell;
+}
+
 /* One integer column against its range and sets. */
 static __always_inline bool int_ok(__u32 col, __s64 v)
 {

@@ -29,6 +29,7 @@
 struct file_buf {
 	struct ebq_file_event e;
 	__u8 data[EBQ_DATA_SIZE];
+	__u32 cell; /* forget()'s */
 };
 
 _Static_assert(sizeof(struct file_buf) <= EBQ_SCRATCH_SIZE, "file_buf fits a scratch slot");
@@ -262,7 +263,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		return 0;
 	}
 	e->path_len = n;
-	off += n;
+	off = forget(&b->cell, off + n);
 	if (relative) {
 		n = walk_base(b->data, off, task, (__s32)st->args[1], &e->eflags,
 			      EBQ_FILE_TRUNC_PATH);
@@ -270,6 +271,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		e->eflags |= EBQ_FILE_PATH_BASE;
 		off += n;
 	}
+	off = forget(&b->cell, off);
 	if (has_dest(what) && st->args[2])
 		return report_dest(ctx, off);
 	submit_event(b, sizeof(b->e) + (__u64)off, sent_stat);

@@ -22,6 +22,7 @@
 struct exec_buf {
 	struct ebq_exec_event e;
 	__u8 data[EBQ_DATA_SIZE];
+	__u32 cell; /* forget()'s */
 };
 
 _Static_assert(sizeof(struct exec_buf) <= EBQ_SCRATCH_SIZE, "exec_buf fits a scratch slot");
@@ -275,6 +276,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
+	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		unsigned long start = BPF_CORE_READ(mm, arg_start);
@@ -290,8 +292,10 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		e->flags |= EBQ_EXEC_HAS_ARGS;
 		off += len;
 	}
+	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_CWD))
 		off += capture_cwd(b, p, off);
+	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ENV))
 		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
@@ -405,6 +409,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			off = EBQ_PATH_MAX;
 		e->path_len = off;
 	}
+	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
 		struct args_ctx a = {
 			.argv = (const char *const *)st->args[1],
@@ -422,9 +427,11 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 		e->args_len = a.used;
 		off += a.used;
 	}
+	off = forget(&b->cell, off);
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
 	if ((captures && (CFG.capture & EBQ_CAP_CWD)) || (relative && (__s32)st->args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
+	off = forget(&b->cell, off);
 	if (relative && (__s32)st->args[2] != AT_FDCWD) {
 		struct file *dir = fd_file(task, (__s32)st->args[2]);
 
@@ -437,6 +444,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			off += n;
 		}
 	}
+	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ENV))
 		off += capture_ld_preload(b, NULL, (const char *const *)st->args[3], off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
