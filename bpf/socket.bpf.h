@@ -21,28 +21,25 @@
 #define EBADF 9
 #define ENOTSOCK 88
 
-/*
- * The caller passes only the arguments the syscall has: a program that
- * reads past its tracepoint's record fails to attach with EACCES
- * (kernel/trace/bpf_trace.c, max_ctx_offset).
- */
+/* The entry's filters, before anything is read or noted (counted). */
+static __always_inline bool sock_rejects(__u32 tgid)
+{
+	if (!quick_rejects() && stable_ok(NULL, tgid))
+		return false;
+	filtered();
+	return true;
+}
+
+/* Notes a call for its exit, which reports it. */
 static __always_inline int sock_enter(__u32 action, __u64 a0, __u64 a1, __u64 a2)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
 
-	if (tgid == CFG.self_tgid)
-		return 0;
 	st.start_ns = bpf_ktime_get_boot_ns();
 	st.args[0] = a0;
 	st.args[1] = a1;
 	st.args[2] = a2;
 	st.what = action;
-	/* Rejected: nothing is noted, and the exit finds nothing to report. */
-	if (!stable_ok(NULL, tgid)) {
-		filtered();
-		return 0;
-	}
 	put_inflight(&st);
 	return 0;
 }
@@ -231,64 +228,37 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	return 0;
 }
 
+/*
+ * One entry program and one exit program for the five syscalls, attached
+ * to each tracepoint with the action (enum ebq_socket_action) as its
+ * cookie: two loads instead of ten. listen's record has two arguments and
+ * a program may not read past the shortest record it is attached to, so
+ * the third (the sockaddr's length) is read with a helper.
+ */
 SEC("tracepoint/syscalls/sys_enter_connect")
-int connect_enter(struct trace_event_raw_sys_enter *ctx)
+int socket_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sock_enter(EBQ_SOCK_CONNECT, ctx->args[0], ctx->args[1], ctx->args[2]);
+	__u32 tgid = tgid_if_needed();
+	__u32 action;
+	__u64 a2 = 0;
+
+	/* Rejected: nothing is noted, and the exit finds nothing to report. */
+	if (sock_rejects(tgid))
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
+		return 0;
+	action = bpf_get_attach_cookie(ctx);
+	if (action != EBQ_SOCK_LISTEN)
+		bpf_probe_read_kernel(&a2, sizeof(a2), &ctx->args[2]);
+	return sock_enter(action, ctx->args[0], ctx->args[1], a2);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int connect_exit(struct trace_event_raw_sys_exit *ctx)
+int socket_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sock_exit(EBQ_SOCK_CONNECT, ctx->ret, EBQ_STAT_SENT_SOCKET + EBQ_SOCK_CONNECT);
-}
+	__u32 action = bpf_get_attach_cookie(ctx);
 
-SEC("tracepoint/syscalls/sys_enter_accept")
-int accept_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(EBQ_SOCK_ACCEPT, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int accept_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock_exit(EBQ_SOCK_ACCEPT, ctx->ret, EBQ_STAT_SENT_SOCKET + EBQ_SOCK_ACCEPT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int accept4_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(EBQ_SOCK_ACCEPT, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int accept4_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock_exit(EBQ_SOCK_ACCEPT, ctx->ret, EBQ_STAT_SENT_SOCKET + EBQ_SOCK_ACCEPT);
-}
-
-SEC("tracepoint/syscalls/sys_enter_bind")
-int bind_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(EBQ_SOCK_BIND, ctx->args[0], ctx->args[1], ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_bind")
-int bind_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock_exit(EBQ_SOCK_BIND, ctx->ret, EBQ_STAT_SENT_SOCKET + EBQ_SOCK_BIND);
-}
-
-SEC("tracepoint/syscalls/sys_enter_listen")
-int listen_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return sock_enter(EBQ_SOCK_LISTEN, ctx->args[0], ctx->args[1], 0);
-}
-
-SEC("tracepoint/syscalls/sys_exit_listen")
-int listen_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return sock_exit(EBQ_SOCK_LISTEN, ctx->ret, EBQ_STAT_SENT_SOCKET + EBQ_SOCK_LISTEN);
+	return sock_exit(action, ctx->ret, EBQ_STAT_SENT_SOCKET + action);
 }
 
 #endif /* __EBQ_SOCKET_BPF_H__ */

@@ -244,67 +244,79 @@ static SOCKET_COLUMNS: [Column; 26] = with_common![
     .width(9),
 ];
 
+// One entry and one exit program serve all five syscalls, told apart by
+// their attach cookie.
 static SOCKET_PROGRAMS: &[Program] = &[
     Program::new(
         "connect_enter",
         "tracepoint/syscalls/sys_enter_connect",
         &["connect"],
         None,
-    ),
+    )
+    .runs("socket_enter", ebq_socket_action::EBQ_SOCK_CONNECT.0 as u64),
     Program::new(
         "connect_exit",
         "tracepoint/syscalls/sys_exit_connect",
         &["connect"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 1)),
-    ),
+    )
+    .runs("socket_exit", ebq_socket_action::EBQ_SOCK_CONNECT.0 as u64),
     Program::new(
         "accept_enter",
         "tracepoint/syscalls/sys_enter_accept",
         &["accept"],
         None,
-    ),
+    )
+    .runs("socket_enter", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
         "accept_exit",
         "tracepoint/syscalls/sys_exit_accept",
         &["accept"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 2)),
-    ),
+    )
+    .runs("socket_exit", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
         "accept4_enter",
         "tracepoint/syscalls/sys_enter_accept4",
         &["accept"],
         None,
-    ),
+    )
+    .runs("socket_enter", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
         "accept4_exit",
         "tracepoint/syscalls/sys_exit_accept4",
         &["accept"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 2)),
-    ),
+    )
+    .runs("socket_exit", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
         "bind_enter",
         "tracepoint/syscalls/sys_enter_bind",
         &["bind"],
         None,
-    ),
+    )
+    .runs("socket_enter", ebq_socket_action::EBQ_SOCK_BIND.0 as u64),
     Program::new(
         "bind_exit",
         "tracepoint/syscalls/sys_exit_bind",
         &["bind"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 3)),
-    ),
+    )
+    .runs("socket_exit", ebq_socket_action::EBQ_SOCK_BIND.0 as u64),
     Program::new(
         "listen_enter",
         "tracepoint/syscalls/sys_enter_listen",
         &["listen"],
         None,
-    ),
+    )
+    .runs("socket_enter", ebq_socket_action::EBQ_SOCK_LISTEN.0 as u64),
     Program::new(
         "listen_exit",
         "tracepoint/syscalls/sys_exit_listen",
         &["listen"],
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 4)),
-    ),
+    )
+    .runs("socket_exit", ebq_socket_action::EBQ_SOCK_LISTEN.0 as u64),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_exit", "raw_tp/sched_process_exit"),
 ];
