@@ -7,6 +7,11 @@ fn p(sql: &str) -> Plan {
     plan(bind(sql).expect("binds"), false)
 }
 
+/// The catalog names of the programs a query's plan attaches.
+fn names(sql: &str) -> Vec<&'static str> {
+    p(sql).kernel.programs.iter().map(|p| p.name).collect()
+}
+
 fn pushed(sql: &str) -> Vec<Pushed> {
     p(sql).conjuncts.into_iter().map(|c| c.pushed).collect()
 }
@@ -132,8 +137,6 @@ fn captures_follow_the_columns_used() {
 
 #[test]
 fn syscall_prunes_programs() {
-    let names =
-        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     assert_eq!(
         names("select pid, path from process_events where syscall = 'execveat'"),
         [
@@ -148,8 +151,6 @@ fn syscall_prunes_programs() {
 
 #[test]
 fn a_query_that_copies_nothing_gets_the_bare_reports() {
-    let names =
-        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     let bare = names("select pid, comm from process_events");
     assert!(bare.contains(&"exec_done_bare") && bare.contains(&"exec_fail_bare"));
     assert!(!bare.contains(&"exec_done") && !bare.contains(&"exec_fail_tail"));
@@ -201,8 +202,6 @@ fn ring_buffer_defaults_follow_the_table_and_kernel_aggregation() {
 
 #[test]
 fn exit_code_filters_prune_the_programs_that_cannot_match() {
-    let names =
-        |sql: &str| -> Vec<&str> { p(sql).kernel.programs.iter().map(|p| p.name).collect() };
     assert_eq!(
         names("select pid, path from process_events where exit_code = 0"),
         ["execve_enter", "execveat_enter", "exec_done"]
