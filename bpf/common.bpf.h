@@ -543,7 +543,7 @@ static __always_inline bool exit_may_report(void)
  * there is none (its entry filtered it out, or ebq started mid-syscall) or
  * a cheap filter already says no.
  */
-static __always_inline bool take_inflight(__u32 tid, struct inflight *st)
+static __always_inline bool take_inflight(struct inflight *st)
 {
 	return exit_may_report() && take_inflight_raw(st);
 }

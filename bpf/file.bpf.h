@@ -407,7 +407,7 @@ int file_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 what = bpf_get_attach_cookie(ctx);
 	struct inflight st;
 
-	if (!take_inflight(0, &st) || st.what != what)
+	if (!take_inflight(&st) || st.what != what)
 		return 0;
 	return report(ctx, &st, ctx->ret, true, EBQ_STAT_SENT_FILE + file_action(what, 0));
 }

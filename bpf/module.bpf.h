@@ -63,7 +63,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 	struct ebq_module_event *e;
 	__u32 off = 0;
 
-	if (!take_inflight(tid, &st))
+	if (!take_inflight(&st))
 		return 0;
 	task = (void *)bpf_get_current_task();
 	if (st.what != what)

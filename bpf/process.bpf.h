@@ -502,12 +502,11 @@ int exec_fail_bare(void *ctx)
 
 static __always_inline int exec_exit_call(void *ctx, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_pending *p;
 	struct inflight st;
 	__u32 zero = 0;
 
-	if (!take_inflight(tid, &st))
+	if (!take_inflight(&st))
 		return 0; /* succeeded (sched_process_exec took it), or not ours */
 	if (st.rejected || ret >= 0 || (st.what != EBQ_SYS_EXECVE && st.what != EBQ_SYS_EXECVEAT))
 		return 0;

@@ -129,7 +129,6 @@ static __always_inline bool addr_is_zero(const __u8 *a, __u16 family)
 
 static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct task_struct *task;
 	struct inflight st;
 	struct ebq_socket_event *e;
@@ -137,10 +136,10 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	struct sock *sk;
 	__s32 fd;
 
-	if (!take_inflight(tid, &st))
+	if (!take_inflight(&st))
 		return 0;
 	task = (void *)bpf_get_current_task();
-	if (st.rejected || st.what != action)
+	if (st.what != action)
 		return 0;
 	if (!int_ok(EBQ_COL_EXIT_CODE, ret)) {
 		filtered();

@@ -101,12 +101,11 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/raw_syscalls/sys_exit")
 int sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct inflight st;
 	__u64 duration;
 	__s64 ret = ctx->ret;
 
-	if (!take_inflight(tid, &st))
+	if (!take_inflight(&st))
 		return 0;
 	/* exit_group and a successful execve never come back here. */
 	if (st.what != (__u32)ctx->id)
