@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * What every ebq BPF object shares: the event ring buffer, the filter maps
- * and their load-time configuration, counters, the common event header and
- * the dentry walk that turns a struct path into its components.
+ * and their load-time configuration, counters and the common event header.
+ * Paths and their filter are in path.bpf.h.
  *
  * Filters follow one rule (DESIGN.md, pushdown): they may keep an event the
  * query rejects, never the reverse, because userspace re-checks the whole
@@ -73,14 +73,6 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } comm_sets SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 1024);
-	__type(key, struct ebq_prefix_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} path_prefixes SEC(".maps");
-
 /* Processes (tgids) traced under -c / -p; children join at fork. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -89,14 +81,6 @@ struct {
 	__type(value, __u8);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } followed SEC(".maps");
-
-/* Too big for the 512-byte BPF stack: one scratch key per CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ebq_prefix_key);
-} prefix_scratch SEC(".maps");
 
 /* One scratch slot per CPU (userspace sets max_entries to the CPU count):
  * events with variable-length data are built here, then copied out with
@@ -340,72 +324,6 @@ static __always_inline bool comm_ok_current(void)
 	return comm_ok(comm);
 }
 
-/*
- * Path prefix filter on a path string in kernel (is_user = false) or user
- * memory. Only an absolute path can be judged: a relative one is kept and
- * left to userspace, which resolves it first.
- */
-static __noinline bool prefix_in_trie(const char *path, bool is_user)
-{
-	__u32 zero = 0;
-	struct ebq_prefix_key *k;
-	long n;
-
-	k = bpf_map_lookup_elem(&prefix_scratch, &zero);
-	if (!k)
-		return true;
-	if (is_user)
-		n = bpf_probe_read_user_str(k->data, sizeof(k->data), path);
-	else
-		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
-	if (n <= 0 || k->data[0] != '/')
-		return true;
-	/* execveat's "/dev/fd/N/..." names stand for another path. */
-	if (n > 8 && k->data[1] == 'd' && k->data[2] == 'e' && k->data[3] == 'v' &&
-	    k->data[4] == '/' && k->data[5] == 'f' && k->data[6] == 'd' && k->data[7] == '/')
-		return true;
-	/* The NUL ends the string: bytes after it must not match a prefix. */
-	k->prefixlen = (n - 1) * 8;
-	return bpf_map_lookup_elem(&path_prefixes, k) != NULL;
-}
-
-static __always_inline bool prefix_ok(const char *path, bool is_user)
-{
-	if (!(CFG.path_mode & EBQ_F_PREFIX))
-		return true;
-	/* First the path's first word against the prefixes' (no string copy). */
-	if (CFG.prefix_words) {
-		__u64 w = 0;
-		const char *c = (const char *)&w;
-		long err = is_user ? bpf_probe_read_user(&w, sizeof(w), path)
-				   : bpf_probe_read_kernel(&w, sizeof(w), path);
-		bool any = false;
-
-		/* A fault (the string ends near a page end) leaves it to the trie. */
-		if (!err) {
-			if (c[0] != '/')
-				return true; /* relative: userspace resolves and decides */
-			if (c[1] == 'd' && c[2] == 'e' && c[3] == 'v' && c[4] == '/' && c[5] == 'f' &&
-			    c[6] == 'd' && c[7] == '/')
-				return true;
-			/* Not unrolled: the verifier walks the few words in use. */
-#pragma clang loop unroll(disable)
-			for (int i = 0; i < EBQ_PREFIX_WORDS; i++) {
-				if (i >= CFG.prefix_words)
-					break;
-				if ((w & CFG.prefix_mask[i]) == CFG.prefix_word[i]) {
-					any = true;
-					break;
-				}
-			}
-			if (!any)
-				return false;
-		}
-	}
-	/* Out of line: one copy per program, the rare and bulky part. */
-	return prefix_in_trie(path, is_user);
-}
-
 /* When the consumer was last woken (one slot: a race only wakes twice). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -481,11 +399,9 @@ static __always_inline bool followed_ok(__u32 tgid)
  * cgroup, being followed), cheapest first, reading each field only when
  * its filter is on. Run at syscall entry, before anything is copied.
  */
-static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
+static __always_inline bool stable_ok_unfollowed(struct task_struct *task, __u32 tgid)
 {
 	/* task NULL: the current task, fetched only if a filter needs it. */
-	if (!followed_ok(tgid))
-		return false;
 	if (!int_ok(EBQ_COL_PID, tgid))
 		return false;
 	if (CFG.int_mode[EBQ_COL_UID] || CFG.int_mode[EBQ_COL_GID]) {
@@ -507,6 +423,12 @@ static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
 	    !int_ok(EBQ_COL_CGROUP_ID, (__s64)bpf_get_current_cgroup_id()))
 		return false;
 	return true;
+}
+
+/* stable_ok() and, under -c / -p, being followed. */
+static __always_inline bool stable_ok(struct task_struct *task, __u32 tgid)
+{
+	return followed_ok(tgid) && stable_ok_unfollowed(task, tgid);
 }
 
 /* The pid (tgid) of the current task, read only when a filter needs it:
@@ -548,6 +470,24 @@ static __always_inline bool take_inflight(struct inflight *st)
 	return exit_may_report() && take_inflight_raw(st);
 }
 
+/*
+ * The task's pid in its own (innermost) pid namespace: the process's
+ * struct pid holds one number per namespace level, the task's own last
+ * (include/linux/pid.h, struct pid.numbers).
+ */
+static __always_inline __u32 task_ns_pid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	__u32 level = BPF_CORE_READ(pid, level);
+	int nr = 0;
+
+	bpf_probe_read_kernel(&nr, sizeof(nr),
+			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				      (__u64)level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, nr));
+	return nr;
+}
+
 static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task,
 					__u32 kind)
 {
@@ -566,18 +506,24 @@ static __always_inline void fill_header(struct ebq_header *h, struct task_struct
 	h->euid = BPF_CORE_READ(cred, euid.val);
 	h->egid = BPF_CORE_READ(cred, egid.val);
 	h->auid = BPF_CORE_READ(task, loginuid.val);
+	h->ns_pid = (CFG.capture & EBQ_CAP_NSPID) ? task_ns_pid(task) : 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Every header filter, on the values the event will carry. */
-static __always_inline bool header_ok(const struct ebq_header *h)
+/* Every header filter, on the values the event will carry, but -c / -p. */
+static __always_inline bool header_ok_unfollowed(const struct ebq_header *h)
 {
 	return int_ok(EBQ_COL_PID, h->pid) && int_ok(EBQ_COL_TID, h->tid) &&
 	       int_ok(EBQ_COL_PARENT, h->ppid) && int_ok(EBQ_COL_UID, h->uid) &&
 	       int_ok(EBQ_COL_GID, h->gid) && int_ok(EBQ_COL_EUID, h->euid) &&
 	       int_ok(EBQ_COL_EGID, h->egid) && int_ok(EBQ_COL_AUID, h->auid) &&
-	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm) &&
-	       followed_ok(h->pid);
+	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm);
+}
+
+/* Every header filter, on the values the event will carry. */
+static __always_inline bool header_ok(const struct ebq_header *h)
+{
+	return header_ok_unfollowed(h) && followed_ok(h->pid);
 }
 
 /*
@@ -625,123 +571,10 @@ static __always_inline __u8 *data_at(__u8 *data, __u32 off)
 	return data + (off & EBQ_DATA_MASK);
 }
 
-struct walk_ctx {
-	__u8 *data;
-	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
-	struct mount *mnt;
-	__u32 start;
-	__u32 used;
-	__u32 truncated;
-	__u32 done;
-};
-
-/* One step of walk_path(): a component, or a hop over a mount point. */
-static long walk_step(__u32 i, void *arg)
-{
-	struct walk_ctx *w = arg;
-	/* Locals: BPF_CORE_READ must only relocate kernel types, not walk_ctx. */
-	struct dentry *dentry = w->dentry;
-	struct vfsmount *vfsmnt = w->vfsmnt;
-	struct mount *mnt = w->mnt;
-	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	const unsigned char *name;
-	__u32 used = w->used;
-	long n;
-
-	if (dentry == root || dentry == parent) {
-		struct mount *up;
-
-		if (dentry != root) {
-			w->done = 1; /* detached: the root of its own tree */
-			return 1;
-		}
-		up = BPF_CORE_READ(mnt, mnt_parent);
-		if (up == mnt) {
-			w->done = 1; /* the namespace root */
-			return 1;
-		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		w->vfsmnt = (void *)up + bpf_core_field_offset(struct mount, mnt);
-		return 0;
-	}
-	if (used > EBQ_PATH_MAX - EBQ_NAME_MAX) {
-		w->truncated = 1;
-		return 1;
-	}
-	name = BPF_CORE_READ(dentry, d_name.name);
-	n = bpf_probe_read_kernel_str(data_at(w->data, w->start + used), EBQ_NAME_MAX,
-				      name);
-	if (n <= 0) {
-		w->done = 1;
-		return 1;
-	}
-	w->used = used + n;
-	w->dentry = parent;
-	return 0;
-}
-
 /* An event's variable-length data, as one type: a global function may
  * take a pointer to it and the verifier knows the bytes behind it. */
 struct ebq_data {
 	__u8 b[EBQ_DATA_SIZE];
 };
-
-/* ebq_walk_path()'s result: the bytes written, and this bit when cut. */
-#define EBQ_WALK_CUT (1ULL << 32)
-
-/*
- * Writes the components of the struct path at kernel address `path` leaf
- * first, each NUL-terminated, at d->b + start, crossing mount points up to
- * the root of the mount namespace; the kernel's d_path() does the same
- * walk (fs/d_path.c, prepend_path()), but BPF may call bpf_d_path() only
- * from LSM and fentry programs, which our kernels do not allow. The walk
- * runs under bpf_loop() (Linux 5.17): as a plain bounded loop the verifier
- * explores every depth separately and gives up (E2BIG).
- *
- * A global function (not static, not inlined): the verifier checks it once
- * per program, on its own, instead of once per state of every caller; an
- * exec exit with path, argv and cwd went from 31,672 instructions
- * processed (38 ms) to a fraction of that.
- */
-__noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path)
-{
-	const struct path *p = (const struct path *)path;
-	struct walk_ctx w = {};
-	struct vfsmount *vfsmnt;
-
-	if (!d)
-		return 0;
-	vfsmnt = BPF_CORE_READ(p, mnt);
-	w.data = d->b;
-	w.start = start;
-	w.dentry = BPF_CORE_READ(p, dentry);
-	w.vfsmnt = vfsmnt;
-	/* container_of(vfsmnt, struct mount, mnt), offset relocated by CO-RE */
-	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	bpf_loop(EBQ_PATH_DEPTH, walk_step, &w, 0);
-	if (w.used > EBQ_PATH_MAX)
-		w.used = EBQ_PATH_MAX;
-	return w.used | (w.truncated || !w.done ? EBQ_WALK_CUT : 0);
-}
-
-/*
- * ebq_walk_path() into an event's data area (`data` is its start, at most
- * 256 bytes into a scratch slot); sets `trunc` in *flags when the path was
- * deeper or longer than EBQ_PATH_DEPTH / EBQ_PATH_MAX. Returns the bytes
- * written.
- */
-static __always_inline __u32 walk_path(__u8 *data, __u32 start, const struct path *p,
-				       __u32 *flags, __u32 trunc)
-{
-	__u64 r = ebq_walk_path((struct ebq_data *)data, start, (__u64)p);
-	__u32 n = (__u32)r;
-
-	if (r & EBQ_WALK_CUT)
-		*flags |= trunc;
-	return n > EBQ_PATH_MAX ? EBQ_PATH_MAX : n;
-}
 
 #endif /* __EBQ_COMMON_BPF_H__ */

@@ -28,6 +28,7 @@ struct ebq_file_event _ebq_file_event = {};
 enum ebq_file_action _ebq_file_action = EBQ_FILE_OPEN;
 enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;
 enum ebq_file_sys _ebq_file_sys = EBQ_FS_OPEN;
+enum ebq_walk_flags _ebq_walk_flags = EBQ_WALK_CUT;
 struct ebq_module_event _ebq_module_event = {};
 enum ebq_module_action _ebq_module_action = EBQ_MOD_LOAD;
 enum ebq_module_flags _ebq_module_flags = EBQ_MOD_HAS_NAME;

@@ -25,17 +25,26 @@
  */
 #define EBQ_ARGS_MAX 8192
 /*
- * Arguments walked one pointer at a time for a failed exec (a successful one
- * copies the new program's argument block in one read and has no such
- * bound besides EBQ_ARGS_MAX).
+ * Arguments copied one pointer at a time for a failed exec (a successful
+ * one copies the new program's argument block in one read and has no such
+ * bound besides EBQ_ARGS_MAX). The arguments are still all counted (argc),
+ * up to EBQ_ARGC_MAX: more than the kernel's own limit on the argument
+ * pages allows (MAX_ARG_STRLEN pages of 8-byte pointers).
  */
 #define EBQ_ARGV_MAX 128
+#define EBQ_ARGC_MAX (1 << 20)
+/* Pointers of a failed exec's argv read in one helper call while counting. */
+#define EBQ_ARGV_CHUNK 64
 /* PATH_MAX in include/uapi/linux/limits.h. */
 #define EBQ_PATH_MAX 4096
 /* NAME_MAX + 1 (include/uapi/linux/limits.h): one path component. */
 #define EBQ_NAME_MAX 256
-/* Path components walked from a dentry up to the root. */
-#define EBQ_PATH_DEPTH 64
+/*
+ * Steps of one path walk, each a component or a mount crossing: a path
+ * of EBQ_PATH_MAX bytes has at most EBQ_PATH_MAX / 2 components, and the
+ * walk stops when it has that many bytes anyway (EBQ_WALK_CUT).
+ */
+#define EBQ_WALK_STEPS (EBQ_PATH_MAX / 2 + 256)
 /*
  * Scratch space for the variable part of one event. Each field starts at an
  * offset masked with EBQ_DATA_MASK and is at most EBQ_ARGS_MAX long, so every
@@ -46,8 +55,15 @@
 /* A per-CPU scratch slot: any event's fixed part, then its data. */
 #define EBQ_SCRATCH_SIZE (256 + EBQ_DATA_SIZE)
 
-/* Environment variables searched for LD_PRELOAD, and the longest one read. */
-#define EBQ_ENV_VARS_MAX 1024
+/*
+ * The search of an environment for LD_PRELOAD: steps of it (one variable,
+ * or EBQ_ENV_VAR_MAX bytes of a longer one, per step), and the bytes one
+ * step reads. 2^17 steps cover the largest environment exec allows with
+ * ordinary variables (ARG_MAX: a quarter of an 8 MiB stack, 2 MiB; each
+ * step costs one user read): past that the search is flagged cut
+ * (EBQ_TRUNC_ENV), never silently ended.
+ */
+#define EBQ_ENV_STEPS (1 << 17)
 #define EBQ_ENV_VAR_MAX 4096
 
 /* Prefixes whose first word the kernel checks before the LPM trie. */
@@ -57,6 +73,26 @@
 #define EBQ_PREFIX_MAX 256
 /* Columns a kernel filter can test (enum ebq_filter_col). */
 #define EBQ_FILTER_COLS 24
+
+/*
+ * A path the kernel resolved (walked up from its dentry, like d_path() in
+ * fs/d_path.c) is written into an event as one byte of these flags, then,
+ * for a pseudo file, the magic of its filesystem (u32) and its inode
+ * number (u64), little-endian, unaligned, then the path: root first, a '/'
+ * before each component, no NUL. Root is the traced task's root (a
+ * chroot'ed process sees its own paths).
+ */
+enum ebq_walk_flags {
+	/* deeper or longer than the kernel copies: the path's tail only */
+	EBQ_WALK_CUT = 1 << 0,
+	/* the file was unlinked (d_path's " (deleted)") */
+	EBQ_WALK_DELETED = 1 << 1,
+	/* a file of no mount (memfd, pipe, socket): its name, and the magic
+	 * and inode number that d_path's d_dname() formats it from */
+	EBQ_WALK_PSEUDO = 1 << 2,
+};
+/* Bytes of a pseudo file's magic and inode number after the flags. */
+#define EBQ_WALK_PSEUDO_INFO 12
 
 /* Event kinds: the first field of every event. */
 enum ebq_event_kind {
@@ -78,9 +114,12 @@ enum ebq_exec_syscall {
 
 /* ebq_exec_event.flags */
 enum ebq_exec_flags {
-	/* path holds components leaf-first (walked from the file's dentry) */
+	/* path is the file the kernel ran, walked from its dentry (a walked
+	 * path, see enum ebq_walk_flags); else it is the name as written,
+	 * normalized lexically in userspace */
 	EBQ_EXEC_PATH_WALKED = 1 << 0,
-	/* path is relative: the cwd field is the base to resolve it against */
+	/* path as written is relative: the base to resolve it against is cwd
+	 * (or base, EBQ_EXEC_BASE_DIRFD) */
 	EBQ_EXEC_PATH_RELATIVE = 1 << 1,
 	/* the base in cwd is the directory of execveat's dirfd, not the cwd */
 	EBQ_EXEC_BASE_DIRFD = 1 << 2,
@@ -100,6 +139,16 @@ enum ebq_exec_flags {
 	EBQ_TRUNC_CWD = 1 << 10,
 	/* the environment was larger than the search reads */
 	EBQ_TRUNC_ENV = 1 << 11,
+	/* the kernel ran an interpreter (#! script, binfmt_misc): interp is
+	 * the interpreter's walked path, path the file the caller executed */
+	EBQ_EXEC_SCRIPT = 1 << 12,
+	/* req holds the path as the caller wrote it */
+	EBQ_EXEC_HAS_REQ = 1 << 13,
+	/* ... as the kernel named it for execveat: "/dev/fd/N[/name]" for
+	 * the relative name (or "" with AT_EMPTY_PATH) the caller wrote */
+	EBQ_EXEC_REQ_FDPATH = 1 << 14,
+	/* the interpreter's path was captured */
+	EBQ_EXEC_HAS_INTERP = 1 << 15,
 };
 
 /* What the kernel copies into an event: set per query (capture pruning). */
@@ -110,6 +159,9 @@ enum ebq_capture {
 	EBQ_CAP_ENV = 1 << 3,  /* search the environment for LD_PRELOAD */
 	EBQ_CAP_EXIT = 1 << 4, /* syscall_events, file_events: trace the exit too */
 	EBQ_CAP_SYSARGS = 1 << 5, /* syscall_events: copy the arguments */
+	EBQ_CAP_NSPID = 1 << 6,   /* the header's ns_pid */
+	EBQ_CAP_REQUESTED = 1 << 7, /* the path as written (requested_path) */
+	EBQ_CAP_INTERP = 1 << 8,  /* process_events: the interpreter's path */
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */
@@ -125,16 +177,17 @@ struct ebq_header {
 	__u32 euid;
 	__u32 egid;
 	__u32 auid;       /* (u32)-1 when unset */
-	__u32 _pad;
+	__u32 ns_pid;     /* pid in the task's own pid namespace (EBQ_CAP_NSPID) */
 	char comm[EBQ_COMM_LEN];
 };
 
 /*
  * One execve/execveat. Followed in the ring buffer record by path_len bytes
- * of path, args_len bytes of NUL-separated arguments, cwd_len bytes of cwd
- * components, base_len bytes of base directory components (components
- * NUL-terminated, leaf first, as walked up from the dentry) and
- * ld_preload_len bytes of the LD_PRELOAD value.
+ * of path (walked, or as written: EBQ_EXEC_PATH_WALKED), args_len bytes of
+ * NUL-separated arguments, cwd_len bytes of the walked cwd, base_len bytes
+ * of the walked base directory of a relative path written to execveat,
+ * ld_preload_len bytes of the LD_PRELOAD value, req_len bytes of the path
+ * as written and interp_len bytes of the interpreter's walked path.
  */
 struct ebq_exec_event {
 	struct ebq_header h;
@@ -148,7 +201,9 @@ struct ebq_exec_event {
 	__u16 cwd_len;
 	__u16 base_len;   /* execveat dirfd's directory, for a relative path */
 	__u16 ld_preload_len;
-	__u16 _pad[3];
+	__u16 req_len;
+	__u16 interp_len;
+	__u16 _pad;
 };
 
 /* A process that ended: its last thread left do_exit(). */
@@ -261,7 +316,8 @@ enum ebq_file_flags {
 	EBQ_FILE_HAS_MODE = 1 << 2,
 	EBQ_FILE_HAS_OWNER = 1 << 3,
 	EBQ_FILE_HAS_FLAGS = 1 << 4,
-	/* a relative path, with its base (the cwd or dirfd's directory) */
+	/* a relative path as written, with its base (the walked cwd or
+	 * dirfd's directory) */
 	EBQ_FILE_PATH_BASE = 1 << 5,
 	EBQ_FILE_DEST_BASE = 1 << 6,
 	EBQ_FILE_TRUNC_PATH = 1 << 8,
@@ -269,12 +325,19 @@ enum ebq_file_flags {
 	/* reported from the entry (the query reads no result): no exit code,
 	 * no duration */
 	EBQ_FILE_NO_RESULT = 1 << 10,
+	/* path is the file opened, walked from its dentry (the call returned
+	 * an fd); req holds the path as written */
+	EBQ_FILE_PATH_WALKED = 1 << 11,
+	/* the paths were captured (the query reads one) */
+	EBQ_FILE_HAS_PATH = 1 << 12,
 };
 
 /*
- * One file operation. Followed by path_len bytes of path, path_base_len
- * bytes of its base directory's components (leaf first), dest_len bytes of
- * dest path and dest_base_len bytes of its base.
+ * One file operation. Followed by path_len bytes of path (walked, or as
+ * written: EBQ_FILE_PATH_WALKED), path_base_len bytes of the walked base
+ * directory of a relative path, dest_len bytes of dest path as written,
+ * dest_base_len bytes of its walked base, and req_len bytes of the path as
+ * written when path is walked.
  */
 struct ebq_file_event {
 	struct ebq_header h;
@@ -287,7 +350,8 @@ struct ebq_file_event {
 	__u32 owner_gid;
 	__u32 eflags;     /* enum ebq_file_flags */
 	__u32 syscall;    /* enum ebq_file_sys */
-	__u32 _pad;
+	__u16 req_len;
+	__u16 _pad;
 	__u16 path_len;
 	__u16 path_base_len;
 	__u16 dest_len;
@@ -316,8 +380,7 @@ enum ebq_module_flags {
 
 /*
  * init_module, finit_module (load) and delete_module (unload). Followed by
- * path_len bytes of the module file's path components (finit_module),
- * leaf first.
+ * path_len bytes of the module file's walked path (finit_module).
  */
 struct ebq_module_event {
 	struct ebq_header h;

@@ -6,17 +6,20 @@
  * syscall tracepoints, failed calls included.
  *
  * The entry notes the arguments (rejecting early on the stable filters
- * and, for an absolute path, the path prefix, so a rejected call costs no
- * map update); the exit reads the paths, which are still in the caller's
- * memory, and the base directory of a relative path (the cwd, or the
- * dirfd's directory, walked from its dentry) so userspace can make it
- * absolute. Only the arguments a syscall has are read: a program that
- * reads past its tracepoint's record fails to attach.
+ * and, for a call that returns no fd, on the path prefix, so a rejected
+ * call costs no map update); the exit reports. An open that returned an fd
+ * reports the file opened, walked from its dentry (path.bpf.h): the object
+ * the kernel resolved, symlinks followed, relative to the task's root.
+ * Every other call (and a failed open) reports its paths as written, still
+ * in the caller's memory, with the base directory of a relative one (the
+ * cwd or the dirfd's directory, walked), for userspace to normalize. Only
+ * the arguments a syscall has are read: a program that reads past its
+ * tracepoint's record fails to attach.
  */
 #ifndef __EBQ_FILE_BPF_H__
 #define __EBQ_FILE_BPF_H__
 
-#include "common.bpf.h"
+#include "path.bpf.h"
 #include "agg.bpf.h"
 
 /* include/uapi/asm-generic/fcntl.h, include/uapi/linux/fcntl.h */
@@ -109,6 +112,12 @@ static __always_inline __u32 walk_base(__u8 *data, __u32 off, struct task_struct
 	return walk_path(data, off, base, eflags, trunc);
 }
 
+/* The calls that return an fd: their file can be walked at the exit. */
+static __always_inline bool opens_fd(__u32 what)
+{
+	return what >= EBQ_FS_OPEN && what <= EBQ_FS_CREAT;
+}
+
 /* Whether a syscall has a second path; a constant in each program. */
 static __always_inline bool has_dest(__u32 what)
 {
@@ -125,15 +134,18 @@ static __always_inline bool has_dest(__u32 what)
 	return false;
 }
 
-/* Reads a user path string at data + off; returns its length. */
+/* Reads a user path string at data + off; returns its length. An empty
+ * or unreadable path reads as relative: its base is all there is. */
 static __always_inline __u32 read_path(__u8 *data, __u32 off, const char *p, __u32 *eflags,
 				       __u32 trunc, bool *relative)
 {
 	long n = bpf_probe_read_user_str(data_at(data, off), EBQ_PATH_MAX, p);
 	__u8 first = 0;
 
-	if (n <= 0)
+	if (n <= 0) {
+		*relative = true;
 		return 0;
+	}
 	if (n == EBQ_PATH_MAX)
 		*eflags |= trunc;
 	bpf_probe_read_kernel(&first, 1, data_at(data, off));
@@ -203,7 +215,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	struct file_buf *b;
 	struct ebq_file_event *e;
 	__u32 action, off = 0, n;
-	bool relative = false;
+	bool relative = false, walked = false;
 
 	action = file_action(what, st->args[4]);
 	if ((CFG.actions && !(CFG.actions & (1u << action))) ||
@@ -230,6 +242,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	e->owner_gid = 0;
 	e->eflags = have_ret ? 0 : EBQ_FILE_NO_RESULT;
 	e->syscall = what;
+	e->req_len = 0;
 	e->_pad = 0;
 	e->path_len = 0;
 	e->path_base_len = 0;
@@ -253,23 +266,63 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		break;
 	}
 
-	n = read_path(b->data, off, (const char *)st->args[0], &e->eflags, EBQ_FILE_TRUNC_PATH,
-		      &relative);
-	if (n > EBQ_PATH_MAX)
-		n = EBQ_PATH_MAX;
-	/* The path as read is checked, whatever the entry's first look saw. */
-	if (!relative && !prefix_ok((const char *)b->data, false)) {
-		filtered();
+	if (!(CFG.capture & (EBQ_CAP_PATH | EBQ_CAP_REQUESTED))) {
+		submit_event(b, sizeof(b->e), sent_stat);
 		return 0;
 	}
-	e->path_len = n;
-	off = forget(&b->cell, off + n);
-	if (relative) {
-		n = walk_base(b->data, off, task, (__s32)st->args[1], &e->eflags,
-			      EBQ_FILE_TRUNC_PATH);
-		e->path_base_len = n;
-		e->eflags |= EBQ_FILE_PATH_BASE;
-		off += n;
+	e->eflags |= EBQ_FILE_HAS_PATH;
+	if ((CFG.capture & EBQ_CAP_PATH) && have_ret && ret >= 0 && opens_fd(what)) {
+		struct file *f = fd_file(task, (__s32)ret);
+
+		if (f) {
+			__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&f->f_path, 1);
+
+			if (r & EBQ_WALK_R_REJECT) {
+				filtered();
+				return 0;
+			}
+			if (r & EBQ_WALK_R_CUT)
+				e->eflags |= EBQ_FILE_TRUNC_PATH;
+			walked = true;
+			off = (__u32)r;
+			if (off > EBQ_PATH_MAX + EBQ_WALK_PSEUDO_INFO + 1)
+				off = 0;
+			e->path_len = off;
+			e->eflags |= EBQ_FILE_PATH_WALKED;
+		}
+	}
+	off = forget(&b->cell, off);
+	if (walked) {
+		/* The path as written, for requested_path. */
+		if (CFG.capture & EBQ_CAP_REQUESTED) {
+			n = read_path(b->data, off, (const char *)st->args[0], &e->eflags, 0,
+				      &relative);
+			if (n > EBQ_PATH_MAX)
+				n = EBQ_PATH_MAX;
+			e->req_len = n;
+			off += n;
+		}
+	} else {
+		n = read_path(b->data, off, (const char *)st->args[0], &e->eflags,
+			      EBQ_FILE_TRUNC_PATH, &relative);
+		if (n > EBQ_PATH_MAX)
+			n = EBQ_PATH_MAX;
+		/* The path as written is the row's path: checked as written, if
+		 * normalizing cannot change it (path.bpf.h). */
+		if ((CFG.capture & EBQ_CAP_PATH) && !relative &&
+		    !written_prefix_ok((const char *)data_at(b->data, off), false)) {
+			filtered();
+			return 0;
+		}
+		e->path_len = n;
+		off = forget(&b->cell, off + n);
+		if (relative && (CFG.capture & EBQ_CAP_PATH)) {
+			n = walk_base(b->data, off, task, (__s32)st->args[1], &e->eflags,
+				      EBQ_FILE_TRUNC_PATH);
+			e->path_base_len = n;
+			e->eflags |= EBQ_FILE_PATH_BASE;
+			off += n;
+		}
 	}
 	off = forget(&b->cell, off);
 	if (has_dest(what) && st->args[2])
@@ -315,9 +368,10 @@ int file_dest_tail(void *ctx)
 	e = &b->e;
 	action = e->action;
 	off = p->off;
-	/* The path and its base, each at most EBQ_PATH_MAX: never true,
-	 * but it bounds off for the verifier. */
-	if (off > 2 * EBQ_PATH_MAX)
+	/* The path and its base (or the walked path and the path as
+	 * written), each at most EBQ_PATH_MAX and a walk's header: never
+	 * true, but it bounds off for the verifier. */
+	if (off > 2 * (EBQ_PATH_MAX + 1 + EBQ_WALK_PSEUDO_INFO))
 		return 0;
 	e->eflags |= EBQ_FILE_HAS_DEST;
 	n = read_path(b->data, off, (const char *)st->args[2], &e->eflags, EBQ_FILE_TRUNC_DEST,
@@ -389,7 +443,9 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	st.args[4] = flags;
 	st.args[5] = mode;
 	st.what = what;
-	if (!(CFG.capture & EBQ_CAP_EXIT))
+	/* Reported now, unless the query reads the result, or the path of an
+	 * open: the file it opens is only known once it returns. */
+	if (!(CFG.capture & EBQ_CAP_EXIT) && !(opens_fd(what) && (CFG.capture & EBQ_CAP_PATH)))
 		return report(ctx, &st, 0, false, EBQ_STAT_SENT_FILE + file_action(what, 0));
 	st.start_ns = bpf_ktime_get_boot_ns();
 	put_inflight(&st);
@@ -426,9 +482,15 @@ static __always_inline bool file_entry_ok(void)
 	return stable_ok(NULL, tgid_if_needed()) && comm_ok_current();
 }
 
-static __always_inline bool file_entry_rejects(const char *path)
+/*
+ * The path prefix is checked here only for a call that returns no fd: its
+ * row reports the path as written. An open reports the file it opened,
+ * which its exit checks.
+ */
+static __always_inline bool file_entry_rejects(__u32 what, const char *path)
 {
-	if (!quick_rejects() && file_entry_ok() && prefix_ok(path, true))
+	if (!quick_rejects() && file_entry_ok() &&
+	    (opens_fd(what) || !(CFG.capture & EBQ_CAP_PATH) || written_prefix_ok(path, true)))
 		return false;
 	filtered();
 	return true;
@@ -442,7 +504,7 @@ static __always_inline bool file_entry_rejects(const char *path)
 	{                                                                           \
 		const char *path_ = P(ctx->args[path_arg]);                         \
                                                                                     \
-		if (file_entry_rejects(path_))                                      \
+		if (file_entry_rejects(what, path_))                                \
 			return 0;                                                   \
 		return file_enter(ctx, what, path_, __VA_ARGS__);                   \
 	}
@@ -452,7 +514,7 @@ static __always_inline int openat2_enter_how(struct trace_event_raw_sys_enter *c
 {
 	__u64 how[2] = {};
 
-	if (file_entry_rejects(P(ctx->args[1])))
+	if (file_entry_rejects(EBQ_FS_OPENAT2, P(ctx->args[1])))
 		return 0;
 	bpf_probe_read_user(how, sizeof(how), (void *)ctx->args[2]);
 	return file_enter(ctx, EBQ_FS_OPENAT2, P(ctx->args[1]), AT(ctx->args[0]), 0, AT_FDCWD, how[0],

@@ -13,11 +13,16 @@
  * The entry lives in the calling thread's task storage; sched_process_exec
  * runs in the same task_struct even when de_thread() (fs/exec.c) hands it
  * the leader's pid, so it finds the entry there.
+ *
+ * `path` is the file the kernel ran, walked from its dentry (path.bpf.h);
+ * for a #! script (or a binfmt_misc format) the kernel runs an interpreter
+ * instead: `path` stays the script and `interp` is the interpreter. A
+ * failed exec has no file: its path is sent as written, with its base.
  */
 #ifndef __EBQ_PROCESS_BPF_H__
 #define __EBQ_PROCESS_BPF_H__
 
-#include "common.bpf.h"
+#include "path.bpf.h"
 
 struct exec_buf {
 	struct ebq_exec_event e;
@@ -36,6 +41,9 @@ static __always_inline void clear_lengths(struct ebq_exec_event *e)
 	e->cwd_len = 0;
 	e->base_len = 0;
 	e->ld_preload_len = 0;
+	e->req_len = 0;
+	e->interp_len = 0;
+	e->_pad = 0;
 }
 
 /* Holds one environment variable at a time while the block is searched. */
@@ -57,7 +65,8 @@ struct env_ctx {
 	char *var;                   /* env_scratch */
 	const char *value;           /* user address of LD_PRELOAD's value */
 	__u32 found;
-	__u32 truncated;
+	__u32 inside;                /* pos is inside a variable, not at one */
+	__u32 done;                  /* the array's end was reached */
 };
 
 static __always_inline bool is_ld_preload(const char *h)
@@ -67,7 +76,11 @@ static __always_inline bool is_ld_preload(const char *h)
 	       h[10] == '=';
 }
 
-/* One string of the new program's environment block (mm->env_start..end). */
+/*
+ * One step through the new program's environment block (mm->env_start..
+ * env_end): a variable, or EBQ_ENV_VAR_MAX - 1 bytes of one too long for a
+ * single read, whose rest the next steps skip (it starts no variable).
+ */
 static long env_block_step(__u32 i, void *arg)
 {
 	struct env_ctx *c = arg;
@@ -75,21 +88,24 @@ static long env_block_step(__u32 i, void *arg)
 	unsigned long pos = c->pos;
 	long n;
 
-	if (pos >= c->end)
+	if (pos >= c->end) {
+		c->done = 1;
 		return 1;
+	}
 	n = bpf_probe_read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
-	if (n <= 0)
+	if (n <= 0) {
+		c->done = 1;
 		return 1;
-	if (n >= 11 && is_ld_preload(var)) {
+	}
+	if (!c->inside && n >= 11 && is_ld_preload(var)) {
 		c->found = 1;
 		c->value = (const char *)pos + 11;
 		return 1;
 	}
-	if (n == EBQ_ENV_VAR_MAX) {
-		c->truncated = 1; /* its end is out of sight: stop */
-		return 1;
-	}
-	c->pos = pos + n;
+	/* n == EBQ_ENV_VAR_MAX: no NUL in sight, the copy ends with one of
+	 * its own; the variable goes on at pos + n - 1. */
+	c->inside = n == EBQ_ENV_VAR_MAX;
+	c->pos = pos + (c->inside ? n - 1 : n);
 	return 0;
 }
 
@@ -100,8 +116,10 @@ static long env_array_step(__u32 i, void *arg)
 	const char *p = NULL;
 	char head[12] = {};
 
-	if (bpf_probe_read_user(&p, sizeof(p), &c->envp[i]) || !p)
+	if (bpf_probe_read_user(&p, sizeof(p), &c->envp[i]) || !p) {
+		c->done = 1;
 		return 1;
+	}
 	if (bpf_probe_read_user(head, 11, p))
 		return 0;
 	if (is_ld_preload(head)) {
@@ -130,14 +148,13 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 			return 0;
 		c.pos = BPF_CORE_READ(mm, env_start);
 		c.end = BPF_CORE_READ(mm, env_end);
-		bpf_loop(EBQ_ENV_VARS_MAX, env_block_step, &c, 0);
-		if (!c.found && c.pos < c.end && !c.truncated)
-			c.truncated = 1; /* more variables than the search reads */
+		bpf_loop(EBQ_ENV_STEPS, env_block_step, &c, 0);
 	} else {
 		c.envp = envp;
-		bpf_loop(EBQ_ENV_VARS_MAX, env_array_step, &c, 0);
+		bpf_loop(EBQ_ENV_STEPS, env_array_step, &c, 0);
 	}
-	if (c.truncated)
+	/* Neither found nor searched to the end: said, never guessed. */
+	if (!c.found && !c.done)
 		b->e.flags |= EBQ_TRUNC_ENV;
 	if (!c.found || off > EBQ_DATA_MASK)
 		return 0;
@@ -163,7 +180,9 @@ static __always_inline int exec_enter_call(__u32 syscall, __s32 dirfd, const cha
 	st.args[2] = (__u64)(__s64)dirfd;
 	st.args[3] = (__u64)envp;
 	st.what = syscall;
-	st.rejected = !stable_ok(NULL, tgid) || !prefix_ok(filename, true);
+	/* No path filter here: the path a row reports is the file the
+	 * kernel resolves, which this name (a symlink, `..`) may not show. */
+	st.rejected = !stable_ok(NULL, tgid);
 	if (st.rejected)
 		filtered();
 	put_inflight(&st);
@@ -203,11 +222,51 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
 	return n;
 }
 
-/* "/dev/fd/N...": the name fs/exec.c gives an execveat of a dirfd. */
-static __always_inline bool is_dev_fd(const __u8 *s, long n)
+/* include/linux/fs.h: the file was opened to be executed (open_exec()). */
+#define FMODE_EXEC 0x20
+/* Pending task works walked looking for the script an exec ran. */
+#define EBQ_TASK_WORKS_MAX 16
+
+/*
+ * The file the caller executed when the kernel ran an interpreter for it
+ * (#! or binfmt_misc), or NULL. exec_binprm() (fs/exec.c) swaps the
+ * interpreter into bprm->file and drops the script's file: binfmt_misc's
+ * 'O' flag keeps it in bprm->executable; otherwise its last fput() is
+ * deferred to the task's task_works (fs/file_table.c __fput_deferred()),
+ * which run only on the way back to user space. Works added since the
+ * syscall began are all that is pending there, newest first; the oldest
+ * file opened for exec among them is the one the caller named (a later
+ * one is an intermediate interpreter or the old program's exe_file). A
+ * candidate is checked to be a file (its inode is its dentry's) before it
+ * is believed.
+ */
+static __always_inline struct file *script_file(struct linux_binprm *bprm)
 {
-	return n > 8 && s[0] == '/' && s[1] == 'd' && s[2] == 'e' && s[3] == 'v' &&
-	       s[4] == '/' && s[5] == 'f' && s[6] == 'd' && s[7] == '/';
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct callback_head *cb;
+	struct file *found = NULL;
+
+	if (bpf_core_field_exists(bprm->executable)) {
+		struct file *exe = BPF_CORE_READ(bprm, executable);
+
+		if (exe)
+			return exe;
+	}
+	if (!bpf_core_field_exists(((struct file *)0)->f_task_work))
+		return NULL;
+	cb = BPF_CORE_READ(task, task_works);
+	for (int i = 0; i < EBQ_TASK_WORKS_MAX; i++) {
+		struct file *f;
+
+		if (!cb)
+			break;
+		f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
+		if ((BPF_CORE_READ(f, f_mode) & FMODE_EXEC) &&
+		    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
+			found = f;
+		cb = BPF_CORE_READ(cb, next);
+	}
+	return found;
 }
 
 /*
@@ -222,7 +281,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 {
 	__u32 off = 0;
 	struct inflight st;
-	bool noted;
+	bool noted, script, relative = false;
 	struct exec_buf *b;
 	struct ebq_exec_event *e;
 	const char *filename;
@@ -243,38 +302,81 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	fill_header(&e->h, p, EBQ_EV_EXEC);
 	if (e->h.pid == CFG.self_tgid)
 		return 0;
-	filename = BPF_CORE_READ(bprm, filename);
-	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0) ||
-	    (!noted && !prefix_ok(filename, false))) {
+	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0)) {
 		filtered();
 		return 0;
 	}
 	e->exit_code = 0;
 	e->argc = BPF_CORE_READ(bprm, argc);
 	clear_lengths(e);
+	filename = BPF_CORE_READ(bprm, filename);
+	/* A binfmt rewrote the interpreter's name (load_script() calls
+	 * bprm_change_interp()): the kernel ran an interpreter. */
+	script = BPF_CORE_READ(bprm, interp) != filename;
+	if (script)
+		e->flags |= EBQ_EXEC_SCRIPT;
 
 	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
-		long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
+		struct file *file = script ? script_file(bprm) : BPF_CORE_READ(bprm, file);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
-		/*
-		 * Absolute: kept as given. Relative, or execveat's
-		 * "/dev/fd/N[/name]" (fs/exec.c alloc_bprm()): the path of the
-		 * file the kernel opened, walked from its dentry.
-		 */
-		if (n > 1 && b->data[0] == '/' && !is_dev_fd(b->data, n)) {
-			off = n - 1;
+		if (file) {
+			__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&file->f_path, 1);
+
+			if (r & EBQ_WALK_R_REJECT) {
+				filtered();
+				return 0;
+			}
+			if (r & EBQ_WALK_R_CUT)
+				e->flags |= EBQ_TRUNC_PATH;
+			off = (__u32)r;
+			e->flags |= EBQ_EXEC_PATH_WALKED;
+		} else {
+			/* The script's file is gone from sight: its name as the
+			 * kernel was given it, normalized in userspace. */
+			long n = bpf_probe_read_kernel_str(b->data, EBQ_PATH_MAX, filename);
+
+			if (!written_prefix_ok(filename, false)) {
+				filtered();
+				return 0;
+			}
+			if (n > 0)
+				off = n - 1;
 			if (n == EBQ_PATH_MAX)
 				e->flags |= EBQ_TRUNC_PATH;
-		} else {
-			struct file *file = BPF_CORE_READ(bprm, file);
-
-			off = walk_path(b->data, 0, &file->f_path, &e->flags, EBQ_TRUNC_PATH);
-			e->flags |= EBQ_EXEC_PATH_WALKED;
+			if (n > 1 && b->data[0] != '/') {
+				e->flags |= EBQ_EXEC_PATH_RELATIVE;
+				relative = true;
+			}
 		}
-		if (off > EBQ_PATH_MAX)
-			off = EBQ_PATH_MAX;
+		if (off > EBQ_PATH_MAX + EBQ_WALK_PSEUDO_INFO + 1)
+			off = 0;
 		e->path_len = off;
+	}
+	off = forget(&b->cell, off);
+	if (captures && (CFG.capture & EBQ_CAP_INTERP) && script) {
+		struct file *interp = BPF_CORE_READ(bprm, file);
+		__u32 n = walk_path(b->data, off, &interp->f_path, &e->flags, EBQ_TRUNC_PATH);
+
+		e->interp_len = n;
+		e->flags |= EBQ_EXEC_HAS_INTERP;
+		off += n;
+	}
+	off = forget(&b->cell, off);
+	if (captures && (CFG.capture & EBQ_CAP_REQUESTED)) {
+		long n = bpf_probe_read_kernel_str(data_at(b->data, off), EBQ_PATH_MAX, filename);
+
+		if (n > 0) {
+			e->req_len = n - 1;
+			e->flags |= EBQ_EXEC_HAS_REQ;
+			if (n == EBQ_PATH_MAX)
+				e->flags |= EBQ_TRUNC_PATH;
+			/* alloc_bprm() (fs/exec.c) names a relative name given
+			 * to execveat "/dev/fd/N/name": fdpath says so. */
+			if (bpf_core_field_exists(bprm->fdpath) && BPF_CORE_READ(bprm, fdpath))
+				e->flags |= EBQ_EXEC_REQ_FDPATH;
+			off += n - 1;
+		}
 	}
 	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
@@ -293,7 +395,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		off += len;
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_CWD))
+	if (captures && ((CFG.capture & EBQ_CAP_CWD) || relative))
 		off += capture_cwd(b, p, off);
 	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ENV))
@@ -358,10 +460,70 @@ static long args_step(__u32 i, void *arg)
 		a->done = 1;
 		return 1;
 	}
-	if ((__u32)n == room)
+	if ((__u32)n == room) {
+		/* Cut (or an exact fit, which cannot be told apart): the copy
+		 * ends without its NUL, which is how userspace sees the last
+		 * argument was cut. */
 		a->truncated = 1;
+		a->used = used + n - 1;
+		a->done = 1;
+		return 1;
+	}
 	a->used = used + n;
 	return 0;
+}
+
+/* Pointers of argv past the ones copied, counted EBQ_ARGV_CHUNK at a time. */
+struct count_ctx {
+	const char *const *argv;
+	__u64 *chunk;    /* env_scratch, EBQ_ARGV_CHUNK pointers */
+	__u32 at;
+	__u32 done;
+};
+
+static long count_step(__u32 i, void *arg)
+{
+	struct count_ctx *c = arg;
+	__u64 *chunk = c->chunk;
+	__u32 at = c->at;
+
+	if (bpf_probe_read_user(chunk, EBQ_ARGV_CHUNK * sizeof(__u64), &c->argv[at])) {
+		/* The array ends near the end of a page: one at a time. */
+		const char *p = NULL;
+
+		if (bpf_probe_read_user(&p, sizeof(p), &c->argv[at]) || !p) {
+			c->done = 1;
+			return 1;
+		}
+		c->at = at + 1;
+		return 0;
+	}
+	for (int j = 0; j < EBQ_ARGV_CHUNK; j++) {
+		if (!chunk[j]) {
+			c->at = at + j;
+			c->done = 1;
+			return 1;
+		}
+	}
+	c->at = at + EBQ_ARGV_CHUNK;
+	return 0;
+}
+
+/* The number of pointers in argv from `from` on, up to EBQ_ARGC_MAX. */
+static __always_inline __u32 count_args(const char *const *argv, __u32 from)
+{
+	__u32 zero = 0;
+	struct count_ctx c = {
+		.argv = argv,
+		.at = from,
+	};
+
+	_Static_assert(EBQ_ARGV_CHUNK * sizeof(__u64) <= EBQ_ENV_VAR_MAX, "a chunk fits");
+	c.chunk = bpf_map_lookup_elem(&env_scratch, &zero);
+	if (!c.chunk)
+		return from;
+	bpf_loop(EBQ_ARGC_MAX / EBQ_ARGV_CHUNK, count_step, &c, 0);
+	return c.at;
 }
 
 static __always_inline int exec_fail_report(const struct inflight *st, long ret, bool captures)
@@ -392,18 +554,29 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	e->argc = 0;
 	clear_lengths(e);
 
-	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
+	/*
+	 * No file to walk: the path as written (it doubles as the requested
+	 * path). execve("") or a bad pointer has no path at all: NULL, never
+	 * the cwd it would resolve to.
+	 */
+	if (captures && (CFG.capture & (EBQ_CAP_PATH | EBQ_CAP_REQUESTED))) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
-		e->flags |= EBQ_EXEC_HAS_PATH;
 		if (n > 0) {
 			off = n - 1;
+			e->flags |= EBQ_EXEC_HAS_REQ;
 			if (n == EBQ_PATH_MAX)
 				e->flags |= EBQ_TRUNC_PATH;
 		}
-		if (n <= 1 || b->data[0] != '/') {
-			e->flags |= EBQ_EXEC_PATH_RELATIVE;
-			relative = true;
+		if (n > 1 && (CFG.capture & EBQ_CAP_PATH)) {
+			e->flags |= EBQ_EXEC_HAS_PATH;
+			if (b->data[0] != '/') {
+				e->flags |= EBQ_EXEC_PATH_RELATIVE;
+				relative = true;
+			} else if (!written_prefix_ok((const char *)b->data, false)) {
+				filtered();
+				return 0;
+			}
 		}
 		if (off > EBQ_PATH_MAX)
 			off = EBQ_PATH_MAX;
@@ -423,6 +596,9 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			e->flags |= EBQ_TRUNC_ARGS;
 		if (a.used > EBQ_ARGS_MAX)
 			a.used = EBQ_ARGS_MAX;
+		/* Copied or not, every argument counts. */
+		if (!a.done || a.truncated)
+			a.argc = count_args(a.argv, a.argc);
 		e->argc = a.argc;
 		e->args_len = a.used;
 		off += a.used;
@@ -526,7 +702,16 @@ int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	return exec_exit_call(ctx, ctx->ret);
 }
 
-/* -c / -p: children of followed processes are followed too. */
+/*
+ * -c / -p: children of followed processes are followed too. A process
+ * stays followed until it is gone, that is until its last thread is
+ * reaped and its leader's task_struct freed (sched_process_free): a leader
+ * that leaves first with pthread_exit() leaves its threads running under
+ * its pid, and an exec from another thread makes that thread the leader
+ * (de_thread() in fs/exec.c exchanges their pids) while the old one exits;
+ * the process goes on in both. The SIGCHLD of a child that exits is sent
+ * after its exit, and is in scope too.
+ */
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -541,11 +726,13 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(follow_exit, struct task_struct *p)
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(follow_free, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
+	/* The leader's pid is the process's: after de_thread() the old
+	 * leader carries the exec'ing thread's pid, and is no leader. */
 	if (BPF_CORE_READ(p, pid) == tgid)
 		bpf_map_delete_elem(&followed, &tgid);
 	return 0;

@@ -4,7 +4,9 @@
  * kernel itself (SIGSEGV, SIGCHLD, SIGPIPE ...): signal:signal_generate
  * (kernel/signal.c, __send_signal_locked()). The current task is the
  * sender; for a signal the kernel raises on a fault, sender and target
- * are the same task.
+ * are the same task. Under -c / -p a signal is in scope when its sender
+ * or its target is followed: the SIGCHLD a child of the tree sends as it
+ * exits, and the kill an outside process sends into the tree.
  */
 #ifndef __EBQ_SIGNAL_BPF_H__
 #define __EBQ_SIGNAL_BPF_H__
@@ -30,7 +32,8 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	if (tgid == CFG.self_tgid || target == CFG.self_tgid)
 		return 0;
 	if (!int_ok(EBQ_COL_SIGNAL, sig) || !int_ok(EBQ_COL_TARGET_PID, target) ||
-	    !stable_ok(cur, tgid)) {
+	    (CFG.follow && !followed_ok(tgid) && !bpf_map_lookup_elem(&followed, &target)) ||
+	    !stable_ok_unfollowed(cur, tgid)) {
 		filtered();
 		return 0;
 	}
@@ -38,7 +41,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	if (!e)
 		return 0;
 	fill_header(&e->h, cur, EBQ_EV_SIGNAL);
-	if (!header_ok(&e->h)) {
+	if (!header_ok_unfollowed(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
 		filtered();
 		return 0;

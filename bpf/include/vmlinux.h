@@ -91,9 +91,24 @@ struct qstr {
 	const unsigned char *name;
 };
 
+struct hlist_bl_node {
+	struct hlist_bl_node *next, **pprev;
+};
+
+struct super_block {
+	unsigned long s_magic;
+};
+
+struct inode {
+	unsigned long i_ino;
+};
+
 struct dentry {
+	struct hlist_bl_node d_hash;
 	struct dentry *d_parent;
 	struct qstr d_name;
+	struct inode *d_inode;
+	struct super_block *d_sb;
 };
 
 struct vfsmount {
@@ -112,8 +127,16 @@ struct path {
 	struct dentry *dentry;
 };
 
+struct callback_head {
+	struct callback_head *next;
+	void (*func)(struct callback_head *head);
+};
+
 struct file {
+	unsigned int f_mode;
+	struct inode *f_inode;
 	struct path f_path;
+	struct callback_head f_task_work;
 	void *private_data;
 };
 
@@ -178,6 +201,7 @@ struct files_struct {
 };
 
 struct fs_struct {
+	struct path root;
 	struct path pwd;
 };
 
@@ -198,6 +222,17 @@ struct cred {
 typedef struct {
 	int counter;
 } atomic_t;
+
+struct upid {
+	int nr;
+	void *ns;
+};
+
+/* include/linux/pid.h: numbers[] has level + 1 entries, innermost last. */
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
 
 struct signal_struct {
 	atomic_t live;
@@ -227,6 +262,8 @@ struct task_struct {
 	int exit_code;
 	u64 start_time;
 	struct signal_struct *signal;
+	struct pid *thread_pid;
+	struct callback_head *task_works;
 };
 
 struct module {
@@ -234,9 +271,12 @@ struct module {
 };
 
 struct linux_binprm {
+	struct file *executable;
 	struct file *file;
 	int argc;
 	const char *filename;
+	const char *interp;
+	const char *fdpath;
 };
 
 struct trace_entry {

@@ -25,7 +25,7 @@ fn col_auid(r: &Record) -> Value {
 }
 
 /// The columns every table has first (DESIGN.md).
-pub const COMMON: [Column; 12] = [
+pub const COMMON: [Column; 13] = [
     Column::int("time", "Unix time of the event, seconds", col_time).width(10),
     Column::int(
         "ntime",
@@ -42,6 +42,13 @@ pub const COMMON: [Column; 12] = [
         Column::int("tid", "Thread id", |r| Value::Int(r.hdr.tid.into())),
         ebq_filter_col::EBQ_COL_TID,
     ),
+    Column::int(
+        "ns_pid",
+        "Process id in the task's own pid namespace (a container's pid)",
+        |r| Value::Int(r.hdr.ns_pid.into()),
+    )
+    .hidden()
+    .capture(crate::kernel::types::ebq_capture::EBQ_CAP_NSPID.0),
     id(
         Column::int(
             "parent",
@@ -97,7 +104,7 @@ pub const COMMON: [Column; 12] = [
 macro_rules! with_common {
     ($($c:expr),* $(,)?) => {{
         use $crate::catalog::common::COMMON as C;
-        [C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], $($c),*]
+        [C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], C[12], $($c),*]
     }};
 }
 pub(crate) use with_common;

@@ -42,7 +42,7 @@ fn col_duration(r: &Record) -> Value {
     }
 }
 
-static EXIT_COLUMNS: [Column; 17] = with_common![
+static EXIT_COLUMNS: [Column; 18] = with_common![
     Column::int(
         "exit_code",
         "Exit status (0-255); NULL when a signal killed it",
@@ -81,7 +81,7 @@ static EXIT_PROGRAMS: &[Program] = &[
         Some(ebq_stat::EBQ_STAT_SENT_EXIT),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static PROCESS_EXIT_EVENTS: Table = Table {

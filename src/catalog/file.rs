@@ -1,11 +1,14 @@
 //! file_events: file operations by path (bpf/file.bpf.h): open/create,
 //! unlink, rename, chmod, chown, mkdir, rmdir, link, symlink, truncate.
-//! Paths are absolute: a relative one is resolved against the directory
-//! the kernel resolved it from (the cwd, or the dirfd's).
+//! An open that returned an fd reports the file the kernel opened, walked
+//! from its dentry; every other call (and a failed open) the path as
+//! written, normalized lexically against the directory the kernel started
+//! from (the task's root, cwd or dirfd, walked).
 
 use super::common::{errno_name, with_common, U32_MAX};
 use super::{Column, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
-use crate::exec::record::{join_walked, resolve, Event, File, Record};
+use crate::exec::paths::{normalize, Walked};
+use crate::exec::record::{Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
     ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event, ebq_file_flags,
@@ -29,6 +32,8 @@ fn result<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
 }
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
+const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
+const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
 
 /// Action names, in enum ebq_file_action order (index = value).
 pub const ACTIONS: [&str; 12] = [
@@ -43,20 +48,38 @@ pub fn action_bit(name: &str) -> Option<u32> {
         .map(|i| 1 << i)
 }
 
-fn absolute(path: &[u8], base: Option<&[u8]>) -> Value {
-    match base {
-        Some(b) => Value::Text(text_from_bytes(&resolve(&join_walked(b), path))),
-        None => Value::Text(text_from_bytes(path)),
-    }
+/// A path as written, normalized against its walked base when relative.
+fn lexical(path: &[u8], base: Option<&[u8]>) -> Value {
+    let base = base.and_then(Walked::decode);
+    Value::Text(text_from_bytes(&normalize(base.as_ref(), path)))
 }
 
 fn col_path(r: &Record) -> Value {
     match file(r) {
-        Some(f) => absolute(
-            f.path,
-            has(f, ebq_file_flags::EBQ_FILE_PATH_BASE).then_some(f.path_base),
-        ),
-        None => Value::Null,
+        Some(f) if has(f, ebq_file_flags::EBQ_FILE_HAS_PATH) => {
+            if has(f, ebq_file_flags::EBQ_FILE_PATH_WALKED) {
+                return Walked::decode(f.path)
+                    .map_or(Value::Null, |w| Value::Text(text_from_bytes(&w.display())));
+            }
+            lexical(
+                f.path,
+                has(f, ebq_file_flags::EBQ_FILE_PATH_BASE).then_some(f.path_base),
+            )
+        }
+        _ => Value::Null,
+    }
+}
+
+fn col_requested(r: &Record) -> Value {
+    match file(r) {
+        Some(f) if has(f, ebq_file_flags::EBQ_FILE_HAS_PATH) => {
+            if has(f, ebq_file_flags::EBQ_FILE_PATH_WALKED) {
+                Value::Text(text_from_bytes(f.req))
+            } else {
+                Value::Text(text_from_bytes(f.path))
+            }
+        }
+        _ => Value::Null,
     }
 }
 
@@ -66,7 +89,7 @@ fn col_dest(r: &Record) -> Value {
             if has(f, ebq_file_flags::EBQ_FILE_DEST_RAW) {
                 Value::Text(text_from_bytes(f.dest))
             } else {
-                absolute(
+                lexical(
                     f.dest,
                     has(f, ebq_file_flags::EBQ_FILE_DEST_BASE).then_some(f.dest_base),
                 )
@@ -103,7 +126,7 @@ fn owner(v: u32) -> i64 {
     }
 }
 
-static FILE_COLUMNS: [Column; 24] = with_common![
+static FILE_COLUMNS: [Column; 26] = with_common![
     Column::text(
         "action",
         "open create unlink rename chmod chown mkdir rmdir link symlink truncate",
@@ -122,17 +145,27 @@ static FILE_COLUMNS: [Column; 24] = with_common![
     .width(8),
     Column::text(
         "path",
-        "Absolute path (symlink: the link; link: the existing file)",
+        "The file opened (resolved), else the path named, absolute; see README",
         col_path
     )
     .filter(KernelFilter::PathPrefix)
+    .capture(CAP_PATH)
     .width(28),
     Column::text(
         "dest_path",
         "rename, link: the new path; symlink: the target as written",
         col_dest
     )
+    .capture(CAP_PATH)
     .width(24),
+    Column::text(
+        "requested_path",
+        "The path as the caller wrote it (symlink: the link's)",
+        col_requested
+    )
+    .hidden()
+    .capture(CAP_REQUESTED)
+    .width(28),
     Column::int(
         "flags",
         "open flags (O_CREAT 64 ...), or the AT_/RENAME_ flags given",
@@ -203,19 +236,31 @@ macro_rules! pairs {
             // exist on x86_64 only, openat2 and fchmodat2 on newer kernels.
             $(
                 // The entry reports the call itself unless the query
-                // reads its result (exit_code, error, duration): then the
-                // exit does, and only then is it attached. One program,
-                // file_exit, serves every exit (its cookie names the call).
+                // reads its result (exit_code, error, duration), or the
+                // path of an open (the file it opened, known at its exit):
+                // then the exit does, and only then is it attached. One
+                // program, file_exit, serves every exit (its cookie names
+                // the call).
                 Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
-                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs(CAP_EXIT).runs("file_exit", ebq_file_sys::$sys.0 as u64),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs_any(exit_needs(ebq_file_sys::$sys)).runs("file_exit", ebq_file_sys::$sys.0 as u64),
             )*
             Program::tail("file_report_tail", "file_tail", &[]),
             // The second path of a rename, link or symlink: pruned with them.
             Program::tail("file_dest_tail", "file_tail", &["rename", "link", "symlink"]).in_slot(1),
             Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-            Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+            Program::follow("follow_free", "raw_tp/sched_process_free"),
         ]
     };
+}
+
+/// What makes a call's exit needed: its result, and for the calls that
+/// return an fd (open, openat, openat2, creat) the path too.
+const fn exit_needs(sys: ebq_file_sys) -> u32 {
+    if sys.0 >= ebq_file_sys::EBQ_FS_OPEN.0 && sys.0 <= ebq_file_sys::EBQ_FS_CREAT.0 {
+        CAP_EXIT | CAP_PATH
+    } else {
+        CAP_EXIT
+    }
 }
 
 static FILE_PROGRAMS: &[Program] = pairs![
@@ -260,6 +305,7 @@ static FILE_AGG: KernelAggSpec = KernelAggSpec {
             path_base: &[],
             dest: &[],
             dest_base: &[],
+            req: &[],
         })
     },
 };
@@ -273,7 +319,7 @@ pub static FILE_EVENTS: Table = Table {
     kind: ebq_event_kind::EBQ_EV_FILE.0,
     agg: Some(&FILE_AGG),
     buffer: 4 << 20,
-    fixed_capture: "the header, the paths",
+    fixed_capture: "the header",
     action_bit: Some(action_bit),
 };
 

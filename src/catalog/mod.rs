@@ -252,6 +252,9 @@ pub struct Program {
     pub sent_stat: Option<u32>,
     /// Attached only when the plan captures these bits (enum ebq_capture).
     pub needs_capture: u32,
+    /// Attached only when the plan captures one of these bits (0: no such
+    /// condition).
+    pub needs_any: u32,
     /// With `any_capture`: attached only when the plan captures one of
     /// these bits (any_capture true) or none of them (false): a program
     /// and its twin without the capture code.
@@ -292,6 +295,7 @@ impl Program {
             },
             optional: false,
             needs_capture: 0,
+            needs_any: 0,
             capture_variant: None,
             tail_of: None,
             tail_slot: 0,
@@ -316,6 +320,7 @@ impl Program {
             sent_stat: None,
             optional: false,
             needs_capture: 0,
+            needs_any: 0,
             capture_variant: None,
             tail_of: Some(prog_array),
             tail_slot: 0,
@@ -356,6 +361,12 @@ impl Program {
         self
     }
 
+    /// Attached only when the plan captures one of `capture`.
+    pub const fn needs_any(mut self, capture: u32) -> Program {
+        self.needs_any = capture;
+        self
+    }
+
     /// Rows of this program have `col` (a filter slot) in lo..=hi only.
     pub const fn reports(
         mut self,
@@ -389,6 +400,7 @@ impl Program {
             sent_stat: None,
             optional: false,
             needs_capture: 0,
+            needs_any: 0,
             capture_variant: None,
             tail_of: None,
             tail_slot: 0,

@@ -4,7 +4,8 @@
 
 use super::common::{errno_name, with_common, U32_MAX};
 use super::{Column, KernelFilter, Program, Table};
-use crate::exec::record::{join_walked, Event, Module, Record};
+use crate::exec::paths::Walked;
+use crate::exec::record::{Event, Module, Record};
 use crate::exec::value::{text_from_bytes, text_from_cstr, Value};
 use crate::kernel::types::{
     ebq_event_kind, ebq_filter_col, ebq_module_action, ebq_module_flags, ebq_stat,
@@ -21,7 +22,7 @@ fn has(m: &Module, f: ebq_module_flags) -> bool {
     m.e.mflags & f.0 != 0
 }
 
-static MODULE_COLUMNS: [Column; 19] = with_common![
+static MODULE_COLUMNS: [Column; 20] = with_common![
     Column::text("action", "load or unload", |r| match module(r) {
         Some(m) if m.e.action == ebq_module_action::EBQ_MOD_UNLOAD.0 =>
             Value::Text("unload".into()),
@@ -44,8 +45,8 @@ static MODULE_COLUMNS: [Column; 19] = with_common![
         "path",
         "finit_module: the module file's path",
         |r| match module(r) {
-            Some(m) if has(m, ebq_module_flags::EBQ_MOD_HAS_PATH) =>
-                Value::Text(text_from_bytes(&join_walked(m.path))),
+            Some(m) if has(m, ebq_module_flags::EBQ_MOD_HAS_PATH) => Walked::decode(m.path)
+                .map_or(Value::Null, |w| Value::Text(text_from_bytes(&w.display()))),
             _ => Value::Null,
         }
     )
@@ -126,7 +127,7 @@ static MODULE_PROGRAMS: &[Program] = &[
         Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_MODULE.0 + 2)),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static MODULE_EVENTS: Table = Table {

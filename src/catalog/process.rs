@@ -3,7 +3,8 @@
 
 use super::common::errno_name;
 use super::{Column, KernelFilter, Program, Table};
-use crate::exec::record::{join_walked, resolve, Event, Exec, Record};
+use crate::exec::paths::{normalize, Walked};
+use crate::exec::record::{Event, Exec, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
     ebq_capture, ebq_event_kind, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
@@ -23,13 +24,33 @@ fn has(x: &Exec, flag: ebq_exec_flags) -> bool {
     x.e.flags & flag.0 != 0
 }
 
-/// Arguments as captured: NUL-separated; a cut last argument has no NUL.
-fn args<'a>(x: &Exec<'a>) -> Vec<&'a [u8]> {
-    let a = x.args.strip_suffix(b"\0").unwrap_or(x.args);
+/// What follows an argument the kernel cut short, in cmdline and argv (the
+/// trailer bpftrace puts on a cut string, with one more dot).
+pub const CUT_ARG: &str = "...";
+
+/// Arguments as captured: NUL-separated; a cut last argument has no NUL,
+/// and is marked with CUT_ARG.
+fn args(x: &Exec) -> Vec<String> {
     if x.args.is_empty() {
         return Vec::new();
     }
-    a.split(|&b| b == 0).collect()
+    let whole = x.args.ends_with(b"\0");
+    let a = x.args.strip_suffix(b"\0").unwrap_or(x.args);
+    let mut v: Vec<String> = a.split(|&b| b == 0).map(text_from_bytes).collect();
+    if !whole {
+        if let Some(last) = v.last_mut() {
+            last.push_str(CUT_ARG);
+        }
+    }
+    v
+}
+
+/// A walked path of the event, as /proc names it; NULL when absent.
+fn walked(b: &[u8]) -> Value {
+    match Walked::decode(b) {
+        Some(w) => Value::Text(text_from_bytes(&w.display())),
+        None => Value::Null,
+    }
 }
 
 fn col_syscall(r: &Record) -> Value {
@@ -40,26 +61,58 @@ fn col_syscall(r: &Record) -> Value {
     }
 }
 
+/// The file the kernel ran (walked), or for a failed exec the path as
+/// written, normalized against the directory it was relative to.
 fn col_path(r: &Record) -> Value {
     let x = exec(r);
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_PATH) {
         return Value::Null;
     }
-    let path = if has(x, ebq_exec_flags::EBQ_EXEC_PATH_WALKED) {
-        join_walked(x.path)
-    } else if has(x, ebq_exec_flags::EBQ_EXEC_PATH_RELATIVE) {
-        let base = if has(x, ebq_exec_flags::EBQ_EXEC_BASE_DIRFD) {
-            join_walked(x.base)
-        } else if has(x, ebq_exec_flags::EBQ_EXEC_HAS_CWD) {
-            join_walked(x.cwd)
-        } else {
-            return Value::Text(text_from_bytes(x.path));
-        };
-        resolve(&base, x.path)
+    if has(x, ebq_exec_flags::EBQ_EXEC_PATH_WALKED) {
+        return walked(x.path);
+    }
+    let base = if !has(x, ebq_exec_flags::EBQ_EXEC_PATH_RELATIVE) {
+        None
+    } else if has(x, ebq_exec_flags::EBQ_EXEC_BASE_DIRFD) {
+        Walked::decode(x.base)
+    } else if has(x, ebq_exec_flags::EBQ_EXEC_HAS_CWD) {
+        Walked::decode(x.cwd)
     } else {
-        x.path.to_vec()
+        None
     };
-    Value::Text(text_from_bytes(&path))
+    Value::Text(text_from_bytes(&normalize(base.as_ref(), x.path)))
+}
+
+/// The path as the caller wrote it.
+fn col_requested(r: &Record) -> Value {
+    let x = exec(r);
+    if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_REQ) {
+        return Value::Null;
+    }
+    // A failed exec's path is the path as written; a successful one's is
+    // the file, and the name comes apart.
+    if x.req.is_empty() {
+        return Value::Text(text_from_bytes(x.path));
+    }
+    let mut req = x.req;
+    if has(x, ebq_exec_flags::EBQ_EXEC_REQ_FDPATH) {
+        // "/dev/fd/N/name" or "/dev/fd/N" for the name given to execveat.
+        if let Some(rest) = req.strip_prefix(b"/dev/fd/") {
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let rest = &rest[digits..];
+            req = rest.strip_prefix(b"/").unwrap_or(rest);
+        }
+    }
+    Value::Text(text_from_bytes(req))
+}
+
+fn col_interpreter(r: &Record) -> Value {
+    let x = exec(r);
+    if has(x, ebq_exec_flags::EBQ_EXEC_HAS_INTERP) {
+        walked(x.interp)
+    } else {
+        Value::Null
+    }
 }
 
 /// Quotes an argument for cmdline when it would not read back as one word.
@@ -93,7 +146,7 @@ fn col_cmdline(r: &Record) -> Value {
         if i > 0 {
             out.push(' ');
         }
-        quote_arg(&text_from_bytes(a), &mut out);
+        quote_arg(a, &mut out);
     }
     Value::Text(out)
 }
@@ -103,8 +156,7 @@ fn col_argv(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    let v: Vec<String> = args(x).iter().map(|a| text_from_bytes(a)).collect();
-    Value::Text(serde_json::Value::from(v).to_string())
+    Value::Text(serde_json::Value::from(args(x)).to_string())
 }
 
 fn col_cwd(r: &Record) -> Value {
@@ -112,7 +164,7 @@ fn col_cwd(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_CWD) {
         return Value::Null;
     }
-    Value::Text(text_from_bytes(&join_walked(x.cwd)))
+    walked(x.cwd)
 }
 
 fn col_error(r: &Record) -> Value {
@@ -148,8 +200,10 @@ const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
 const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_ARGS.0;
 const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
 const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
+const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
+const CAP_INTERP: u32 = ebq_capture::EBQ_CAP_INTERP.0;
 
-static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
+static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
     Column::text(
         "syscall",
         "execve or execveat; NULL for an exec the kernel started",
@@ -157,33 +211,58 @@ static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
     )
     .filter(KernelFilter::Probe)
     .width(8),
-    Column::text("path", "Absolute path of the program executed", col_path)
-        .filter(KernelFilter::PathPrefix)
-        .capture(CAP_PATH)
-        .width(24),
+    Column::text(
+        "path",
+        "The file executed, resolved by the kernel (as /proc/PID/exe names it)",
+        col_path
+    )
+    .filter(KernelFilter::PathPrefix)
+    .capture(CAP_PATH)
+    .width(24),
+    Column::text(
+        "interpreter",
+        "The interpreter the kernel ran a #! script with; NULL for a binary",
+        col_interpreter
+    )
+    .capture(CAP_INTERP)
+    .width(16),
+    Column::text(
+        "requested_path",
+        "The path as the caller wrote it (execve's first argument)",
+        col_requested
+    )
+    .hidden()
+    .capture(CAP_REQUESTED)
+    .width(24),
     Column::text(
         "cmdline",
-        "Arguments joined by spaces; ones with spaces or quotes quoted",
+        "Arguments (a script's as the kernel rewrote them) joined by spaces",
         col_cmdline
     )
     .capture(CAP_ARGS)
     .width(32),
     Column::text(
         "argv",
-        "Arguments, exact, as a JSON array of strings",
+        "Arguments, exact, as a JSON array; a cut one ends with ...",
         col_argv
     )
     .hidden()
     .capture(CAP_ARGS)
     .width(32),
-    Column::int("argc", "Number of arguments", |r| Value::Int(
-        exec(r).e.argc.into()
-    ))
+    Column::int(
+        "argc",
+        "Number of arguments, all counted even when cut",
+        |r| { Value::Int(exec(r).e.argc.into()) }
+    )
     .capture(CAP_ARGS)
     .width(4),
-    Column::text("cwd", "Working directory of the process", col_cwd)
-        .capture(CAP_CWD)
-        .width(20),
+    Column::text(
+        "cwd",
+        "Working directory, resolved by the kernel like path",
+        col_cwd
+    )
+    .capture(CAP_CWD)
+    .width(20),
     Column::int(
         "exit_code",
         "Return value of the exec: 0, or a negative errno",
@@ -220,7 +299,9 @@ static PROCESS_COLUMNS: [Column; 23] = super::common::with_common![
 const EXEC_CAPTURES: u32 = ebq_capture::EBQ_CAP_PATH.0
     | ebq_capture::EBQ_CAP_ARGS.0
     | ebq_capture::EBQ_CAP_CWD.0
-    | ebq_capture::EBQ_CAP_ENV.0;
+    | ebq_capture::EBQ_CAP_ENV.0
+    | ebq_capture::EBQ_CAP_REQUESTED.0
+    | ebq_capture::EBQ_CAP_INTERP.0;
 
 static PROCESS_PROGRAMS: &[Program] = &[
     // One entry and one exit program serve both syscalls, told apart by
@@ -280,7 +361,7 @@ static PROCESS_PROGRAMS: &[Program] = &[
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0)
     .bare(EXEC_CAPTURES),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static PROCESS_EVENTS: Table = Table {

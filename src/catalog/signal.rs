@@ -35,7 +35,7 @@ fn col_result(r: &Record) -> Value {
     )
 }
 
-static SIGNAL_COLUMNS: [Column; 20] = with_common![
+static SIGNAL_COLUMNS: [Column; 21] = with_common![
     Column::int("signal", "Signal number (9, or 'SIGKILL' in WHERE)", |r| {
         int(r, |e| e.signal.into())
     })
@@ -94,7 +94,7 @@ static SIGNAL_PROGRAMS: &[Program] = &[
         Some(ebq_stat::EBQ_STAT_SENT_SIGNAL),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static SIGNAL_EVENTS: Table = Table {

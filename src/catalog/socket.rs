@@ -158,7 +158,7 @@ fn known(r: &Record, f: impl Fn(&ebq_socket_event) -> i64) -> Value {
     }
 }
 
-static SOCKET_COLUMNS: [Column; 26] = with_common![
+static SOCKET_COLUMNS: [Column; 27] = with_common![
     Column::text("action", "connect, accept, bind or listen", |r| sock(r)
         .map_or(Value::Null, |e| Value::Text(action_name(e.action).into())))
     .filter(KernelFilter::Probe)
@@ -318,7 +318,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_LISTEN.0 as u64),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static SOCKET_EVENTS: Table = Table {

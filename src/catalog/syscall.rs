@@ -58,7 +58,7 @@ macro_rules! arg {
     };
 }
 
-static SYSCALL_COLUMNS: [Column; 23] = with_common![
+static SYSCALL_COLUMNS: [Column; 24] = with_common![
     Column::text(
         "syscall",
         "Syscall name (read, openat ...); filters on the number in the kernel",
@@ -116,7 +116,7 @@ static SYSCALL_PROGRAMS: &[Program] = &[
     // Only for what the exit knows: exit_code, error, duration.
     Program::new("sys_exit", "tracepoint/raw_syscalls/sys_exit", &[], None).needs(CAP_EXIT),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_exit", "raw_tp/sched_process_exit"),
+    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {

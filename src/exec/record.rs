@@ -33,7 +33,7 @@ pub enum Event<'a> {
 
 pub struct Module<'a> {
     pub e: Box<ebq_module_event>,
-    /// Path components of finit_module's file, leaf first.
+    /// The walked path of finit_module's file (exec/paths.rs).
     pub path: &'a [u8],
 }
 
@@ -41,10 +41,14 @@ pub struct File<'a> {
     pub e: ebq_file_event,
     /// The syscall's name.
     pub syscall: &'static str,
+    /// Walked (EBQ_FILE_PATH_WALKED), else as written.
     pub path: &'a [u8],
+    /// The walked base of a relative path as written.
     pub path_base: &'a [u8],
     pub dest: &'a [u8],
     pub dest_base: &'a [u8],
+    /// The path as written, when `path` is walked.
+    pub req: &'a [u8],
 }
 
 /// enum ebq_file_sys, in order from EBQ_FS_OPEN (100).
@@ -76,11 +80,18 @@ const FILE_SYSCALLS: [&str; 23] = [
 
 pub struct Exec<'a> {
     pub e: ebq_exec_event,
+    /// Walked (EBQ_EXEC_PATH_WALKED), else as written.
     pub path: &'a [u8],
     pub args: &'a [u8],
+    /// Walked.
     pub cwd: &'a [u8],
+    /// Walked: execveat's dirfd, for a relative path as written.
     pub base: &'a [u8],
     pub ld_preload: &'a [u8],
+    /// The path as written, when `path` is walked.
+    pub req: &'a [u8],
+    /// Walked: the interpreter the kernel ran.
+    pub interp: &'a [u8],
 }
 
 impl Exec<'_> {
@@ -99,7 +110,7 @@ impl Exec<'_> {
                 euid: 0,
                 egid: 0,
                 auid: 0,
-                _pad: 0,
+                ns_pid: 0,
                 comm: [0; 16],
             },
             duration_ns: 0,
@@ -112,13 +123,17 @@ impl Exec<'_> {
             cwd_len: 0,
             base_len: 0,
             ld_preload_len: 0,
-            _pad: [0; 3],
+            req_len: 0,
+            interp_len: 0,
+            _pad: 0,
         },
         path: &[],
         args: &[],
         cwd: &[],
         base: &[],
         ld_preload: &[],
+        req: &[],
+        interp: &[],
     };
 }
 
@@ -194,14 +209,17 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
                 let rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
+                // In the order the programs write them.
                 let lens = [
                     e.path_len,
+                    e.interp_len,
+                    e.req_len,
                     e.args_len,
                     e.cwd_len,
                     e.base_len,
                     e.ld_preload_len,
                 ];
-                let [path, args, cwd, base, ld_preload] =
+                let [path, interp, req, args, cwd, base, ld_preload] =
                     fields(rest, lens, hdr.kind, bytes.len())?;
                 Event::Exec(Exec {
                     e,
@@ -210,6 +228,8 @@ impl<'a> Record<'a> {
                     cwd,
                     base,
                     ld_preload,
+                    req,
+                    interp,
                 })
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
@@ -218,9 +238,16 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_FILE => {
                 let e: ebq_file_event = read(bytes, hdr.kind)?;
                 let rest = &bytes[std::mem::size_of::<ebq_file_event>()..];
-                let [path, path_base, dest, dest_base] = fields(
+                // In the order the programs write them.
+                let [path, req, path_base, dest, dest_base] = fields(
                     rest,
-                    [e.path_len, e.path_base_len, e.dest_len, e.dest_base_len],
+                    [
+                        e.path_len,
+                        e.req_len,
+                        e.path_base_len,
+                        e.dest_len,
+                        e.dest_base_len,
+                    ],
                     hdr.kind,
                     bytes.len(),
                 )?;
@@ -237,6 +264,7 @@ impl<'a> Record<'a> {
                     path_base,
                     dest,
                     dest_base,
+                    req,
                 })
             }
             ebq_event_kind::EBQ_EV_MODULE => {
@@ -259,65 +287,9 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Path components written leaf first, each NUL-terminated (walk_path() in
-/// bpf/common.bpf.h), as an absolute path.
-pub fn join_walked(components: &[u8]) -> Vec<u8> {
-    let parts: Vec<&[u8]> = components
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.is_empty() {
-        return b"/".to_vec();
-    }
-    let mut out = Vec::with_capacity(components.len() + 1);
-    for p in parts.iter().rev() {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    out
-}
-
-/// `rel` resolved against the absolute directory `base`, lexically: `.`
-/// components dropped, `..` going up (never above `/`), as the kernel's path
-/// walk would for a path without symlinks.
-pub fn resolve(base: &[u8], rel: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for p in base.split(|&b| b == b'/').chain(rel.split(|&b| b == b'/')) {
-        match p {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    let mut out = Vec::with_capacity(base.len() + rel.len() + 1);
-    for p in &parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() {
-        out.push(b'/');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn walked_components_join_root_first() {
-        assert_eq!(join_walked(b"bin\0usr\0"), b"/usr/bin");
-        assert_eq!(join_walked(b""), b"/");
-    }
-
-    #[test]
-    fn relative_paths_resolve_lexically() {
-        assert_eq!(resolve(b"/tmp/x", b"./run.sh"), b"/tmp/x/run.sh");
-        assert_eq!(resolve(b"/tmp/x", b"../../../bin/true"), b"/bin/true");
-        assert_eq!(resolve(b"/", b""), b"/");
-    }
 
     #[test]
     fn short_records_are_errors() {

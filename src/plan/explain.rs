@@ -135,7 +135,7 @@ pub fn render(plan: &Plan) -> String {
             .map(|s| format!("'{}'", s.replace('\'', "''")))
             .collect();
         filters.push(format!(
-            "path starts with {} (absolute paths)",
+            "path starts with {} (the path rows report: resolved, or as written when normalizing cannot change it)",
             v.join(" or ")
         ));
     }
@@ -153,9 +153,13 @@ pub fn render(plan: &Plan) -> String {
     let mut cap = Vec::new();
     for (bit, name) in [
         (ebq_capture::EBQ_CAP_PATH.0, "path"),
+        (ebq_capture::EBQ_CAP_REQUESTED.0, "path as written"),
+        (ebq_capture::EBQ_CAP_INTERP.0, "interpreter"),
         (ebq_capture::EBQ_CAP_ARGS.0, "arguments"),
         (ebq_capture::EBQ_CAP_CWD.0, "cwd"),
         (ebq_capture::EBQ_CAP_ENV.0, "environment (LD_PRELOAD)"),
+        (ebq_capture::EBQ_CAP_SYSARGS.0, "syscall arguments"),
+        (ebq_capture::EBQ_CAP_NSPID.0, "namespace pid"),
     ] {
         if k.capture & bit != 0 {
             cap.push(name);

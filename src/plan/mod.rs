@@ -345,6 +345,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .iter()
         .filter(|p| !p.follow_only || follow)
         .filter(|p| p.needs_capture & kernel.capture == p.needs_capture)
+        .filter(|p| p.needs_any == 0 || p.needs_any & kernel.capture != 0)
         .filter(|p| match p.capture_variant {
             Some((bits, any)) => (kernel.capture & bits != 0) == any,
             None => true,

@@ -324,7 +324,10 @@ fn find(table: &'static Table, e: &Expr) -> Found {
 }
 
 fn prefix_inexact() -> Pushed {
-    Pushed::Inexact("relative paths are resolved and checked in userspace".into())
+    Pushed::Inexact(
+        "paths as written that normalizing may change, and cut paths, are checked in userspace"
+            .into(),
+    )
 }
 
 /// A string cut to at most `max` bytes, on a character boundary.

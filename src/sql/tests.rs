@@ -146,7 +146,11 @@ fn named_integers_accept_their_names() {
     assert_eq!(
         **a,
         Expr::Cmp(
-            Box::new(Expr::Column(12)),
+            Box::new(Expr::Column(
+                crate::catalog::table("signal_events")
+                    .and_then(|t| t.column("signal"))
+                    .expect("a signal column")
+            )),
             CmpOp::Eq,
             Box::new(Expr::Lit(Value::Int(9)))
         )

@@ -247,6 +247,16 @@ impl Running {
     }
 }
 
+/// The path the kernel resolves `p` to (symlinks followed: /bin/true is
+/// /usr/bin/true on a merged-/usr system): what a row's `path` says.
+pub fn real(p: &str) -> String {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|e| panic!("{p}: {e}"))
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_string()
+}
+
 /// Rows whose `key` contains `needle`.
 pub fn with(rows: &[Value], key: &str, needle: &str) -> Vec<Value> {
     rows.iter()
