@@ -222,8 +222,12 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
 	return n;
 }
 
-/* include/linux/fs.h: the file was opened to be executed (open_exec()). */
-#define FMODE_EXEC 0x20
+/*
+ * The file was opened to be executed (do_open_execat(), fs/exec.c): the
+ * open flag __FMODE_EXEC, which older kernels also mirror into f_mode as
+ * FMODE_EXEC (include/linux/fs.h; the same bit in both).
+ */
+#define EBQ_FMODE_EXEC 0x20
 /* Pending task works walked looking for the script an exec ran. */
 #define EBQ_TASK_WORKS_MAX 16
 
@@ -261,7 +265,7 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 		if (!cb)
 			break;
 		f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
-		if ((BPF_CORE_READ(f, f_mode) & FMODE_EXEC) &&
+		if (((BPF_CORE_READ(f, f_flags) | BPF_CORE_READ(f, f_mode)) & EBQ_FMODE_EXEC) &&
 		    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
 			found = f;
 		cb = BPF_CORE_READ(cb, next);

@@ -52,15 +52,25 @@ fn write_stdout(bytes: &[u8]) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-/// Runs the command line; true when the run lost events (exit status 3).
-fn real_main(args: Args, query: &mut Option<String>) -> Result<bool, Error> {
+/// How a run that did not fail ended.
+enum Ended {
+    Clean,
+    /// Events were lost (said on stderr): exit status 3.
+    Lost,
+    /// The -c command ended on its own with this nonzero status, which
+    /// becomes ebq's.
+    Command(u8),
+}
+
+/// Runs the command line.
+fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     if let Some(what) = args.generate {
-        return write_stdout(&doc::generate(what)).map(|_| false);
+        return write_stdout(&doc::generate(what)).map(|_| Ended::Clean);
     }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
         return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.tty_width).as_bytes())
-            .map(|_| false);
+            .map(|_| Ended::Clean);
     }
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
@@ -113,7 +123,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<bool, Error> {
                 }
             }
         }
-        return write_stdout(plan::explain::render(&plan).as_bytes()).map(|_| false);
+        return write_stdout(plan::explain::render(&plan).as_bytes()).map(|_| Ended::Clean);
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -188,7 +198,13 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<bool, Error> {
             summary.decoded, summary.kept
         );
     }
-    Ok(lost)
+    // The command's own failure comes first (as time(1) and strace give
+    // it); a command that succeeded in a run that lost events gives 3.
+    Ok(match summary.command_status {
+        Some(c) if c != 0 => Ended::Command(c),
+        _ if lost => Ended::Lost,
+        _ => Ended::Clean,
+    })
 }
 
 /// A clap error as one `ebq:` line (help and version print as usual).
@@ -225,9 +241,10 @@ fn main() -> ExitCode {
     };
     let mut query = None;
     match real_main(args, &mut query) {
-        Ok(false) => ExitCode::SUCCESS,
+        Ok(Ended::Clean) => ExitCode::SUCCESS,
         // Events were lost (said on stderr): a distinct status for scripts.
-        Ok(true) => ExitCode::from(3),
+        Ok(Ended::Lost) => ExitCode::from(3),
+        Ok(Ended::Command(c)) => ExitCode::from(c),
         // `ebq ... | head`: the reader is gone, which ends the run cleanly.
         Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

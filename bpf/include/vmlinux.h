@@ -135,6 +135,7 @@ struct callback_head {
 struct file {
 	unsigned int f_mode;
 	struct inode *f_inode;
+	unsigned int f_flags;
 	struct path f_path;
 	struct callback_head f_task_work;
 	void *private_data;
@@ -248,7 +249,12 @@ struct kernel_siginfo {
 	};
 };
 
+struct list_head {
+	struct list_head *next, *prev;
+};
+
 struct task_struct {
+	struct list_head tasks;
 	pid_t pid;
 	pid_t tgid;
 	struct task_struct *real_parent;

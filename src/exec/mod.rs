@@ -6,4 +6,5 @@ pub mod eval;
 pub mod paths;
 pub mod record;
 pub mod run;
+pub mod target;
 pub mod value;

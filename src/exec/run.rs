@@ -7,9 +7,7 @@
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -18,11 +16,13 @@ use libbpf_rs::RingBufferBuilder;
 use super::agg::{sort_rows, GroupRow, Groups, State};
 use super::eval;
 use super::record::{BootOffset, Event, Record};
+use super::target::{self, alive, descendants};
 use super::value::{KeyPart, Value};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats, LoadOptions};
+use crate::kernel::pidns;
 use crate::kernel::preflight;
 use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::output::result::{self, ResultSet};
@@ -45,6 +45,8 @@ pub struct Summary {
     /// rows held for sorting).
     pub capped: u64,
     pub notes: Vec<String>,
+    /// The -c command's exit status, when it ended on its own.
+    pub command_status: Option<u8>,
 }
 
 fn unix_now() -> i64 {
@@ -336,69 +338,6 @@ fn boot_offset() -> BootOffset {
     ns(ClockId::CLOCK_REALTIME) - ns(ClockId::CLOCK_BOOTTIME)
 }
 
-/// Starts the -c command with its stdout on our stderr, so that stdout
-/// holds only rows.
-fn spawn_command(cmd: &str) -> Result<Child> {
-    let stdout = io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| Error::Command(format!("-c: {e}")))?;
-    Command::new("/bin/sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdout(Stdio::from(stdout))
-        .spawn()
-        .map_err(|e| Error::Command(format!("starting the -c command: {e}")))
-}
-
-/// PID and all its descendants, from /proc.
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut parent_of = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let Some(p) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-                continue;
-            };
-            // The comm in parentheses may hold anything: parse after the last ')'.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|s| s.parse::<u32>().ok());
-            if let Some(pp) = ppid {
-                parent_of.push((p, pp));
-            }
-        }
-    }
-    let mut out = vec![pid];
-    let mut i = 0;
-    while i < out.len() {
-        let cur = out[i];
-        out.extend(
-            parent_of
-                .iter()
-                .filter(|(_, pp)| *pp == cur)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None) {
-        Ok(()) => std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit_once(')')
-                    .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(false),
-        Err(e) => e != nix::errno::Errno::ESRCH,
-    }
-}
-
 pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let mut summary = Summary::default();
     let out_columns: Vec<OutColumn> = plan
@@ -461,9 +400,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         )
     };
     if let Target::Pid(p) = cfg.target {
-        if !alive(p) {
-            return Err(Error::Usage(format!("-p {p}: no such process")));
-        }
+        target::check_pid(p)?;
     }
 
     preflight::check_privileges()?;
@@ -485,9 +422,16 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .and_then(|c| c.existing())
         .map(PathBuf::from);
     let buffer_size = cfg.buffer_size.unwrap_or_else(|| plan.default_buffer());
+    // In a pid namespace of its own ebq is another number to the kernel.
+    let in_pidns = pidns::in_child_namespace();
+    let self_tgid = if in_pidns {
+        pidns::host_pids(&[])?.own
+    } else {
+        std::process::id()
+    };
     let options = |btf: Option<PathBuf>| LoadOptions {
         buffer_size,
-        self_tgid: std::process::id(),
+        self_tgid,
         count_filtered: cfg.stats,
         btf,
     };
@@ -537,11 +481,24 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     if cfg.stats {
         eprintln!("ebq: stats: BTF: {btf_note}");
     }
-    let mut child: Option<Child> = None;
+    let mut child: Option<target::Command> = None;
     match &cfg.target {
         Target::All => {}
         Target::Pid(p) => {
-            for d in descendants(*p) {
+            // The tree as ebq's /proc numbers it, in the kernel's numbers.
+            let tree = descendants(*p);
+            let tree = if in_pidns {
+                let host = pidns::host_pids(&tree)?;
+                tree.iter()
+                    .filter_map(|p| host.pids.get(p).copied())
+                    .collect()
+            } else {
+                tree
+            };
+            if tree.is_empty() {
+                return Err(Error::Usage(format!("-p {p}: no such process")));
+            }
+            for d in tree {
                 kernel.follow(d)?;
             }
         }
@@ -549,9 +506,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             // Following ourselves for the length of the fork makes the
             // kernel follow the child from its first instruction, so its
             // exec is traced too; ebq's own events are never reported.
-            let me = std::process::id();
+            let me = self_tgid;
             kernel.follow(me)?;
-            let spawned = spawn_command(c);
+            let spawned = target::Command::spawn(c);
             kernel.unfollow(me)?;
             child = Some(spawned?);
         }
@@ -639,7 +596,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             break;
         }
         let target_gone = match (&mut child, &cfg.target) {
-            (Some(c), _) => matches!(c.try_wait(), Ok(Some(_)) | Err(_)),
+            (Some(c), _) => c.ended(),
             // /proc reads, so a few times a second rather than every poll.
             (None, Target::Pid(p)) if last_target_check.elapsed() >= Duration::from_millis(200) => {
                 last_target_check = Instant::now();
@@ -678,6 +635,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     summary.kept = p.kept;
     summary.bad_records = p.bad;
     drop(kernel);
+    // A command still running when the run ends is ended with it.
+    if let Some(mut c) = child {
+        c.terminate();
+        summary.command_status = c.exit_status();
+    }
     if let Some(e) = p.error.take() {
         return Err(Error::Output(e));
     }

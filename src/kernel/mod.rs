@@ -3,6 +3,7 @@
 
 pub mod btf;
 pub mod load;
+pub mod pidns;
 pub mod preflight;
 
 #[allow(
@@ -23,3 +24,20 @@ pub mod skel {
 
 /// The kernel <-> user structs of bpf/ebq.h, generated from BTF.
 pub use skel::types;
+
+/// The pid namespace helper's object (bpf/pidns.bpf.c).
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unwrap_used,
+    dead_code,
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    unused_imports,
+    unsafe_op_in_unsafe_fn
+)]
+pub mod pidns_skel {
+    include!(concat!(env!("OUT_DIR"), "/pidns.skel.rs"));
+}

@@ -257,6 +257,41 @@ pub fn real(p: &str) -> String {
         .to_string()
 }
 
+/// tests/helpers/threads.c, built with the clang the build already needs
+/// (CC overrides it) into a directory any user can reach, once per version
+/// of its source: test binaries running at once each build to a name of
+/// their own and rename it into place.
+pub fn threads_helper() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let src =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/threads.c");
+            let text = std::fs::read(&src).expect("the helper's source");
+            let mut h = std::hash::DefaultHasher::new();
+            text.hash(&mut h);
+            let dir = std::env::temp_dir().join("ebq-test-helpers");
+            std::fs::create_dir_all(&dir).expect("helper dir");
+            let out = dir.join(format!("threads-{:016x}", h.finish()));
+            if out.exists() {
+                return out;
+            }
+            let tmp = dir.join(format!("threads.{}.tmp", std::process::id()));
+            let cc = std::env::var("CC").unwrap_or_else(|_| "clang".into());
+            let status = Command::new(&cc)
+                .args(["-O1", "-pthread", "-o"])
+                .arg(&tmp)
+                .arg(&src)
+                .status()
+                .unwrap_or_else(|e| panic!("{cc}: {e} (./install-deps installs clang)"));
+            assert!(status.success(), "building {}", src.display());
+            std::fs::rename(&tmp, &out).expect("the helper in place");
+            out
+        })
+        .clone()
+}
+
 /// Rows whose `key` contains `needle`.
 pub fn with(rows: &[Value], key: &str, needle: &str) -> Vec<Value> {
     rows.iter()
