@@ -72,7 +72,7 @@
 /* Longest path prefix a LIKE 'prefix%' filter can push into the LPM trie. */
 #define EBQ_PREFIX_MAX 256
 /* Columns a kernel filter can test (enum ebq_filter_col). */
-#define EBQ_FILTER_COLS 24
+#define EBQ_FILTER_COLS 28
 
 /*
  * A path the kernel resolved (walked up from its dentry, like d_path() in
@@ -485,6 +485,9 @@ enum ebq_filter_col {
 	EBQ_COL_FD = 16,
 	EBQ_COL_NR = 17,
 	EBQ_COL_DURATION = 18,
+	/* syscall_events' arguments: EBQ_COL_ARG0 + i */
+	EBQ_COL_ARG0 = 19,
+	EBQ_COL_ARG5 = 24,
 };
 
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */
@@ -553,7 +556,7 @@ struct ebq_range {
  * touches two lines (they used to be four).
  */
 struct ebq_filter_config {
-	/* First cache line: every per-event check starts here. */
+	/* First cache line: what a rejected event reads. */
 	__u8 int_mode[EBQ_FILTER_COLS];
 	__u8 comm_mode;
 	__u8 path_mode;
@@ -561,14 +564,13 @@ struct ebq_filter_config {
 	__u8 count_filtered; /* --stats: count rejections and aggregated
 				events (counted()); off, they cost no
 				counter update */
-	__u32 self_tgid;  /* ebq itself: never reported */
 	__u32 capture;    /* enum ebq_capture */
-	__u32 actions;    /* file_events: bit per ebq_file_action kept; 0 all */
+	__u8 quick;        /* enum ebq_quick: checked before anything else */
 	__u8 agg_enabled;
 	__u8 agg_measure;  /* enum ebq_agg_measure */
 	__u8 agg_hist;     /* enum ebq_agg_hist */
-	__u8 quick;        /* enum ebq_quick: checked before anything else */
 	__u32 quick_val;   /* the value it must equal */
+	__u32 _pad0;
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
 	/* Each integer column's range (int_mode EBQ_F_RANGE). */
@@ -593,6 +595,9 @@ struct ebq_filter_config {
 	__u64 prefix_word[EBQ_PREFIX_WORDS];
 	__u64 prefix_mask[EBQ_PREFIX_WORDS];
 	__u32 prefix_words;
+	/* Read once an event passed the filters. */
+	__u32 self_tgid;  /* ebq itself: never reported */
+	__u32 actions;    /* file_events: bit per ebq_file_action kept; 0 all */
 	__u32 _pad4;
 };
 

@@ -72,6 +72,15 @@ static __always_inline void read_args(__u64 *args, struct trace_event_raw_sys_en
 	args[5] = ctx->args[5];
 }
 
+/* The argument filters (=, ranges, sets on arg0..arg5), each a constant
+ * offset of the record; cut by the verifier when off. */
+static __always_inline bool args_ok(struct trace_event_raw_sys_enter *ctx)
+{
+	return int_ok(EBQ_COL_ARG0, ctx->args[0]) && int_ok(EBQ_COL_ARG0 + 1, ctx->args[1]) &&
+	       int_ok(EBQ_COL_ARG0 + 2, ctx->args[2]) && int_ok(EBQ_COL_ARG0 + 3, ctx->args[3]) &&
+	       int_ok(EBQ_COL_ARG0 + 4, ctx->args[4]) && int_ok(EBQ_COL_ARG5, ctx->args[5]);
+}
+
 SEC("tracepoint/raw_syscalls/sys_enter")
 int sys_enter(struct trace_event_raw_sys_enter *ctx)
 {
@@ -83,7 +92,7 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	/* Filters first, our own pid after: most calls stop at a filter. */
 	if (quick_rejects() ||
 	    (CFG.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
-	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current()) {
+	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current() || !args_ok(ctx)) {
 		filtered();
 		return 0;
 	}

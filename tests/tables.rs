@@ -559,3 +559,30 @@ fn chown_link_and_truncate_rows_carry_their_values() {
         ]
     );
 }
+
+#[test]
+fn syscall_arguments_are_the_calls_own_and_filter_in_the_kernel() {
+    let me = std::process::id();
+    let Some(ebq) = Running::start(&[&format!(
+        "select syscall, arg0, arg1, arg2, exit_code, error from syscall_events where pid = {me} and syscall = 'lseek' and arg1 = 424242 and arg2 between 5 and 9"
+    )]) else {
+        return;
+    };
+    for (offset, whence) in [(424242i64, 7i64), (111, 7), (424242, 3), (424242, 8)] {
+        // SAFETY: lseek of a bad fd: it fails with EBADF and touches nothing.
+        let r = unsafe { libc::syscall(libc::SYS_lseek, -1i64, offset, whence) };
+        assert_eq!(r, -1);
+    }
+    let rows = ebq.wait_rows(2, |_| true);
+    let done = ebq.stop();
+    assert_eq!(
+        rows,
+        [
+            json!({"syscall": "lseek", "arg0": -1, "arg1": 424242, "arg2": 7, "exit_code": -libc::EBADF, "error": "EBADF"}),
+            json!({"syscall": "lseek", "arg0": -1, "arg1": 424242, "arg2": 8, "exit_code": -libc::EBADF, "error": "EBADF"}),
+        ]
+    );
+    // Decided in the kernel: the two calls the arguments rule out never
+    // came up.
+    assert_eq!(done.stat("sent"), 2, "{:?}", done.stderr);
+}

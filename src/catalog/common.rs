@@ -1,7 +1,7 @@
 //! What the tables share: the columns every table has first (read from the
 //! event header), and value helpers (errno and signal names).
 
-use super::{Column, KernelFilter};
+use super::{Column, Domain, KernelFilter};
 use crate::exec::record::Record;
 use crate::exec::value::{text_from_cstr, Value};
 use crate::kernel::types::ebq_filter_col;
@@ -126,6 +126,55 @@ pub fn errno_name(ret: i64) -> Value {
         Err(_) => Value::Text(format!("E{}", -ret)),
     }
 }
+
+/// "E" and a number, or "PREFIX" and a number: the name a column gives a
+/// value it has no name for (E4000, AF_44, syscall_999).
+fn numbered(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Every errno name the error columns show.
+fn errno_names() -> Vec<String> {
+    (1..4096)
+        .filter_map(|n| match errno_name(-n) {
+            Value::Text(t) if !numbered(&t, "E") => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The values of an `error` column: errno names (ENOENT), E<n> for those
+/// without one.
+pub const ERRNO: Domain = Domain::Fn {
+    what: "an errno name",
+    has: |s| numbered(s, "E") || errno_names().iter().any(|e| e == s),
+    all: errno_names,
+};
+
+/// Every signal name, as signal_name shows it.
+fn signal_names() -> Vec<String> {
+    (1..=SIGRTMAX)
+        .filter_map(|n| match signal_name(n) {
+            Value::Text(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The values of a signal_name column.
+pub const SIGNAL_NAMES: Domain = Domain::Fn {
+    what: "a signal name",
+    has: |s| signal_names().iter().any(|n| n == s) || numbered(s, "SIG"),
+    all: signal_names,
+};
+
+/// The names a `signal` column takes (SIGKILL, KILL, sigkill, SIGRTMIN+3).
+pub const SIGNAL_NUMBERS: Domain = Domain::Fn {
+    what: "a signal name",
+    has: |s| signal_number(s).is_some(),
+    all: signal_names,
+};
 
 /// Real-time signals start at 32 in the kernel (include/uapi/asm-generic/signal.h).
 const SIGRTMIN: i64 = 32;

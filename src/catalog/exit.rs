@@ -1,6 +1,6 @@
 //! process_exit_events: one row when a process ends (bpf/exit.bpf.h).
 
-use super::common::{signal_name, signal_number, with_common};
+use super::common::{signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS};
 use super::{Column, Program, Table};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::Value;
@@ -57,12 +57,14 @@ static EXIT_COLUMNS: [Column; 18] = with_common![
     )
     .slot(ebq_filter_col::EBQ_COL_SIGNAL, 1, 127)
     .named(signal_number)
+    .domain(SIGNAL_NUMBERS)
     .width(6),
     Column::text(
         "signal_name",
         "Name of the signal that killed it (SIGKILL)",
         col_signal_name
     )
+    .domain(SIGNAL_NAMES)
     .width(9),
     Column::boolean("core_dumped", "A core dump was written", |r| {
         match status(r) {

@@ -5,8 +5,8 @@
 //! written, normalized lexically against the directory the kernel started
 //! from (the task's root, cwd or dirfd, walked).
 
-use super::common::{errno_name, with_common, U32_MAX};
-use super::{Column, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
+use super::common::{errno_name, with_common, ERRNO, U32_MAX};
+use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::exec::paths::{normalize, Walked};
 use crate::exec::record::{Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
@@ -39,6 +39,12 @@ const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
 pub const ACTIONS: [&str; 12] = [
     "", "open", "create", "unlink", "rename", "chmod", "chown", "mkdir", "rmdir", "link",
     "symlink", "truncate",
+];
+
+/// The action names, as the column shows them.
+const ACTION_NAMES: [&str; 11] = [
+    "open", "create", "unlink", "rename", "chmod", "chown", "mkdir", "rmdir", "link", "symlink",
+    "truncate",
 ];
 
 pub fn action_bit(name: &str) -> Option<u32> {
@@ -142,6 +148,7 @@ static FILE_COLUMNS: [Column; 26] = with_common![
         }
     )
     .filter(KernelFilter::Probe)
+    .domain(Domain::List("a file action", &ACTION_NAMES))
     .width(8),
     Column::text(
         "path",
@@ -208,6 +215,7 @@ static FILE_COLUMNS: [Column; 26] = with_common![
         |r| result(r).map_or(Value::Null, |f| errno_name(f.e.exit_code))
     )
     .capture(CAP_EXIT)
+    .domain(ERRNO)
     .width(7),
     Column::int("duration", "Time in the syscall, ns", |r| result(r)
         .map_or(Value::Null, |f| Value::Int(f.e.duration_ns as i64)))
@@ -226,6 +234,10 @@ static FILE_COLUMNS: [Column; 26] = with_common![
         |r| file(r).map_or(Value::Null, |f| Value::Text(f.syscall.into()))
     )
     .hidden()
+    .domain(Domain::List(
+        "a file syscall",
+        &crate::exec::record::FILE_SYSCALLS
+    ))
     .width(9),
 ];
 

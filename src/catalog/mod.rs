@@ -82,6 +82,53 @@ impl KernelFilter {
     }
 }
 
+/// The values a column can have when they come from a fixed set (syscall,
+/// errno and signal names, actions ...): the binder refuses a literal
+/// that is none of them and names the nearest, so a typo is an error, not
+/// a query that silently matches nothing.
+#[derive(Clone, Copy)]
+pub enum Domain {
+    /// What one value is ("a file action"), and every value.
+    List(&'static str, &'static [&'static str]),
+    /// What one value is, whether a text is one, and every value (for
+    /// the suggestion).
+    Fn {
+        what: &'static str,
+        has: fn(&str) -> bool,
+        all: fn() -> Vec<String>,
+    },
+}
+
+impl Domain {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Domain::List(w, _) | Domain::Fn { what: w, .. } => w,
+        }
+    }
+
+    pub fn has(&self, v: &str) -> bool {
+        match self {
+            Domain::List(_, l) => l.contains(&v),
+            Domain::Fn { has, .. } => has(v),
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        match self {
+            Domain::List(_, l) => l.iter().map(|s| s.to_string()).collect(),
+            Domain::Fn { all, .. } => all(),
+        }
+    }
+
+    /// The value nearest to `v`, case aside, when it is near enough.
+    pub fn nearest(&self, v: &str) -> Option<String> {
+        let all = self.all();
+        let lower: Vec<String> = all.iter().map(|a| a.to_ascii_lowercase()).collect();
+        let hit = suggest(v, lower.iter().map(String::as_str))?;
+        lower.iter().position(|l| l == hit).map(|i| all[i].clone())
+    }
+}
+
 /// One column of a table.
 #[derive(Clone, Copy)]
 pub struct Column {
@@ -101,6 +148,8 @@ pub struct Column {
     /// For an INTEGER column with names (signal = 'SIGKILL'): a text
     /// literal compared with it is turned into its number by the binder.
     pub named: Option<fn(&str) -> Option<i64>>,
+    /// The fixed set of its values (of its names, for a named INTEGER).
+    pub domain: Option<Domain>,
 }
 
 impl Column {
@@ -124,6 +173,7 @@ impl Column {
                 Type::Boolean => 5,
             },
             named: None,
+            domain: None,
         }
     }
 
@@ -179,6 +229,11 @@ impl Column {
 
     pub const fn named(mut self, f: fn(&str) -> Option<i64>) -> Column {
         self.named = Some(f);
+        self
+    }
+
+    pub const fn domain(mut self, d: Domain) -> Column {
+        self.domain = Some(d);
         self
     }
 }

@@ -2,8 +2,8 @@
 //! Needs a kernel with module support; elsewhere the table refuses to run
 //! and says why.
 
-use super::common::{errno_name, with_common, U32_MAX};
-use super::{Column, KernelFilter, Program, Table};
+use super::common::{errno_name, with_common, ERRNO, U32_MAX};
+use super::{Column, Domain, KernelFilter, Program, Table};
 use crate::exec::paths::Walked;
 use crate::exec::record::{Event, Module, Record};
 use crate::exec::value::{text_from_bytes, text_from_cstr, Value};
@@ -30,6 +30,7 @@ static MODULE_COLUMNS: [Column; 20] = with_common![
         None => Value::Null,
     })
     .filter(KernelFilter::Probe)
+    .domain(Domain::List("a module action", &["load", "unload"]))
     .width(6),
     Column::text(
         "name",
@@ -67,6 +68,7 @@ static MODULE_COLUMNS: [Column; 20] = with_common![
         "errno name of a failure (EPERM, ENOEXEC), else NULL",
         |r| module(r).map_or(Value::Null, |m| errno_name(m.e.exit_code))
     )
+    .domain(ERRNO)
     .width(8),
     Column::text(
         "syscall",
@@ -80,6 +82,10 @@ static MODULE_COLUMNS: [Column; 20] = with_common![
             .into()
         ))
     )
+    .domain(Domain::List(
+        "a module syscall",
+        &["init_module", "finit_module", "delete_module"]
+    ))
     .hidden(),
 ];
 

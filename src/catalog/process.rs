@@ -1,8 +1,8 @@
 //! process_events: one row per execve/execveat, failed ones included
 //! (bpf/process.bpf.h).
 
-use super::common::errno_name;
-use super::{Column, KernelFilter, Program, Table};
+use super::common::{errno_name, ERRNO};
+use super::{Column, Domain, KernelFilter, Program, Table};
 use crate::exec::paths::{normalize, Walked};
 use crate::exec::record::{Event, Exec, Record};
 use crate::exec::value::{text_from_bytes, Value};
@@ -210,6 +210,7 @@ static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
         col_syscall
     )
     .filter(KernelFilter::Probe)
+    .domain(Domain::List("execve or execveat", &["execve", "execveat"]))
     .width(8),
     Column::text(
         "path",
@@ -279,6 +280,7 @@ static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
         "errno name of a failed exec (ENOENT), else NULL",
         col_error
     )
+    .domain(ERRNO)
     .width(7),
     Column::int("duration", "Time in the exec syscall, ns", col_duration).width(9),
     Column::boolean(

@@ -2,8 +2,10 @@
 //! common columns describe the sender; for a signal the kernel raises on a
 //! fault (SIGSEGV), sender and target are the same.
 
-use super::common::{signal_name, signal_number, with_common, U32_MAX};
-use super::{Column, Program, Table};
+use super::common::{
+    signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS, U32_MAX,
+};
+use super::{Column, Domain, Program, Table};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::{text_from_cstr, Value};
 use crate::kernel::types::{ebq_event_kind, ebq_filter_col, ebq_signal_event, ebq_stat};
@@ -20,19 +22,21 @@ fn int(r: &Record, f: impl Fn(&ebq_signal_event) -> i64) -> Value {
 }
 
 /// enum trace_signal_ret (include/trace/events/signal.h).
+/// enum trace_signal_ret (include/trace/events/signal.h), by value.
+const RESULTS: [&str; 5] = [
+    "delivered",
+    "ignored",
+    "already_pending",
+    "overflow_fail",
+    "lose_info",
+];
+
 fn col_result(r: &Record) -> Value {
     let Some(e) = sig(r) else { return Value::Null };
-    Value::Text(
-        match e.result {
-            0 => "delivered",
-            1 => "ignored",
-            2 => "already_pending",
-            3 => "overflow_fail",
-            4 => "lose_info",
-            n => return Value::Text(format!("result_{n}")),
-        }
-        .into(),
-    )
+    match usize::try_from(e.result).ok().and_then(|i| RESULTS.get(i)) {
+        Some(name) => Value::Text((*name).into()),
+        None => Value::Text(format!("result_{}", e.result)),
+    }
 }
 
 static SIGNAL_COLUMNS: [Column; 21] = with_common![
@@ -41,11 +45,13 @@ static SIGNAL_COLUMNS: [Column; 21] = with_common![
     })
     .slot(ebq_filter_col::EBQ_COL_SIGNAL, 0, 127)
     .named(signal_number)
+    .domain(SIGNAL_NUMBERS)
     .width(6),
     Column::text("signal_name", "Signal name (SIGKILL)", |r| match sig(r) {
         Some(e) => signal_name(e.signal.into()),
         None => Value::Null,
     })
+    .domain(SIGNAL_NAMES)
     .width(9),
     Column::int("target_pid", "Process the signal is for", |r| int(r, |e| e
         .target_pid
@@ -75,6 +81,13 @@ static SIGNAL_COLUMNS: [Column; 21] = with_common![
         "delivered, ignored, already_pending, overflow_fail, lose_info",
         col_result
     )
+    .domain(Domain::Fn {
+        what: "a signal_generate result",
+        has: |s| RESULTS.contains(&s)
+            || s.strip_prefix("result_")
+                .is_some_and(|n| n.parse::<i32>().is_ok()),
+        all: || RESULTS.map(String::from).to_vec(),
+    })
     .width(9),
     Column::boolean(
         "process_wide",

@@ -4,8 +4,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::common::{errno_name, with_common, U32_MAX};
-use super::{Column, KernelFilter, Program, Table};
+use super::common::{errno_name, with_common, ERRNO, U32_MAX};
+use super::{Column, Domain, KernelFilter, Program, Table};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
@@ -123,6 +123,15 @@ pub fn family_number(name: &str) -> Option<i64> {
     }
 }
 
+fn family_names() -> Vec<String> {
+    ["AF_INET", "AF_INET6", "AF_UNIX"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The protocols protocol_number() knows by name.
+const PROTOCOLS: [&str; 7] = ["icmp", "tcp", "udp", "icmpv6", "sctp", "udplite", "raw"];
+
 fn family_name(f: u16) -> Value {
     match f {
         AF_UNIX => Value::Text("AF_UNIX".into()),
@@ -162,6 +171,10 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
     Column::text("action", "connect, accept, bind or listen", |r| sock(r)
         .map_or(Value::Null, |e| Value::Text(action_name(e.action).into())))
     .filter(KernelFilter::Probe)
+    .domain(Domain::List(
+        "a socket action",
+        &["connect", "accept", "bind", "listen"]
+    ))
     .width(7),
     Column::int(
         "fd",
@@ -181,10 +194,22 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
     )
     .slot(ebq_filter_col::EBQ_COL_FAMILY, 0, 65535)
     .named(family_number)
+    .domain(Domain::Fn {
+        what: "an address family",
+        has: |s| family_number(s).is_some(),
+        all: family_names,
+    })
     .width(6),
     Column::text("family_name", "AF_INET, AF_INET6, AF_UNIX", |r| sock(r)
         .map_or(Value::Null, |e| family_name(e.family)))
     .hidden()
+    .domain(Domain::Fn {
+        what: "an address family name",
+        has: |s| family_names().iter().any(|f| f == s)
+            || s.strip_prefix("AF_")
+                .is_some_and(|n| n.parse::<u16>().is_ok()),
+        all: family_names,
+    })
     .width(8),
     Column::int(
         "protocol",
@@ -193,6 +218,11 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
     )
     .slot(ebq_filter_col::EBQ_COL_PROTOCOL, 0, 65535)
     .named(protocol_number)
+    .domain(Domain::Fn {
+        what: "an IP protocol",
+        has: |s| protocol_number(s).is_some(),
+        all: || PROTOCOLS.map(String::from).to_vec(),
+    })
     .width(5),
     Column::int(
         "socket_type",
@@ -230,12 +260,17 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
         "errno name of a failure (ECONNREFUSED), else NULL",
         |r| sock(r).map_or(Value::Null, |e| errno_name(e.exit_code))
     )
+    .domain(ERRNO)
     .width(12),
     Column::text(
         "status",
         "succeeded, failed, or in_progress (non-blocking connect)",
         col_status
     )
+    .domain(Domain::List(
+        "a status",
+        &["succeeded", "failed", "in_progress"]
+    ))
     .width(11),
     Column::int("duration", "Time in the syscall, ns", |r| int(
         r,

@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use syscalls::Sysno;
 
-use super::common::{errno_name, with_common};
-use super::{Column, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
+use super::common::{errno_name, with_common, ERRNO};
+use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::Value;
 use crate::kernel::types::{
@@ -47,7 +47,7 @@ macro_rules! arg {
     ($i:literal) => {
         Column::int(
             concat!("arg", $i),
-            concat!("Argument ", $i, " as a number"),
+            concat!("Argument ", $i, " as a number (pointers too), signed"),
             |r| match sys(r) {
                 Some(e) => Value::Int(e.args[$i] as i64),
                 None => Value::Null,
@@ -55,6 +55,11 @@ macro_rules! arg {
         )
         .hidden()
         .capture(CAP_ARGS)
+        .slot(
+            ebq_filter_col(ebq_filter_col::EBQ_COL_ARG0.0 + $i),
+            i64::MIN,
+            i64::MAX,
+        )
     };
 }
 
@@ -67,6 +72,13 @@ static SYSCALL_COLUMNS: [Column; 24] = with_common![
     .filter(KernelFilter::Named {
         slot: ebq_filter_col::EBQ_COL_NR.0,
         to_int: syscall_number
+    })
+    .domain(Domain::Fn {
+        what: "a syscall name",
+        has: |s| Sysno::from_str(s).is_ok()
+            || s.strip_prefix("syscall_")
+                .is_some_and(|n| n.parse::<u32>().is_ok()),
+        all: || Sysno::iter().map(|s| s.name().to_string()).collect(),
     })
     .width(12),
     Column::int("nr", "Syscall number on this architecture", |r| sys(r)
@@ -91,6 +103,7 @@ static SYSCALL_COLUMNS: [Column; 24] = with_common![
         })
     )
     .capture(CAP_EXIT)
+    .domain(ERRNO)
     .width(7),
     Column::int("duration", "Time in the syscall, ns", |r| exited(r, |e| {
         Value::Int(e.duration_ns as i64)

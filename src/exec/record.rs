@@ -52,7 +52,7 @@ pub struct File<'a> {
 }
 
 /// enum ebq_file_sys, in order from EBQ_FS_OPEN (100).
-const FILE_SYSCALLS: [&str; 23] = [
+pub const FILE_SYSCALLS: [&str; 23] = [
     "open",
     "openat",
     "openat2",

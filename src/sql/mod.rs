@@ -498,22 +498,34 @@ impl Binder {
     }
 
     /// A text literal compared with a named INTEGER column (signal =
-    /// 'SIGKILL') becomes that column's number.
+    /// 'SIGKILL') becomes that column's number; one compared with a column
+    /// of a fixed set of values (syscall = 'openat') must be one of them.
     fn coerce(&self, col: &Expr, v: Expr, node: &AstExpr) -> Result<Expr> {
         let (Expr::Column(c), Expr::Lit(Value::Text(name))) = (col, &v) else {
             return Ok(v);
         };
         let column = &self.table.columns[*c];
-        match column.named {
-            Some(parse) => match parse(name) {
-                Some(n) => Ok(Expr::Lit(Value::Int(n))),
-                None => Err(err_at(
-                    format!("'{name}' is not a name {} knows", column.name),
-                    node,
-                )),
-            },
-            None => Ok(v),
+        let known = match (column.named, column.domain) {
+            (Some(parse), _) => parse(name).map(|n| Expr::Lit(Value::Int(n))),
+            (None, Some(d)) => d.has(name).then(|| v.clone()),
+            (None, None) => Some(v.clone()),
+        };
+        if let Some(e) = known {
+            return Ok(e);
         }
+        let what = column.domain.map_or("a name it knows", |d| d.what());
+        let hint = match column.domain.and_then(|d| d.nearest(name)) {
+            Some(n) => format!(": did you mean '{n}'?"),
+            None => format!("; ebq --list {} says what they are", self.table.name),
+        };
+        Err(err_at(
+            format!(
+                "'{}' is not a value of {} ({what}){hint}",
+                crate::output::sanitize::sanitize(name),
+                column.name
+            ),
+            node,
+        ))
     }
 
     fn same_type(&self, a: &Expr, b: &Expr, node: &AstExpr) -> Result<()> {

@@ -156,8 +156,11 @@ fn named_integers_accept_their_names() {
         )
     );
     assert!(matches!(&**b, Expr::In { list, .. } if *list == vec![Value::Int(10), Value::Int(15)]));
-    let (m, _) = err("select pid from signal_events where signal = 'SIGNOPE'");
-    assert_eq!(m, "'SIGNOPE' is not a name signal knows");
+    let (m, _) = err("select pid from signal_events where signal = 'SIGKIL'");
+    assert_eq!(
+        m,
+        "'SIGKIL' is not a value of signal (a signal name): did you mean 'SIGKILL'?"
+    );
     let (m, _) = err("select pid from process_events where pid = 'SIGKILL'");
     assert!(m.starts_with("cannot compare INTEGER with TEXT"), "{m}");
 }
@@ -316,6 +319,78 @@ mod fuzz {
                 Ok(b) => { let _ = crate::plan::explain::render(&crate::plan::plan(b, false)); }
                 Err(crate::error::Error::Sql { msg, .. }) => prop_assert!(!msg.is_empty()),
                 Err(e) => prop_assert!(false, "not an SQL error: {e:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn values_from_a_fixed_set_are_checked_with_the_nearest_named() {
+    for (q, want) in [
+        (
+            "select pid from syscall_events where syscall = 'opennat'",
+            "'opennat' is not a value of syscall (a syscall name): did you mean 'openat'?",
+        ),
+        (
+            "select pid from syscall_events where syscall in ('read', 'OPENAT')",
+            "'OPENAT' is not a value of syscall (a syscall name): did you mean 'openat'?",
+        ),
+        (
+            "select pid from file_events where action = 'unlnk'",
+            "'unlnk' is not a value of action (a file action): did you mean 'unlink'?",
+        ),
+        (
+            "select pid from process_events where error != 'ENOENTT'",
+            "'ENOENTT' is not a value of error (an errno name): did you mean 'ENOENT'?",
+        ),
+        (
+            "select pid from socket_events where family = 'AF_INETT'",
+            "'AF_INETT' is not a value of family (an address family): did you mean 'AF_INET'?",
+        ),
+        (
+            "select pid from socket_events where status = 'ok'",
+            "'ok' is not a value of status (a status); ebq --list socket_events says what they are",
+        ),
+        (
+            "select pid from signal_events where result = 'deliverd'",
+            "'deliverd' is not a value of result (a signal_generate result): did you mean 'delivered'?",
+        ),
+        (
+            "select pid from module_events where action = 'laod'",
+            "'laod' is not a value of action (a module action): did you mean 'load'?",
+        ),
+    ] {
+        assert_eq!(err(q).0, want, "{q}");
+    }
+    // What the columns show for a value without a name is a value too.
+    for q in [
+        "select pid from syscall_events where syscall = 'syscall_999' or error = 'E4000'",
+        "select pid from process_exit_events where signal_name in ('SIGRTMIN+3', 'SIGKILL')",
+        "select pid from socket_events where family_name = 'AF_44' and protocol = 'TCP'",
+        "select pid from signal_events where result = 'result_9' and signal = 'kill'",
+    ] {
+        assert!(bind(q).is_ok(), "{q}");
+    }
+}
+
+#[test]
+fn every_value_a_column_shows_is_in_its_set() {
+    use crate::catalog::common::{errno_name, signal_name, ERRNO, SIGNAL_NAMES};
+    for n in 1..4096 {
+        if let Value::Text(t) = errno_name(-n) {
+            assert!(ERRNO.has(&t), "{t}");
+        }
+    }
+    for n in 1..=64 {
+        if let Value::Text(t) = signal_name(n) {
+            assert!(SIGNAL_NAMES.has(&t), "{t}");
+        }
+    }
+    for t in crate::catalog::TABLES {
+        for c in t.columns.iter().filter(|c| c.domain.is_some()) {
+            let d = c.domain.expect("a domain");
+            for v in d.all() {
+                assert!(d.has(&v), "{}.{}: {v}", t.name, c.name);
             }
         }
     }

@@ -1,0 +1,1 @@
+select pid from syscall_events where syscall = 'opennat'
