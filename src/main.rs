@@ -104,24 +104,22 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
                 kernel::preflight::TRACEFS
             );
         }
-        if let Some(dir) = kernel::preflight::tracing_dir() {
-            for p in &plan.kernel.programs {
-                if let Some(tp) = p
-                    .tracepoint()
-                    .filter(|tp| !dir.join("events").join(tp).is_dir())
-                {
-                    let what = if p.optional {
-                        "it will be left out"
-                    } else {
-                        "the run will fail"
-                    };
-                    eprintln!(
-                        "ebq: note: this kernel has no tracepoint {} for {}: {what}",
-                        tp.replace('/', ":"),
-                        p.name
-                    );
-                }
+        let tracepoints = kernel::preflight::Tracepoints::read();
+        for p in &plan.kernel.programs {
+            let Some(tp) = p.tracepoint() else { continue };
+            if tracepoints.has(tp) != Some(false) {
+                continue;
             }
+            let what = if p.optional {
+                "it will be left out"
+            } else {
+                "the run will fail"
+            };
+            eprintln!(
+                "ebq: note: this kernel has no tracepoint {} for {}: {what}",
+                tp.replace('/', ":"),
+                p.name
+            );
         }
         return write_stdout(plan::explain::render(&plan).as_bytes()).map(|_| Ended::Clean);
     }

@@ -500,27 +500,6 @@ fn sigterm_ends_the_run_cleanly() {
 }
 
 #[test]
-fn unprivileged_run_is_one_clear_line() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root to drop to another user");
-        return;
-    }
-    let out = common::ebq()
-        .arg("select pid from process_events")
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("ebq: loading BPF programs needs root"),
-        "{err}"
-    );
-}
-
-#[test]
 // A failing assertion may leave the target unwaited: fine in a test.
 #[allow(clippy::zombie_processes)]
 fn pid_mode_traces_the_process_tree_and_ends_with_it() {
@@ -1011,4 +990,85 @@ fn success_only_query_loads_no_exit_and_sees_no_failure() {
         .find(|l| l.contains("stats: attached"))
         .expect("the attached line");
     assert!(!attached.contains("_exit"), "{attached}");
+}
+
+/// An environment of `n` variables of `len` bytes and one of 100 KiB,
+/// sorted before LD_PRELOAD (Command keeps its variables in name order).
+fn big_environment(cmd: &mut Command, n: usize, len: usize, preload: &str) {
+    cmd.env_clear();
+    cmd.env("AAA_LONG", "l".repeat(100 << 10));
+    for i in 0..n {
+        cmd.env(format!("AAB{i:05}"), "v".repeat(len));
+    }
+    cmd.env("LD_PRELOAD", preload);
+}
+
+#[test]
+fn ld_preload_is_found_past_a_two_megabyte_environment() {
+    let m = marker("ldbig");
+    let Some(ebq) = Running::start(&[&format!(
+        "select ld_preload, exit_code, truncated from process_events where cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    // 1.8 MB in 1500 variables and one longer than a single read, before
+    // LD_PRELOAD: in the new program's environment block, and in a failed
+    // exec's envp array.
+    let mut ok = Command::new("/bin/true");
+    ok.arg(&m);
+    big_environment(&mut ok, 1500, 1200, &format!("/nonexistent/{m}.so"));
+    run_ok(&mut ok);
+    let mut failed = Command::new(format!("/nonexistent-{m}"));
+    failed.arg(&m);
+    big_environment(&mut failed, 1500, 1200, "/x.so");
+    assert!(failed.status().is_err());
+    let mut rows = ebq.wait_rows(2, |_| true);
+    ebq.stop();
+    rows.sort_by_key(|r| r["exit_code"].as_i64());
+    assert_eq!(
+        rows,
+        [
+            json!({"ld_preload": "/x.so", "exit_code": -2, "truncated": false}),
+            json!({"ld_preload": format!("/nonexistent/{m}.so"), "exit_code": 0, "truncated": false}),
+        ]
+    );
+}
+
+#[test]
+fn a_failed_exec_counts_every_argument_and_marks_the_cut_one() {
+    let m = marker("failargs");
+    let Some(ebq) = Running::start(&[&format!(
+        "select argc, argv, truncated from process_events where exit_code < 0 and cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    // 5000 arguments: copied as far as the bound goes, all counted.
+    let missing = format!("/nonexistent-{m}");
+    let many: Vec<String> = (0..4999).map(|i| format!("{i}")).collect();
+    assert!(Command::new(&missing).arg(&m).args(&many).status().is_err());
+    // One argument longer than what is copied: cut, and marked.
+    let huge = format!("{m}{}", "z".repeat(20_000));
+    assert!(Command::new(&missing).arg(&huge).status().is_err());
+    let rows = ebq.wait_rows(2, |_| true);
+    ebq.stop();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (a, b) = if rows[0]["argc"] == json!(5001) {
+        (&rows[0], &rows[1])
+    } else {
+        (&rows[1], &rows[0])
+    };
+    assert_eq!(a["argc"], json!(5001));
+    assert_eq!(a["truncated"], json!(true));
+    assert_eq!(b["argc"], json!(2));
+    assert_eq!(b["truncated"], json!(true));
+    let argv: Vec<String> = serde_json::from_str(b["argv"].as_str().expect("argv")).expect("array");
+    assert_eq!(argv[0], missing);
+    let kept = argv[1]
+        .strip_suffix("...")
+        .expect("the cut argument is marked");
+    assert!(
+        huge.starts_with(kept) && kept.len() < huge.len(),
+        "{}",
+        kept.len()
+    );
 }

@@ -91,7 +91,7 @@ impl BtfCache {
         }
         if !private(&self.dir, true) {
             return Err(format!(
-                "{} is not root's alone: not used",
+                "{} is another user's or writable by others: not used",
                 self.dir.display()
             ));
         }

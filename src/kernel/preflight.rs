@@ -1,9 +1,20 @@
 //! Checks before anything is loaded, each failing with one line that says
-//! what is missing and what to do: privileges, BTF, the ring buffer, and
-//! tracefs, which syscall tracepoints need and which ebq mounts itself when
-//! it is absent (DESIGN.md: our machines boot without it).
+//! what is missing and what to do: privileges (by capability), BTF, the
+//! ring buffer, and tracefs, which syscall tracepoints need and which ebq
+//! mounts itself when it is absent (DESIGN.md: our machines boot without
+//! it).
+//!
+//! What ebq needs, exactly: CAP_BPF and CAP_PERFMON to load and attach its
+//! programs, and CAP_DAC_READ_SEARCH when the query attaches a syscall
+//! tracepoint (tracefs, mode 0700, holds their ids); root has them all.
+//! Mounting tracefs when it is not mounted takes CAP_SYS_ADMIN.
+//!
+//! --explain answers the same questions (is tracefs mounted, does this
+//! kernel have a tracepoint) without any privilege, from /proc: the
+//! mount table, and the kernel's symbols for the tracepoints when tracefs
+//! cannot be read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -26,15 +37,23 @@ fn effective_caps() -> u64 {
         .unwrap_or(0)
 }
 
+fn has_cap(c: u32) -> bool {
+    effective_caps() & (1 << c) != 0
+}
+
 pub fn check_privileges() -> Result<()> {
-    let caps = effective_caps();
-    let has = |c: u32| caps & (1 << c) != 0;
-    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+    let missing: Vec<&str> = [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
+        .into_iter()
+        .filter(|(c, _)| !has_cap(*c))
+        .map(|(_, n)| n)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::Kernel(
-        "loading BPF programs needs root (or CAP_BPF and CAP_PERFMON): run ebq with sudo; ebq --explain works without".into(),
-    ))
+    Err(Error::Kernel(format!(
+        "loading BPF programs needs CAP_BPF and CAP_PERFMON, and this process lacks {}: run ebq as root (sudo) or with those capabilities; ebq --explain works without",
+        missing.join(" and ")
+    )))
 }
 
 pub fn check_btf() -> Result<()> {
@@ -61,9 +80,32 @@ pub fn check_ringbuf() -> Result<()> {
     ))
 }
 
+/// Where tracefs is mounted among the places libbpf looks for it, from
+/// the mount table (readable by anyone, unlike tracefs itself).
+fn tracefs_mount() -> Option<PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    table.lines().find_map(|l| {
+        // mount id, parent, dev, root, mount point, options ... - fstype ...
+        let (head, tail) = l.split_once(" - ")?;
+        let point = head.split(' ').nth(4)?;
+        let fstype = tail.split(' ').next()?;
+        (fstype == "tracefs" && (point == TRACEFS || point == DEBUGFS_TRACING))
+            .then(|| PathBuf::from(point))
+    })
+}
+
 /// Makes sure tracefs is reachable where libbpf looks for tracepoint ids;
 /// returns a note when ebq had to mount it.
 pub fn ensure_tracefs() -> Result<Option<String>> {
+    if let Some(dir) = tracefs_mount() {
+        if dir.join("events").is_dir() {
+            return Ok(None);
+        }
+        return Err(Error::Kernel(format!(
+            "tracefs ({}) is readable by root only, and the tracepoint ids this query needs are in it: that takes CAP_DAC_READ_SEARCH (or root)",
+            dir.display()
+        )));
+    }
     if Path::new(TRACEFS).join("events").is_dir()
         || Path::new(DEBUGFS_TRACING).join("events").is_dir()
     {
@@ -77,8 +119,13 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
         None::<&str>,
     )
     .map_err(|e| {
+        let why = if e == nix::errno::Errno::EPERM && !has_cap(CAP_SYS_ADMIN) {
+            "mounting it takes CAP_SYS_ADMIN".to_string()
+        } else {
+            format!("mounting it at {TRACEFS} failed ({e})")
+        };
         Error::Kernel(format!(
-            "tracefs is not mounted and mounting it at {TRACEFS} failed ({e}): mount it with `mount -t tracefs tracefs {TRACEFS}`"
+            "tracefs is not mounted and {why}: mount it with `mount -t tracefs tracefs {TRACEFS}`, or run ebq as root"
         ))
     })?;
     Ok(Some(format!(
@@ -88,14 +135,111 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
 
 /// Whether tracefs is mounted, for --explain (which mounts nothing).
 pub fn tracefs_mounted() -> bool {
-    Path::new(TRACEFS).join("events").is_dir() || Path::new(DEBUGFS_TRACING).join("events").is_dir()
+    tracefs_mount().is_some()
+        || Path::new(TRACEFS).join("events").is_dir()
+        || Path::new(DEBUGFS_TRACING).join("events").is_dir()
 }
 
-/// Where tracefs is mounted, if it is.
-pub fn tracing_dir() -> Option<std::path::PathBuf> {
+/// Where tracefs is mounted, if it is and this process can read it.
+pub fn tracing_dir() -> Option<PathBuf> {
     [TRACEFS, DEBUGFS_TRACING]
         .iter()
         .map(Path::new)
         .find(|p| p.join("events").is_dir())
         .map(Path::to_path_buf)
+}
+
+/// What --explain needs to know of the running kernel's tracepoints,
+/// with or without the right to read tracefs.
+pub enum Tracepoints {
+    /// tracefs is readable: its events/ directory.
+    Tracefs(PathBuf),
+    /// It is not (not mounted, or root's only): the kernel's function
+    /// symbols (/proc/kallsyms lists their names to anyone).
+    Symbols(std::collections::HashSet<String>),
+    /// Neither can be read.
+    Unknown,
+}
+
+/// The names of the kernel's functions, from /proc/kallsyms.
+fn kernel_functions() -> Option<std::collections::HashSet<String>> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (_, kind, name) = (f.next()?, f.next()?, f.next()?);
+                matches!(kind, "t" | "T").then(|| name.to_string())
+            })
+            .collect(),
+    )
+}
+
+impl Tracepoints {
+    pub fn read() -> Tracepoints {
+        if let Some(dir) = tracing_dir() {
+            return Tracepoints::Tracefs(dir.join("events"));
+        }
+        kernel_functions().map_or(Tracepoints::Unknown, Tracepoints::Symbols)
+    }
+
+    /// Whether the kernel has the tracepoint "category/name"; None when
+    /// it cannot be told.
+    pub fn has(&self, tp: &str) -> Option<bool> {
+        match self {
+            Tracepoints::Tracefs(events) => Some(events.join(tp).is_dir()),
+            Tracepoints::Symbols(names) => {
+                let (category, event) = tp.split_once('/')?;
+                match category {
+                    // A syscall's tracepoints exist with the syscall: its
+                    // entry point is __<arch>_sys_<name>
+                    // (arch/*/include/asm/syscall_wrapper.h).
+                    "syscalls" => {
+                        let sys = event
+                            .strip_prefix("sys_enter_")
+                            .or_else(|| event.strip_prefix("sys_exit_"))?;
+                        let suffix = format!("_sys_{sys}");
+                        Some(names.iter().any(|n| {
+                            n.strip_suffix(&suffix).is_some_and(|arch| {
+                                arch.starts_with("__") && !arch[2..].contains('_')
+                            })
+                        }))
+                    }
+                    // raw_syscalls and the others: their probe's function.
+                    _ => Some(names.contains(&format!("__bpf_trace_{event}"))),
+                }
+            }
+            Tracepoints::Unknown => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without tracefs, --explain reads the kernel's symbols: as root,
+    /// both must say the same of every tracepoint the catalog uses.
+    #[test]
+    fn the_symbols_tell_what_tracefs_tells() {
+        let Some(dir) = tracing_dir() else {
+            eprintln!("skipped: tracefs is not readable here");
+            return;
+        };
+        let symbols = Tracepoints::Symbols(kernel_functions().expect("/proc/kallsyms"));
+        let tracefs = Tracepoints::Tracefs(dir.join("events"));
+        let mut seen = 0;
+        for t in crate::catalog::TABLES {
+            for p in t.programs {
+                if let Some(tp) = p.tracepoint() {
+                    assert_eq!(symbols.has(tp), tracefs.has(tp), "{tp}");
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 40);
+        let none = "syscalls/sys_enter_no_such_call";
+        assert_eq!(symbols.has(none), Some(false));
+        assert_eq!(tracefs.has(none), Some(false));
+    }
 }

@@ -1,0 +1,189 @@
+//! ebq with exactly the capabilities it needs, as a user other than root
+//! (setpriv), and with one of them missing: it runs, or says in one line
+//! which capability is missing. --explain says the same as such a user as
+//! it does as root. The binary is copied where any user can run it, so this
+//! holds from a checkout in any directory (one under /root, mode 0700).
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+/// The user the tests drop to (nobody).
+const NOBODY: &str = "65534";
+
+/// ebq copied into a directory anyone can enter; None when this test cannot
+/// drop privileges (not root).
+fn reachable_ebq() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("EBQ_REQUIRE_BPF").map_or(true, |v| v != "1"),
+            "EBQ_REQUIRE_BPF=1 but this test needs root to drop to another user"
+        );
+        eprintln!("skipped: needs root to drop to another user");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let bin = dir.path().join("ebq");
+    std::fs::copy(common::BIN, &bin).expect("copy ebq");
+    Some((dir, bin))
+}
+
+/// `ebq ARGS` as nobody with exactly the capabilities `caps` ("bpf,perfmon").
+fn as_nobody(bin: &std::path::Path, caps: &str, args: &[&str]) -> Output {
+    let set = if caps.is_empty() {
+        "-all".to_string()
+    } else {
+        format!(
+            "-all,{}",
+            caps.split(',')
+                .map(|c| format!("+{c}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    Command::new("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            &format!("--inh-caps={set}"),
+            &format!("--ambient-caps={set}"),
+        ])
+        .arg(bin)
+        .args(args)
+        .env("EBQ_BTF_CACHE", "off")
+        .stdin(Stdio::null())
+        .output()
+        .expect("setpriv runs")
+}
+
+fn rows(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn bpf_perfmon_and_dac_read_search_are_all_ebq_needs() {
+    let Some((_dir, bin)) = reachable_ebq() else {
+        return;
+    };
+    let m = common::marker("caps");
+    let caps = "bpf,perfmon,dac_read_search";
+    // Syscall tracepoints (tracefs), a resolved path, -c.
+    let out = as_nobody(
+        &bin,
+        caps,
+        &[
+            "-o",
+            "json",
+            "-c",
+            &format!("/bin/true {m}"),
+            &format!(
+                "select uid, path, cmdline from process_events where cmdline like '/bin/true {m}'"
+            ),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        rows(&out),
+        [
+            json!({"uid": 65534, "path": common::real("/bin/true"), "cmdline": format!("/bin/true {m}")})
+        ]
+    );
+    // The file table, its opens resolved at their exit.
+    let out = as_nobody(
+        &bin,
+        caps,
+        &[
+            "-o",
+            "json",
+            "-c",
+            &format!("/bin/cat /etc/hostname /nonexistent-{m} 2>/dev/null"),
+            &format!("select path, error from file_events where comm = 'cat' and path in ('{}', '/nonexistent-{m}')", common::real("/etc/hostname")),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "cat failed, so did ebq: {err}");
+    assert_eq!(
+        rows(&out),
+        [
+            json!({"path": common::real("/etc/hostname"), "error": null}),
+            json!({"path": format!("/nonexistent-{m}"), "error": "ENOENT"}),
+        ]
+    );
+}
+
+fn one_line(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+#[test]
+fn a_missing_capability_is_named() {
+    let Some((_dir, bin)) = reachable_ebq() else {
+        return;
+    };
+    let q = "select pid from process_events";
+    let err = one_line(&as_nobody(&bin, "", &["-d", "1s", q]));
+    assert!(
+        err.starts_with("ebq: loading BPF programs needs CAP_BPF and CAP_PERFMON, and this process lacks CAP_BPF and CAP_PERFMON"),
+        "{err}"
+    );
+    let err = one_line(&as_nobody(&bin, "bpf", &["-d", "1s", q]));
+    assert!(err.contains("lacks CAP_PERFMON:"), "{err}");
+    // Syscall tracepoints need tracefs, which is root's only.
+    let err = one_line(&as_nobody(&bin, "bpf,perfmon", &["-d", "1s", q]));
+    assert!(
+        err.starts_with("ebq: tracefs (") && err.contains("takes CAP_DAC_READ_SEARCH"),
+        "{err}"
+    );
+    // A table of raw tracepoints only does without it.
+    let out = as_nobody(
+        &bin,
+        "bpf,perfmon",
+        &["-d", "300ms", "select pid from signal_events where pid = 1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn explain_says_the_same_notes_to_any_user() {
+    let Some((_dir, bin)) = reachable_ebq() else {
+        return;
+    };
+    for q in [
+        "select pid from process_events",
+        "select pid, path from file_events",
+        "select comm, count(*) from syscall_events group by comm",
+        "select pid from signal_events",
+    ] {
+        let root = Command::new(&bin)
+            .args(["--explain", q])
+            .output()
+            .expect("ebq runs");
+        let nobody = as_nobody(&bin, "", &["--explain", q]);
+        assert!(root.status.success() && nobody.status.success(), "{q}");
+        assert_eq!(
+            String::from_utf8_lossy(&nobody.stderr),
+            String::from_utf8_lossy(&root.stderr),
+            "{q}"
+        );
+        assert_eq!(nobody.stdout, root.stdout, "{q}");
+    }
+}
