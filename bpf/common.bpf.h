@@ -549,13 +549,23 @@ static __always_inline void *scratch_event(struct task_struct *task, __u32 kind)
 static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
+	/* max_fds and fd side by side (include/linux/fdtable.h): one read. */
+	struct {
+		unsigned int max_fds;
+		struct file **fd;
+	} t = {};
 	struct file *f = NULL;
 
-	if (fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (bpf_core_field_offset(struct fdtable, fd) == sizeof(void *) &&
+	    bpf_core_field_offset(struct fdtable, max_fds) == 0) {
+		bpf_probe_read_kernel(&t, sizeof(t), fdt);
+	} else {
+		t.max_fds = BPF_CORE_READ(fdt, max_fds);
+		t.fd = BPF_CORE_READ(fdt, fd);
+	}
+	if (fd < 0 || (__u32)fd >= t.max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	bpf_probe_read_kernel(&f, sizeof(f), &t.fd[fd]);
 	return f;
 }
 

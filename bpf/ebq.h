@@ -34,7 +34,7 @@
 #define EBQ_ARGV_MAX 128
 #define EBQ_ARGC_MAX (1 << 20)
 /* Pointers of a failed exec's argv read in one helper call while counting. */
-#define EBQ_ARGV_CHUNK 64
+#define EBQ_ARGV_CHUNK 8
 /* PATH_MAX in include/uapi/linux/limits.h. */
 #define EBQ_PATH_MAX 4096
 /* NAME_MAX + 1 (include/uapi/linux/limits.h): one path component. */

@@ -215,7 +215,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	struct file_buf *b;
 	struct ebq_file_event *e;
 	__u32 action, off = 0, n;
-	bool relative = false, walked = false;
+	bool relative = false, walked = false, walk_cut = false;
 
 	action = file_action(what, st->args[4]);
 	if ((CFG.actions && !(CFG.actions & (1u << action))) ||
@@ -229,10 +229,37 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		aggregate_current(action, ret, have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0);
 		return 0;
 	}
-	b = scratch_event(task, EBQ_EV_FILE);
+	b = scratch_slot();
 	if (!b)
 		return 0;
 	e = &b->e;
+	/*
+	 * The file an open returned, walked and checked against the path
+	 * prefix first: a rejected open costs the walk, not the header's
+	 * helper calls too.
+	 */
+	if ((CFG.capture & EBQ_CAP_PATH) && have_ret && ret >= 0 && opens_fd(what)) {
+		struct file *f = fd_file(task, (__s32)ret);
+
+		if (f) {
+			__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&f->f_path, 1);
+
+			if (r & EBQ_WALK_R_REJECT) {
+				filtered();
+				return 0;
+			}
+			walked = true;
+			off = (__u32)r;
+			if (off > EBQ_PATH_MAX + EBQ_WALK_PSEUDO_INFO + 1)
+				off = 0;
+			walk_cut = r & EBQ_WALK_R_CUT;
+		}
+	}
+	fill_header(&e->h, task, EBQ_EV_FILE);
+	if (!header_ok(&e->h)) {
+		filtered();
+		return 0;
+	}
 	e->duration_ns = have_ret ? bpf_ktime_get_boot_ns() - st->start_ns : 0;
 	e->exit_code = ret;
 	e->action = action;
@@ -271,25 +298,11 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		return 0;
 	}
 	e->eflags |= EBQ_FILE_HAS_PATH;
-	if ((CFG.capture & EBQ_CAP_PATH) && have_ret && ret >= 0 && opens_fd(what)) {
-		struct file *f = fd_file(task, (__s32)ret);
-
-		if (f) {
-			__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&f->f_path, 1);
-
-			if (r & EBQ_WALK_R_REJECT) {
-				filtered();
-				return 0;
-			}
-			if (r & EBQ_WALK_R_CUT)
-				e->eflags |= EBQ_FILE_TRUNC_PATH;
-			walked = true;
-			off = (__u32)r;
-			if (off > EBQ_PATH_MAX + EBQ_WALK_PSEUDO_INFO + 1)
-				off = 0;
-			e->path_len = off;
-			e->eflags |= EBQ_FILE_PATH_WALKED;
-		}
+	if (walked) {
+		e->path_len = off;
+		e->eflags |= EBQ_FILE_PATH_WALKED;
+		if (walk_cut)
+			e->eflags |= EBQ_FILE_TRUNC_PATH;
 	}
 	off = forget(&b->cell, off);
 	if (walked) {

@@ -56,14 +56,25 @@ struct {
 
 struct walk_buf {
 	/*
-	 * Where the path starts in b. Kept here, not in the loop's context:
-	 * read from a map value it is an unknown number to the verifier, so
-	 * its states after one step and after the next are the same and it
-	 * checks walk_step() a few times, not once per depth (830,000
-	 * instructions for one program when it was on the stack).
+	 * The walk's state, kept here rather than in the loop's context on
+	 * the stack: read from a map value, every field is an unknown number
+	 * to the verifier, so the states after one step and after the next
+	 * are the same and it checks walk_step() once or twice, not once per
+	 * depth and flag combination (830,000 instructions for one program
+	 * with `pos` on the stack; 3 ms of verification per program with the
+	 * flags there).
 	 */
-	__u32 pos;
-	__u32 _pad;
+	struct dentry *dentry;
+	struct mount *mnt;
+	struct dentry *mnt_root;    /* mnt's root dentry */
+	struct dentry *root_dentry; /* the task's root */
+	struct vfsmount *root_mnt;
+	struct dentry *pseudo;
+	struct dentry *leaf;        /* the file's own dentry */
+	__u32 deleted;              /* ... is unlinked */
+	__u32 pos;                  /* where the path starts in b */
+	__u32 flags;                /* enum ebq_walk_flags */
+	__u32 done;
 	__u8 b[EBQ_WALK_BUF];
 };
 
@@ -84,14 +95,6 @@ _Static_assert(sizeof(struct walk_pseudo) == EBQ_WALK_PSEUDO_INFO, "pseudo info 
 
 struct walk_ctx {
 	struct walk_buf *wb;
-	struct dentry *dentry;
-	struct mount *mnt;
-	struct dentry *mnt_root;   /* mnt's root dentry */
-	struct dentry *root_dentry; /* the task's root */
-	struct vfsmount *root_mnt;
-	struct dentry *pseudo;
-	__u32 flags;               /* enum ebq_walk_flags */
-	__u32 done;
 };
 
 /* The struct vfsmount inside a struct mount (fs/mount.h real_mount()). */
@@ -101,18 +104,25 @@ static __always_inline struct vfsmount *vfsmnt_of(struct mount *m)
 }
 
 /* A dentry's parent and name, in one read where they are side by side. */
+/* A dentry's hash link (d_unhashed() reads it), parent and name. */
 struct dentry_up {
+	void *pprev;
 	struct dentry *parent;
 	struct qstr name;
 };
 
+/* The three in one read where they are side by side (they have been in
+ * every kernel since 3.x: d_hash, d_parent, d_name). */
 static __always_inline void read_dentry_up(struct dentry_up *d, struct dentry *dentry)
 {
-	if (bpf_core_field_offset(struct dentry, d_name) ==
-	    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *)) {
+	if (bpf_core_field_offset(struct dentry, d_parent) ==
+		    bpf_core_field_offset(struct dentry, d_hash.pprev) + sizeof(void *) &&
+	    bpf_core_field_offset(struct dentry, d_name) ==
+		    bpf_core_field_offset(struct dentry, d_parent) + sizeof(void *)) {
 		bpf_probe_read_kernel(d, sizeof(*d),
-				      (void *)dentry + bpf_core_field_offset(struct dentry, d_parent));
+				      (void *)dentry + bpf_core_field_offset(struct dentry, d_hash.pprev));
 	} else {
+		d->pprev = BPF_CORE_READ(dentry, d_hash.pprev);
 		d->parent = BPF_CORE_READ(dentry, d_parent);
 		bpf_core_read(&d->name, sizeof(d->name), &dentry->d_name);
 	}
@@ -121,49 +131,44 @@ static __always_inline void read_dentry_up(struct dentry_up *d, struct dentry *d
 /* One step of ebq_walk_path(): a component, or a hop over a mount point. */
 static long walk_step(__u32 i, void *arg)
 {
-	struct walk_ctx *w = arg;
+	struct walk_buf *wb = ((struct walk_ctx *)arg)->wb;
 	/* Locals: BPF_CORE_READ must only relocate kernel types. */
-	struct dentry *dentry = w->dentry;
-	struct mount *mnt = w->mnt;
-	struct walk_buf *wb = w->wb;
+	struct dentry *dentry = wb->dentry;
+	struct mount *mnt = wb->mnt;
 	struct dentry_up d;
 	__u32 pos, len;
 	__u8 *dst;
 
-	if (dentry == w->root_dentry && vfsmnt_of(mnt) == w->root_mnt) {
-		w->done = 1; /* the task's root */
+	if (dentry == wb->root_dentry && vfsmnt_of(mnt) == wb->root_mnt) {
+		wb->done = 1; /* the task's root */
 		return 1;
 	}
-	if (dentry == w->mnt_root) {
+	if (dentry == wb->mnt_root) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
 		if (up == mnt) {
 			/* The namespace's root (the file is outside the task's
 			 * root, or on a detached mount): named from there, as
 			 * d_path() names it. */
-			w->done = 1;
+			wb->done = 1;
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		w->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+		wb->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		wb->mnt = up;
+		wb->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
 		return 0;
 	}
 	read_dentry_up(&d, dentry);
-	if (d.parent == dentry) {
-		/* Its own parent but no mount's root: a pseudo file (memfd,
-		 * pipe, socket), or a dentry cut loose. Its name, then stop. */
-		w->flags |= EBQ_WALK_PSEUDO;
-		w->pseudo = dentry;
-		w->done = 1;
-	}
+	/* d_unlinked() (include/linux/dcache.h) of the file itself:
+	 * unhashed, and not a root. */
+	if (dentry == wb->leaf)
+		wb->deleted = !d.pprev && d.parent != dentry;
 	len = d.name.len;
 	if (len > EBQ_NAME_MAX - 1)
 		len = EBQ_NAME_MAX - 1;
 	pos = wb->pos;
 	if (pos > EBQ_WALK_END || pos < EBQ_WALK_HEAD + len + 1) {
-		w->flags |= EBQ_WALK_CUT;
-		w->done = 0;
+		wb->flags |= EBQ_WALK_CUT;
 		return 1;
 	}
 	pos -= len + 1;
@@ -171,8 +176,16 @@ static long walk_step(__u32 i, void *arg)
 	dst[0] = '/';
 	bpf_probe_read_kernel(dst + 1, len, d.name.name);
 	wb->pos = pos;
-	w->dentry = d.parent;
-	return w->done ? 1 : 0;
+	wb->dentry = d.parent;
+	if (d.parent == dentry) {
+		/* Its own parent but no mount's root: a pseudo file (memfd,
+		 * pipe, socket), or a dentry cut loose. Its name, then stop. */
+		wb->flags |= EBQ_WALK_PSEUDO;
+		wb->pseudo = dentry;
+		wb->done = 1;
+		return 1;
+	}
+	return 0;
 }
 
 /* ebq_walk_path()'s result: the bytes written, and these bits. */
@@ -243,7 +256,6 @@ __noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u3
 	struct walk_pseudo info = {};
 	__u32 zero = 0, n, pos, off;
 	__u8 flags = 0;
-
 	struct fs_struct *fs;
 	struct dentry *leaf;
 	struct walk_buf *wb;
@@ -258,26 +270,35 @@ __noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u3
 	bpf_core_read(&root, sizeof(root), &fs->root);
 	vfsmnt = BPF_CORE_READ(p, mnt);
 	leaf = BPF_CORE_READ(p, dentry);
-	w.dentry = leaf;
+	wb->dentry = leaf;
 	/* container_of(vfsmnt, struct mount, mnt), offset relocated by CO-RE */
-	w.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	w.root_dentry = root.dentry;
-	w.root_mnt = root.mnt;
+	wb->mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	wb->mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	wb->root_dentry = root.dentry;
+	wb->root_mnt = root.mnt;
+	wb->pseudo = NULL;
 	wb->pos = EBQ_WALK_END;
-	/* d_unlinked() (include/linux/dcache.h): unhashed, and not a root. */
-	if (!BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
+	wb->flags = 0;
+	wb->done = 0;
+	wb->leaf = leaf;
+	wb->deleted = 0;
+	/* The file's dentry is read by the first step, but when it is a
+	 * mount's root (a bind-mounted file): then here. */
+	if (leaf == wb->mnt_root &&
+	    !BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
 		flags |= EBQ_WALK_DELETED;
 	bpf_loop(EBQ_WALK_STEPS, walk_step, &w, 0);
-	if (!w.done)
-		w.flags |= EBQ_WALK_CUT;
+	flags |= wb->flags;
+	if (wb->deleted)
+		flags |= EBQ_WALK_DELETED;
+	if (!wb->done)
+		flags |= EBQ_WALK_CUT;
 	pos = wb->pos;
 	if (pos >= EBQ_WALK_END || pos < EBQ_WALK_HEAD) {
 		/* Nothing above the file but the root: the root itself. */
 		pos = EBQ_WALK_END - 1;
 		wb->b[EBQ_WALK_END - 1] = '/';
 	}
-	flags |= w.flags;
 	n = EBQ_WALK_END - pos;
 	if (check && (CFG.path_mode & EBQ_F_PREFIX) &&
 	    !(flags & (EBQ_WALK_CUT | EBQ_WALK_DELETED | EBQ_WALK_PSEUDO)) &&
@@ -287,7 +308,7 @@ __noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u3
 	*data_at(d->b, off) = flags;
 	off++;
 	if (flags & EBQ_WALK_PSEUDO) {
-		struct dentry *pseudo = w.pseudo;
+		struct dentry *pseudo = wb->pseudo;
 
 		info.magic = BPF_CORE_READ(pseudo, d_sb, s_magic);
 		info.ino = BPF_CORE_READ(pseudo, d_inode, i_ino);

@@ -58,15 +58,40 @@ struct {
 	__type(value, struct env_buf);
 } env_scratch SEC(".maps");
 
+/*
+ * The state of the loops below that walk the caller's memory (argv
+ * pointers, pending task works), in a map value: read from there it is an
+ * unknown number to the verifier, which then checks each callback once,
+ * where a state on the stack, with a value per iteration, cost it a pass
+ * per iteration (5 ms of verification for the count alone).
+ */
+struct loop_state {
+	__u64 at;     /* the next pointer or string */
+	__u64 end;
+	__u64 cur;
+	__u64 found;
+	__u64 done;
+	__u64 inside; /* env_block_step(): `at` is inside a variable */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct loop_state);
+} loop_scratch SEC(".maps");
+
+struct loop_ctx {
+	struct loop_state *s;
+	const char *const *argv;
+};
+
 struct env_ctx {
-	unsigned long pos;           /* successful exec: the next string */
-	unsigned long end;
+	struct loop_state *s;        /* at: the next string or pointer index;
+					found: LD_PRELOAD's value, in user
+					memory */
 	const char *const *envp;     /* failed exec: the caller's array */
 	char *var;                   /* env_scratch */
-	const char *value;           /* user address of LD_PRELOAD's value */
-	__u32 found;
-	__u32 inside;                /* pos is inside a variable, not at one */
-	__u32 done;                  /* the array's end was reached */
 };
 
 static __always_inline bool is_ld_preload(const char *h)
@@ -84,28 +109,28 @@ static __always_inline bool is_ld_preload(const char *h)
 static long env_block_step(__u32 i, void *arg)
 {
 	struct env_ctx *c = arg;
+	struct loop_state *s = c->s;
 	char *var = c->var;
-	unsigned long pos = c->pos;
+	unsigned long pos = s->at;
 	long n;
 
-	if (pos >= c->end) {
-		c->done = 1;
+	if (pos >= s->end) {
+		s->done = 1;
 		return 1;
 	}
 	n = bpf_probe_read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
 	if (n <= 0) {
-		c->done = 1;
+		s->done = 1;
 		return 1;
 	}
-	if (!c->inside && n >= 11 && is_ld_preload(var)) {
-		c->found = 1;
-		c->value = (const char *)pos + 11;
+	if (!s->inside && n >= 11 && is_ld_preload(var)) {
+		s->found = pos + 11;
 		return 1;
 	}
 	/* n == EBQ_ENV_VAR_MAX: no NUL in sight, the copy ends with one of
 	 * its own; the variable goes on at pos + n - 1. */
-	c->inside = n == EBQ_ENV_VAR_MAX;
-	c->pos = pos + (c->inside ? n - 1 : n);
+	s->inside = n == EBQ_ENV_VAR_MAX;
+	s->at = pos + (s->inside ? n - 1 : n);
 	return 0;
 }
 
@@ -113,18 +138,18 @@ static long env_block_step(__u32 i, void *arg)
 static long env_array_step(__u32 i, void *arg)
 {
 	struct env_ctx *c = arg;
+	struct loop_state *s = c->s;
 	const char *p = NULL;
 	char head[12] = {};
 
 	if (bpf_probe_read_user(&p, sizeof(p), &c->envp[i]) || !p) {
-		c->done = 1;
+		s->done = 1;
 		return 1;
 	}
 	if (bpf_probe_read_user(head, 11, p))
 		return 0;
 	if (is_ld_preload(head)) {
-		c->found = 1;
-		c->value = p + 11;
+		s->found = (__u64)p + 11;
 		return 1;
 	}
 	return 0;
@@ -138,27 +163,35 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 						const char *const *envp, __u32 off)
 {
 	struct env_ctx c = {};
+	struct loop_state *s;
 	__u32 zero = 0;
 	long n;
 
 	b->e.flags |= EBQ_EXEC_HAS_ENV;
+	s = bpf_map_lookup_elem(&loop_scratch, &zero);
+	if (!s)
+		return 0;
+	c.s = s;
+	s->found = 0;
+	s->done = 0;
+	s->inside = 0;
 	if (mm) {
 		c.var = bpf_map_lookup_elem(&env_scratch, &zero);
 		if (!c.var)
 			return 0;
-		c.pos = BPF_CORE_READ(mm, env_start);
-		c.end = BPF_CORE_READ(mm, env_end);
+		s->at = BPF_CORE_READ(mm, env_start);
+		s->end = BPF_CORE_READ(mm, env_end);
 		bpf_loop(EBQ_ENV_STEPS, env_block_step, &c, 0);
 	} else {
 		c.envp = envp;
 		bpf_loop(EBQ_ENV_STEPS, env_array_step, &c, 0);
 	}
 	/* Neither found nor searched to the end: said, never guessed. */
-	if (!c.found && !c.done)
+	if (!s->found && !s->done)
 		b->e.flags |= EBQ_TRUNC_ENV;
-	if (!c.found || off > EBQ_DATA_MASK)
+	if (!s->found || off > EBQ_DATA_MASK)
 		return 0;
-	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, c.value);
+	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
 	if (n <= 0)
 		return 0;
 	b->e.flags |= EBQ_EXEC_LD_PRELOAD;
@@ -228,8 +261,13 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
  * FMODE_EXEC (include/linux/fs.h; the same bit in both).
  */
 #define EBQ_FMODE_EXEC 0x20
-/* Pending task works walked looking for the script an exec ran. */
-#define EBQ_TASK_WORKS_MAX 16
+/*
+ * Pending task works walked looking for the script an exec ran: the
+ * script's is the oldest, and every close-on-exec fd whose last
+ * reference the exec dropped is queued after it (many, for a child of a
+ * busy multithreaded parent).
+ */
+#define EBQ_TASK_WORKS_MAX 4096
 
 /*
  * The file the caller executed when the kernel ran an interpreter for it
@@ -244,11 +282,28 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
  * candidate is checked to be a file (its inode is its dentry's) before it
  * is believed.
  */
+/* One pending task work: is it a file opened for exec (script_file())? */
+static long works_step(__u32 i, void *arg)
+{
+	struct loop_state *s = ((struct loop_ctx *)arg)->s;
+	struct callback_head *cb = (void *)s->cur;
+	struct file *f;
+
+	if (!cb)
+		return 1;
+	f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
+	if (((BPF_CORE_READ(f, f_flags) | BPF_CORE_READ(f, f_mode)) & EBQ_FMODE_EXEC) &&
+	    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
+		s->found = (__u64)f;
+	s->cur = (__u64)BPF_CORE_READ(cb, next);
+	return 0;
+}
+
 static __always_inline struct file *script_file(struct linux_binprm *bprm)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
-	struct callback_head *cb;
-	struct file *found = NULL;
+	struct loop_ctx c = {};
+	__u32 zero = 0;
 
 	if (bpf_core_field_exists(bprm->executable)) {
 		struct file *exe = BPF_CORE_READ(bprm, executable);
@@ -258,19 +313,13 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 	}
 	if (!bpf_core_field_exists(((struct file *)0)->f_task_work))
 		return NULL;
-	cb = BPF_CORE_READ(task, task_works);
-	for (int i = 0; i < EBQ_TASK_WORKS_MAX; i++) {
-		struct file *f;
-
-		if (!cb)
-			break;
-		f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
-		if (((BPF_CORE_READ(f, f_flags) | BPF_CORE_READ(f, f_mode)) & EBQ_FMODE_EXEC) &&
-		    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
-			found = f;
-		cb = BPF_CORE_READ(cb, next);
-	}
-	return found;
+	c.s = bpf_map_lookup_elem(&loop_scratch, &zero);
+	if (!c.s)
+		return NULL;
+	c.s->cur = (__u64)BPF_CORE_READ(task, task_works);
+	c.s->found = 0;
+	bpf_loop(EBQ_TASK_WORKS_MAX, works_step, &c, 0);
+	return (struct file *)c.s->found;
 }
 
 /*
@@ -478,38 +527,34 @@ static long args_step(__u32 i, void *arg)
 }
 
 /* Pointers of argv past the ones copied, counted EBQ_ARGV_CHUNK at a time. */
-struct count_ctx {
-	const char *const *argv;
-	__u64 *chunk;    /* env_scratch, EBQ_ARGV_CHUNK pointers */
-	__u32 at;
-	__u32 done;
-};
-
 static long count_step(__u32 i, void *arg)
 {
-	struct count_ctx *c = arg;
-	__u64 *chunk = c->chunk;
-	__u32 at = c->at;
+	struct loop_ctx *c = arg;
+	struct loop_state *s = c->s;
+	__u64 chunk[EBQ_ARGV_CHUNK];
+	__u64 at = s->at;
 
-	if (bpf_probe_read_user(chunk, EBQ_ARGV_CHUNK * sizeof(__u64), &c->argv[at])) {
+	if (bpf_probe_read_user(chunk, sizeof(chunk), &c->argv[at])) {
 		/* The array ends near the end of a page: one at a time. */
 		const char *p = NULL;
 
 		if (bpf_probe_read_user(&p, sizeof(p), &c->argv[at]) || !p) {
-			c->done = 1;
+			s->done = 1;
 			return 1;
 		}
-		c->at = at + 1;
+		s->at = at + 1;
 		return 0;
 	}
+	/* Unrolled: straight-line checks cost the verifier one pass. */
+#pragma unroll
 	for (int j = 0; j < EBQ_ARGV_CHUNK; j++) {
 		if (!chunk[j]) {
-			c->at = at + j;
-			c->done = 1;
+			s->at = at + j;
+			s->done = 1;
 			return 1;
 		}
 	}
-	c->at = at + EBQ_ARGV_CHUNK;
+	s->at = at + EBQ_ARGV_CHUNK;
 	return 0;
 }
 
@@ -517,17 +562,15 @@ static long count_step(__u32 i, void *arg)
 static __always_inline __u32 count_args(const char *const *argv, __u32 from)
 {
 	__u32 zero = 0;
-	struct count_ctx c = {
-		.argv = argv,
-		.at = from,
-	};
+	struct loop_ctx c = { .argv = argv };
 
-	_Static_assert(EBQ_ARGV_CHUNK * sizeof(__u64) <= EBQ_ENV_VAR_MAX, "a chunk fits");
-	c.chunk = bpf_map_lookup_elem(&env_scratch, &zero);
-	if (!c.chunk)
+	c.s = bpf_map_lookup_elem(&loop_scratch, &zero);
+	if (!c.s)
 		return from;
+	c.s->at = from;
+	c.s->done = 0;
 	bpf_loop(EBQ_ARGC_MAX / EBQ_ARGV_CHUNK, count_step, &c, 0);
-	return c.at;
+	return c.s->at;
 }
 
 static __always_inline int exec_fail_report(const struct inflight *st, long ret, bool captures)

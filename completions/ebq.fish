@@ -13,8 +13,8 @@ json\t'One JSON object per row (NDJSON; default when not a terminal)'
 csv\t'Comma-separated values with a header row'"
 complete -c ebq -s d -l duration -d 'Stop after DUR (10s, 500ms, 2m)' -r
 complete -c ebq -l interval -d 'Aggregates: print the result set every DUR (each covers that interval alone), as well as at the end' -r
-complete -c ebq -s c -l command -d 'Run CMD (with /bin/sh -c), trace only it and its descendants, and stop when it exits; its stdout goes to stderr, so that stdout holds only rows' -r
-complete -c ebq -s p -l pid -d 'Trace only process PID and its descendants; stop when it exits' -r
+complete -c ebq -s c -l command -d 'Run CMD (with /bin/sh -c, in a process group of its own), trace only it and its descendants, and stop when it exits, with its exit status; when ebq stops first, CMD gets SIGTERM, then SIGKILL a second later. Its stdout goes to stderr, so that stdout holds only rows' -r
+complete -c ebq -s p -l pid -d 'Trace only process PID (not a thread id; a pid of ebq\'s own pid namespace) and its descendants; stop when it exits' -r
 complete -c ebq -l buffer-size -d 'Ring buffer size (headroom against lost events) [default: the table\'s: 4M for file and syscall events, 1M for process and socket events, 256K for the rest; 64K when the kernel aggregates]' -r
 complete -c ebq -l color -d 'When to use colors (NO_COLOR is honored in auto)' -r -f -a "auto\t'Color on a terminal, unless NO_COLOR is set'
 always\t''

@@ -99,13 +99,16 @@ pub struct Args {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub interval: Option<Duration>,
 
-    /// Run CMD (with /bin/sh -c), trace only it and its descendants, and
-    /// stop when it exits; its stdout goes to stderr, so that stdout holds
-    /// only rows
+    /// Run CMD (with /bin/sh -c, in a process group of its own), trace
+    /// only it and its descendants, and stop when it exits, with its exit
+    /// status; when ebq stops first, CMD gets SIGTERM, then SIGKILL a
+    /// second later. Its stdout goes to stderr, so that stdout holds only
+    /// rows
     #[arg(short, long, value_name = "CMD", conflicts_with = "pid")]
     pub command: Option<String>,
 
-    /// Trace only process PID and its descendants; stop when it exits
+    /// Trace only process PID (not a thread id; a pid of ebq's own pid
+    /// namespace) and its descendants; stop when it exits
     #[arg(short, long, value_name = "PID", value_parser = parse_pid)]
     pub pid: Option<u32>,
 

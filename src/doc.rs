@@ -91,8 +91,12 @@ fn man_tables(out: &mut Vec<u8>, tables: &[&Table]) -> std::io::Result<()> {
     writeln!(out, ".TP")?;
     writeln!(out, "\\fBNO_COLOR\\fR")?;
     writeln!(out, "When set, \\-\\-color auto prints no color.")?;
+    writeln!(out, ".SH PATHS")?;
+    writeln!(out, "A path is the file the kernel used, named as the process sees it (as /proc/PID/exe and /proc/PID/fd/N name it): symlinks followed, no //, . or .., relative to the process's own root. An exec reports the file it ran (a #! script itself, with its interpreter in interpreter); an open that returned an fd, the file opened; every other file operation, and a failed exec or open, the path as written, normalized lexically against the directory the kernel started from (root, cwd or dirfd, resolved). requested_path holds the path as written. A path too long to copy keeps its tail after ... and is flagged truncated; an unlinked file reads as /proc shows it, with (deleted).")?;
+    writeln!(out, ".SH PRIVILEGES")?;
+    writeln!(out, "Root, or CAP_BPF and CAP_PERFMON, and CAP_DAC_READ_SEARCH for a query that attaches syscall tracepoints (their ids are in tracefs, readable by root only); CAP_SYS_ADMIN only to mount tracefs when it is not mounted. A missing one is named. \\-\\-explain needs none.")?;
     writeln!(out, ".SH EXIT STATUS")?;
-    writeln!(out, "0 at a normal end (Ctrl\\-C, SIGTERM, \\-\\-duration, LIMIT, the \\-c command done, a closed pipe); 3 when the run ended normally but lost events (said on stderr: a full ring buffer, a full kernel aggregation map, a userspace bound); 2 for a usage or SQL error; 1 for any other failure.")?;
+    writeln!(out, "0 at a normal end (Ctrl\\-C, SIGTERM, \\-\\-duration, LIMIT, the \\-p process done, a closed pipe); 3 when the run ended normally but lost events (said on stderr: a full ring buffer, a full kernel aggregation map, a userspace bound); 2 for a usage or SQL error; 1 for any other failure. With \\-c, when the command ends on its own, its exit status (128 + N when signal N killed it), or 3 if it exited 0 and events were lost.")?;
     Ok(())
 }
 

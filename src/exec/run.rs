@@ -487,7 +487,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         Target::Pid(p) => {
             // The tree as ebq's /proc numbers it, in the kernel's numbers.
             let tree = descendants(*p);
-            let tree = if in_pidns {
+            let tree = if in_pidns && pidns::proc_is_own() {
                 let host = pidns::host_pids(&tree)?;
                 tree.iter()
                     .filter_map(|p| host.pids.get(p).copied())

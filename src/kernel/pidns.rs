@@ -24,6 +24,17 @@ pub fn in_child_namespace() -> bool {
     std::fs::metadata("/proc/self/ns/pid").is_ok_and(|m| m.ino() != PROC_PID_INIT_INO)
 }
 
+/// Whether the /proc ebq sees numbers processes as ebq's own namespace
+/// does (`unshare --pid --mount-proc`, a container), rather than as an
+/// outer one (`unshare --pid` alone keeps the host's /proc, whose pids are
+/// the kernel's already).
+pub fn proc_is_own() -> bool {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse::<u32>().ok()))
+        == Some(std::process::id())
+}
+
 /// What the kernel calls ebq and the given pids of ebq's namespace.
 pub struct HostPids {
     /// ebq's own pid in the initial namespace.
