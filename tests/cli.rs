@@ -107,7 +107,7 @@ fn list_tables_and_columns() {
 
 /// `ebq --explain -` with the query on stdin: no argument size limit.
 fn explain_stdin(q: &[u8]) -> std::process::Output {
-    let mut child = Command::new(common::BIN)
+    let mut child = Command::new(common::bin())
         .args(["--explain", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -332,8 +332,15 @@ fn a_thread_id_is_refused_with_its_process() {
         assert!(Instant::now() < deadline, "no second thread");
         std::thread::sleep(Duration::from_millis(10));
     };
+    // -d: a build that follows the thread instead ends, and fails here.
     let out = common::ebq()
-        .args(["-p", &tid.to_string(), "select pid from process_events"])
+        .args([
+            "-d",
+            "3s",
+            "-p",
+            &tid.to_string(),
+            "select pid from process_events",
+        ])
         .output()
         .expect("ebq runs");
     let _ = target.kill();
@@ -359,7 +366,7 @@ fn ebq_named(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     )
     .expect("chmod");
     let bin = dir.path().join(name);
-    std::fs::copy(common::BIN, &bin).expect("copy ebq");
+    std::fs::copy(common::bin(), &bin).expect("copy ebq");
     (dir, bin)
 }
 

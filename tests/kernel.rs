@@ -1004,7 +1004,7 @@ fn big_environment(cmd: &mut Command, n: usize, len: usize, preload: &str) {
 }
 
 #[test]
-fn ld_preload_is_found_past_a_two_megabyte_environment() {
+fn ld_preload_is_found_past_nearly_two_megabytes_of_environment() {
     let m = marker("ldbig");
     let Some(ebq) = Running::start(&[&format!(
         "select ld_preload, exit_code, truncated from process_events where cmdline like '%{m}%'"

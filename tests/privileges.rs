@@ -31,7 +31,7 @@ fn reachable_ebq() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     )
     .expect("chmod");
     let bin = dir.path().join("ebq");
-    std::fs::copy(common::BIN, &bin).expect("copy ebq");
+    std::fs::copy(common::bin(), &bin).expect("copy ebq");
     Some((dir, bin))
 }
 

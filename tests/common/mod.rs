@@ -15,11 +15,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_ebq");
+/// The ebq binary under test: this build's, or EBQ_TEST_BIN (to run the
+/// suite against another build, such as an older one a test should fail
+/// on).
+pub fn bin() -> String {
+    std::env::var("EBQ_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ebq").to_string())
+}
 
 /// ebq, run as a normal command (no root needed).
 pub fn ebq() -> Command {
-    Command::new(BIN)
+    Command::new(bin())
 }
 
 fn is_root() -> bool {
@@ -44,7 +49,7 @@ pub fn ebq_root() -> Option<Command> {
 /// from the Command's environment: they go through env(1) instead).
 pub fn ebq_root_env(env: &[(&str, &str)]) -> Option<Command> {
     if is_root() {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(bin());
         c.envs(env.iter().copied());
         return Some(c);
     }
@@ -52,7 +57,7 @@ pub fn ebq_root_env(env: &[(&str, &str)]) -> Option<Command> {
         let mut c = Command::new("sudo");
         c.args(["-n", "env"])
             .args(env.iter().map(|(k, v)| format!("{k}={v}")))
-            .arg(BIN);
+            .arg(bin());
         return Some(c);
     }
     if std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
