@@ -22,6 +22,7 @@
 
 /* include/uapi/linux/fcntl.h */
 #define AT_FDCWD -100
+#define AT_EMPTY_PATH 0x1000
 
 const volatile struct ebq_filter_config cfg = {};
 

@@ -149,6 +149,8 @@ enum ebq_exec_flags {
 	EBQ_EXEC_REQ_FDPATH = 1 << 14,
 	/* the interpreter's path was captured */
 	EBQ_EXEC_HAS_INTERP = 1 << 15,
+	/* LD_PRELOAD's value was longer than the kernel copies */
+	EBQ_EXEC_LD_PRELOAD_CUT = 1 << 16,
 };
 
 /* What the kernel copies into an event: set per query (capture pruning). */

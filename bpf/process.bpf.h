@@ -123,10 +123,10 @@ static long env_block_step(__u32 i, void *arg)
 		s->done = 1;
 		return 1;
 	}
-	if (!s->inside && n >= 11 && is_ld_preload(var)) {
+	/* The loader takes the last LD_PRELOAD (elf/rtld.c process_envvars()
+	 * keeps overwriting it): so does the search, to the end. */
+	if (!s->inside && n >= 11 && is_ld_preload(var))
 		s->found = pos + 11;
-		return 1;
-	}
 	/* n == EBQ_ENV_VAR_MAX: no NUL in sight, the copy ends with one of
 	 * its own; the variable goes on at pos + n - 1. */
 	s->inside = n == EBQ_ENV_VAR_MAX;
@@ -148,16 +148,15 @@ static long env_array_step(__u32 i, void *arg)
 	}
 	if (bpf_probe_read_user(head, 11, p))
 		return 0;
-	if (is_ld_preload(head)) {
-		s->found = (__u64)p + 11;
-		return 1;
-	}
+	if (is_ld_preload(head))
+		s->found = (__u64)p + 11; /* the last one counts */
 	return 0;
 }
 
 /*
  * LD_PRELOAD from the environment: the new program's for a successful
- * exec (mm != NULL), else the caller's envp. Written at data + off.
+ * exec (mm != NULL), else the caller's envp; its last occurrence, as the
+ * loader reads it. Written at data + off, cut at EBQ_PATH_MAX (flagged).
  */
 static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_struct *mm,
 						const char *const *envp, __u32 off)
@@ -186,21 +185,25 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 		c.envp = envp;
 		bpf_loop(EBQ_ENV_STEPS, env_array_step, &c, 0);
 	}
-	/* Neither found nor searched to the end: said, never guessed. */
-	if (!s->found && !s->done)
+	/* Not searched to the end: a later LD_PRELOAD may be there. Said,
+	 * never guessed. */
+	if (!s->done)
 		b->e.flags |= EBQ_TRUNC_ENV;
 	if (!s->found || off > EBQ_DATA_MASK)
 		return 0;
 	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
 	if (n <= 0)
 		return 0;
+	if (n == EBQ_PATH_MAX)
+		b->e.flags |= EBQ_TRUNC_ENV | EBQ_EXEC_LD_PRELOAD_CUT;
 	b->e.flags |= EBQ_EXEC_LD_PRELOAD;
 	b->e.ld_preload_len = n - 1;
 	return n - 1;
 }
 
 static __always_inline int exec_enter_call(__u32 syscall, __s32 dirfd, const char *filename,
-				      const char *const *argv, const char *const *envp)
+				      const char *const *argv, const char *const *envp,
+				      __u64 flags)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct inflight st = {};
@@ -212,6 +215,7 @@ static __always_inline int exec_enter_call(__u32 syscall, __s32 dirfd, const cha
 	st.args[1] = (__u64)argv;
 	st.args[2] = (__u64)(__s64)dirfd;
 	st.args[3] = (__u64)envp;
+	st.args[4] = flags;
 	st.what = syscall;
 	/* No path filter here: the path a row reports is the file the
 	 * kernel resolves, which this name (a symlink, `..`) may not show. */
@@ -234,13 +238,15 @@ int exec_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	bool at = bpf_get_attach_cookie(ctx) == EBQ_SYS_EXECVEAT;
 	const char *const *envp = (const char *const *)ctx->args[2];
-	__u64 a0 = ctx->args[0], a1 = ctx->args[1], a2 = ctx->args[2];
+	__u64 a0 = ctx->args[0], a1 = ctx->args[1], a2 = ctx->args[2], flags = 0;
 
-	if (at)
+	if (at) {
 		bpf_probe_read_kernel(&envp, sizeof(envp), &ctx->args[3]);
+		bpf_probe_read_kernel(&flags, sizeof(flags), &ctx->args[4]);
+	}
 	return exec_enter_call(at ? EBQ_SYS_EXECVEAT : EBQ_SYS_EXECVE, at ? (__s32)a0 : AT_FDCWD,
 			       (const char *)(at ? a1 : a0), (const char *const *)(at ? a2 : a1),
-			       envp);
+			       envp, flags);
 }
 
 static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
@@ -615,7 +621,26 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			if (n == EBQ_PATH_MAX)
 				e->flags |= EBQ_TRUNC_PATH;
 		}
-		if (n > 1 && (CFG.capture & EBQ_CAP_PATH)) {
+		if (n == 1 && (CFG.capture & EBQ_CAP_PATH) && (st->args[4] & AT_EMPTY_PATH) &&
+		    (__s32)st->args[2] != AT_FDCWD) {
+			/* execveat(fd, "", AT_EMPTY_PATH): the fd's file, still
+			 * open (an exec that failed closed nothing). */
+			struct file *f = fd_file(task, (__s32)st->args[2]);
+
+			if (f) {
+				__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0,
+							(__u64)&f->f_path, 1);
+
+				if (r & EBQ_WALK_R_REJECT) {
+					filtered();
+					return 0;
+				}
+				if (r & EBQ_WALK_R_CUT)
+					e->flags |= EBQ_TRUNC_PATH;
+				off = (__u32)r;
+				e->flags |= EBQ_EXEC_HAS_PATH | EBQ_EXEC_PATH_WALKED;
+			}
+		} else if (n > 1 && (CFG.capture & EBQ_CAP_PATH)) {
 			e->flags |= EBQ_EXEC_HAS_PATH;
 			if (b->data[0] != '/') {
 				e->flags |= EBQ_EXEC_PATH_RELATIVE;
@@ -625,8 +650,8 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 				return 0;
 			}
 		}
-		if (off > EBQ_PATH_MAX)
-			off = EBQ_PATH_MAX;
+		if (off > EBQ_PATH_MAX + EBQ_WALK_PSEUDO_INFO + 1)
+			off = 0;
 		e->path_len = off;
 	}
 	off = forget(&b->cell, off);

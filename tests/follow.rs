@@ -272,6 +272,28 @@ fn the_command_does_not_outlive_ebq() {
 }
 
 #[test]
+fn a_descendant_that_left_the_process_group_does_not_outlive_ebq_either() {
+    let m = marker("setsid");
+    let Some(ebq) = Running::start(&[
+        "-d",
+        "1s",
+        "-c",
+        &format!("setsid /bin/sh -c 'sleep 30; : {m}' & sleep 30"),
+        "select pid from process_events where pid = 1",
+    ]) else {
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    let daemons = pids_with(&m);
+    assert!(!daemons.is_empty(), "the setsid child runs");
+    let done = ebq.finish();
+    assert!(done.status.success(), "{:?}", done.stderr);
+    for p in daemons {
+        assert!(!running(p), "{p} outlived ebq");
+    }
+}
+
+#[test]
 fn ebq_exits_with_the_commands_status() {
     let Some((status, _, _)) = ebq_run(&["-c", "exit 7", "select pid from process_events"]) else {
         return;
@@ -427,8 +449,9 @@ fn inside_a_pid_namespace_c_follows_its_command_with_host_pids() {
     }
 }
 
-#[test]
-fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
+/// `ebq -p $!` inside `unshare --pid --fork [--mount-proc] /bin/sh -c ...`,
+/// of a `sleep` in the background: its exit row.
+fn p_in_a_pid_namespace(mount_proc: bool) {
     let (_dir, bin) = ebq_named("ebq");
     let script = format!(
         "sleep 0.8 & {} -o json -p $! \"select pid, ns_pid, comm from process_exit_events\"",
@@ -442,8 +465,13 @@ fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
         eprintln!("skipped: unshare --pid needs root");
         return;
     }
-    let out = Command::new("unshare")
-        .args(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c", &script])
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--pid", "--fork"]);
+    if mount_proc {
+        cmd.arg("--mount-proc");
+    }
+    let out = cmd
+        .args(["/bin/sh", "-c", &script])
         .stdin(Stdio::null())
         .output()
         .expect("unshare runs");
@@ -455,6 +483,18 @@ fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
     // sleep is the namespace's pid 2 (after sh, its pid 1).
     assert_eq!(rows[0]["ns_pid"], json!(2));
     assert_ne!(rows[0]["pid"], json!(2));
+}
+
+#[test]
+fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
+    p_in_a_pid_namespace(true);
+}
+
+/// `unshare --pid` alone keeps the host's /proc: -p still takes the
+/// namespace's pid, as getpid() and $! give it.
+#[test]
+fn inside_a_pid_namespace_with_the_hosts_proc_p_takes_the_namespaces_pid() {
+    p_in_a_pid_namespace(false);
 }
 
 #[test]

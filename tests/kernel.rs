@@ -1072,3 +1072,93 @@ fn a_failed_exec_counts_every_argument_and_marks_the_cut_one() {
         kept.len()
     );
 }
+
+/// A child that execs `prog` with exactly this argv and envp (duplicates
+/// and all), which Command cannot express.
+fn exec_with_env(prog: &str, argv: &[&str], envp: &[String]) {
+    use std::ffi::CString;
+    let c = |s: &str| CString::new(s).expect("no NUL");
+    let prog = c(prog);
+    let argv: Vec<CString> = argv.iter().map(|a| c(a)).collect();
+    let envp: Vec<CString> = envp.iter().map(|e| c(e)).collect();
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    let (p, a, e) = (
+        prog.as_ptr() as usize,
+        argv_p.as_ptr() as usize,
+        envp_p.as_ptr() as usize,
+    );
+    let mut cmd = Command::new("/bin/false");
+    // SAFETY: one execve in the forked child, of pointers into this
+    // frame's CStrings and arrays, which the child has a copy of.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::execve(
+                p as *const libc::c_char,
+                a as *const *const libc::c_char,
+                e as *const *const libc::c_char,
+            );
+            Err(std::io::Error::last_os_error())
+        });
+    }
+    if let Ok(mut child) = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn() {
+        let _ = child.wait();
+    }
+}
+
+#[test]
+fn ld_preload_is_the_last_one_and_a_long_one_is_marked_cut() {
+    let m = marker("ldlast");
+    let Some(ebq) = Running::start(&[&format!(
+        "select cmdline, ld_preload, truncated from process_events where cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    // Twice: the loader (elf/rtld.c) takes the last one.
+    let twice = [
+        format!("LD_PRELOAD=/nonexistent/{m}-first.so"),
+        "PATH=/bin".to_string(),
+        format!("LD_PRELOAD=/nonexistent/{m}-last.so"),
+    ];
+    exec_with_env("/bin/true", &["/bin/true", &format!("{m}-ok")], &twice);
+    exec_with_env(
+        &format!("/nonexistent-{m}"),
+        &["x", &format!("{m}-fail")],
+        &twice,
+    );
+    // Longer than the 4 KiB the kernel copies: cut, and said to be.
+    let long = format!("LD_PRELOAD=/nonexistent/{m}{}.so", "x".repeat(5000));
+    exec_with_env(
+        "/bin/true",
+        &["/bin/true", &format!("{m}-long")],
+        std::slice::from_ref(&long),
+    );
+    let rows = ebq.wait_rows(3, |_| true);
+    ebq.stop();
+    let by = |tag: &str| {
+        rows.iter()
+            .find(|r| r["cmdline"].as_str().is_some_and(|c| c.ends_with(tag)))
+            .unwrap_or_else(|| panic!("no row {tag}: {rows:?}"))
+            .clone()
+    };
+    assert_eq!(
+        by("-ok")["ld_preload"],
+        json!(format!("/nonexistent/{m}-last.so"))
+    );
+    assert_eq!(
+        by("-fail")["ld_preload"],
+        json!(format!("/nonexistent/{m}-last.so"))
+    );
+    assert_eq!(by("-ok")["truncated"], json!(false));
+    let cut = by("-long");
+    assert_eq!(cut["truncated"], json!(true));
+    let v = cut["ld_preload"].as_str().expect("a value");
+    let kept = v.strip_suffix("...").expect("marked cut");
+    assert!(
+        long["LD_PRELOAD=".len()..].starts_with(kept) && kept.len() == 4095,
+        "{}",
+        kept.len()
+    );
+}

@@ -139,7 +139,8 @@ fn every_spelling_of_an_opened_file_gives_one_path() {
 #[test]
 fn a_path_the_kernel_gives_no_file_for_is_normalized() {
     // unlink and a failed open have no file to walk: the path as written,
-    // made absolute against the walked cwd and normalized.
+    // made absolute against the walked cwd, `//` and `.` dropped; a `..`
+    // after a name as written stays (the name may be a symlink).
     let m = marker("lex");
     let (_dir, d) = scratch();
     std::fs::create_dir(d.join("sub")).expect("sub");
@@ -160,8 +161,8 @@ fn a_path_the_kernel_gives_no_file_for_is_normalized() {
     assert_eq!(
         by_key(rows, "action"),
         [
-            json!({"action": "open", "path": format!("{ds}/{m}-missing"), "requested_path": format!("/{ds}/sub/../{m}-missing"), "error": "ENOENT"}),
-            json!({"action": "unlink", "path": format!("{ds}/{gone}"), "requested_path": format!("sub/..//./{gone}"), "error": null}),
+            json!({"action": "open", "path": format!("{ds}/sub/../{m}-missing"), "requested_path": format!("/{ds}/sub/../{m}-missing"), "error": "ENOENT"}),
+            json!({"action": "unlink", "path": format!("{ds}/sub/../{gone}"), "requested_path": format!("sub/..//./{gone}"), "error": null}),
         ]
     );
 }
@@ -481,4 +482,71 @@ fn a_deep_path_that_fits_is_whole() {
         format!("/{}", "d".repeat(40)).repeat(80)
     );
     assert_eq!(rows, [json!({"path": want, "truncated": false})]);
+}
+
+#[test]
+fn a_failed_exec_of_an_fd_is_the_fds_file() {
+    let m = marker("fdfail");
+    let (_dir, d) = scratch();
+    // Not executable: execveat(fd, "", AT_EMPTY_PATH) fails with EACCES.
+    let f = d.join(format!("{m}.txt"));
+    std::fs::write(&f, "not a program").expect("file");
+    let opened = std::fs::File::open(&f).expect("open");
+    let Some(ebq) = Running::start(&[&format!(
+        "select path, requested_path, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    let empty = CString::new("").expect("no NUL");
+    let args = argv(&["x", &m]);
+    let env = argv(&[]);
+    assert_eq!(
+        raw_exec(
+            libc::SYS_execveat,
+            [
+                opened.as_raw_fd() as usize,
+                empty.as_ptr() as usize,
+                args.ptrs.as_ptr() as usize,
+                env.ptrs.as_ptr() as usize,
+                libc::AT_EMPTY_PATH as usize
+            ]
+        ),
+        libc::EACCES
+    );
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    assert_eq!(
+        rows,
+        [json!({"path": s(&f), "requested_path": "", "error": "EACCES"})]
+    );
+}
+
+#[test]
+fn a_dotdot_after_a_symlink_never_names_another_file() {
+    // real/sub is a directory, link points at it: link/../victim is
+    // real/victim, not ./victim as the text would fold to.
+    let m = marker("dotdot");
+    let (_dir, d) = scratch();
+    std::fs::create_dir_all(d.join("real/sub")).expect("dirs");
+    let victim = d.join("real").join(format!("{m}-victim"));
+    std::fs::write(&victim, "x").expect("victim");
+    std::os::unix::fs::symlink(d.join("real/sub"), d.join("link")).expect("symlink");
+    let written = format!("{}/link/../{m}-victim", s(&d));
+    let Some(ebq) = Running::start(&[&format!(
+        "select action, path, requested_path from file_events where action = 'chmod' and requested_path like '%{m}%'"
+    )]) else {
+        return;
+    };
+    run(Command::new("/bin/chmod").args(["600", &written]));
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    assert!(
+        std::fs::metadata(&victim).is_ok(),
+        "chmod changed the victim"
+    );
+    // The name as written, `..` kept: never the untouched ./victim.
+    assert_eq!(
+        rows,
+        [json!({"action": "chmod", "path": written, "requested_path": written})]
+    );
 }

@@ -149,6 +149,17 @@ fn a_missing_capability_is_named() {
         err.starts_with("ebq: tracefs (") && err.contains("takes CAP_DAC_READ_SEARCH"),
         "{err}"
     );
+    // CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON, as in the kernel.
+    let out = as_nobody(
+        &bin,
+        "sys_admin",
+        &["-d", "300ms", "select pid from signal_events where pid = 1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A table of raw tracepoints only does without it.
     let out = as_nobody(
         &bin,

@@ -194,7 +194,8 @@ pub fn signal_name(sig: i64) -> Value {
 }
 
 /// The number of a signal name, as written in a query: SIGKILL, KILL or
-/// sigkill; SIGRTMIN+N too.
+/// sigkill; SIGRTMIN+N and SIGRTMAX-N; the aliases Linux has (SIGIOT,
+/// SIGPOLL, SIGCLD, SIGUNUSED), include/uapi/asm-generic/signal.h.
 pub fn signal_number(name: &str) -> Option<i64> {
     let up = name.trim().to_ascii_uppercase();
     let full = if up.starts_with("SIG") {
@@ -202,13 +203,29 @@ pub fn signal_number(name: &str) -> Option<i64> {
     } else {
         format!("SIG{up}")
     };
+    // An offset: digits only (no sign of its own), within the range.
+    let offset = |n: &str, sign: char| -> Option<i64> {
+        if n.is_empty() {
+            return Some(0);
+        }
+        let d = n.strip_prefix(sign)?;
+        if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        d.parse::<i64>().ok().filter(|o| *o <= SIGRTMAX - SIGRTMIN)
+    };
     if let Some(n) = full.strip_prefix("SIGRTMIN") {
-        let off = if n.is_empty() {
-            0
-        } else {
-            n.strip_prefix('+')?.parse::<i64>().ok()?
-        };
-        return (off <= SIGRTMAX - SIGRTMIN).then_some(SIGRTMIN + off);
+        return Some(SIGRTMIN + offset(n, '+')?);
+    }
+    if let Some(n) = full.strip_prefix("SIGRTMAX") {
+        return Some(SIGRTMAX - offset(n, '-')?);
+    }
+    match full.as_str() {
+        "SIGIOT" => return Some(6),
+        "SIGPOLL" => return Some(29),
+        "SIGCLD" => return Some(17),
+        "SIGUNUSED" => return Some(31),
+        _ => {}
     }
     full.parse::<nix::sys::signal::Signal>()
         .ok()
@@ -235,5 +252,23 @@ mod tests {
         assert_eq!(signal_number("usr1"), Some(10));
         assert_eq!(signal_number("SIGRTMIN+3"), Some(35));
         assert_eq!(signal_number("SIGNOPE"), None);
+        for (alias, n) in [
+            ("SIGIOT", 6),
+            ("poll", 29),
+            ("SIGCLD", 17),
+            ("SIGRTMAX", 64),
+            ("SIGRTMAX-2", 62),
+        ] {
+            assert_eq!(signal_number(alias), Some(n), "{alias}");
+        }
+        for bad in [
+            "SIGRTMIN+-1",
+            "SIGRTMIN+33",
+            "SIGRTMIN+",
+            "SIGRTMAX+1",
+            "SIGRTMIN+ 1",
+        ] {
+            assert_eq!(signal_number(bad), None, "{bad}");
+        }
     }
 }

@@ -89,9 +89,10 @@ fn col_requested(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_REQ) {
         return Value::Null;
     }
-    // A failed exec's path is the path as written; a successful one's is
-    // the file, and the name comes apart.
-    if x.req.is_empty() {
+    // A failed exec's path is the path as written, unless it is the walked
+    // file of an fd; a successful one's is the file, and the name comes
+    // apart.
+    if x.req.is_empty() && !has(x, ebq_exec_flags::EBQ_EXEC_PATH_WALKED) {
         return Value::Text(text_from_bytes(x.path));
     }
     let mut req = x.req;
@@ -182,7 +183,11 @@ fn col_duration(r: &Record) -> Value {
 fn col_ld_preload(r: &Record) -> Value {
     let x = exec(r);
     if has(x, ebq_exec_flags::EBQ_EXEC_LD_PRELOAD) {
-        Value::Text(text_from_bytes(x.ld_preload))
+        let mut v = text_from_bytes(x.ld_preload);
+        if has(x, ebq_exec_flags::EBQ_EXEC_LD_PRELOAD_CUT) {
+            v.push_str(CUT_ARG);
+        }
+        Value::Text(v)
     } else {
         Value::Null
     }
@@ -290,7 +295,7 @@ static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
     ),
     Column::text(
         "ld_preload",
-        "LD_PRELOAD of the new program's environment; NULL when unset",
+        "LD_PRELOAD the loader reads (the last one); NULL when unset",
         col_ld_preload
     )
     .capture(CAP_ENV)

@@ -98,37 +98,55 @@ impl<'a> Walked<'a> {
     }
 }
 
-/// `written` normalized lexically (`//` and `.` dropped, `..` going up,
-/// never above the root) against `base`, the walked directory a relative
-/// path starts from; an absolute path starts from the task's root. This is
-/// what the kernel's own walk does for a path without symlinks: the rows
-/// whose path comes from here say which operations those are.
+/// `written` normalized lexically against `base`, the walked directory a
+/// relative path starts from (an absolute path starts from the task's
+/// root): `//` and `.` dropped, which never changes what a path names, and
+/// `..` folded where it steps out of a directory the kernel walked (a real
+/// directory, never a symlink). A `..` after a name the caller wrote stays
+/// as written: that name may be a symlink, and its `..` is then the parent
+/// of the link's target, not the directory the text shows. So the result
+/// always names the file the call named, never another one. This is what
+/// the rows of the calls the kernel gives no file for show.
 pub fn normalize(base: Option<&Walked>, written: &[u8]) -> Vec<u8> {
     let absolute = written.first() == Some(&b'/');
-    let (base_path, unknown_top): (&[u8], bool) = match (absolute, base) {
-        (true, _) => (b"", false),
-        (false, Some(b)) if b.pseudo.is_none() => (b.path, b.cut),
+    let (base_path, unknown_top, deleted): (&[u8], bool, bool) = match (absolute, base) {
+        (true, _) => (b"", false, false),
+        (false, Some(b)) if b.pseudo.is_none() => (b.path, b.cut, b.deleted),
         // A pseudo file or no base at all: the relative path, normalized
         // as far as it goes on its own.
         (false, _) => {
             return relative_only(written);
         }
     };
-    let mut parts: Vec<&[u8]> = Vec::new();
+    // (component, from the walked base)
+    let mut parts: Vec<(std::borrow::Cow<[u8]>, bool)> = base_path
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .map(|p| (std::borrow::Cow::Borrowed(p), true))
+        .collect();
+    if deleted {
+        // The base directory itself was removed, as /proc would say.
+        if let Some((last, _)) = parts.last_mut() {
+            let mut v = last.to_vec();
+            v.extend_from_slice(b" (deleted)");
+            *last = std::borrow::Cow::Owned(v);
+        }
+    }
     // `..` past the top of a cut base cannot be resolved: kept as written.
     let mut climbs = 0usize;
-    for p in base_path
-        .split(|&b| b == b'/')
-        .chain(written.split(|&b| b == b'/'))
-    {
+    for p in written.split(|&b| b == b'/') {
         match p {
             b"" | b"." => {}
-            b".." => {
-                if parts.pop().is_none() && unknown_top {
-                    climbs += 1;
+            b".." => match parts.last() {
+                Some((_, true)) => {
+                    parts.pop();
                 }
-            }
-            p => parts.push(p),
+                Some((_, false)) => parts.push((std::borrow::Cow::Borrowed(p), false)),
+                None if unknown_top => climbs += 1,
+                // The root's parent is the root.
+                None => {}
+            },
+            p => parts.push((std::borrow::Cow::Borrowed(p), false)),
         }
     }
     let mut out = Vec::with_capacity(base_path.len() + written.len() + 4);
@@ -138,7 +156,7 @@ pub fn normalize(base: Option<&Walked>, written: &[u8]) -> Vec<u8> {
             out.extend_from_slice(b"/..");
         }
     }
-    for p in &parts {
+    for (p, _) in &parts {
         out.push(b'/');
         out.extend_from_slice(p);
     }
@@ -148,19 +166,13 @@ pub fn normalize(base: Option<&Walked>, written: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A relative path with no base to join: `.` and `//` dropped, `..`
-/// folded where it can be, leading `..` kept.
+/// A relative path with no base to join: `.` and `//` dropped, `..` kept
+/// (every name in it is the caller's, and may be a symlink).
 fn relative_only(written: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for p in written.split(|&b| b == b'/') {
-        match p {
-            b"" | b"." => {}
-            b".." if parts.last().is_some_and(|l| *l != b"..") => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
+    let parts: Vec<&[u8]> = written
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty() && *p != b".")
+        .collect();
     if parts.is_empty() {
         return b".".to_vec();
     }
@@ -226,18 +238,35 @@ mod tests {
         for (w, want) in [
             (&b"//etc/passwd"[..], &b"/etc/passwd"[..]),
             (b"/etc/./passwd", b"/etc/passwd"),
-            (b"/tmp/../etc/passwd", b"/etc/passwd"),
+            (b"/etc/passwd/", b"/etc/passwd"),
             (b"/../../etc/", b"/etc"),
             (b"/", b"/"),
+            // A written name may be a symlink: its `..` stays.
+            (b"/tmp/../etc/passwd", b"/tmp/../etc/passwd"),
+            (b"/a/b/../../c", b"/a/b/../../c"),
         ] {
             assert_eq!(normalize(None, w), want, "{:?}", String::from_utf8_lossy(w));
             assert_eq!(normalize(Some(&base), w), want);
         }
+        // Out of the walked base, which has no symlink: folded.
         assert_eq!(normalize(Some(&base), b"./run.sh"), b"/tmp/x/run.sh");
         assert_eq!(normalize(Some(&base), b"../../../bin/true"), b"/bin/true");
+        assert_eq!(normalize(Some(&base), b"..//y/./z"), b"/tmp/y/z");
+        assert_eq!(normalize(Some(&base), b"sub/../z"), b"/tmp/x/sub/../z");
         assert_eq!(normalize(Some(&base), b""), b"/tmp/x");
-        assert_eq!(normalize(None, b"a/./b/../c"), b"a/c");
+        assert_eq!(normalize(None, b"a/./b/../c"), b"a/b/../c");
         assert_eq!(normalize(None, b"../x"), b"../x");
+    }
+
+    #[test]
+    fn a_deleted_base_says_so() {
+        let base = Walked {
+            path: b"/tmp/gone",
+            deleted: true,
+            ..Default::default()
+        };
+        assert_eq!(normalize(Some(&base), b"f"), b"/tmp/gone (deleted)/f");
+        assert_eq!(normalize(Some(&base), b"../f"), b"/tmp/f");
     }
 
     #[test]

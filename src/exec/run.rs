@@ -16,7 +16,7 @@ use libbpf_rs::RingBufferBuilder;
 use super::agg::{sort_rows, GroupRow, Groups, State};
 use super::eval;
 use super::record::{BootOffset, Event, Record};
-use super::target::{self, alive, descendants};
+use super::target::{self, descendants};
 use super::value::{KeyPart, Value};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
@@ -399,9 +399,14 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             },
         )
     };
-    if let Target::Pid(p) = cfg.target {
-        target::check_pid(p)?;
-    }
+    // In a pid namespace of its own, ebq's /proc may be the namespace's
+    // (--mount-proc, a container) or an outer one's (the host's pids).
+    let in_pidns = pidns::in_child_namespace();
+    let proc_is_own = !in_pidns || pidns::proc_is_own();
+    let followed_process = match cfg.target {
+        Target::Pid(p) => Some(target::Process::open(p, proc_is_own)?),
+        _ => None,
+    };
 
     preflight::check_privileges()?;
     preflight::check_btf()?;
@@ -423,7 +428,6 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .map(PathBuf::from);
     let buffer_size = cfg.buffer_size.unwrap_or_else(|| plan.default_buffer());
     // In a pid namespace of its own ebq is another number to the kernel.
-    let in_pidns = pidns::in_child_namespace();
     let self_tgid = if in_pidns {
         pidns::host_pids(&[])?.own
     } else {
@@ -485,15 +489,22 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     match &cfg.target {
         Target::All => {}
         Target::Pid(p) => {
-            // The tree as ebq's /proc numbers it, in the kernel's numbers.
-            let tree = descendants(*p);
-            let tree = if in_pidns && pidns::proc_is_own() {
+            // The tree in the kernel's numbers: from ebq's /proc, turned
+            // into host pids when it is the namespace's; from the host's
+            // /proc, after turning PID itself into a host pid, when not.
+            let tree = if !in_pidns {
+                descendants(*p)
+            } else if proc_is_own {
+                let tree = descendants(*p);
                 let host = pidns::host_pids(&tree)?;
                 tree.iter()
                     .filter_map(|p| host.pids.get(p).copied())
                     .collect()
             } else {
-                tree
+                match pidns::host_pids(&[*p])?.pids.get(p) {
+                    Some(host) => descendants(*host),
+                    None => Vec::new(),
+                }
             };
             if tree.is_empty() {
                 return Err(Error::Usage(format!("-p {p}: no such process")));
@@ -598,9 +609,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         let target_gone = match (&mut child, &cfg.target) {
             (Some(c), _) => c.ended(),
             // /proc reads, so a few times a second rather than every poll.
-            (None, Target::Pid(p)) if last_target_check.elapsed() >= Duration::from_millis(200) => {
+            (None, Target::Pid(_)) if last_target_check.elapsed() >= Duration::from_millis(200) => {
                 last_target_check = Instant::now();
-                !alive(*p)
+                followed_process.as_ref().is_some_and(|p| p.ended())
             }
             _ => false,
         };
@@ -634,10 +645,22 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     summary.decoded = p.decoded;
     summary.kept = p.kept;
     summary.bad_records = p.bad;
+    // A command still running when the run ends is ended with it, with
+    // the processes of its tree that left its process group (setsid). In
+    // a pid namespace of its own ebq knows those only by the kernel's
+    // numbers, which kill() does not take: the group alone then.
+    let tree: Vec<u32> = if in_pidns {
+        Vec::new()
+    } else {
+        kernel
+            .followed()
+            .into_iter()
+            .filter(|p| *p != self_tgid)
+            .collect()
+    };
     drop(kernel);
-    // A command still running when the run ends is ended with it.
     if let Some(mut c) = child {
-        c.terminate();
+        c.terminate(&tree);
         summary.command_status = c.exit_status();
     }
     if let Some(e) = p.error.take() {

@@ -5,9 +5,10 @@
 //! its stdout on ebq's stderr, so stdout holds only rows). When it ends on
 //! its own, its exit status is kept for ebq's (as time(1) and strace do);
 //! when ebq stops first (-d, LIMIT, Ctrl-C, SIGTERM, a closed pipe), the
-//! group gets SIGTERM, and SIGKILL after a short grace, so nothing of it
-//! is left running untraced. A `Command` does that when dropped, on every
-//! way out of a run.
+//! group, and every process of the traced tree that left it, gets SIGTERM,
+//! and SIGKILL after a short grace, so nothing of it is left running
+//! untraced. A `Command` ends its group when dropped, on every way out of
+//! a run.
 
 use std::io;
 use std::os::fd::AsFd;
@@ -86,26 +87,36 @@ impl Command {
         Pid::from_raw(self.child.id() as i32)
     }
 
-    /// Ends the command's process group: SIGTERM (and SIGCONT, for a job
-    /// stopped reading the terminal), then SIGKILL once GRACE has passed
-    /// without the command ending.
-    pub fn terminate(&mut self) {
+    /// Ends the command's process group, and `others` (descendants that
+    /// left the group, setsid: the rest of the traced tree): SIGTERM (and
+    /// SIGCONT, for a job stopped reading the terminal), then SIGKILL once
+    /// GRACE has passed without the command ending. Nothing when the
+    /// command ended on its own: what it left running is its own doing.
+    pub fn terminate(&mut self, others: &[u32]) {
         if self.ended() {
             return;
         }
         let group = self.group();
-        let _ = killpg(group, Signal::SIGTERM);
-        let _ = killpg(group, Signal::SIGCONT);
+        let signal = |sig: Signal| {
+            let _ = killpg(group, sig);
+            for p in others {
+                let _ = nix::sys::signal::kill(Pid::from_raw(*p as i32), sig);
+            }
+        };
+        signal(Signal::SIGTERM);
+        signal(Signal::SIGCONT);
         let deadline = Instant::now() + GRACE;
         while Instant::now() < deadline {
             if let Ok(Some(s)) = self.child.try_wait() {
                 self.status = Some(s);
-                break;
+                if others.iter().all(|p| !alive(*p)) {
+                    break;
+                }
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        // The rest of the group too: the shell may be gone, its children not.
-        let _ = killpg(group, Signal::SIGKILL);
+        // The rest too: the shell may be gone, its children not.
+        signal(Signal::SIGKILL);
         if self.status.is_none() {
             self.status = self.child.wait().ok();
         }
@@ -114,7 +125,7 @@ impl Command {
 
 impl Drop for Command {
     fn drop(&mut self) {
-        self.terminate();
+        self.terminate(&[]);
     }
 }
 
@@ -126,21 +137,67 @@ fn status_field(pid: u32, field: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// Checks a -p target: a live process, not one of its threads.
-pub fn check_pid(pid: u32) -> Result<()> {
-    if !alive(pid) {
-        return Err(Error::Usage(format!("-p {pid}: no such process")));
-    }
-    if let Some(tgid) = status_field(pid, "Tgid:").and_then(|t| t.parse::<u32>().ok()) {
-        if tgid != pid {
-            let comm = status_field(tgid, "Name:").unwrap_or_default();
-            return Err(Error::Usage(format!(
-                "-p {pid} is a thread of process {tgid} ({}): -p takes a process id, use -p {tgid}",
-                crate::output::sanitize::sanitize(&comm)
-            )));
+/// The -p process, held by a pidfd: it says when the process has ended
+/// (its pidfd reads ready, zombie or gone), whatever pid namespace the
+/// /proc ebq sees belongs to.
+pub struct Process {
+    pidfd: std::os::fd::OwnedFd,
+}
+
+impl Process {
+    /// Opens PID (a pid of ebq's own namespace): a live process, not one
+    /// of its threads.
+    pub fn open(pid: u32, proc_is_own: bool) -> Result<Process> {
+        let no_such = || Error::Usage(format!("-p {pid}: no such process"));
+        if proc_is_own {
+            if !alive(pid) {
+                return Err(no_such());
+            }
+            if let Some(tgid) = status_field(pid, "Tgid:").and_then(|t| t.parse::<u32>().ok()) {
+                if tgid != pid {
+                    let comm = status_field(tgid, "Name:").unwrap_or_default();
+                    return Err(Error::Usage(format!(
+                        "-p {pid} is a thread of process {tgid} ({}): -p takes a process id, use -p {tgid}",
+                        crate::output::sanitize::sanitize(&comm)
+                    )));
+                }
+            }
         }
+        let pid_i = i32::try_from(pid).map_err(|_| no_such())?;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd,
+        // which OwnedFd takes over.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid_i, 0) };
+        if fd < 0 {
+            return Err(match nix::errno::Errno::last() {
+                // Not a thread group's leader (kernel/pid.c pidfd_open()).
+                nix::errno::Errno::EINVAL => {
+                    Error::Usage(format!("-p {pid} is a thread id: -p takes a process id"))
+                }
+                _ => no_such(),
+            });
+        }
+        // SAFETY: fd was just returned by pidfd_open and is ours alone.
+        let pidfd =
+            unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+        let p = Process { pidfd };
+        if p.ended() {
+            return Err(no_such());
+        }
+        Ok(p)
     }
-    Ok(())
+
+    /// Whether the process has exited.
+    pub fn ended(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut fds = [libc::pollfd {
+            fd: self.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one pollfd of an fd we own, no timeout.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+        n > 0 && fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    }
 }
 
 /// PID and all its descendants, from /proc.

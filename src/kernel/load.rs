@@ -558,6 +558,20 @@ impl<'obj> Kernel<'obj> {
         out
     }
 
+    /// The processes followed now (-c / -p): the traced tree.
+    pub fn followed(&self) -> Vec<u32> {
+        self.skel
+            .maps
+            .followed
+            .keys()
+            .filter_map(|k| {
+                k.get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_ne_bytes)
+            })
+            .collect()
+    }
+
     /// Removes a process from the followed set.
     pub fn unfollow(&self, pid: u32) -> Result<()> {
         self.skel

@@ -4,10 +4,11 @@
 //! mounts itself when it is absent (DESIGN.md: our machines boot without
 //! it).
 //!
-//! What ebq needs, exactly: CAP_BPF and CAP_PERFMON to load and attach its
-//! programs, and CAP_DAC_READ_SEARCH when the query attaches a syscall
-//! tracepoint (tracefs, mode 0700, holds their ids); root has them all.
-//! Mounting tracefs when it is not mounted takes CAP_SYS_ADMIN.
+//! What ebq needs, exactly: CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN,
+//! which the kernel takes for both) to load and attach its programs, and
+//! CAP_DAC_READ_SEARCH when the query attaches a syscall tracepoint
+//! (tracefs, mode 0700, holds their ids); root has them all. Mounting
+//! tracefs when it is not mounted takes CAP_SYS_ADMIN.
 //!
 //! --explain answers the same questions (is tracefs mounted, does this
 //! kernel have a tracepoint) without any privilege, from /proc: the
@@ -42,9 +43,12 @@ fn has_cap(c: u32) -> bool {
 }
 
 pub fn check_privileges() -> Result<()> {
+    // CAP_SYS_ADMIN stands in for both, as the kernel's bpf_capable() and
+    // perfmon_capable() have it (include/linux/capability.h).
+    let admin = has_cap(CAP_SYS_ADMIN);
     let missing: Vec<&str> = [(CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON")]
         .into_iter()
-        .filter(|(c, _)| !has_cap(*c))
+        .filter(|(c, _)| !admin && !has_cap(*c))
         .map(|(_, n)| n)
         .collect();
     if missing.is_empty() {

@@ -308,12 +308,13 @@ fn find(table: &'static Table, e: &Expr) -> Found {
             if *negated || like.fold_case {
                 return Err("only LIKE 'prefix%' on a path goes into the kernel".into());
             }
-            let prefix = like.prefix();
+            let whole = like.prefix();
+            let prefix = raw_prefix(&whole);
             if !prefix.starts_with('/') {
                 return Err("only an absolute path prefix ('/…%') goes into the kernel".into());
             }
             Ok((
-                Constraint::Prefix(BTreeSet::from([cut(&prefix, PREFIX_MAX)])),
+                Constraint::Prefix(BTreeSet::from([cut(prefix, PREFIX_MAX)])),
                 prefix_inexact(),
             ))
         }
@@ -328,6 +329,14 @@ fn prefix_inexact() -> Pushed {
         "paths as written that normalizing may change, and cut paths, are checked in userspace"
             .into(),
     )
+}
+
+/// The part of a path value the kernel can compare byte for byte: up to
+/// its first backslash. Rows show a byte that is not UTF-8 as `\xNN`, four
+/// characters the kernel's raw bytes do not have, so what follows a
+/// backslash is left to userspace (the kernel keeps a superset).
+fn raw_prefix(s: &str) -> &str {
+    s.split('\\').next().unwrap_or("")
 }
 
 /// A string cut to at most `max` bytes, on a character boundary.
@@ -376,6 +385,12 @@ fn constraint(
         (KernelFilter::Int { slot, min, max }, Kind::Int(c)) => {
             Ok((int(slot, min, max, c), Pushed::Exact))
         }
+        (KernelFilter::Comm, Kind::Text(values, _)) if values.iter().any(|v| v.contains('\\')) => {
+            Err(
+                "a comm with a backslash is decided in userspace (a byte that is not UTF-8 reads as \\xNN)"
+                    .into(),
+            )
+        }
         (KernelFilter::Comm, Kind::Text(values, negated)) => {
             let long = values.iter().any(|v| v.len() > COMM_MAX);
             if negated {
@@ -395,11 +410,16 @@ fn constraint(
             }
         }
         (KernelFilter::PathPrefix, Kind::Text(values, false)) => {
-            if values.iter().any(|v| !v.starts_with('/')) {
+            if values.iter().any(|v| !raw_prefix(v).starts_with('/')) {
                 return Err("only an absolute path goes into the kernel".into());
             }
             Ok((
-                Constraint::Prefix(values.iter().map(|v| cut(v, PREFIX_MAX)).collect()),
+                Constraint::Prefix(
+                    values
+                        .iter()
+                        .map(|v| cut(raw_prefix(v), PREFIX_MAX))
+                        .collect(),
+                ),
                 prefix_inexact(),
             ))
         }

@@ -260,3 +260,23 @@ fn the_quick_check_is_one_pinned_id_or_one_comm() {
         None
     );
 }
+
+#[test]
+fn a_backslash_is_never_compared_byte_for_byte_in_the_kernel() {
+    // Rows show a byte that is not UTF-8 as \xNN: the kernel, which sees
+    // the byte, checks only what comes before the backslash.
+    let pl = p(r"select pid from file_events where path like '/tmp/a\xffb%'");
+    assert_eq!(
+        pl.kernel.path_prefixes,
+        Some(BTreeSet::from(["/tmp/a".to_string()]))
+    );
+    let pl = p(r"select pid from file_events where path in ('/x/\xff', '/y')");
+    assert_eq!(
+        pl.kernel.path_prefixes,
+        Some(BTreeSet::from(["/x/".to_string(), "/y".to_string()]))
+    );
+    assert!(matches!(
+        pushed(r"select pid from process_events where comm = 'a\xff'")[0],
+        Pushed::Userspace(_)
+    ));
+}
