@@ -329,6 +329,23 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 }
 
 /*
+ * The file an exec ran (or failed to run) as the event's walked path, at
+ * the start of its data; false when the path prefix filter says no.
+ */
+static __always_inline bool walk_exec_file(struct exec_buf *b, struct file *file, __u32 *off)
+{
+	__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&file->f_path, 1);
+
+	if (r & EBQ_WALK_R_REJECT)
+		return false;
+	if (r & EBQ_WALK_R_CUT)
+		b->e.flags |= EBQ_TRUNC_PATH;
+	*off = (__u32)r;
+	b->e.flags |= EBQ_EXEC_PATH_WALKED;
+	return true;
+}
+
+/*
  * The event of an exec that succeeded. `captures` is a constant: false
  * leaves the capture code out of the program altogether (exec_done_bare).
  * The verifier cuts a capture the query does not read anyway, but what a
@@ -380,16 +397,10 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
 		if (file) {
-			__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0, (__u64)&file->f_path, 1);
-
-			if (r & EBQ_WALK_R_REJECT) {
+			if (!walk_exec_file(b, file, &off)) {
 				filtered();
 				return 0;
 			}
-			if (r & EBQ_WALK_R_CUT)
-				e->flags |= EBQ_TRUNC_PATH;
-			off = (__u32)r;
-			e->flags |= EBQ_EXEC_PATH_WALKED;
 		} else {
 			/* The script's file is gone from sight: its name as the
 			 * kernel was given it, normalized in userspace. */
@@ -628,17 +639,11 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			struct file *f = fd_file(task, (__s32)st->args[2]);
 
 			if (f) {
-				__u64 r = ebq_walk_path((struct ebq_data *)b->data, 0,
-							(__u64)&f->f_path, 1);
-
-				if (r & EBQ_WALK_R_REJECT) {
+				if (!walk_exec_file(b, f, &off)) {
 					filtered();
 					return 0;
 				}
-				if (r & EBQ_WALK_R_CUT)
-					e->flags |= EBQ_TRUNC_PATH;
-				off = (__u32)r;
-				e->flags |= EBQ_EXEC_HAS_PATH | EBQ_EXEC_PATH_WALKED;
+				e->flags |= EBQ_EXEC_HAS_PATH;
 			}
 		} else if (n > 1 && (CFG.capture & EBQ_CAP_PATH)) {
 			e->flags |= EBQ_EXEC_HAS_PATH;

@@ -244,53 +244,49 @@ fn a_signal_from_outside_into_the_tree_is_a_row() {
     );
 }
 
-#[test]
-fn the_command_does_not_outlive_ebq() {
-    let m = marker("outlive");
-    // A command that ignores SIGTERM, and a child that inherits that.
+/// Runs `-d 1s -c CMD` (CMD's processes carry the marker `m`) and checks
+/// that none of them is left running once ebq has ended.
+fn nothing_outlives(m: &str, cmd: &str) {
     let Some(ebq) = Running::start(&[
         "-d",
         "1s",
         "-c",
-        &format!("/bin/sh -c 'trap \"\" TERM; sleep 30; echo {m}' {m}"),
+        cmd,
         "select pid from process_events where pid = 1",
     ]) else {
         return;
     };
     std::thread::sleep(Duration::from_millis(400));
-    let shells = pids_with(&m);
-    assert!(!shells.is_empty(), "the command runs");
+    let marked = pids_with(m);
+    assert!(!marked.is_empty(), "the command runs");
     let started = Instant::now();
     let done = ebq.finish();
     assert!(done.status.success(), "{:?}", done.stderr);
     // SIGTERM, then SIGKILL after the grace: none of it is left.
-    for p in shells {
+    for p in marked {
         assert!(!running(p), "{p} outlived ebq");
     }
-    assert!(pids_with(&m).iter().all(|p| !running(*p)));
+    assert!(pids_with(m).iter().all(|p| !running(*p)));
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_command_does_not_outlive_ebq() {
+    let m = marker("outlive");
+    // A command that ignores SIGTERM, and a child that inherits that.
+    nothing_outlives(
+        &m,
+        &format!("/bin/sh -c 'trap \"\" TERM; sleep 30; echo {m}' {m}"),
+    );
 }
 
 #[test]
 fn a_descendant_that_left_the_process_group_does_not_outlive_ebq_either() {
     let m = marker("setsid");
-    let Some(ebq) = Running::start(&[
-        "-d",
-        "1s",
-        "-c",
+    nothing_outlives(
+        &m,
         &format!("setsid /bin/sh -c 'sleep 30; : {m}' & sleep 30"),
-        "select pid from process_events where pid = 1",
-    ]) else {
-        return;
-    };
-    std::thread::sleep(Duration::from_millis(400));
-    let daemons = pids_with(&m);
-    assert!(!daemons.is_empty(), "the setsid child runs");
-    let done = ebq.finish();
-    assert!(done.status.success(), "{:?}", done.stderr);
-    for p in daemons {
-        assert!(!running(p), "{p} outlived ebq");
-    }
+    );
 }
 
 #[test]

@@ -62,6 +62,23 @@ fn raw_exec(nr: i64, a: [usize; 5]) -> i32 {
     }
 }
 
+/// execveat(fd, "", argv, {}, AT_EMPTY_PATH) in a child: fexecve; its errno.
+fn fexecve(fd: i32, args: &[&str]) -> i32 {
+    let empty = CString::new("").expect("no NUL");
+    let args = argv(args);
+    let env = argv(&[]);
+    raw_exec(
+        libc::SYS_execveat,
+        [
+            fd as usize,
+            empty.as_ptr() as usize,
+            args.ptrs.as_ptr() as usize,
+            env.ptrs.as_ptr() as usize,
+            libc::AT_EMPTY_PATH as usize,
+        ],
+    )
+}
+
 struct Argv {
     _strings: Vec<CString>,
     ptrs: Vec<*const libc::c_char>,
@@ -303,23 +320,8 @@ fn a_memfd_and_a_deleted_file_read_as_proc_names_them() {
         .expect("chmod");
     let opened = std::fs::File::open(&copy).expect("open the copy");
     std::fs::remove_file(&copy).expect("unlink");
-    let empty = CString::new("").expect("no NUL");
-    let args = argv(&["prog", &m]);
-    let env = argv(&[]);
     for fd in [memfd.as_raw_fd(), opened.as_raw_fd()] {
-        assert_eq!(
-            raw_exec(
-                libc::SYS_execveat,
-                [
-                    fd as usize,
-                    empty.as_ptr() as usize,
-                    args.ptrs.as_ptr() as usize,
-                    env.ptrs.as_ptr() as usize,
-                    libc::AT_EMPTY_PATH as usize
-                ]
-            ),
-            0
-        );
+        assert_eq!(fexecve(fd, &["prog", &m]), 0);
     }
     let rows = ebq.wait_rows(2, |_| true);
     ebq.stop();
@@ -497,22 +499,7 @@ fn a_failed_exec_of_an_fd_is_the_fds_file() {
     )]) else {
         return;
     };
-    let empty = CString::new("").expect("no NUL");
-    let args = argv(&["x", &m]);
-    let env = argv(&[]);
-    assert_eq!(
-        raw_exec(
-            libc::SYS_execveat,
-            [
-                opened.as_raw_fd() as usize,
-                empty.as_ptr() as usize,
-                args.ptrs.as_ptr() as usize,
-                env.ptrs.as_ptr() as usize,
-                libc::AT_EMPTY_PATH as usize
-            ]
-        ),
-        libc::EACCES
-    );
+    assert_eq!(fexecve(opened.as_raw_fd(), &["x", &m]), libc::EACCES);
     let rows = ebq.wait_rows(1, |_| true);
     ebq.stop();
     assert_eq!(

@@ -6,38 +6,39 @@ pub mod load;
 pub mod pidns;
 pub mod preflight;
 
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::undocumented_unsafe_blocks,
-    clippy::unwrap_used,
-    dead_code,
-    non_camel_case_types,
-    non_snake_case,
-    non_upper_case_globals,
-    unused_imports,
-    unsafe_op_in_unsafe_fn
-)]
-pub mod skel {
-    include!(concat!(env!("OUT_DIR"), "/ebq.skel.rs"));
+/// A libbpf-cargo skeleton, generated code: none of our lints apply.
+macro_rules! skeleton {
+    ($(#[$doc:meta])* $name:ident, $file:literal) => {
+        $(#[$doc])*
+        #[allow(
+            clippy::all,
+            clippy::pedantic,
+            clippy::undocumented_unsafe_blocks,
+            clippy::unwrap_used,
+            dead_code,
+            non_camel_case_types,
+            non_snake_case,
+            non_upper_case_globals,
+            unused_imports,
+            unsafe_op_in_unsafe_fn
+        )]
+        pub mod $name {
+            include!(concat!(env!("OUT_DIR"), "/", $file));
+        }
+    };
 }
+
+skeleton!(
+    /// The object with every table's programs (bpf/ebq.bpf.c).
+    skel,
+    "ebq.skel.rs"
+);
 
 /// The kernel <-> user structs of bpf/ebq.h, generated from BTF.
 pub use skel::types;
 
-/// The pid namespace helper's object (bpf/pidns.bpf.c).
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::undocumented_unsafe_blocks,
-    clippy::unwrap_used,
-    dead_code,
-    non_camel_case_types,
-    non_snake_case,
-    non_upper_case_globals,
-    unused_imports,
-    unsafe_op_in_unsafe_fn
-)]
-pub mod pidns_skel {
-    include!(concat!(env!("OUT_DIR"), "/pidns.skel.rs"));
-}
+skeleton!(
+    /// The pid namespace helper's object (bpf/pidns.bpf.c).
+    pidns_skel,
+    "pidns.skel.rs"
+);
