@@ -582,6 +582,24 @@ static __always_inline __u8 *data_at(__u8 *data, __u32 off)
 	return data + (off & EBQ_DATA_MASK);
 }
 
+/*
+ * Whether a string copy that filled its `size`-byte buffer (the helper
+ * returned `size`) was cut: the byte after the last one copied is not the
+ * string's end. A string exactly size - 1 long fills the buffer too, and
+ * is whole.
+ */
+static __always_inline bool str_cut(const char *src, long n, __u32 size, bool user)
+{
+	char c = 0;
+
+	if (n < (long)size)
+		return false;
+	if (user ? bpf_probe_read_user(&c, 1, src + size - 1)
+		 : bpf_probe_read_kernel(&c, 1, src + size - 1))
+		return true;
+	return c != 0;
+}
+
 /* An event's variable-length data, as one type: a global function may
  * take a pointer to it and the verifier knows the bytes behind it. */
 struct ebq_data {

@@ -40,6 +40,11 @@
 /* NAME_MAX + 1 (include/uapi/linux/limits.h): one path component. */
 #define EBQ_NAME_MAX 256
 /*
+ * One component of a walked path: FUSE allows names of up to 1024 bytes
+ * (FUSE_NAME_MAX), more than NAME_MAX; a longer one is cut and flagged.
+ */
+#define EBQ_COMPONENT_MAX 1024
+/*
  * Steps of one path walk, each a component or a mount crossing: a path
  * of EBQ_PATH_MAX bytes has at most EBQ_PATH_MAX / 2 components, and the
  * walk stops when it has that many bytes anyway (EBQ_WALK_CUT).
@@ -48,9 +53,13 @@
 /*
  * Scratch space for the variable part of one event. Each field starts at an
  * offset masked with EBQ_DATA_MASK and is at most EBQ_ARGS_MAX long, so every
- * write stays inside EBQ_DATA_SIZE whatever the verifier assumes.
+ * write stays inside EBQ_DATA_SIZE whatever the verifier assumes. The mask
+ * must also be above the sum of an event's longest fields (asserted where
+ * each event is laid out), or a field would wrap onto the first ones: an
+ * exec that succeeded carries a walked path, a walked interpreter, the path
+ * as written, 8 KiB of arguments, a walked cwd and LD_PRELOAD's value.
  */
-#define EBQ_DATA_MASK 16383
+#define EBQ_DATA_MASK 32767
 #define EBQ_DATA_SIZE (EBQ_DATA_MASK + 1 + EBQ_ARGS_MAX)
 /* A per-CPU scratch slot: any event's fixed part, then its data. */
 #define EBQ_SCRATCH_SIZE (256 + EBQ_DATA_SIZE)
@@ -58,10 +67,11 @@
 /*
  * The search of an environment for LD_PRELOAD: steps of it (one variable,
  * or EBQ_ENV_VAR_MAX bytes of a longer one, per step), and the bytes one
- * step reads. 2^17 steps cover the largest environment exec allows with
- * ordinary variables (ARG_MAX: a quarter of an 8 MiB stack, 2 MiB; each
- * step costs one user read): past that the search is flagged cut
- * (EBQ_TRUNC_ENV), never silently ended.
+ * step reads. 2^17 steps cover an environment of 2^17 variables, or of
+ * 512 MiB in long ones; each costs a user read, on the exec's own time.
+ * One of more variables (only tiny ones fit that many: the 2 MiB of
+ * ARG_MAX holds about 230,000 empty ones) is searched as far as that and
+ * flagged cut (EBQ_TRUNC_ENV), never silently ended.
  */
 #define EBQ_ENV_STEPS (1 << 17)
 #define EBQ_ENV_VAR_MAX 4096
@@ -93,6 +103,15 @@ enum ebq_walk_flags {
 };
 /* Bytes of a pseudo file's magic and inode number after the flags. */
 #define EBQ_WALK_PSEUDO_INFO 12
+/* The most a walked path takes in an event. */
+#define EBQ_WALKED_MAX (1 + EBQ_WALK_PSEUDO_INFO + EBQ_PATH_MAX)
+/* An exec's data at its longest (path, interp, req, args, cwd,
+ * ld_preload; a failed one has a base instead of interp and req), and a
+ * file event's (path, req or base, dest, dest's base). */
+#define EBQ_EXEC_DATA_MAX (3 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX + EBQ_ARGS_MAX)
+#define EBQ_FILE_DATA_MAX (2 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX)
+_Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
+_Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
 
 /* Event kinds: the first field of every event. */
 enum ebq_event_kind {
@@ -184,12 +203,13 @@ struct ebq_header {
 };
 
 /*
- * One execve/execveat. Followed in the ring buffer record by path_len bytes
- * of path (walked, or as written: EBQ_EXEC_PATH_WALKED), args_len bytes of
- * NUL-separated arguments, cwd_len bytes of the walked cwd, base_len bytes
- * of the walked base directory of a relative path written to execveat,
- * ld_preload_len bytes of the LD_PRELOAD value, req_len bytes of the path
- * as written and interp_len bytes of the interpreter's walked path.
+ * One execve/execveat. Followed in the ring buffer record, in this order,
+ * by path_len bytes of path (walked, or as written: EBQ_EXEC_PATH_WALKED),
+ * interp_len bytes of the interpreter's walked path, req_len bytes of the
+ * path as written, args_len bytes of NUL-separated arguments, cwd_len
+ * bytes of the walked cwd, base_len bytes of the walked base directory of
+ * a relative path written to execveat, and ld_preload_len bytes of the
+ * LD_PRELOAD value.
  */
 struct ebq_exec_event {
 	struct ebq_header h;
@@ -335,11 +355,11 @@ enum ebq_file_flags {
 };
 
 /*
- * One file operation. Followed by path_len bytes of path (walked, or as
- * written: EBQ_FILE_PATH_WALKED), path_base_len bytes of the walked base
- * directory of a relative path, dest_len bytes of dest path as written,
- * dest_base_len bytes of its walked base, and req_len bytes of the path as
- * written when path is walked.
+ * One file operation. Followed, in this order, by path_len bytes of path
+ * (walked, or as written: EBQ_FILE_PATH_WALKED), req_len bytes of the path
+ * as written when path is walked, path_base_len bytes of the walked base
+ * directory of a relative path as written, dest_len bytes of dest path as
+ * written and dest_base_len bytes of its walked base.
  */
 struct ebq_file_event {
 	struct ebq_header h;

@@ -146,7 +146,7 @@ static __always_inline __u32 read_path(__u8 *data, __u32 off, const char *p, __u
 		*relative = true;
 		return 0;
 	}
-	if (n == EBQ_PATH_MAX)
+	if (str_cut(p, n, EBQ_PATH_MAX, true))
 		*eflags |= trunc;
 	bpf_probe_read_kernel(&first, 1, data_at(data, off));
 	*relative = first != '/';
@@ -308,8 +308,8 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	if (walked) {
 		/* The path as written, for requested_path. */
 		if (CFG.capture & EBQ_CAP_REQUESTED) {
-			n = read_path(b->data, off, (const char *)st->args[0], &e->eflags, 0,
-				      &relative);
+			n = read_path(b->data, off, (const char *)st->args[0], &e->eflags,
+				      EBQ_FILE_TRUNC_PATH, &relative);
 			if (n > EBQ_PATH_MAX)
 				n = EBQ_PATH_MAX;
 			e->req_len = n;

@@ -52,7 +52,7 @@ struct {
  */
 #define EBQ_WALK_HEAD 8
 #define EBQ_WALK_END (EBQ_WALK_HEAD + EBQ_PATH_MAX)
-#define EBQ_WALK_BUF (EBQ_WALK_END + EBQ_PREFIX_MAX + EBQ_NAME_MAX)
+#define EBQ_WALK_BUF (EBQ_WALK_END + EBQ_PREFIX_MAX + EBQ_COMPONENT_MAX)
 
 struct walk_buf {
 	/*
@@ -85,6 +85,11 @@ struct {
 	__type(value, struct walk_buf);
 } walk_scratch SEC(".maps");
 
+/* include/uapi/linux/magic.h: nsfs, whose files d_path() names by type. */
+#define EBQ_NSFS_MAGIC 0x6e736673
+/* The longest namespace type name ("pid_for_children", "time_for_children"). */
+#define EBQ_NS_NAME_MAX 32
+
 /* A pseudo file's identity, as the event carries it after the flags. */
 struct walk_pseudo {
 	__u32 magic;
@@ -103,7 +108,6 @@ static __always_inline struct vfsmount *vfsmnt_of(struct mount *m)
 	return (void *)m + bpf_core_field_offset(struct mount, mnt);
 }
 
-/* A dentry's parent and name, in one read where they are side by side. */
 /* A dentry's hash link (d_unhashed() reads it), parent and name. */
 struct dentry_up {
 	void *pprev;
@@ -164,8 +168,10 @@ static long walk_step(__u32 i, void *arg)
 	if (dentry == wb->leaf)
 		wb->deleted = !d.pprev && d.parent != dentry;
 	len = d.name.len;
-	if (len > EBQ_NAME_MAX - 1)
-		len = EBQ_NAME_MAX - 1;
+	if (len > EBQ_COMPONENT_MAX - 1) {
+		len = EBQ_COMPONENT_MAX - 1;
+		wb->flags |= EBQ_WALK_CUT;
+	}
 	pos = wb->pos;
 	if (pos > EBQ_WALK_END || pos < EBQ_WALK_HEAD + len + 1) {
 		wb->flags |= EBQ_WALK_CUT;
@@ -309,11 +315,26 @@ __noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u3
 	off++;
 	if (flags & EBQ_WALK_PSEUDO) {
 		struct dentry *pseudo = wb->pseudo;
+		struct inode *inode = BPF_CORE_READ(pseudo, d_inode);
 
 		info.magic = BPF_CORE_READ(pseudo, d_sb, s_magic);
-		info.ino = BPF_CORE_READ(pseudo, d_inode, i_ino);
+		info.ino = BPF_CORE_READ(inode, i_ino);
 		bpf_probe_read_kernel(data_at(d->b, off), sizeof(info), &info);
 		off += sizeof(info);
+		if (info.magic == EBQ_NSFS_MAGIC) {
+			/* A namespace file has no name of its own: nsfs_dname()
+			 * (fs/nsfs.c) names it by its type, ns_ops->name, kept
+			 * in the inode's private ns_common. */
+			struct ns_common *ns = BPF_CORE_READ(inode, i_private);
+			const char *name = BPF_CORE_READ(ns, ops, name);
+			long m;
+
+			*data_at(d->b, off) = '/';
+			m = bpf_probe_read_kernel_str(data_at(d->b, off + 1), EBQ_NS_NAME_MAX, name);
+			if (m > 1)
+				off += m;
+			return off - start;
+		}
 	}
 	barrier_var(n);
 	if (n > EBQ_PATH_MAX)

@@ -24,8 +24,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* ebq's pid (tgid) in the initial pid namespace. */
 __u32 self_tgid = 0;
-/* Tasks walked, for the caller to see the walk ran. */
-__u32 walked = 0;
 
 /* A pid of ebq's namespace -> its host pid (0 until found); userspace
  * sizes and fills the keys. */
@@ -41,7 +39,6 @@ struct walk {
 	struct task_struct *cur;
 	void *ns;      /* ebq's pid namespace */
 	__u32 level;   /* its depth */
-	__u32 n;
 };
 
 /* The number and namespace of a struct pid at one depth. */
@@ -65,7 +62,6 @@ static long step(__u32 i, void *arg)
 	if (task == w->start || !next)
 		return 1;
 	w->cur = task;
-	w->n++;
 	/* The tasks list holds thread-group leaders: their pid is the tgid. */
 	pid = BPF_CORE_READ(task, thread_pid);
 	if (BPF_CORE_READ(pid, level) < w->level)
@@ -104,6 +100,5 @@ int pidns_resolve(void *ctx)
 			*host = self_tgid;
 	}
 	bpf_loop(EBQ_PIDNS_TASKS_MAX, step, &w, 0);
-	walked = w.n;
 	return 0;
 }

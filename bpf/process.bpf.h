@@ -194,7 +194,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
 	if (n <= 0)
 		return 0;
-	if (n == EBQ_PATH_MAX)
+	if (str_cut((const char *)s->found, n, EBQ_PATH_MAX, true))
 		b->e.flags |= EBQ_TRUNC_ENV | EBQ_EXEC_LD_PRELOAD_CUT;
 	b->e.flags |= EBQ_EXEC_LD_PRELOAD;
 	b->e.ld_preload_len = n - 1;
@@ -412,7 +412,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 			}
 			if (n > 0)
 				off = n - 1;
-			if (n == EBQ_PATH_MAX)
+			if (str_cut(filename, n, EBQ_PATH_MAX, false))
 				e->flags |= EBQ_TRUNC_PATH;
 			if (n > 1 && b->data[0] != '/') {
 				e->flags |= EBQ_EXEC_PATH_RELATIVE;
@@ -439,7 +439,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		if (n > 0) {
 			e->req_len = n - 1;
 			e->flags |= EBQ_EXEC_HAS_REQ;
-			if (n == EBQ_PATH_MAX)
+			if (str_cut(filename, n, EBQ_PATH_MAX, false))
 				e->flags |= EBQ_TRUNC_PATH;
 			/* alloc_bprm() (fs/exec.c) names a relative name given
 			 * to execveat "/dev/fd/N/name": fdpath says so. */
@@ -629,7 +629,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 		if (n > 0) {
 			off = n - 1;
 			e->flags |= EBQ_EXEC_HAS_REQ;
-			if (n == EBQ_PATH_MAX)
+			if (str_cut((const char *)st->args[0], n, EBQ_PATH_MAX, true))
 				e->flags |= EBQ_TRUNC_PATH;
 		}
 		if (n == 1 && (CFG.capture & EBQ_CAP_PATH) && (st->args[4] & AT_EMPTY_PATH) &&
@@ -688,12 +688,14 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	if (relative && (__s32)st->args[2] != AT_FDCWD) {
 		struct file *dir = fd_file(task, (__s32)st->args[2]);
 
+		/* The base is the dirfd's directory, even when the fd names
+		 * none (EBADF): never the cwd. */
+		e->flags |= EBQ_EXEC_BASE_DIRFD;
 		if (dir) {
 			__u32 n = walk_path(b->data, off, &dir->f_path, &e->flags,
 					    EBQ_TRUNC_PATH);
 
 			e->base_len = n;
-			e->flags |= EBQ_EXEC_BASE_DIRFD;
 			off += n;
 		}
 	}

@@ -537,3 +537,77 @@ fn a_dotdot_after_a_symlink_never_names_another_file() {
         [json!({"action": "chmod", "path": written, "requested_path": written})]
     );
 }
+
+#[test]
+fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
+    // A script 3.6 KB deep, whose #! names (through a short link) an
+    // interpreter as deep, run with 9 KB of arguments from /etc: every
+    // field of the event near its bound at once, none over another.
+    let m = marker("longest");
+    let (_dir, d) = scratch();
+    let deep = |tag: &str| {
+        let mut p = d.join(tag);
+        while s(&p).len() < 3600 {
+            p = p.join("d".repeat(60));
+        }
+        std::fs::create_dir_all(&p).expect("deep dirs");
+        p
+    };
+    let interp = deep("i").join("sh");
+    std::fs::copy(real("/bin/sh"), &interp).expect("copy sh");
+    std::os::unix::fs::symlink(&interp, d.join("l")).expect("link");
+    let script = deep("s").join(format!("{m}.sh"));
+    std::fs::write(&script, format!("#!{}\nexit 0\n", s(&d.join("l")))).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let Some(ebq) = Running::start(&[&format!(
+        "select path, interpreter, requested_path, cwd, argc, truncated from process_events where requested_path like '%{m}%'"
+    )]) else {
+        return;
+    };
+    run(Command::new(&script).arg("a".repeat(9000)).current_dir("/etc"));
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    assert_eq!(
+        rows,
+        [json!({"path": s(&script), "interpreter": s(&interp), "requested_path": s(&script), "cwd": real("/etc"), "argc": 3, "truncated": true})]
+    );
+}
+
+#[test]
+fn a_failed_exec_at_a_bad_dirfd_is_never_joined_to_the_cwd() {
+    let m = marker("badfd");
+    let Some(ebq) = Running::start(&[&format!(
+        "select path, requested_path, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
+    )]) else {
+        return;
+    };
+    let name = CString::new(format!("{m}-prog")).expect("no NUL");
+    let args = argv(&["x", &m]);
+    let env = argv(&[]);
+    // fd 9999 is open in no process of this test: EBADF, from /etc.
+    let mut cmd = Command::new("/bin/false");
+    let (n, a, e) = (
+        name.as_ptr() as usize,
+        args.ptrs.as_ptr() as usize,
+        env.ptrs.as_ptr() as usize,
+    );
+    cmd.current_dir("/etc");
+    // SAFETY: one execveat in the forked child, of pointers into this
+    // frame's CStrings and arrays, which the child has a copy of.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::syscall(libc::SYS_execveat, 9999, n, a, e, 0);
+            Err(std::io::Error::last_os_error())
+        });
+    }
+    let err = cmd.spawn().expect_err("EBADF");
+    assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+    let rows = ebq.wait_rows(1, |_| true);
+    ebq.stop();
+    // The name relative to a directory there is none of: as written.
+    assert_eq!(
+        rows,
+        [json!({"path": format!("{m}-prog"), "requested_path": format!("{m}-prog"), "error": "EBADF"})]
+    );
+}

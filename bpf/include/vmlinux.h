@@ -101,6 +101,16 @@ struct super_block {
 
 struct inode {
 	unsigned long i_ino;
+	void *i_private;
+};
+
+/* include/linux/ns_common.h, include/linux/proc_ns.h */
+struct proc_ns_operations {
+	const char *name;
+};
+
+struct ns_common {
+	const struct proc_ns_operations *ops;
 };
 
 struct dentry {

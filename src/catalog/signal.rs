@@ -21,7 +21,6 @@ fn int(r: &Record, f: impl Fn(&ebq_signal_event) -> i64) -> Value {
     sig(r).map_or(Value::Null, |e| Value::Int(f(e)))
 }
 
-/// enum trace_signal_ret (include/trace/events/signal.h).
 /// enum trace_signal_ret (include/trace/events/signal.h), by value.
 const RESULTS: [&str; 5] = [
     "delivered",

@@ -70,7 +70,13 @@ impl<'a> Walked<'a> {
                     v.extend_from_slice(name);
                     v
                 }
-                NSFS_MAGIC => format!("ns:[{ino}]").into_bytes(),
+                // nsfs_dname() (fs/nsfs.c): the namespace's type, which the
+                // kernel writes as the name.
+                NSFS_MAGIC => {
+                    let mut v = name.to_vec();
+                    v.extend_from_slice(format!(":[{ino}]").as_bytes());
+                    v
+                }
                 // simple_dname() (fs/d_path.c): memfd and other files of
                 // internal mounts.
                 _ => {

@@ -338,6 +338,27 @@ fn boot_offset() -> BootOffset {
     ns(ClockId::CLOCK_REALTIME) - ns(ClockId::CLOCK_BOOTTIME)
 }
 
+/// PID (of ebq's pid namespace) and its descendants, in the kernel's
+/// numbers: from ebq's /proc, turned into host pids when it is the
+/// namespace's; from the host's /proc, after turning PID itself into a
+/// host pid, when not.
+fn tree_in_kernel_pids(p: u32, in_pidns: bool, proc_is_own: bool) -> Result<Vec<u32>> {
+    Ok(if !in_pidns {
+        descendants(p)
+    } else if proc_is_own {
+        let tree = descendants(p);
+        let host = pidns::host_pids(&tree)?;
+        tree.iter()
+            .filter_map(|p| host.pids.get(p).copied())
+            .collect()
+    } else {
+        match pidns::host_pids(&[p])?.pids.get(&p) {
+            Some(host) => descendants(*host),
+            None => Vec::new(),
+        }
+    })
+}
+
 pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let mut summary = Summary::default();
     let out_columns: Vec<OutColumn> = plan
@@ -459,6 +480,30 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         Err(e) => return Err(e),
     };
 
+    // -p: the tree is followed before anything says ebq is attached, so
+    // what it does from then on is traced. A process forked while the
+    // tree is read is followed by follow_fork once its parent is in the
+    // set; reading again until nothing new turns up catches the ones
+    // forked before that.
+    if let Target::Pid(p) = &cfg.target {
+        let mut followed = std::collections::BTreeSet::new();
+        for _ in 0..5 {
+            let fresh: Vec<u32> = tree_in_kernel_pids(*p, in_pidns, proc_is_own)?
+                .into_iter()
+                .filter(|d| !followed.contains(d))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            for d in fresh {
+                kernel.follow(d)?;
+                followed.insert(d);
+            }
+        }
+        if followed.is_empty() {
+            return Err(Error::Usage(format!("-p {p}: no such process")));
+        }
+    }
     if !kernel.dropped.is_empty() {
         eprintln!(
             "ebq: note: this kernel lacks the tracepoints of {}: left out",
@@ -488,31 +533,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let mut child: Option<target::Command> = None;
     match &cfg.target {
         Target::All => {}
-        Target::Pid(p) => {
-            // The tree in the kernel's numbers: from ebq's /proc, turned
-            // into host pids when it is the namespace's; from the host's
-            // /proc, after turning PID itself into a host pid, when not.
-            let tree = if !in_pidns {
-                descendants(*p)
-            } else if proc_is_own {
-                let tree = descendants(*p);
-                let host = pidns::host_pids(&tree)?;
-                tree.iter()
-                    .filter_map(|p| host.pids.get(p).copied())
-                    .collect()
-            } else {
-                match pidns::host_pids(&[*p])?.pids.get(p) {
-                    Some(host) => descendants(*host),
-                    None => Vec::new(),
-                }
-            };
-            if tree.is_empty() {
-                return Err(Error::Usage(format!("-p {p}: no such process")));
-            }
-            for d in tree {
-                kernel.follow(d)?;
-            }
-        }
+        Target::Pid(_) => {}
         Target::Command(c) => {
             // Following ourselves for the length of the fork makes the
             // kernel follow the child from its first instruction, so its

@@ -41,11 +41,24 @@ impl Command {
             .as_fd()
             .try_clone_to_owned()
             .map_err(|e| Error::Command(format!("-c: {e}")))?;
-        let child = std::process::Command::new("/bin/sh")
+        let mut command = std::process::Command::new("/bin/sh");
+        command
             .arg("-c")
             .arg(cmd)
             .stdout(Stdio::from(stdout))
-            .process_group(0)
+            .process_group(0);
+        // SAFETY: one prctl in the forked child, async-signal-safe: if ebq
+        // dies without ending the command (SIGKILL), the kernel ends its
+        // shell. run() spawns from the main thread, whose exit this means.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command
             .spawn()
             .map_err(|e| Error::Command(format!("starting the -c command: {e}")))?;
         Ok(Command {
@@ -97,21 +110,32 @@ impl Command {
             return;
         }
         let group = self.group();
+        // The tree's members by pidfd: a signal can never reach a process
+        // that took a pid freed meanwhile.
+        let others: Vec<Process> = others
+            .iter()
+            .filter_map(|p| Process::open(*p, true).ok())
+            .collect();
         let signal = |sig: Signal| {
-            let _ = killpg(group, sig);
-            for p in others {
-                let _ = nix::sys::signal::kill(Pid::from_raw(*p as i32), sig);
+            // Only a group that still has a member (its id is not free).
+            if killpg(group, None).is_ok() {
+                let _ = killpg(group, sig);
+            }
+            for p in &others {
+                p.signal(sig);
             }
         };
         signal(Signal::SIGTERM);
         signal(Signal::SIGCONT);
         let deadline = Instant::now() + GRACE;
         while Instant::now() < deadline {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                self.status = Some(s);
-                if others.iter().all(|p| !alive(*p)) {
-                    break;
+            if self.status.is_none() {
+                if let Ok(Some(s)) = self.child.try_wait() {
+                    self.status = Some(s);
                 }
+            }
+            if self.status.is_some() && others.iter().all(Process::ended) {
+                break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -184,6 +208,26 @@ impl Process {
             return Err(no_such());
         }
         Ok(p)
+    }
+
+    /// Sends `sig` to the process (pidfd_send_signal: to this process,
+    /// whatever has its pid now), unless it has ended.
+    pub fn signal(&self, sig: Signal) {
+        use std::os::fd::AsRawFd;
+        if self.ended() {
+            return;
+        }
+        // SAFETY: pidfd_send_signal with our pidfd, a signal number, no
+        // siginfo and no flags.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                sig as i32,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
+        }
     }
 
     /// Whether the process has exited.
