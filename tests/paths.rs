@@ -578,7 +578,7 @@ fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
 fn a_failed_exec_at_a_bad_dirfd_is_never_joined_to_the_cwd() {
     let m = marker("badfd");
     let Some(ebq) = Running::start(&[&format!(
-        "select path, requested_path, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
+        "select path, requested_path, cwd, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
     )]) else {
         return;
     };
@@ -608,6 +608,6 @@ fn a_failed_exec_at_a_bad_dirfd_is_never_joined_to_the_cwd() {
     // The name relative to a directory there is none of: as written.
     assert_eq!(
         rows,
-        [json!({"path": format!("{m}-prog"), "requested_path": format!("{m}-prog"), "error": "EBADF"})]
+        [json!({"path": format!("{m}-prog"), "requested_path": format!("{m}-prog"), "cwd": real("/etc"), "error": "EBADF"})]
     );
 }
