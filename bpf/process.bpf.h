@@ -46,24 +46,13 @@ static __always_inline void clear_lengths(struct ebq_exec_event *e)
 	e->_pad = 0;
 }
 
-/* Holds one environment variable at a time while the block is searched. */
-struct env_buf {
-	char b[EBQ_ENV_VAR_MAX];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct env_buf);
-} env_scratch SEC(".maps");
-
 /*
  * The state of the loops below that walk the caller's memory (argv
- * pointers, pending task works), in a map value: read from there it is an
- * unknown number to the verifier, which then checks each callback once,
- * where a state on the stack, with a value per iteration, cost it a pass
- * per iteration (5 ms of verification for the count alone).
+ * pointers, pending task works, the environment), in a map value: read
+ * from there it is an unknown number to the verifier, which then checks
+ * each callback once, where a state on the stack, with a value per
+ * iteration, cost it a pass per iteration (5 ms of verification for the
+ * count alone).
  */
 struct loop_state {
 	__u64 at;     /* the next pointer or string */
@@ -74,12 +63,28 @@ struct loop_state {
 	__u64 inside; /* env_block_step(): `at` is inside a variable */
 };
 
+/* Per CPU: that state, and one environment variable at a time while the
+ * block is searched. One map for both: each per-CPU map costs start-up. */
+struct exec_scratch {
+	struct loop_state s;
+	char var[EBQ_ENV_VAR_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct loop_state);
-} loop_scratch SEC(".maps");
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+/* This CPU's loop state, or NULL. */
+static __always_inline struct loop_state *loop_state(void)
+{
+	__u32 zero = 0;
+	struct exec_scratch *x = bpf_map_lookup_elem(&exec_scratch, &zero);
+
+	return x ? &x->s : NULL;
+}
 
 struct loop_ctx {
 	struct loop_state *s;
@@ -91,7 +96,7 @@ struct env_ctx {
 					found: LD_PRELOAD's value, in user
 					memory */
 	const char *const *envp;     /* failed exec: the caller's array */
-	char *var;                   /* env_scratch */
+	char *var;                   /* exec_scratch's var */
 };
 
 static __always_inline bool is_ld_preload(const char *h)
@@ -162,22 +167,22 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 						const char *const *envp, __u32 off)
 {
 	struct env_ctx c = {};
+	struct exec_scratch *x;
 	struct loop_state *s;
 	__u32 zero = 0;
 	long n;
 
 	b->e.flags |= EBQ_EXEC_HAS_ENV;
-	s = bpf_map_lookup_elem(&loop_scratch, &zero);
-	if (!s)
+	x = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!x)
 		return 0;
+	s = &x->s;
 	c.s = s;
 	s->found = 0;
 	s->done = 0;
 	s->inside = 0;
 	if (mm) {
-		c.var = bpf_map_lookup_elem(&env_scratch, &zero);
-		if (!c.var)
-			return 0;
+		c.var = x->var;
 		s->at = BPF_CORE_READ(mm, env_start);
 		s->end = BPF_CORE_READ(mm, env_end);
 		bpf_loop(EBQ_ENV_STEPS, env_block_step, &c, 0);
@@ -309,7 +314,6 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct loop_ctx c = {};
-	__u32 zero = 0;
 
 	if (bpf_core_field_exists(bprm->executable)) {
 		struct file *exe = BPF_CORE_READ(bprm, executable);
@@ -319,7 +323,7 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 	}
 	if (!bpf_core_field_exists(((struct file *)0)->f_task_work))
 		return NULL;
-	c.s = bpf_map_lookup_elem(&loop_scratch, &zero);
+	c.s = loop_state();
 	if (!c.s)
 		return NULL;
 	c.s->cur = (__u64)BPF_CORE_READ(task, task_works);
@@ -578,10 +582,9 @@ static long count_step(__u32 i, void *arg)
 /* The number of pointers in argv from `from` on, up to EBQ_ARGC_MAX. */
 static __always_inline __u32 count_args(const char *const *argv, __u32 from)
 {
-	__u32 zero = 0;
 	struct loop_ctx c = { .argv = argv };
 
-	c.s = bpf_map_lookup_elem(&loop_scratch, &zero);
+	c.s = loop_state();
 	if (!c.s)
 		return from;
 	c.s->at = from;

@@ -565,12 +565,16 @@ fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
     )]) else {
         return;
     };
-    run(Command::new(&script).arg("a".repeat(9000)).current_dir("/etc"));
+    run(Command::new(&script)
+        .arg("a".repeat(9000))
+        .current_dir("/etc"));
     let rows = ebq.wait_rows(1, |_| true);
     ebq.stop();
     assert_eq!(
         rows,
-        [json!({"path": s(&script), "interpreter": s(&interp), "requested_path": s(&script), "cwd": real("/etc"), "argc": 3, "truncated": true})]
+        [
+            json!({"path": s(&script), "interpreter": s(&interp), "requested_path": s(&script), "cwd": real("/etc"), "argc": 3, "truncated": true})
+        ]
     );
 }
 
@@ -608,6 +612,8 @@ fn a_failed_exec_at_a_bad_dirfd_is_never_joined_to_the_cwd() {
     // The name relative to a directory there is none of: as written.
     assert_eq!(
         rows,
-        [json!({"path": format!("{m}-prog"), "requested_path": format!("{m}-prog"), "cwd": real("/etc"), "error": "EBADF"})]
+        [
+            json!({"path": format!("{m}-prog"), "requested_path": format!("{m}-prog"), "cwd": real("/etc"), "error": "EBADF"})
+        ]
     );
 }
