@@ -287,10 +287,12 @@ fn kernel_and_userspace_aggregation_agree() {
         (total, slow)
     };
     assert_eq!(coarse(&k.rows[0]), coarse(&u.rows[0]));
-    assert_eq!(
-        coarse(&k.rows[0]),
-        (703, vec![(2_097_152, 2), (4_194_304, 0), (8_388_608, 1)])
-    );
+    // Which buckets the sleeps land in depends on how loaded the machine
+    // is (a late wakeup moves one up), not on ebq: only that all three
+    // are among the slow ones.
+    let (total, slow) = coarse(&k.rows[0]);
+    assert_eq!(total, 703);
+    assert!(slow.iter().map(|(_, n)| n).sum::<u64>() >= 3, "{slow:?}");
     for key in ["pid", "n", "slow"] {
         assert_eq!(k.rows[0][key], u.rows[0][key]);
     }

@@ -220,10 +220,21 @@ fn a_signal_from_outside_into_the_tree_is_a_row() {
         return;
     };
     let deadline = Instant::now() + Duration::from_secs(2);
+    // The shell, once its trap is set (SigIgn holds SIGUSR1: bit 9), so
+    // the signal is a row and not the shell's death.
+    let ignores_usr1 = |p: u32| {
+        std::fs::read_to_string(format!("/proc/{p}/status")).is_ok_and(|st| {
+            st.lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+                .is_some_and(|mask| mask & (1 << (libc::SIGUSR1 - 1)) != 0)
+        })
+    };
     let target = loop {
         if let Some(p) = pids_with(&m).into_iter().find(|p| {
             std::fs::read(format!("/proc/{p}/cmdline"))
                 .is_ok_and(|c| c.starts_with(b"/bin/sh\0-c\0trap"))
+                && ignores_usr1(*p)
         }) {
             break p;
         }
