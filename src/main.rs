@@ -91,6 +91,9 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         ));
     }
     let plan = plan::plan(bound, cfg.target != Target::All);
+    for w in plan::never::warnings(&plan) {
+        eprintln!("ebq: warning: {w}");
+    }
     if args.explain {
         if !kernel::preflight::tracefs_mounted()
             && plan
@@ -237,8 +240,33 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage_error(e),
     };
-    let mut query = None;
-    match real_main(args, &mut query) {
+    // The front end and the evaluator recurse over the query's expression
+    // tree, and sqlparser builds `a OR b OR ...` as a chain as deep as it
+    // is long: everything runs on a thread whose stack fits the deepest
+    // query sql::bind accepts (sql::MAX_TOKENS), so no query text can
+    // overflow it.
+    let run = move || {
+        let mut query = None;
+        let r = real_main(args, &mut query);
+        (r, query)
+    };
+    let worker = std::thread::Builder::new()
+        .name("ebq".into())
+        .stack_size(sql::STACK_BYTES)
+        .spawn(run);
+    let (result, query) = match worker.map(|h| h.join()) {
+        Ok(Ok(r)) => r,
+        // A panic has printed its message already.
+        Ok(Err(_)) => return ExitCode::from(101),
+        Err(e) => {
+            eprintln!(
+                "ebq: cannot start a thread with a {} MiB stack: {e}",
+                sql::STACK_BYTES >> 20
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
         Ok(Ended::Clean) => ExitCode::SUCCESS,
         // Events were lost (said on stderr): a distinct status for scripts.
         Ok(Ended::Lost) => ExitCode::from(3),

@@ -153,6 +153,14 @@ pub struct Column {
 }
 
 impl Column {
+    /// The column holds a u64 of the kernel's whose values stay below
+    /// 2^63 in practice: a cgroup id is kernfs's generation << 32 | inode
+    /// number (fs/kernfs/dir.c, kernfs_new_node), so literals up to
+    /// u64::MAX are accepted and compared as the constants they are.
+    pub fn is_u64(&self) -> bool {
+        self.name == "cgroup_id"
+    }
+
     pub const fn new(
         name: &'static str,
         ty: Type,

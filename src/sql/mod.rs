@@ -4,6 +4,7 @@
 //! everything ebq does not do (yet) is refused by name ("JOIN is not
 //! supported"), never passed through half-understood.
 
+mod balance;
 pub mod expr;
 mod functions;
 mod lift;
@@ -15,10 +16,11 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Tokenizer;
 
 use crate::catalog::{self, Table, Type};
 use crate::error::{Error, Result};
-use crate::exec::value::Value;
+use crate::exec::value::{text_from_literal, Value};
 use expr::{Aggregation, ArithOp, CmpOp, Conjunct, Expr, OrderKey, Output, Query};
 use lift::{by_output, contains_call, is_lifted, lift};
 use like::Like;
@@ -26,6 +28,8 @@ use like::Like;
 /// Nesting depth the parser accepts; deeper input is an error, not a stack
 /// overflow.
 const RECURSION_LIMIT: usize = 64;
+/// Stack of the thread that binds, plans and evaluates (main.rs).
+pub const STACK_BYTES: usize = 256 << 20;
 
 fn pos(span: sqlparser::tokenizer::Span) -> Option<(u64, u64)> {
     (span.start.line > 0).then_some((span.start.line, span.start.column))
@@ -74,10 +78,14 @@ fn end_of(sql: &str) -> Option<(u64, u64)> {
 /// Parses and binds `sql`.
 pub fn bind(sql: &str) -> Result<Query> {
     let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| parser_error(ParserError::TokenizerError(e.to_string())))?;
+    let tokens = balance::rebalance(tokens).map_err(|m| Error::sql(m, None))?;
     let stmts = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| match parser_error(e) {
             Error::Sql { msg, pos: None } if msg.ends_with("found: EOF") => Error::Sql {
                 pos: end_of(sql),
@@ -170,7 +178,11 @@ pub fn bind(sql: &str) -> Result<Query> {
         _ => return Err(err_at("only GROUP BY <expressions> is supported", kw)),
     };
     let (table, qualifiers) = bind_from(s)?;
-    let b = Binder { table, qualifiers };
+    let mut b = Binder {
+        table,
+        qualifiers,
+        aliases: Vec::new(),
+    };
     let mut outputs = Vec::new();
     for item in &s.projection {
         b.bind_item(item, &mut outputs)?;
@@ -211,11 +223,18 @@ pub fn bind(sql: &str) -> Result<Query> {
         }
         keys.push((e, g.to_string()));
     }
+    // HAVING may name an output by its alias (as SQLite allows); a column
+    // of the same name wins, as in GROUP BY.
+    b.aliases = outputs
+        .iter()
+        .map(|o| (o.name.to_ascii_lowercase(), o.expr.clone()))
+        .collect();
     let having = s
         .having
         .as_ref()
         .map(|h| b.bind_any(h).map(|e| (e, h)))
         .transpose()?;
+    b.aliases.clear();
     let is_agg = !keys.is_empty()
         || outputs.iter().any(|o| contains_call(&o.expr))
         || having.is_some()
@@ -249,6 +268,7 @@ pub fn bind(sql: &str) -> Result<Query> {
             key_sql: keys.into_iter().map(|(_, s)| s).collect(),
             aggs,
             having,
+            having_sql: s.having.as_ref().map(|h| h.to_string()),
         });
     } else {
         order_by = order
@@ -384,6 +404,8 @@ fn split_and<'a>(e: &'a AstExpr, out: &mut Vec<&'a AstExpr>) {
 struct Binder {
     table: &'static Table,
     qualifiers: Vec<String>,
+    /// Output aliases a name may stand for (HAVING only).
+    aliases: Vec<(String, Expr)>,
 }
 
 impl Binder {
@@ -465,17 +487,162 @@ impl Binder {
         }
     }
 
+    /// A string literal exactly as written (a LIKE pattern, a format).
+    pub(super) fn raw_text(&self, e: &AstExpr) -> Option<String> {
+        match e {
+            AstExpr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                _ => None,
+            },
+            AstExpr::Nested(inner) => self.raw_text(inner),
+            _ => None,
+        }
+    }
+
+    /// A number literal (with its signs) as a wide integer; None when `e`
+    /// is not one, Err for a decimal or a number past 128 bits.
+    fn number(&self, e: &AstExpr) -> Option<std::result::Result<i128, String>> {
+        match e {
+            AstExpr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => Some(n.parse::<i128>().map_err(|_| {
+                    if n.contains(['.', 'e', 'E']) {
+                        format!("{n}: decimals are not supported, only whole numbers")
+                    } else {
+                        format!(
+                            "{n} is out of range: integers are 64-bit, {} to {}",
+                            i64::MIN,
+                            i64::MAX
+                        )
+                    }
+                })),
+                _ => None,
+            },
+            AstExpr::UnaryOp { op, expr }
+                if matches!(op, UnaryOperator::Minus | UnaryOperator::Plus) =>
+            {
+                let n = self.number(expr)?;
+                Some(match op {
+                    UnaryOperator::Minus => {
+                        n.and_then(|n| n.checked_neg().ok_or_else(|| "out of range".to_string()))
+                    }
+                    _ => n,
+                })
+            }
+            AstExpr::Nested(inner) => self.number(inner),
+            _ => None,
+        }
+    }
+
+    /// `column op N` with N past 64 bits: an error naming the column's
+    /// range, or, for a u64 column (cgroup_id) and N up to u64::MAX, the
+    /// constant it is (no value of the column reaches past i64::MAX: see
+    /// Column::is_u64). None when the comparison is an ordinary one.
+    fn wide_cmp(
+        &self,
+        left: &AstExpr,
+        op: &BinaryOperator,
+        right: &AstExpr,
+    ) -> Result<Option<Expr>> {
+        let (col_ast, num_ast, op) = match (self.number(left), self.number(right)) {
+            (None, Some(_)) => (left, right, op.clone()),
+            (Some(_), None) => {
+                let flipped = match op {
+                    BinaryOperator::Lt => BinaryOperator::Gt,
+                    BinaryOperator::LtEq => BinaryOperator::GtEq,
+                    BinaryOperator::Gt => BinaryOperator::Lt,
+                    BinaryOperator::GtEq => BinaryOperator::LtEq,
+                    o => o.clone(),
+                };
+                (right, left, flipped)
+            }
+            _ => return Ok(None),
+        };
+        let Some(Ok(n)) = self.number(num_ast) else {
+            return Ok(None);
+        };
+        if i64::try_from(n).is_ok() {
+            return Ok(None);
+        }
+        let Ok(Expr::Column(c)) = self.expr(col_ast, false) else {
+            return Ok(None);
+        };
+        let column = &self.table.columns[c];
+        if column.ty != Type::Integer {
+            return Ok(None);
+        }
+        if !(column.is_u64() && n >= 0 && n <= i128::from(u64::MAX)) {
+            let (lo, hi) = if column.is_u64() {
+                (0, i128::from(u64::MAX))
+            } else {
+                (i128::from(i64::MIN), i128::from(i64::MAX))
+            };
+            return Err(err_at(
+                format!("{n} is out of range for {} ({lo} to {hi})", column.name),
+                num_ast,
+            ));
+        }
+        // Every value is below N: = and > are never true, the rest are
+        // true for every row that has the column.
+        let below = matches!(
+            op,
+            BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq
+        );
+        Ok(Some(if below {
+            Expr::IsNull {
+                expr: Box::new(Expr::Column(c)),
+                negated: true,
+            }
+        } else {
+            Expr::Lit(Value::Bool(false))
+        }))
+    }
+
+    /// For a number past 64 bits compared with column `x`: Some(true)
+    /// when `x` is a u64 column no value of which reaches it, else the
+    /// error naming the column's range; None for any other item.
+    fn wide_item(&self, x: &Expr, item: &AstExpr) -> Result<Option<bool>> {
+        let (Expr::Column(c), Some(Ok(n))) = (x, self.number(item)) else {
+            return Ok(None);
+        };
+        if i64::try_from(n).is_ok() {
+            return Ok(None);
+        }
+        let column = &self.table.columns[*c];
+        if column.is_u64() && n >= 0 && n <= i128::from(u64::MAX) {
+            return Ok(Some(true));
+        }
+        let (lo, hi) = if column.is_u64() {
+            (0, i128::from(u64::MAX))
+        } else {
+            (i128::from(i64::MIN), i128::from(i64::MAX))
+        };
+        Err(err_at(
+            format!("{n} is out of range for {} ({lo} to {hi})", column.name),
+            item,
+        ))
+    }
+
     fn literal(&self, e: &AstExpr) -> Result<Value> {
         match e {
             AstExpr::Value(v) => match &v.value {
-                ast::Value::Number(n, _) => n.parse::<i64>().map(Value::Int).map_err(|_| {
-                    err_at(
-                        format!("{n} is not a 64-bit integer (decimals are not supported)"),
-                        e,
-                    )
-                }),
+                ast::Value::Number(..) => match self.number(e) {
+                    Some(Ok(n)) => i64::try_from(n).map(Value::Int).map_err(|_| {
+                        err_at(
+                            format!(
+                                "{n} is out of range: integers are 64-bit, {} to {}",
+                                i64::MIN,
+                                i64::MAX
+                            ),
+                            e,
+                        )
+                    }),
+                    Some(Err(m)) => Err(err_at(m, e)),
+                    None => Err(err_at("unsupported literal", e)),
+                },
+                // Read in ebq's encoding (exec/value.rs): what a row shows
+                // is what a query matches.
                 ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-                    Ok(Value::Text(s.clone()))
+                    Ok(Value::Text(text_from_literal(s)))
                 }
                 ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
                 ast::Value::Null => Ok(Value::Null),
@@ -483,10 +650,27 @@ impl Binder {
             },
             AstExpr::UnaryOp {
                 op: UnaryOperator::Minus,
-                expr,
-            } => match self.literal(expr)? {
-                Value::Int(i) => Ok(Value::Int(-i)),
-                _ => Err(err_at("minus needs a number", e)),
+                expr: inner,
+            } => match self.number(e) {
+                // -9223372036854775808 is a 64-bit integer, though its
+                // digits alone are not.
+                Some(Ok(n)) => i64::try_from(n).map(Value::Int).map_err(|_| {
+                    err_at(
+                        format!(
+                            "{n} is out of range: integers are 64-bit, {} to {}",
+                            i64::MIN,
+                            i64::MAX
+                        ),
+                        e,
+                    )
+                }),
+                Some(Err(m)) => Err(err_at(m, e)),
+                None => match self.literal(inner)? {
+                    Value::Int(i) => Ok(Value::Int(
+                        i.checked_neg().ok_or_else(|| err_at("out of range", e))?,
+                    )),
+                    _ => Err(err_at("minus needs a number", e)),
+                },
             },
             AstExpr::UnaryOp {
                 op: UnaryOperator::Plus,
@@ -556,6 +740,12 @@ impl Binder {
     fn expr(&self, e: &AstExpr, aggs: bool) -> Result<Expr> {
         Ok(match e {
             AstExpr::Identifier(i) => {
+                if self.table.column(&i.value).is_none() {
+                    let name = i.value.to_ascii_lowercase();
+                    if let Some((_, e)) = self.aliases.iter().find(|(n, _)| *n == name) {
+                        return Ok(e.clone());
+                    }
+                }
                 // "double quoted" is an identifier in SQL; a user who wrote
                 // comm = "bash" meant a string.
                 if i.quote_style == Some('"') && self.table.column(&i.value).is_none() {
@@ -591,6 +781,19 @@ impl Binder {
                 Expr::Not(Box::new(inner))
             }
             AstExpr::BinaryOp { left, op, right } => {
+                if matches!(
+                    op,
+                    BinaryOperator::Eq
+                        | BinaryOperator::NotEq
+                        | BinaryOperator::Lt
+                        | BinaryOperator::LtEq
+                        | BinaryOperator::Gt
+                        | BinaryOperator::GtEq
+                ) {
+                    if let Some(x) = self.wide_cmp(left, op, right)? {
+                        return Ok(x);
+                    }
+                }
                 let l = self.expr(left, aggs)?;
                 let r = self.expr(right, aggs)?;
                 match op {
@@ -657,6 +860,11 @@ impl Binder {
                 let x = self.expr(expr, aggs)?;
                 let mut vals = Vec::with_capacity(list.len());
                 for item in list {
+                    match self.wide_item(&x, item)? {
+                        Some(true) => continue, // a u64 no value reaches
+                        Some(false) => {}
+                        None => {}
+                    }
                     let Expr::Lit(v) = self.coerce(&x, Expr::Lit(self.literal(item)?), item)?
                     else {
                         return Err(err_at("IN takes literal values", item));
@@ -677,6 +885,16 @@ impl Binder {
                 high,
             } => {
                 let x = self.expr(expr, aggs)?;
+                for b in [low, high] {
+                    if self.wide_item(&x, b)? == Some(true) {
+                        return Err(err_at(
+                            format!(
+                                "{b} is past every value of this column: compare with <= instead"
+                            ),
+                            b.as_ref(),
+                        ));
+                    }
+                }
                 let lo = self.coerce(&x, self.expr(low, aggs)?, low)?;
                 let hi = self.coerce(&x, self.expr(high, aggs)?, high)?;
                 self.same_type(&x, &lo, e)?;
@@ -705,14 +923,25 @@ impl Binder {
                 if *any {
                     return Err(err_at("LIKE ANY is not supported", e));
                 }
-                if let Some(esc) = escape_char {
-                    return Err(err_at("LIKE ... ESCAPE is not supported", esc.as_ref()));
-                }
+                let escape = match escape_char.as_deref() {
+                    None => None,
+                    Some(esc) => match self.raw_text(esc) {
+                        Some(t) if t.chars().count() == 1 => t.chars().next(),
+                        _ => {
+                            return Err(err_at(
+                                "ESCAPE takes one character in single quotes, e.g. ESCAPE '\\'",
+                                esc,
+                            ))
+                        }
+                    },
+                };
                 let x = self.expr(expr, aggs)?;
                 if x.ty(self.table).is_some_and(|t| t != Type::Text) {
                     return Err(err_at("LIKE needs a TEXT column", expr.as_ref()));
                 }
-                let Value::Text(p) = self.literal(pattern)? else {
+                // The pattern as written: Like reads its encoding itself,
+                // after ESCAPE.
+                let Some(p) = self.raw_text(pattern) else {
                     return Err(err_at(
                         "LIKE needs a string pattern in single quotes",
                         pattern.as_ref(),
@@ -720,7 +949,7 @@ impl Binder {
                 };
                 Expr::Like {
                     expr: Box::new(x),
-                    like: Like::new(&p, matches!(e, AstExpr::ILike { .. })),
+                    like: Like::new(&p, matches!(e, AstExpr::ILike { .. }), escape),
                     negated: *negated,
                 }
             }
