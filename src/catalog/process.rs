@@ -157,7 +157,7 @@ fn col_argv(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    Value::Text(serde_json::Value::from(args(x)).to_string())
+    Value::List(args(x))
 }
 
 fn col_cwd(r: &Record) -> Value {

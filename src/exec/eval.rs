@@ -89,6 +89,14 @@ pub fn value<S: Source + ?Sized>(table: &Table, e: &Expr, r: &S) -> Value {
             Some(Value::Text(s)) => Value::Text(s.to_uppercase()),
             _ => Value::Null,
         },
+        Expr::Func(f @ (Func::Datetime(_) | Func::Strftime | Func::Printf), args) => {
+            let vals: Vec<Value> = args.iter().map(|a| value(table, a, r)).collect();
+            match f {
+                Func::Datetime(fmt) => super::funcs::datetime(fmt, &vals),
+                Func::Strftime => super::funcs::strftime(&vals),
+                _ => super::funcs::printf(&vals),
+            }
+        }
         Expr::Func(Func::Coalesce, args) => args
             .iter()
             .map(|a| value(table, a, r))
@@ -194,6 +202,7 @@ pub fn truth<S: Source + ?Sized>(table: &Table, e: &Expr, r: &S) -> Option<bool>
             negated,
         } => match value(table, expr, r) {
             Value::Text(s) => Some(like.matches(&s) != *negated),
+            v @ Value::List(_) => Some(like.matches(&v.to_string()) != *negated),
             _ => None,
         },
         Expr::IsNull { expr, negated } => Some(value(table, expr, r).is_null() != *negated),

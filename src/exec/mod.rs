@@ -3,6 +3,7 @@
 
 pub mod agg;
 pub mod eval;
+pub mod funcs;
 pub mod paths;
 pub mod record;
 pub mod run;

@@ -259,6 +259,12 @@ impl Pipeline<'_> {
             Mode::Groups(groups) => {
                 let agg = q.agg.as_ref()?;
                 let order = default_order(q);
+                // An aggregate without GROUP BY is one row even when no
+                // event matched (count(*) is 0), as in SQLite: at the end
+                // and in each interval, so a time series has no holes.
+                if agg.keys.is_empty() && groups.map.is_empty() {
+                    let _ = groups.group(Vec::new());
+                }
                 let mut out = Vec::with_capacity(groups.map.len());
                 for (key, states) in groups.map.drain() {
                     let row = GroupRow {

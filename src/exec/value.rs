@@ -1,6 +1,12 @@
-//! Values of columns and literals, and the conversion of kernel bytes into
-//! text that loses nothing: invalid UTF-8 bytes become `\xNN`, never U+FFFD,
-//! so two different byte strings never print alike by accident.
+//! Values of columns and literals, and ebq's text encoding: kernel bytes
+//! become text that loses nothing and is never ambiguous. In a `Text`
+//! value a backslash is always escaped (`\\`) and every byte that is not
+//! UTF-8 is `\xNN`, never U+FFFD, so a file named `lit\xff` (backslash,
+//! x, f, f) and one whose name holds the byte 0xff never look alike. On
+//! output, output/sanitize.rs escapes control characters, DEL, C1 and
+//! bidi characters in the same notation; `decode` turns any of it back
+//! into the bytes, and string literals in queries are read with it, so a
+//! value copied from ebq's output matches in a query.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -13,6 +19,9 @@ pub enum Value {
     Bool(bool),
     Float(f64),
     Hist(Box<Hist>),
+    /// A list of texts (argv): a JSON array in JSON output, JSON text in
+    /// table and CSV output and in SQL (comparisons, LIKE).
+    List(Vec<String>),
 }
 
 /// A histogram result: buckets [low, high) with their counts; None for an
@@ -110,6 +119,8 @@ impl Value {
             (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
             (Value::Int(a), Value::Float(b)) => (*a as f64).partial_cmp(b),
             (Value::Float(a), Value::Int(b)) => a.partial_cmp(&(*b as f64)),
+            (Value::List(_), Value::List(_) | Value::Text(_))
+            | (Value::Text(_), Value::List(_)) => Some(self.to_string().cmp(&other.to_string())),
             _ => None,
         }
     }
@@ -128,8 +139,19 @@ impl std::fmt::Display for Value {
             Value::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
             Value::Float(x) => write!(f, "{}", format_float(*x)),
             Value::Hist(h) => f.write_str(&h.render()),
+            Value::List(v) => f.write_str(&list_json(v)),
         }
     }
+}
+
+/// A list as JSON text: an array of strings, each in ebq's encoding
+/// (output/sanitize.rs), so the array is the same in every format.
+pub fn list_json(v: &[String]) -> String {
+    let items: Vec<serde_json::Value> = v
+        .iter()
+        .map(|s| serde_json::Value::from(crate::output::sanitize::sanitize(s).as_ref()))
+        .collect();
+    serde_json::Value::from(items).to_string()
 }
 
 /// A float as text: at most 3 decimals, no trailing zeros.
@@ -147,6 +169,7 @@ pub enum KeyPart {
     Int(i64),
     Text(String),
     Bool(bool),
+    List(Vec<String>),
 }
 
 impl From<Value> for KeyPart {
@@ -156,6 +179,7 @@ impl From<Value> for KeyPart {
             Value::Text(s) => KeyPart::Text(s),
             Value::Bool(b) => KeyPart::Bool(b),
             Value::Float(f) => KeyPart::Text(format_float(f)),
+            Value::List(v) => KeyPart::List(v),
             Value::Null | Value::Hist(_) => KeyPart::Null,
         }
     }
@@ -168,20 +192,97 @@ impl From<KeyPart> for Value {
             KeyPart::Int(i) => Value::Int(i),
             KeyPart::Text(s) => Value::Text(s),
             KeyPart::Bool(b) => Value::Bool(b),
+            KeyPart::List(v) => Value::List(v),
         }
     }
 }
 
-/// Kernel bytes as text: valid UTF-8 as is, every invalid byte as `\xNN`.
+/// Kernel bytes as text: valid UTF-8 as is but a backslash doubled, every
+/// invalid byte as `\xNN`.
 pub fn text_from_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        let valid = chunk.valid();
+        if valid.contains('\\') {
+            out.push_str(&valid.replace('\\', "\\\\"));
+        } else {
+            out.push_str(valid);
+        }
         for b in chunk.invalid() {
             let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
+}
+
+/// The bytes ebq's encoding stands for: `\\`, `\n`, `\t`, `\r`, `\xNN` and
+/// `\u{N}` decoded, any other backslash kept as it is (so a query's
+/// `'C:\dir'` means what it says).
+pub fn decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let hex = |x: &[u8]| {
+        std::str::from_utf8(x)
+            .ok()
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 >= b.len() {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        match b[i + 1] {
+            b'\\' => {
+                out.push(b'\\');
+                i += 2;
+            }
+            b'n' | b't' | b'r' => {
+                out.push(match b[i + 1] {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    _ => b'\r',
+                });
+                i += 2;
+            }
+            b'x' if i + 4 <= b.len() && b[i + 2..i + 4].iter().all(u8::is_ascii_hexdigit) => {
+                out.push(hex(&b[i + 2..i + 4]).unwrap_or(0) as u8);
+                i += 4;
+            }
+            b'u' if b.get(i + 2) == Some(&b'{') => {
+                let end = b[i + 3..].iter().take(7).position(|&c| c == b'}');
+                match end
+                    .and_then(|e| hex(&b[i + 3..i + 3 + e]).map(|v| (e, v)))
+                    .and_then(|(e, v)| char::from_u32(v).map(|c| (e, c)))
+                {
+                    Some((e, c)) => {
+                        let mut buf = [0; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        i += 4 + e;
+                    }
+                    None => {
+                        out.push(b'\\');
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                out.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A string literal of a query, in ebq's encoding, as a Text value.
+pub fn text_from_literal(s: &str) -> String {
+    if s.contains('\\') {
+        text_from_bytes(&decode(s))
+    } else {
+        s.to_string()
+    }
 }
 
 /// A NUL-terminated C string (comm) as text.
@@ -197,6 +298,15 @@ mod tests {
     #[test]
     fn invalid_utf8_is_escaped_not_replaced() {
         assert_eq!(text_from_bytes(b"ok\xff\xfez"), "ok\\xff\\xfez");
+        assert_eq!(text_from_bytes(b"lit\\xff"), "lit\\\\xff");
+        assert_eq!(decode("lit\\\\xff"), b"lit\\xff");
+        assert_eq!(decode("lit\\xff"), b"lit\xff");
+        assert_eq!(
+            decode("C:\\dir \\u{202e} \\x1b \\u{zz}"),
+            "C:\\dir \u{202e} \x1b \\u{zz}".as_bytes()
+        );
+        assert_eq!(text_from_literal("a\\\\b"), "a\\\\b");
+        assert_eq!(text_from_literal("\\xff"), "\\xff");
         assert_eq!(text_from_bytes("é".as_bytes()), "é");
         assert_eq!(text_from_cstr(b"bash\0\0junk"), "bash");
     }

@@ -1,11 +1,16 @@
-//! NDJSON: one object per row, keys in SELECT order, integers as numbers,
-//! NULL as null. Written straight into the buffered writer: no map, no
-//! intermediate string per row.
+//! NDJSON: one object per row, keys in SELECT order, values typed
+//! (integers and floats as numbers, booleans as booleans, NULL as null,
+//! argv as an array of strings, histograms as arrays of buckets). Strings
+//! are in ebq's text encoding (sanitize.rs), the same as in a table, so
+//! no control, DEL, C1 or bidi character is ever written raw and `ebq -o
+//! json` on a terminal is as safe as the table. Written straight into the
+//! buffered writer: no map, no intermediate string per row.
 
 use std::io::{self, Write};
 
+use super::sanitize::sanitize;
 use super::{OutColumn, Sink};
-use crate::exec::value::Value;
+use crate::exec::value::{list_json, Value};
 
 pub struct JsonSink<W> {
     w: W,
@@ -19,7 +24,7 @@ impl<W: Write> JsonSink<W> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let k = serde_json::Value::from(c.name.as_str()).to_string();
+                let k = serde_json::Value::from(sanitize(&c.name).as_ref()).to_string();
                 format!("{}{k}:", if i == 0 { "{" } else { "," })
             })
             .collect();
@@ -35,9 +40,9 @@ impl<W: Write> Sink for JsonSink<W> {
                 Value::Null => self.w.write_all(b"null")?,
                 Value::Int(i) => write!(self.w, "{i}")?,
                 Value::Bool(b) => self.w.write_all(if *b { b"true" } else { b"false" })?,
-                Value::Text(s) => {
-                    serde_json::to_writer(&mut self.w, s).map_err(io::Error::other)?
-                }
+                Value::Text(s) => serde_json::to_writer(&mut self.w, sanitize(s).as_ref())
+                    .map_err(io::Error::other)?,
+                Value::List(v) => self.w.write_all(list_json(v).as_bytes())?,
                 Value::Float(f) => {
                     serde_json::to_writer(&mut self.w, f).map_err(io::Error::other)?
                 }
@@ -97,7 +102,35 @@ mod tests {
         .expect("writes");
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
-            "{\"pid\":42,\"path\":\"/bin/\\\"x\\\"\\n\",\"auid\":null,\"truncated\":false}\n"
+            "{\"pid\":42,\"path\":\"/bin/\\\"x\\\"\\\\n\",\"auid\":null,\"truncated\":false}\n"
         );
+    }
+
+    #[test]
+    fn strings_are_in_the_encoding_and_lists_are_arrays() {
+        let cols = ["a\u{1b}[31m", "argv", "name"]
+            .map(|n| OutColumn {
+                name: n.into(),
+                width: 1,
+                numeric: false,
+            })
+            .into_iter()
+            .collect();
+        let mut out = Vec::new();
+        let mut s = JsonSink::new(&mut out, cols);
+        s.row(&[
+            Value::Text("del\x7f c1\u{85} bidi\u{202e} \\xff".into()),
+            Value::List(vec!["ls".into(), "-l\x1b".into()]),
+            Value::Text("\\\\".into()),
+        ])
+        .expect("writes");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(text.is_ascii(), "{text}");
+        assert_eq!(
+            text,
+            "{\"a\\\\x1b[31m\":\"del\\\\x7f c1\\\\u{85} bidi\\\\u{202e} \\\\xff\",\"argv\":[\"ls\",\"-l\\\\x1b\"],\"name\":\"\\\\\\\\\"}\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(v["argv"][1], "-l\\x1b");
     }
 }

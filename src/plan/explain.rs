@@ -198,6 +198,13 @@ pub fn render(plan: &Plan) -> String {
             "aggregate",
             &format!("{} in {}", calls.join(", "), plan.agg_place.describe()),
         );
+        if let Some(h) = &a.having_sql {
+            line(
+                &mut out,
+                "having",
+                &format!("{h} (on each group's result, in userspace)"),
+            );
+        }
     }
     if !q.order_by.is_empty() {
         line(

@@ -12,6 +12,7 @@
 //! kernel must copy (capture pruning), and the filter map contents.
 
 pub mod explain;
+pub mod never;
 mod pushdown;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,7 +77,7 @@ impl IntFilter {
 
     /// Folds range and NOT IN into an IN set when there is one: the kernel
     /// then does one lookup instead of three checks.
-    fn simplify(&mut self) {
+    pub(super) fn simplify(&mut self) {
         if let Some(set) = &mut self.in_set {
             let (lo, hi, not_in) = (self.lo, self.hi, &self.not_in);
             set.retain(|v| *v >= lo && *v <= hi && !not_in.contains(v));

@@ -55,6 +55,10 @@ pub enum Func {
     Lower,
     Upper,
     Coalesce,
+    /// datetime(), date(), time(): the strftime format each stands for.
+    Datetime(&'static str),
+    Strftime,
+    Printf,
 }
 
 /// An aggregate function.
@@ -144,7 +148,10 @@ impl Expr {
                 (Some(Type::Float), _) | (_, Some(Type::Float)) => Some(Type::Float),
                 _ => Some(Type::Integer),
             },
-            Expr::Func(Func::Lower | Func::Upper, _) => Some(Type::Text),
+            Expr::Func(
+                Func::Lower | Func::Upper | Func::Datetime(_) | Func::Strftime | Func::Printf,
+                _,
+            ) => Some(Type::Text),
             Expr::Func(Func::Coalesce, args) => args.iter().find_map(|a| a.ty(table)),
             Expr::Lit(Value::Int(_)) => Some(Type::Integer),
             Expr::Lit(Value::Text(_)) => Some(Type::Text),
@@ -282,6 +289,8 @@ pub struct Aggregation {
     pub aggs: Vec<AggCall>,
     /// Over Key / Agg.
     pub having: Option<Expr>,
+    /// HAVING as written, for --explain.
+    pub having_sql: Option<String>,
 }
 
 /// One ORDER BY term; `expr` is over Key / Agg in an aggregate query.

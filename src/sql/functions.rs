@@ -1,6 +1,7 @@
 //! Function calls in queries: the aggregates (count, sum, min, max, avg,
-//! hist, lhist) and the scalar functions (lower, upper, coalesce), with
-//! their argument checks.
+//! hist, lhist) and the scalar functions (lower, upper, coalesce, and
+//! SQLite's datetime, date, time, strftime and printf, evaluated in
+//! exec/funcs.rs), with their argument checks.
 
 use sqlparser::ast::{self, Expr as AstExpr};
 
@@ -125,7 +126,41 @@ impl Binder {
                 }
                 Expr::Func(Func::Coalesce, args)
             }
-            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce"), e)),
+            "datetime" | "date" | "time" | "strftime" => {
+                let fmt_first = name == "strftime";
+                if fmt_first && args.is_empty() {
+                    return Err(err_at("strftime() takes (format, time, modifiers...), e.g. strftime('%Y-%m-%d', time, 'unixepoch')", e));
+                }
+                let skip = usize::from(fmt_first);
+                if let Some(fmt) = fmt_first.then(|| &args[0]) {
+                    if fmt.ty(self.table).is_some_and(|t| t != Type::Text) {
+                        return Err(err_at("strftime()'s first argument is the format, e.g. '%Y-%m-%d %H:%M:%S'", arg_nodes[0]));
+                    }
+                }
+                // Modifiers are literals SQLite knows; a misspelt one is an
+                // error here rather than a column of NULLs.
+                for (a, node) in args.iter().zip(&arg_nodes).skip(skip + 1) {
+                    match a {
+                        Expr::Lit(Value::Text(m)) if crate::exec::funcs::known_modifier(m) => {}
+                        Expr::Lit(Value::Text(m)) => return Err(err_at(format!("{name}(): unknown modifier '{}'; modifiers: 'unixepoch', 'localtime', 'utc', 'start of day', '+N days' ...", crate::output::sanitize::sanitize(m)), *node)),
+                        _ => return Err(err_at(format!("{name}(): modifiers are text in single quotes, e.g. 'unixepoch'"), *node)),
+                    }
+                }
+                let func = match name.as_str() {
+                    "datetime" => Func::Datetime("%Y-%m-%d %H:%M:%S"),
+                    "date" => Func::Datetime("%Y-%m-%d"),
+                    "time" => Func::Datetime("%H:%M:%S"),
+                    _ => Func::Strftime,
+                };
+                Expr::Func(func, args)
+            }
+            "printf" | "format" => {
+                if args.is_empty() {
+                    return Err(err_at(format!("{name}() takes (format, values...), e.g. printf('%o', mode)"), e));
+                }
+                Expr::Func(Func::Printf, args)
+            }
+            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce, datetime, date, time, strftime, printf"), e)),
         })
     }
 }

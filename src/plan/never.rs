@@ -1,0 +1,152 @@
+//! Predicates that can never be true: `pid = 1 and pid = 2`, `pid = -1`,
+//! `comm = 'a-name-longer-than-15-bytes'`, a constant false. The run would
+//! print nothing and look like "nothing happened"; instead each one is a
+//! warning when the run starts (and with --explain), naming the conjunct
+//! and why. The kernel filters already reject such events (an empty range
+//! or set); this only says so.
+
+use std::collections::BTreeSet;
+
+use super::{pushdown, KernelPlan, Plan};
+use crate::catalog::{KernelFilter, Table};
+use crate::exec::eval::{self, Source};
+use crate::exec::value::{decode, Value};
+use crate::sql::expr::{CmpOp, Expr};
+
+/// Bytes of a comm (TASK_COMM_LEN - 1).
+const COMM_MAX: usize = 15;
+
+struct NoRow;
+impl Source for NoRow {}
+
+/// The integer filters of `k` no value can pass, by column name.
+fn empty_ints(k: &mut KernelPlan) -> Vec<(&'static str, i64, i64)> {
+    let mut out = Vec::new();
+    for f in k.ints.values_mut() {
+        let (min, max) = (f.min, f.max);
+        f.simplify();
+        let none = f.lo > f.hi || f.in_set.as_ref().is_some_and(BTreeSet::is_empty);
+        if none {
+            out.push((f.column, min, max));
+        }
+    }
+    out
+}
+
+/// A comm longer than any comm: the values of `comm = v` / `comm IN (..)`
+/// when every one is.
+fn long_comms(table: &Table, e: &Expr) -> Option<Vec<String>> {
+    let is_comm = |x: &Expr| matches!(x, Expr::Column(c) if matches!(table.columns[*c].filter, KernelFilter::Comm));
+    let values: Vec<&str> = match e {
+        Expr::Cmp(a, CmpOp::Eq, b) => match (a.as_ref(), b.as_ref()) {
+            (c, Expr::Lit(Value::Text(v))) | (Expr::Lit(Value::Text(v)), c) if is_comm(c) => {
+                vec![v.as_str()]
+            }
+            _ => return None,
+        },
+        Expr::In {
+            expr,
+            list,
+            negated: false,
+        } if is_comm(expr) => list
+            .iter()
+            .map(|v| match v {
+                Value::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?,
+        _ => return None,
+    };
+    let long = |v: &&str| decode(v).len() > COMM_MAX;
+    (!values.is_empty() && values.iter().all(long)).then(|| {
+        values
+            .iter()
+            .map(|v| {
+                let b = decode(v);
+                let mut end = COMM_MAX;
+                // Cut on a character boundary, as the kernel's comm would
+                // hold a whole name (set_task_comm cuts bytes; names are
+                // usually ASCII).
+                while end > 0 && std::str::from_utf8(&b[..end]).is_err() {
+                    end -= 1;
+                }
+                crate::exec::value::text_from_bytes(&b[..end])
+            })
+            .collect()
+    })
+}
+
+/// One warning per conjunct (or group of conjuncts) that cannot be true.
+pub fn warnings(plan: &Plan) -> Vec<String> {
+    let table = plan.table();
+    let mut out = Vec::new();
+    let mut said: BTreeSet<&str> = BTreeSet::new();
+    for c in &plan.query.conjuncts {
+        let mut cols = Vec::new();
+        c.expr.columns(&mut cols);
+        if cols.is_empty() {
+            if eval::truth(table, &c.expr, &NoRow) != Some(true) {
+                out.push(format!(
+                    "WHERE {} is never true: it does not depend on the event",
+                    c.sql
+                ));
+            }
+            continue;
+        }
+        if let Some(cut) = long_comms(table, &c.expr) {
+            let cut: Vec<String> = cut
+                .iter()
+                .map(|v| format!("'{}'", crate::output::sanitize::sanitize(v)))
+                .collect();
+            out.push(format!(
+                "WHERE {} is never true: comm holds at most {COMM_MAX} bytes (the kernel cuts longer names); did you mean {}?",
+                c.sql,
+                cut.join(" or ")
+            ));
+            continue;
+        }
+        let mut alone = KernelPlan::default();
+        let _ = pushdown::push(table, &c.expr, &mut alone);
+        for (column, min, max) in empty_ints(&mut alone) {
+            said.insert(column);
+            out.push(format!(
+                "WHERE {} is never true: {column} holds {min} to {max}",
+                c.sql
+            ));
+        }
+        if alone.comm_in.as_ref().is_some_and(BTreeSet::is_empty) {
+            said.insert("comm");
+            out.push(format!("WHERE {} is never true", c.sql));
+        }
+    }
+    // Conjuncts that contradict each other (pid = 1 AND pid = 2).
+    let mut all = KernelPlan::default();
+    for c in &plan.query.conjuncts {
+        let _ = pushdown::push(table, &c.expr, &mut all);
+    }
+    let mut empty: Vec<&'static str> = empty_ints(&mut all).into_iter().map(|e| e.0).collect();
+    if all.comm_in.as_ref().is_some_and(BTreeSet::is_empty) {
+        empty.push("comm");
+    }
+    for column in empty {
+        if said.contains(column) {
+            continue;
+        }
+        let terms: Vec<&str> = plan
+            .query
+            .conjuncts
+            .iter()
+            .filter(|c| {
+                let mut cols = Vec::new();
+                c.expr.columns(&mut cols);
+                cols.iter().any(|&i| table.columns[i].name == column)
+            })
+            .map(|c| c.sql.as_str())
+            .collect();
+        out.push(format!(
+            "WHERE {} is never true: no {column} is all of these",
+            terms.join(" AND ")
+        ));
+    }
+    out
+}
