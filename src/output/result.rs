@@ -196,7 +196,11 @@ fn cell(v: &Value) -> String {
 /// The set as a table (or records) at most `total` wide, unless `wide`.
 fn table(out: &mut String, set: &ResultSet, total: usize, wide: bool, color: bool) {
     let n = set.columns.len();
-    let heads: Vec<String> = set.columns.iter().map(|c| c.name.to_uppercase()).collect();
+    let heads: Vec<String> = set
+        .columns
+        .iter()
+        .map(|c| sanitize(&c.name.to_uppercase()).into_owned())
+        .collect();
     let numeric: Vec<bool> = set.columns.iter().map(|c| c.numeric).collect();
     let scales: Vec<Option<Scale>> = (0..n).map(|i| scale(&set.rows, i)).collect();
     let cells: Vec<Vec<String>> = set
@@ -256,7 +260,11 @@ fn table(out: &mut String, set: &ResultSet, total: usize, wide: bool, color: boo
             }
         }
         Layout::Vertical => {
-            let names: Vec<String> = set.columns.iter().map(|c| c.name.clone()).collect();
+            let names: Vec<String> = set
+                .columns
+                .iter()
+                .map(|c| sanitize(&c.name).into_owned())
+                .collect();
             let room = total.saturating_sub(layout::name_width(&names, total, wide) + 3);
             for (k, (r, row)) in set.rows.iter().zip(&cells).enumerate() {
                 let texts: Vec<String> = (0..n)

@@ -44,7 +44,10 @@ impl<W: Write> TableSink<W> {
         wide: bool,
         color: bool,
     ) -> io::Result<Self> {
-        let heads: Vec<String> = columns.iter().map(|c| c.name.to_uppercase()).collect();
+        let heads: Vec<String> = columns
+            .iter()
+            .map(|c| sanitize(&c.name.to_uppercase()).into_owned())
+            .collect();
         let cols: Vec<Col> = columns
             .iter()
             .zip(&heads)
@@ -68,7 +71,10 @@ impl<W: Write> TableSink<W> {
         Ok(TableSink {
             w,
             layout,
-            names: columns.into_iter().map(|c| c.name).collect(),
+            names: columns
+                .into_iter()
+                .map(|c| sanitize(&c.name).into_owned())
+                .collect(),
             numeric,
             total,
             wide,
