@@ -25,5 +25,7 @@ zsh\t''
 fish\t''"
 complete -c ebq -l explain -d 'Print the plan (programs, kernel filters, captured data, userspace filter) and exit; attaches nothing and needs no root'
 complete -c ebq -l stats -d 'At the end, print on stderr how many events the kernel sent up, filtered out and lost, and how many rows the userspace filter kept'
+complete -c ebq -s w -l wide -d 'Table output: never cut a cell, even when lines get longer than the terminal (for `less -S`)'
+complete -c ebq -l no-clear -d 'With --interval on a terminal: append each result set rather than draw it over the last'
 complete -c ebq -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ebq -s V -l version -d 'Print version'

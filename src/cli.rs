@@ -123,6 +123,16 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub buffer_size: Option<u32>,
 
+    /// Table output: never cut a cell, even when lines get longer than the
+    /// terminal (for `less -S`)
+    #[arg(short, long)]
+    pub wide: bool,
+
+    /// With --interval on a terminal: append each result set rather than
+    /// draw it over the last
+    #[arg(long)]
+    pub no_clear: bool,
+
     /// When to use colors (NO_COLOR is honored in auto)
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub color: ColorChoice,

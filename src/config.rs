@@ -23,6 +23,11 @@ pub struct Config {
     pub format: Format,
     pub color: bool,
     pub width: usize,
+    /// --wide: table cells are never cut.
+    pub wide: bool,
+    /// --interval draws each result set over the last: stdout is a
+    /// terminal (not a dumb one) and no --no-clear.
+    pub redraw: bool,
     pub duration: Option<Duration>,
     /// Aggregates: print a result set every this often.
     pub interval: Option<Duration>,
@@ -66,6 +71,8 @@ impl Config {
                 .unwrap_or(if tty { Format::Table } else { Format::Json }),
             color,
             width,
+            wide: args.wide,
+            redraw: tty && !args.no_clear && std::env::var("TERM").map_or(true, |t| t != "dumb"),
             duration: args.duration,
             interval: args.interval,
             target: match (&args.command, args.pid) {

@@ -378,3 +378,50 @@ fn file_events_count_and_measure_in_the_kernel() {
     );
     assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
 }
+
+#[test]
+fn csv_with_interval_has_one_header_for_the_whole_run() {
+    let Some(mut ebq) = common::ebq_root() else {
+        return;
+    };
+    let out = ebq
+        .args([
+            "-o",
+            "csv",
+            "--interval",
+            "300ms",
+            "-d",
+            "1300ms",
+            "select comm, count(*) as n from syscall_events group by comm",
+        ])
+        .output()
+        .expect("ebq runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.first(), Some(&"interval_end,comm,n"), "{text}");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("interval_end"))
+            .count(),
+        1,
+        "{text}"
+    );
+    // Every row starts with its interval's end; the run had several.
+    let mut ends: Vec<i64> = lines[1..]
+        .iter()
+        .map(|l| {
+            l.split(',')
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("no interval_end: {l}"))
+        })
+        .collect();
+    ends.dedup();
+    assert!(ends.len() >= 2, "{text}");
+}

@@ -404,6 +404,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             format: cfg.format,
             color: cfg.color,
             width: cfg.width,
+            wide: cfg.wide,
         };
         let mut s = output::sink(writer, out_columns.clone(), &opts)?;
         if plan.query.limit == Some(0) {
@@ -412,19 +413,23 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         }
         sink = Some(s);
     }
-    let print_set = |rows: Vec<Vec<Value>>, interval_end: Option<i64>| -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        result::print(
-            &mut out,
-            cfg.format,
-            cfg.color,
-            cfg.tty_width,
-            ResultSet {
-                columns: &out_columns,
-                rows,
-                interval_end,
-            },
-        )
+    // One printer for the run: one CSV header, and --interval redraws.
+    let mut printer = result::Printer::new(
+        io::stdout(),
+        result::Options {
+            format: cfg.format,
+            color: cfg.color,
+            width: cfg.width,
+            wide: cfg.wide,
+            redraw: cfg.redraw,
+        },
+    );
+    let mut print_set = |rows: Vec<Vec<Value>>, interval_end: Option<i64>| -> io::Result<()> {
+        printer.print(ResultSet {
+            columns: &out_columns,
+            rows,
+            interval_end,
+        })
     };
     // In a pid namespace of its own, ebq's /proc may be the namespace's
     // (--mount-proc, a container) or an outer one's (the host's pids).

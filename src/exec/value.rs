@@ -51,43 +51,64 @@ impl Hist {
     }
 
     /// bpftrace-style bars, one line per bucket from the first non-empty
-    /// one to the last.
+    /// one to the last, scaled to this histogram alone.
     pub fn render(&self) -> String {
-        let first = self.buckets.iter().position(|b| b.count > 0);
-        let last = self.buckets.iter().rposition(|b| b.count > 0);
-        let (Some(first), Some(last)) = (first, last) else {
-            return String::new();
-        };
-        let shown = &self.buckets[first..=last];
-        let max = shown.iter().map(|b| b.count).max().unwrap_or(1).max(1);
-        let label = |b: &Bucket| match (b.low, b.high) {
-            (None, Some(h)) => format!("(..., {h})"),
-            (Some(l), None) => format!("[{l}, ...)"),
-            (Some(l), Some(h)) if h == l + 1 => format!("[{l}]"),
-            (Some(l), Some(h)) => format!("[{}, {})", human(l), human(h)),
-            (None, None) => "(all)".into(),
-        };
-        let labels: Vec<String> = shown.iter().map(label).collect();
-        let lw = labels.iter().map(String::len).max().unwrap_or(0);
-        let cw = shown
+        match self.widths() {
+            Some((max, lw, cw)) => self.render_with(max, lw, cw, Self::BAR),
+            None => String::new(),
+        }
+    }
+
+    /// Bar length of `render`.
+    pub const BAR: usize = 40;
+
+    /// What `render_with` needs to draw this histogram alone: its largest
+    /// count and the widths of its label and count columns; None when all
+    /// buckets are empty. Several histograms drawn with the maximum of each
+    /// share one scale and align (a result set's column).
+    pub fn widths(&self) -> Option<(u64, usize, usize)> {
+        let shown = self.used();
+        if shown.is_empty() {
+            return None;
+        }
+        let max = shown.iter().map(|b| b.count).max().unwrap_or(1);
+        let lw = shown
             .iter()
-            .map(|b| b.count.to_string().len())
+            .map(|b| Self::label(b).len())
             .max()
-            .unwrap_or(1);
-        const BAR: u64 = 40;
+            .unwrap_or(0);
+        let cw = shown.iter().map(|b| b.count.to_string().len()).max();
+        Some((max, lw, cw.unwrap_or(1)))
+    }
+
+    /// The bars scaled to `max`, labels `lw` and counts `cw` wide, bars
+    /// `bar` long: every line is `lw + cw + bar + 4` columns wide.
+    pub fn render_with(&self, max: u64, lw: usize, cw: usize, bar: usize) -> String {
+        let max = max.max(1);
         let mut out = String::new();
-        for (b, l) in shown.iter().zip(&labels) {
-            let n = (b.count * BAR).div_ceil(max).min(BAR) as usize;
+        for b in self.used() {
+            let n = (u128::from(b.count) * bar as u128).div_ceil(u128::from(max));
+            let n = n.min(bar as u128) as usize;
             let _ = writeln!(
                 out,
-                "{l:<lw$} {:>cw$} |{:<w$}|",
+                "{:<lw$} {:>cw$} |{:<bar$}|",
+                Self::label(b),
                 b.count,
                 "@".repeat(n),
-                w = BAR as usize
             );
         }
         out.pop();
         out
+    }
+
+    fn label(b: &Bucket) -> String {
+        match (b.low, b.high) {
+            (None, Some(h)) => format!("(..., {h})"),
+            (Some(l), None) => format!("[{l}, ...)"),
+            (Some(l), Some(h)) if l.checked_add(1) == Some(h) => format!("[{l}]"),
+            (Some(l), Some(h)) => format!("[{}, {})", human(l), human(h)),
+            (None, None) => "(all)".into(),
+        }
     }
 }
 

@@ -1,9 +1,13 @@
 //! Writing rows: one `Sink` per output format, all fed the same rows in
 //! SELECT order. Rows go to stdout and nothing else does; notes, warnings
-//! and stats go to stderr (main.rs, exec/run.rs).
+//! and stats go to stderr (main.rs, exec/run.rs). Table output, streamed
+//! (table.rs) or a result set (result.rs), never has a line wider than the
+//! terminal unless --wide says so: layout.rs decides the widths, or
+//! one-field-per-line records when the columns cannot fit.
 
 mod csv;
 mod json;
+mod layout;
 pub mod result;
 pub mod sanitize;
 mod table;
@@ -42,6 +46,8 @@ pub struct SinkOptions {
     pub color: bool,
     /// Terminal width for table output.
     pub width: usize,
+    /// --wide: table cells are never cut.
+    pub wide: bool,
 }
 
 pub fn sink<'w>(
@@ -52,7 +58,7 @@ pub fn sink<'w>(
     Ok(match o.format {
         Format::Json => Box::new(json::JsonSink::new(w, columns)),
         Format::Csv => Box::new(csv::CsvSink::new(w, &columns)?),
-        Format::Table => Box::new(table::TableSink::new(w, columns, o.width, o.color)?),
+        Format::Table => Box::new(table::TableSink::new(w, columns, o.width, o.wide, o.color)?),
     })
 }
 
