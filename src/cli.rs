@@ -83,7 +83,7 @@ pub struct Args {
     pub explain: bool,
 
     /// List the tables, or the columns of TABLE
-    #[arg(long, value_name = "TABLE", num_args = 0..=1, value_parser = table_names_parser(), conflicts_with_all = ["query", "explain"])]
+    #[arg(long, value_name = "TABLE", num_args = 0..=1, value_parser = table_names_parser(), ignore_case = true, conflicts_with_all = ["query", "explain"])]
     pub list: Option<Option<String>>,
 
     /// Output format [default: table on a terminal, json otherwise]
@@ -109,7 +109,7 @@ pub struct Args {
 
     /// Trace only process PID (not a thread id; a pid of ebq's own pid
     /// namespace) and its descendants; stop when it exits
-    #[arg(short, long, value_name = "PID", value_parser = parse_pid)]
+    #[arg(short, long, value_name = "PID", value_parser = parse_pid, allow_hyphen_values = true)]
     pub pid: Option<u32>,
 
     /// At the end, print on stderr how many events the kernel sent up,

@@ -42,8 +42,13 @@ impl Error {
     }
 
     /// The message, with the query and a caret under the position for an
-    /// SQL error.
+    /// SQL error. Everything is terminal-safe: the query's control bytes
+    /// are shown escaped (a tab as a space), and the caret is placed by
+    /// display width, so it stays under the column it names; a long line
+    /// is shown around the position only.
     pub fn render(&self, query: Option<&str>) -> String {
+        use unicode_width::UnicodeWidthStr;
+        let msg = crate::output::sanitize::sanitize(&self.to_string()).into_owned();
         match (self, query) {
             (
                 Error::Sql {
@@ -57,15 +62,29 @@ impl Error {
                     .nth((*line as usize).saturating_sub(1))
                     .unwrap_or("");
                 let col = *col as usize;
-                let text = text.replace('\t', " ");
-                let pad: String = text
-                    .chars()
-                    .take(col.saturating_sub(1))
-                    .map(|_| ' ')
-                    .collect();
-                format!("line {line}, column {col}: {self}\n  {text}\n  {pad}^")
+                // Each character as shown, and where the caret goes.
+                let mut shown: Vec<String> = Vec::new();
+                for c in text.chars() {
+                    shown.push(match c {
+                        '\t' => " ".to_string(),
+                        c => crate::output::sanitize::sanitize(c.encode_utf8(&mut [0; 4])).into_owned(),
+                    });
+                }
+                let at = col.saturating_sub(1).min(shown.len());
+                const AROUND: usize = 60;
+                let (mut from, mut to) = (0, shown.len());
+                let width = |v: &[String]| v.iter().map(|s| s.width()).sum::<usize>();
+                if width(&shown) > 2 * AROUND {
+                    from = at.saturating_sub(AROUND);
+                    to = (at + AROUND).min(shown.len());
+                }
+                let head = if from > 0 { "…" } else { "" };
+                let tail = if to < shown.len() { "…" } else { "" };
+                let body: String = shown[from..to].concat();
+                let pad = " ".repeat(head.width() + width(&shown[from..at]));
+                format!("line {line}, column {col}: {msg}\n  {head}{body}{tail}\n  {pad}^")
             }
-            _ => self.to_string(),
+            _ => msg,
         }
     }
 }
@@ -89,6 +108,7 @@ impl From<std::io::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_width::UnicodeWidthStr;
 
     #[test]
     fn sql_errors_point_at_the_position() {
@@ -98,6 +118,22 @@ mod tests {
             "line 1, column 8: unknown column \"pdi\"\n  select pdi from process_events\n         ^"
         );
         assert_eq!(e.exit_code(), 2);
+        // Control bytes are escaped and the caret stays under its column,
+        // past wide characters too.
+        let e = Error::sql("unknown column \"x\"", Some((1, 20)));
+        assert_eq!(
+            e.render(Some("select \u{1b}[31m, '日本' x from t")),
+            format!("line 1, column 20: unknown column \"x\"\n  select \\x1b[31m, '日本' x from t\n  {}^", " ".repeat(24))
+        );
+        // A long line is shown around the position.
+        let q = format!("select {} zz from t", "a, ".repeat(1000));
+        let e = Error::sql("unknown column \"zz\"", Some((1, 3009)));
+        let r = e.render(Some(&q));
+        let lines: Vec<&str> = r.lines().collect();
+        assert!(lines[1].width() < 130 && lines[1].contains("zz"), "{r}");
+        let caret = lines[2].width() - 1;
+        let zz = lines[1].find(" zz").expect("zz") + 1;
+        assert_eq!(lines[1][..zz].width(), caret, "{r}");
         assert_eq!(Error::Kernel("x".into()).exit_code(), 1);
     }
 }

@@ -49,6 +49,22 @@ pub struct Summary {
     pub command_status: Option<u8>,
 }
 
+/// Whether stdout's reader is gone: a pipe whose read end closed polls
+/// POLLERR on its write end (fs/pipe.c, pipe_poll), a hung-up terminal
+/// POLLHUP. `ebq ... | true` then ends at once, rather than when a row
+/// first fails to be written, which may be never.
+fn stdout_gone() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a zero timeout: poll only reads and
+    // writes that struct.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n == 1 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -636,6 +652,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             }
         }
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if stdout_gone() {
+            let mut p = pipeline.borrow_mut();
+            p.error = Some(io::Error::from(io::ErrorKind::BrokenPipe));
             break;
         }
         let target_gone = match (&mut child, &cfg.target) {
