@@ -200,6 +200,9 @@ struct ebq_header {
 	__u32 auid;       /* (u32)-1 when unset */
 	__u32 ns_pid;     /* pid in the task's own pid namespace (EBQ_CAP_NSPID) */
 	char comm[EBQ_COMM_LEN];
+	/* Not the kernel's: userspace numbers each record it decodes, from
+	 * 1, in ring buffer order (osquery's eid; src/exec/record.rs). */
+	__u64 eid;
 };
 
 /*

@@ -1,8 +1,10 @@
 //! process_events: one row per execve/execveat, failed ones included
-//! (bpf/process.bpf.h).
+//! (bpf/process.bpf.h). It is osquery's process_events and
+//! bpf_process_events too: their columns are here by name (json_cmdline,
+//! probe_error, overflows ...), or refused with the reason.
 
 use super::common::{errno_name, ERRNO};
-use super::{Column, Domain, KernelFilter, Program, Table};
+use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::exec::paths::{normalize, Walked};
 use crate::exec::record::{Event, Exec, Record};
 use crate::exec::value::{text_from_bytes, Value};
@@ -160,6 +162,16 @@ fn col_argv(r: &Record) -> Value {
     Value::Text(serde_json::Value::from(args(x)).to_string())
 }
 
+/// osquery's json_cmdline: the arguments as the text of a JSON array (a
+/// string, as osquery gives it, whatever form argv takes).
+fn col_json_cmdline(r: &Record) -> Value {
+    let x = exec(r);
+    if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
+        return Value::Null;
+    }
+    Value::Text(serde_json::Value::from(args(x)).to_string())
+}
+
 fn col_cwd(r: &Record) -> Value {
     let x = exec(r);
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_CWD) {
@@ -193,12 +205,32 @@ fn col_ld_preload(r: &Record) -> Value {
     }
 }
 
+/// What each truncation flag cut, as osquery's overflows names it.
+const CUTS: [(ebq_exec_flags, &str); 4] = [
+    (ebq_exec_flags::EBQ_TRUNC_ARGS, "cmdline"),
+    (ebq_exec_flags::EBQ_TRUNC_PATH, "path"),
+    (ebq_exec_flags::EBQ_TRUNC_CWD, "cwd"),
+    (ebq_exec_flags::EBQ_TRUNC_ENV, "env"),
+];
+
+fn cut(r: &Record) -> bool {
+    let flags = exec(r).e.flags;
+    CUTS.iter().any(|(f, _)| flags & f.0 != 0)
+}
+
 fn col_truncated(r: &Record) -> Value {
-    let cut = ebq_exec_flags::EBQ_TRUNC_ARGS.0
-        | ebq_exec_flags::EBQ_TRUNC_PATH.0
-        | ebq_exec_flags::EBQ_TRUNC_CWD.0
-        | ebq_exec_flags::EBQ_TRUNC_ENV.0;
-    Value::Bool(exec(r).e.flags & cut != 0)
+    Value::Bool(cut(r))
+}
+
+/// osquery's overflows: what was cut, comma-separated; "" for nothing.
+fn col_overflows(r: &Record) -> Value {
+    let flags = exec(r).e.flags;
+    let names: Vec<&str> = CUTS
+        .iter()
+        .filter(|(f, _)| flags & f.0 != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Value::Text(names.join(","))
 }
 
 const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
@@ -208,7 +240,10 @@ const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
 const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
 const CAP_INTERP: u32 = ebq_capture::EBQ_CAP_INTERP.0;
 
-static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
+/// Why osquery's file times of the executable are refused.
+const TIMES_WHY: &str = "the executable's inode times are not read at exec";
+
+static PROCESS_COLUMNS: &[Column] = &super::common::with_common![
     Column::text(
         "syscall",
         "execve or execveat; NULL for an exec the kernel started",
@@ -300,6 +335,67 @@ static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
     )
     .capture(CAP_ENV)
     .width(16),
+    Column::text(
+        "json_cmdline",
+        "osquery's: the arguments as JSON array text (a string)",
+        col_json_cmdline
+    )
+    .hidden()
+    .capture(CAP_ARGS)
+    .width(32),
+    Column::int("probe_error", "osquery's: truncated as 1 or 0", |r| {
+        Value::Int(cut(r).into())
+    })
+    .hidden(),
+    Column::text(
+        "overflows",
+        "osquery's: what truncated cut (cmdline,path,cwd,env); '' for nothing",
+        col_overflows
+    )
+    .hidden(),
+    Column::refused(
+        "mode",
+        Type::Text,
+        "the executable's inode is not read at exec"
+    ),
+    Column::refused(
+        "owner_uid",
+        Type::Integer,
+        "the executable's inode is not read at exec"
+    ),
+    Column::refused(
+        "owner_gid",
+        Type::Integer,
+        "the executable's inode is not read at exec"
+    ),
+    Column::refused(
+        "cmdline_size",
+        Type::Integer,
+        "the argument block's size is not sent"
+    ),
+    Column::refused(
+        "env",
+        Type::Text,
+        "the environment is searched for LD_PRELOAD only"
+    ),
+    Column::refused(
+        "env_count",
+        Type::Integer,
+        "the environment is searched for LD_PRELOAD only"
+    ),
+    Column::refused(
+        "env_size",
+        Type::Integer,
+        "the environment is searched for LD_PRELOAD only"
+    ),
+    Column::refused("atime", Type::Integer, TIMES_WHY),
+    Column::refused("mtime", Type::Integer, TIMES_WHY),
+    Column::refused("ctime", Type::Integer, TIMES_WHY),
+    Column::refused(
+        "btime",
+        Type::Integer,
+        "the kernel's inode has no birth time (osquery gives 0)"
+    ),
 ];
 
 /// What exec_done and exec_fail_tail copy beyond the header.
@@ -375,7 +471,7 @@ pub static PROCESS_EVENTS: Table = Table {
     name: "process_events",
     aliases: &["bpf_process_events"],
     doc: "One row per execve/execveat, failed ones included",
-    columns: &PROCESS_COLUMNS,
+    columns: PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXEC.0,
     agg: None,

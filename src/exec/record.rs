@@ -6,11 +6,21 @@
 //! Records come from the kernel and are checked before use: a record shorter
 //! than its struct, or whose lengths point past its end, is an error, not a
 //! panic or a read out of bounds.
+//!
+//! Each record decoded gets the next number of the run in its header's
+//! `eid` (osquery's event id): unique and increasing in the order the ring
+//! buffer delivers records, counted before the userspace filter, so the
+//! rows shown may skip numbers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::kernel::types::{
     ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
     ebq_signal_event, ebq_socket_event, ebq_syscall_event,
 };
+
+/// The last event id given (Record::decode).
+static LAST_EID: AtomicU64 = AtomicU64::new(0);
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
 pub type BootOffset = i128;
@@ -112,6 +122,7 @@ impl Exec<'_> {
                 auid: 0,
                 ns_pid: 0,
                 comm: [0; 16],
+                eid: 0,
             },
             duration_ns: 0,
             exit_code: 0,
@@ -204,7 +215,7 @@ fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeE
 
 impl<'a> Record<'a> {
     pub fn decode(bytes: &'a [u8], boot_offset: BootOffset) -> Result<Self, DecodeError> {
-        let hdr: ebq_header = read(bytes, 0)?;
+        let mut hdr: ebq_header = read(bytes, 0)?;
         let event = match ebq_event_kind(hdr.kind) {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
@@ -279,6 +290,7 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_SYSCALL => Event::Syscall(Box::new(read(bytes, hdr.kind)?)),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
+        hdr.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Record {
             hdr,
             boot_offset,
