@@ -1,10 +1,11 @@
 //! What the tables share: the columns every table has first (read from the
 //! event header), and value helpers (errno and signal names). Among them
 //! osquery's event-table columns: eid (the record's number within the
-//! run, given at decode) and uptime; ppid and cid answer for parent and
-//! cgroup_id.
+//! run, given at decode), uptime, and the saved and filesystem ids (suid,
+//! sgid, fsuid, fsgid, read from the cred when a query reads one); ppid
+//! and cid answer for parent and cgroup_id.
 
-use super::{Column, Domain, KernelFilter, Type};
+use super::{Column, Domain, KernelFilter};
 use crate::exec::record::Record;
 use crate::exec::value::{text_from_cstr, Value};
 use crate::kernel::types::ebq_filter_col;
@@ -117,13 +118,31 @@ pub const COMMON: [Column; 19] = [
         |r| Value::Int((r.hdr.ktime_ns / 1_000_000_000) as i64),
     )
     .hidden(),
-    Column::refused("suid", Type::Integer, CREDS_WHY),
-    Column::refused("sgid", Type::Integer, CREDS_WHY),
-    Column::refused("fsuid", Type::Integer, CREDS_WHY),
-    Column::refused("fsgid", Type::Integer, CREDS_WHY),
+    cred(Column::int("suid", "Saved user id", |r| {
+        Value::Int(r.hdr.suid.into())
+    })),
+    cred(Column::int("sgid", "Saved group id", |r| {
+        Value::Int(r.hdr.sgid.into())
+    })),
+    cred(Column::int(
+        "fsuid",
+        "Filesystem user id (what file access checks use)",
+        |r| Value::Int(r.hdr.fsuid.into()),
+    )),
+    cred(Column::int(
+        "fsgid",
+        "Filesystem group id (what file access checks use)",
+        |r| Value::Int(r.hdr.fsgid.into()),
+    )),
 ];
 
-const CREDS_WHY: &str = "the header carries the real and effective ids only";
+/// A saved or filesystem id: read from the task's cred only for a query
+/// that reads one (EBQ_CAP_CREDS), filtered in userspace.
+const fn cred(c: Column) -> Column {
+    c.hidden()
+        .capture(crate::kernel::types::ebq_capture::EBQ_CAP_CREDS.0)
+        .width(5)
+}
 
 /// `[COMMON..., own columns...]`: a table's column array.
 macro_rules! with_common {

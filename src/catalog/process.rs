@@ -33,18 +33,39 @@ pub const CUT_ARG: &str = "...";
 /// Arguments as captured: NUL-separated; a cut last argument has no NUL,
 /// and is marked with CUT_ARG.
 fn args(x: &Exec) -> Vec<String> {
-    if x.args.is_empty() {
+    strings(x.args, false)
+}
+
+/// NUL-separated strings as captured; a cut last one (no NUL) is marked
+/// with CUT_ARG, and so is a block `cut` right after a NUL (a CUT_ARG of
+/// its own).
+fn strings(block: &[u8], cut: bool) -> Vec<String> {
+    if block.is_empty() {
         return Vec::new();
     }
-    let whole = x.args.ends_with(b"\0");
-    let a = x.args.strip_suffix(b"\0").unwrap_or(x.args);
+    let whole = block.ends_with(b"\0");
+    let a = block.strip_suffix(b"\0").unwrap_or(block);
     let mut v: Vec<String> = a.split(|&b| b == 0).map(text_from_bytes).collect();
     if !whole {
         if let Some(last) = v.last_mut() {
             last.push_str(CUT_ARG);
         }
+    } else if cut {
+        v.push(CUT_ARG.into());
     }
     v
+}
+
+/// Words joined by spaces, each quoted when it would not read back as one.
+fn joined(words: &[String]) -> String {
+    let mut out = String::new();
+    for (i, a) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        quote_arg(a, &mut out);
+    }
+    out
 }
 
 /// A walked path of the event, as /proc names it; NULL when absent.
@@ -144,14 +165,41 @@ fn col_cmdline(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    let mut out = String::with_capacity(x.args.len() + 8);
-    for (i, a) in args(x).iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        quote_arg(a, &mut out);
+    Value::Text(joined(&args(x)))
+}
+
+/// The environment as osquery's env: variables joined by spaces (quoted
+/// like cmdline's arguments); a cut one ends with CUT_ARG.
+fn col_env(r: &Record) -> Value {
+    let x = exec(r);
+    if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ENVBLOCK) {
+        return Value::Null;
     }
-    Value::Text(out)
+    Value::Text(joined(&strings(
+        x.env,
+        has(x, ebq_exec_flags::EBQ_TRUNC_ENVBLOCK),
+    )))
+}
+
+/// A field of a successful exec's (flag set), else NULL.
+fn when(r: &Record, flag: ebq_exec_flags, v: fn(&Exec) -> u32) -> Value {
+    let x = exec(r);
+    if has(x, flag) {
+        Value::Int(v(x).into())
+    } else {
+        Value::Null
+    }
+}
+
+/// osquery's mode: the file's mode in octal with a leading 0, type bits
+/// included, as Audit's PATH record gives it ("0100755").
+fn col_mode(r: &Record) -> Value {
+    let x = exec(r);
+    if has(x, ebq_exec_flags::EBQ_EXEC_HAS_INODE) {
+        Value::Text(format!("0{:o}", x.e.mode))
+    } else {
+        Value::Null
+    }
 }
 
 fn col_argv(r: &Record) -> Value {
@@ -205,12 +253,16 @@ fn col_ld_preload(r: &Record) -> Value {
     }
 }
 
-/// What each truncation flag cut, as osquery's overflows names it.
+/// What each truncation flag cut, as osquery's overflows names it: env is
+/// the environment block cut, or the LD_PRELOAD search short of its end.
 const CUTS: [(ebq_exec_flags, &str); 4] = [
     (ebq_exec_flags::EBQ_TRUNC_ARGS, "cmdline"),
     (ebq_exec_flags::EBQ_TRUNC_PATH, "path"),
     (ebq_exec_flags::EBQ_TRUNC_CWD, "cwd"),
-    (ebq_exec_flags::EBQ_TRUNC_ENV, "env"),
+    (
+        ebq_exec_flags(ebq_exec_flags::EBQ_TRUNC_ENV.0 | ebq_exec_flags::EBQ_TRUNC_ENVBLOCK.0),
+        "env",
+    ),
 ];
 
 fn cut(r: &Record) -> bool {
@@ -239,6 +291,9 @@ const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
 const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
 const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
 const CAP_INTERP: u32 = ebq_capture::EBQ_CAP_INTERP.0;
+const CAP_SIZES: u32 = ebq_capture::EBQ_CAP_SIZES.0;
+const CAP_EXEFILE: u32 = ebq_capture::EBQ_CAP_EXEFILE.0;
+const CAP_ENVBLOCK: u32 = ebq_capture::EBQ_CAP_ENVBLOCK.0;
 
 /// Why osquery's file times of the executable are refused.
 const TIMES_WHY: &str = "the executable's inode times are not read at exec";
@@ -353,41 +408,57 @@ static PROCESS_COLUMNS: &[Column] = &super::common::with_common![
         col_overflows
     )
     .hidden(),
-    Column::refused(
+    Column::text(
         "mode",
-        Type::Text,
-        "the executable's inode is not read at exec"
-    ),
-    Column::refused(
-        "owner_uid",
-        Type::Integer,
-        "the executable's inode is not read at exec"
-    ),
-    Column::refused(
-        "owner_gid",
-        Type::Integer,
-        "the executable's inode is not read at exec"
-    ),
-    Column::refused(
+        "The executed file's mode, octal as osquery gives it (0100755)",
+        col_mode
+    )
+    .hidden()
+    .capture(CAP_EXEFILE)
+    .width(7),
+    Column::int("owner_uid", "The executed file's owner", |r| when(
+        r,
+        ebq_exec_flags::EBQ_EXEC_HAS_INODE,
+        |x| x.e.owner_uid
+    ))
+    .hidden()
+    .capture(CAP_EXEFILE),
+    Column::int("owner_gid", "The executed file's group", |r| when(
+        r,
+        ebq_exec_flags::EBQ_EXEC_HAS_INODE,
+        |x| x.e.owner_gid
+    ))
+    .hidden()
+    .capture(CAP_EXEFILE),
+    Column::int(
         "cmdline_size",
-        Type::Integer,
-        "the argument block's size is not sent"
-    ),
-    Column::refused(
+        "Bytes of the argument block, NULs included; NULL for a failed exec",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.cmdline_size)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
+    Column::text(
         "env",
-        Type::Text,
-        "the environment is searched for LD_PRELOAD only"
-    ),
-    Column::refused(
+        "Environment, joined by spaces; a cut one ends with ...",
+        col_env
+    )
+    .hidden()
+    .capture(CAP_ENVBLOCK)
+    .width(32),
+    Column::int(
         "env_count",
-        Type::Integer,
-        "the environment is searched for LD_PRELOAD only"
-    ),
-    Column::refused(
+        "Number of environment variables, all counted even when env is cut",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.env_count)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
+    Column::int(
         "env_size",
-        Type::Integer,
-        "the environment is searched for LD_PRELOAD only"
-    ),
+        "Bytes of the environment block, NULs included, even when env is cut",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.env_size)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
     Column::refused("atime", Type::Integer, TIMES_WHY),
     Column::refused("mtime", Type::Integer, TIMES_WHY),
     Column::refused("ctime", Type::Integer, TIMES_WHY),
@@ -404,7 +475,10 @@ const EXEC_CAPTURES: u32 = ebq_capture::EBQ_CAP_PATH.0
     | ebq_capture::EBQ_CAP_CWD.0
     | ebq_capture::EBQ_CAP_ENV.0
     | ebq_capture::EBQ_CAP_REQUESTED.0
-    | ebq_capture::EBQ_CAP_INTERP.0;
+    | ebq_capture::EBQ_CAP_INTERP.0
+    | CAP_SIZES
+    | CAP_EXEFILE
+    | CAP_ENVBLOCK;
 
 static PROCESS_PROGRAMS: &[Program] = &[
     // One entry and one exit program serve both syscalls, told apart by

@@ -102,6 +102,8 @@ pub struct Exec<'a> {
     pub req: &'a [u8],
     /// Walked: the interpreter the kernel ran.
     pub interp: &'a [u8],
+    /// The environment block, NUL-separated (EBQ_EXEC_HAS_ENVBLOCK).
+    pub env: &'a [u8],
 }
 
 impl Exec<'_> {
@@ -122,6 +124,10 @@ impl Exec<'_> {
                 auid: 0,
                 ns_pid: 0,
                 comm: [0; 16],
+                suid: 0,
+                sgid: 0,
+                fsuid: 0,
+                fsgid: 0,
                 eid: 0,
             },
             duration_ns: 0,
@@ -136,7 +142,13 @@ impl Exec<'_> {
             ld_preload_len: 0,
             req_len: 0,
             interp_len: 0,
-            _pad: 0,
+            env_len: 0,
+            cmdline_size: 0,
+            env_size: 0,
+            env_count: 0,
+            mode: 0,
+            owner_uid: 0,
+            owner_gid: 0,
         },
         path: &[],
         args: &[],
@@ -145,6 +157,7 @@ impl Exec<'_> {
         ld_preload: &[],
         req: &[],
         interp: &[],
+        env: &[],
     };
 }
 
@@ -229,8 +242,9 @@ impl<'a> Record<'a> {
                     e.cwd_len,
                     e.base_len,
                     e.ld_preload_len,
+                    e.env_len,
                 ];
-                let [path, interp, req, args, cwd, base, ld_preload] =
+                let [path, interp, req, args, cwd, base, ld_preload, env] =
                     fields(rest, lens, hdr.kind, bytes.len())?;
                 Event::Exec(Exec {
                     e,
@@ -241,6 +255,7 @@ impl<'a> Record<'a> {
                     ld_preload,
                     req,
                     interp,
+                    env,
                 })
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
