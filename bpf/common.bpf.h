@@ -509,6 +509,15 @@ static __always_inline void fill_header(struct ebq_header *h, struct task_struct
 	h->auid = BPF_CORE_READ(task, loginuid.val);
 	h->ns_pid = (CFG.capture & EBQ_CAP_NSPID) ? task_ns_pid(task) : 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	/* Four more reads of the cred, only for a query that reads them. */
+	if (CFG.capture & EBQ_CAP_CREDS) {
+		h->suid = BPF_CORE_READ(cred, suid.val);
+		h->sgid = BPF_CORE_READ(cred, sgid.val);
+		h->fsuid = BPF_CORE_READ(cred, fsuid.val);
+		h->fsgid = BPF_CORE_READ(cred, fsgid.val);
+	} else {
+		h->suid = h->sgid = h->fsuid = h->fsgid = 0;
+	}
 }
 
 /* Every header filter, on the values the event will carry, but -c / -p. */

@@ -57,9 +57,10 @@
  * must also be above the sum of an event's longest fields (asserted where
  * each event is laid out), or a field would wrap onto the first ones: an
  * exec that succeeded carries a walked path, a walked interpreter, the path
- * as written, 8 KiB of arguments, a walked cwd and LD_PRELOAD's value.
+ * as written, 8 KiB of arguments, a walked cwd, LD_PRELOAD's value and
+ * 8 KiB of the environment.
  */
-#define EBQ_DATA_MASK 32767
+#define EBQ_DATA_MASK 65535
 #define EBQ_DATA_SIZE (EBQ_DATA_MASK + 1 + EBQ_ARGS_MAX)
 /* A per-CPU scratch slot: any event's fixed part, then its data. */
 #define EBQ_SCRATCH_SIZE (256 + EBQ_DATA_SIZE)
@@ -75,6 +76,13 @@
  */
 #define EBQ_ENV_STEPS (1 << 17)
 #define EBQ_ENV_VAR_MAX 4096
+/*
+ * Bytes of the new program's environment block (mm->env_start..env_end)
+ * kept for the env column: as much as the arguments get, in one read;
+ * a longer block is cut there and flagged (EBQ_TRUNC_ENVBLOCK). Its
+ * real size and count (env_size, env_count) are sent whole.
+ */
+#define EBQ_ENV_MAX EBQ_ARGS_MAX
 
 /* Prefixes whose first word the kernel checks before the LPM trie. */
 #define EBQ_PREFIX_WORDS 8
@@ -106,9 +114,9 @@ enum ebq_walk_flags {
 /* The most a walked path takes in an event. */
 #define EBQ_WALKED_MAX (1 + EBQ_WALK_PSEUDO_INFO + EBQ_PATH_MAX)
 /* An exec's data at its longest (path, interp, req, args, cwd,
- * ld_preload; a failed one has a base instead of interp and req), and a
- * file event's (path, req or base, dest, dest's base). */
-#define EBQ_EXEC_DATA_MAX (3 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX + EBQ_ARGS_MAX)
+ * ld_preload, env; a failed one has a base instead of interp and req),
+ * and a file event's (path, req or base, dest, dest's base). */
+#define EBQ_EXEC_DATA_MAX (3 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX + EBQ_ARGS_MAX + EBQ_ENV_MAX)
 #define EBQ_FILE_DATA_MAX (2 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX)
 _Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
 _Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
@@ -170,6 +178,15 @@ enum ebq_exec_flags {
 	EBQ_EXEC_HAS_INTERP = 1 << 15,
 	/* LD_PRELOAD's value was longer than the kernel copies */
 	EBQ_EXEC_LD_PRELOAD_CUT = 1 << 16,
+	/* cmdline_size, env_size, env_count were read (an exec that
+	 * succeeded: the new mm's blocks) */
+	EBQ_EXEC_HAS_SIZES = 1 << 17,
+	/* mode, owner_uid, owner_gid of the executed file were read */
+	EBQ_EXEC_HAS_INODE = 1 << 18,
+	/* env holds the environment block (env_len bytes) ... */
+	EBQ_EXEC_HAS_ENVBLOCK = 1 << 19,
+	/* ... cut at EBQ_ENV_MAX */
+	EBQ_TRUNC_ENVBLOCK = 1 << 20,
 };
 
 /* What the kernel copies into an event: set per query (capture pruning). */
@@ -183,6 +200,10 @@ enum ebq_capture {
 	EBQ_CAP_NSPID = 1 << 6,   /* the header's ns_pid */
 	EBQ_CAP_REQUESTED = 1 << 7, /* the path as written (requested_path) */
 	EBQ_CAP_INTERP = 1 << 8,  /* process_events: the interpreter's path */
+	EBQ_CAP_CREDS = 1 << 9,   /* the header's suid, sgid, fsuid, fsgid */
+	EBQ_CAP_SIZES = 1 << 10,  /* process_events: argument/environment block sizes */
+	EBQ_CAP_EXEFILE = 1 << 11, /* process_events: the executed file's mode, owner */
+	EBQ_CAP_ENVBLOCK = 1 << 12, /* process_events: the environment block */
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */
@@ -200,6 +221,14 @@ struct ebq_header {
 	__u32 auid;       /* (u32)-1 when unset */
 	__u32 ns_pid;     /* pid in the task's own pid namespace (EBQ_CAP_NSPID) */
 	char comm[EBQ_COMM_LEN];
+	/* The task's saved and filesystem ids (cred), with EBQ_CAP_CREDS */
+	__u32 suid;
+	__u32 sgid;
+	__u32 fsuid;
+	__u32 fsgid;
+	/* Not the kernel's: userspace numbers each record it decodes, from
+	 * 1, in ring buffer order (osquery's eid; src/exec/record.rs). */
+	__u64 eid;
 };
 
 /*
@@ -208,8 +237,9 @@ struct ebq_header {
  * interp_len bytes of the interpreter's walked path, req_len bytes of the
  * path as written, args_len bytes of NUL-separated arguments, cwd_len
  * bytes of the walked cwd, base_len bytes of the walked base directory of
- * a relative path written to execveat, and ld_preload_len bytes of the
- * LD_PRELOAD value.
+ * a relative path written to execveat, ld_preload_len bytes of the
+ * LD_PRELOAD value, and env_len bytes of the environment block
+ * (NUL-separated, as the new program got it).
  */
 struct ebq_exec_event {
 	struct ebq_header h;
@@ -225,7 +255,17 @@ struct ebq_exec_event {
 	__u16 ld_preload_len;
 	__u16 req_len;
 	__u16 interp_len;
-	__u16 _pad;
+	__u16 env_len;
+	/* EBQ_EXEC_HAS_SIZES: mm->arg_end - arg_start, env_end - env_start,
+	 * bprm->envc */
+	__u32 cmdline_size;
+	__u32 env_size;
+	__u32 env_count;
+	/* EBQ_EXEC_HAS_INODE: the executed file's inode (the script, for
+	 * a #! script: the file `path` names) */
+	__u32 mode;
+	__u32 owner_uid;
+	__u32 owner_gid;
 };
 
 /* A process that ended: its last thread left do_exit(). */

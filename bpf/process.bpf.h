@@ -6,8 +6,11 @@
  *  - sys_enter_execve/execveat note when the call started, its arguments
  *    (user pointers) and whether the stable filters (stable_ok) reject it;
  *  - sched_process_exec fires once the new program is in place: the event
- *    is built there, with the new comm and credentials and the argument
- *    block of the new mm, read in one copy (mm->arg_start..arg_end);
+ *    is built there, with the new comm and credentials, the argument block
+ *    of the new mm, read in one copy (mm->arg_start..arg_end), the
+ *    environment block the same way (env_start..env_end, at most
+ *    EBQ_ENV_MAX, flagged when cut), the blocks' sizes and the executed
+ *    file's mode and owner (its inode);
  *  - sys_exit_execve/execveat report the calls that failed: the caller's
  *    memory is still there, so the arguments are read pointer by pointer.
  * The entry lives in the calling thread's task storage; sched_process_exec
@@ -43,7 +46,13 @@ static __always_inline void clear_lengths(struct ebq_exec_event *e)
 	e->ld_preload_len = 0;
 	e->req_len = 0;
 	e->interp_len = 0;
-	e->_pad = 0;
+	e->env_len = 0;
+	e->cmdline_size = 0;
+	e->env_size = 0;
+	e->env_count = 0;
+	e->mode = 0;
+	e->owner_uid = 0;
+	e->owner_gid = 0;
 }
 
 /*
@@ -396,6 +405,26 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	if (script)
 		e->flags |= EBQ_EXEC_SCRIPT;
 
+	if (captures && (CFG.capture & EBQ_CAP_SIZES)) {
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+
+		e->cmdline_size = BPF_CORE_READ(mm, arg_end) - BPF_CORE_READ(mm, arg_start);
+		e->env_size = BPF_CORE_READ(mm, env_end) - BPF_CORE_READ(mm, env_start);
+		e->env_count = BPF_CORE_READ(bprm, envc);
+		e->flags |= EBQ_EXEC_HAS_SIZES;
+	}
+	if (captures && (CFG.capture & EBQ_CAP_EXEFILE)) {
+		/* The file `path` names: a script's own, not its interpreter's. */
+		struct file *file = script ? script_file(bprm) : BPF_CORE_READ(bprm, file);
+		struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+		if (file && inode) {
+			e->mode = BPF_CORE_READ(inode, i_mode);
+			e->owner_uid = BPF_CORE_READ(inode, i_uid.val);
+			e->owner_gid = BPF_CORE_READ(inode, i_gid.val);
+			e->flags |= EBQ_EXEC_HAS_INODE;
+		}
+	}
 	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
 		struct file *file = script ? script_file(bprm) : BPF_CORE_READ(bprm, file);
 
@@ -474,6 +503,23 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ENV))
 		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
+	off = forget(&b->cell, off);
+	if (captures && (CFG.capture & EBQ_CAP_ENVBLOCK)) {
+		/* The environment block, in one read like the arguments. */
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+		unsigned long start = BPF_CORE_READ(mm, env_start);
+		unsigned long len = BPF_CORE_READ(mm, env_end) - start;
+
+		if (len > EBQ_ENV_MAX) {
+			len = EBQ_ENV_MAX;
+			e->flags |= EBQ_TRUNC_ENVBLOCK;
+		}
+		if (bpf_probe_read_user(data_at(b->data, off), len, (void *)start))
+			len = 0;
+		e->env_len = len;
+		e->flags |= EBQ_EXEC_HAS_ENVBLOCK;
+		off += len;
+	}
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC);
 	return 0;
 }

@@ -34,16 +34,24 @@ pub fn list(table: Option<&str>, color: bool, width: Option<u16>) -> String {
             let mut g = grid(color, width);
             g.set_header(["column", "type", "kernel filter", "description"]);
             for c in t.columns {
-                let name = if c.hidden {
-                    format!("{} (hidden)", c.name)
-                } else {
-                    c.name.to_string()
-                };
+                let mut name = c.name.to_string();
+                if !c.aliases.is_empty() {
+                    name.push_str(&format!(" (also {})", c.aliases.join(", ")));
+                }
+                if c.refused.is_some() {
+                    name.push_str(" (not captured)");
+                } else if c.hidden {
+                    name.push_str(" (hidden)");
+                }
                 let ops = match c.filter {
                     KernelFilter::None => "-".to_string(),
                     f => f.operators().to_string(),
                 };
-                g.add_row([name, c.ty.name().to_string(), ops, c.doc.to_string()]);
+                let doc = match c.refused {
+                    Some(why) => format!("Not captured by ebq: {why}"),
+                    None => c.doc.to_string(),
+                };
+                g.add_row([name, c.ty.name().to_string(), ops, doc]);
             }
             format!("{}: {}\n{g}\n", t.name, t.doc)
         }
@@ -73,13 +81,34 @@ fn man_tables(out: &mut Vec<u8>, tables: &[&Table]) -> std::io::Result<()> {
         }
         for c in t.columns {
             writeln!(out, ".TP")?;
-            let hidden = if c.hidden { ", hidden" } else { "" };
-            writeln!(out, "\\fB{}\\fR ({}{hidden})", roff(c.name), c.ty.name())?;
+            let hidden = if c.refused.is_some() {
+                ", not captured"
+            } else if c.hidden {
+                ", hidden"
+            } else {
+                ""
+            };
+            let also = if c.aliases.is_empty() {
+                String::new()
+            } else {
+                format!("; also {}", c.aliases.join(", "))
+            };
+            writeln!(
+                out,
+                "\\fB{}\\fR ({}{hidden}{})",
+                roff(c.name),
+                c.ty.name(),
+                roff(&also)
+            )?;
             let filter = match c.filter {
                 KernelFilter::None => String::new(),
                 f => format!(" Kernel filter: {}.", f.operators()),
             };
-            writeln!(out, "{}.{}", roff(c.doc), roff(&filter))?;
+            let doc = match c.refused {
+                Some(why) => format!("Not captured by ebq: {why}"),
+                None => c.doc.to_string(),
+            };
+            writeln!(out, "{}.{}", roff(&doc), roff(&filter))?;
         }
     }
     writeln!(out, ".SH PUSHDOWN")?;

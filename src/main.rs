@@ -75,6 +75,11 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
     let bound = sql::bind(&text)?;
+    // osquery's columns that ebq does not capture bind, and are refused
+    // here with the reason.
+    if let Some(msg) = catalog::uncaptured(bound.table, &bound.used_columns()) {
+        return Err(Error::sql(msg, None));
+    }
     if bound.agg.is_none()
         && !bound.order_by.is_empty()
         && cfg.duration.is_none()

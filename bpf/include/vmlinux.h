@@ -100,6 +100,9 @@ struct super_block {
 };
 
 struct inode {
+	unsigned short i_mode;
+	kuid_t i_uid;
+	kgid_t i_gid;
 	unsigned long i_ino;
 	void *i_private;
 };
@@ -228,6 +231,10 @@ struct cred {
 	kgid_t gid;
 	kuid_t euid;
 	kgid_t egid;
+	kuid_t suid;
+	kgid_t sgid;
+	kuid_t fsuid;
+	kgid_t fsgid;
 };
 
 typedef struct {
@@ -290,6 +297,7 @@ struct linux_binprm {
 	struct file *executable;
 	struct file *file;
 	int argc;
+	int envc;
 	const char *filename;
 	const char *interp;
 	const char *fdpath;

@@ -1,5 +1,9 @@
 //! What the tables share: the columns every table has first (read from the
-//! event header), and value helpers (errno and signal names).
+//! event header), and value helpers (errno and signal names). Among them
+//! osquery's event-table columns: eid (the record's number within the
+//! run, given at decode), uptime, and the saved and filesystem ids (suid,
+//! sgid, fsuid, fsgid, read from the cred when a query reads one); ppid
+//! and cid answer for parent and cgroup_id.
 
 use super::{Column, Domain, KernelFilter};
 use crate::exec::record::Record;
@@ -24,8 +28,9 @@ fn col_auid(r: &Record) -> Value {
     }
 }
 
-/// The columns every table has first (DESIGN.md).
-pub const COMMON: [Column; 13] = [
+/// The columns every table has first (DESIGN.md); the hidden ones added
+/// for osquery's names come last, out of SELECT *.
+pub const COMMON: [Column; 19] = [
     Column::int("time", "Unix time of the event, seconds", col_time).width(10),
     Column::int(
         "ntime",
@@ -56,7 +61,8 @@ pub const COMMON: [Column; 13] = [
             |r| Value::Int(r.hdr.ppid.into()),
         ),
         ebq_filter_col::EBQ_COL_PARENT,
-    ),
+    )
+    .alias(&["ppid"]),
     id(
         Column::int("uid", "Real user id", |r| Value::Int(r.hdr.uid.into())),
         ebq_filter_col::EBQ_COL_UID,
@@ -97,14 +103,55 @@ pub const COMMON: [Column; 13] = [
         |r| Value::Int(r.hdr.cgroup_id as i64),
     )
     .slot(ebq_filter_col::EBQ_COL_CGROUP_ID, 0, i64::MAX)
+    .alias(&["cid"])
     .width(8),
+    Column::int(
+        "eid",
+        "Event id: the record's number in the run, in ring buffer order",
+        |r| Value::Int(r.hdr.eid as i64),
+    )
+    .hidden()
+    .width(8),
+    Column::int(
+        "uptime",
+        "Seconds since boot at the event (the kernel's boot clock)",
+        |r| Value::Int((r.hdr.ktime_ns / 1_000_000_000) as i64),
+    )
+    .hidden(),
+    cred(Column::int("suid", "Saved user id", |r| {
+        Value::Int(r.hdr.suid.into())
+    })),
+    cred(Column::int("sgid", "Saved group id", |r| {
+        Value::Int(r.hdr.sgid.into())
+    })),
+    cred(Column::int(
+        "fsuid",
+        "Filesystem user id (what file access checks use)",
+        |r| Value::Int(r.hdr.fsuid.into()),
+    )),
+    cred(Column::int(
+        "fsgid",
+        "Filesystem group id (what file access checks use)",
+        |r| Value::Int(r.hdr.fsgid.into()),
+    )),
 ];
+
+/// A saved or filesystem id: read from the task's cred only for a query
+/// that reads one (EBQ_CAP_CREDS), filtered in userspace.
+const fn cred(c: Column) -> Column {
+    c.hidden()
+        .capture(crate::kernel::types::ebq_capture::EBQ_CAP_CREDS.0)
+        .width(5)
+}
 
 /// `[COMMON..., own columns...]`: a table's column array.
 macro_rules! with_common {
     ($($c:expr),* $(,)?) => {{
         use $crate::catalog::common::COMMON as C;
-        [C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], C[12], $($c),*]
+        [
+            C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], C[12],
+            C[13], C[14], C[15], C[16], C[17], C[18], $($c),*
+        ]
     }};
 }
 pub(crate) use with_common;

@@ -42,7 +42,7 @@ fn col_duration(r: &Record) -> Value {
     }
 }
 
-static EXIT_COLUMNS: [Column; 18] = with_common![
+static EXIT_COLUMNS: &[Column] = &with_common![
     Column::int(
         "exit_code",
         "Exit status (0-255); NULL when a signal killed it",
@@ -90,7 +90,7 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     name: "process_exit_events",
     aliases: &[],
     doc: "One row per process that ends: exit code, or the signal that killed it",
-    columns: &EXIT_COLUMNS,
+    columns: EXIT_COLUMNS,
     programs: EXIT_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXIT.0,
     agg: None,

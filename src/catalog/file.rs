@@ -4,9 +4,14 @@
 //! from its dentry; every other call (and a failed open) the path as
 //! written, normalized lexically against the directory the kernel started
 //! from (the task's root, cwd or dirfd, walked).
+//!
+//! It is osquery's process_file_events too: operation answers for action,
+//! partial is always false (every field comes from the kernel at the
+//! event), and what ebq does not capture per file call (executable, cwd) is
+//! refused with the reason.
 
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
-use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
+use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, Type, RESULT_MEASURES};
 use crate::exec::paths::{normalize, Walked};
 use crate::exec::record::{Event, File, Record};
 use crate::exec::value::{text_from_bytes, Value};
@@ -132,7 +137,7 @@ fn owner(v: u32) -> i64 {
     }
 }
 
-static FILE_COLUMNS: [Column; 26] = with_common![
+static FILE_COLUMNS: &[Column] = &with_common![
     Column::text(
         "action",
         "open create unlink rename chmod chown mkdir rmdir link symlink truncate",
@@ -148,6 +153,7 @@ static FILE_COLUMNS: [Column; 26] = with_common![
         }
     )
     .filter(KernelFilter::Probe)
+    .alias(&["operation"])
     .domain(Domain::List("a file action", &ACTION_NAMES))
     .width(8),
     Column::text(
@@ -239,6 +245,22 @@ static FILE_COLUMNS: [Column; 26] = with_common![
         &crate::exec::record::FILE_SYSCALLS
     ))
     .width(9),
+    Column::boolean(
+        "partial",
+        "osquery's: always false (no state of ebq's predates the event)",
+        |r| file(r).map_or(Value::Null, |_| Value::Bool(false))
+    )
+    .hidden(),
+    Column::refused(
+        "executable",
+        Type::Text,
+        "the executable is not walked per file call (process_events has it)"
+    ),
+    Column::refused(
+        "cwd",
+        Type::Text,
+        "the cwd is walked only as the base of a relative path"
+    ),
 ];
 
 macro_rules! pairs {
@@ -326,7 +348,7 @@ pub static FILE_EVENTS: Table = Table {
     name: "file_events",
     aliases: &["process_file_events"],
     doc: "One row per file operation by path: open/create, unlink, rename, chmod ...",
-    columns: &FILE_COLUMNS,
+    columns: FILE_COLUMNS,
     programs: FILE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_FILE.0,
     agg: Some(&FILE_AGG),

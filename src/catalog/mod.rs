@@ -6,6 +6,13 @@
 //! kernel capture), the decoder (how a column is read from an event),
 //! `--list`, `--explain`, the man page and the completions all read. A new
 //! table is a new entry here, a BPF object and a decoder.
+//!
+//! osquery's names are spoken too: its table names are table aliases, its
+//! column names are columns of their own, column aliases (`Column::alias`,
+//! shown by --list), or, for what ebq does not capture, refused columns
+//! (`Column::refused`): hidden, named in --list with the reason, and a
+//! query that reads one fails with that reason (`uncaptured`) instead of
+//! "unknown column".
 
 pub mod common;
 pub mod exit;
@@ -150,6 +157,11 @@ pub struct Column {
     pub named: Option<fn(&str) -> Option<i64>>,
     /// The fixed set of its values (of its names, for a named INTEGER).
     pub domain: Option<Domain>,
+    /// Other names it answers to (osquery's: ppid, cid, operation ...).
+    pub aliases: &'static [&'static str],
+    /// A column of osquery's that ebq does not capture: why. The binder
+    /// accepts it, and `uncaptured` turns its use into that error.
+    pub refused: Option<&'static str>,
 }
 
 impl Column {
@@ -182,7 +194,24 @@ impl Column {
             },
             named: None,
             domain: None,
+            aliases: &[],
+            refused: None,
         }
+    }
+
+    /// A column of osquery's that ebq does not capture, and why (one
+    /// line, said by --list and by the error a query reading it gets).
+    pub const fn refused(name: &'static str, ty: Type, why: &'static str) -> Column {
+        let mut c = Column::new(name, ty, why, |_| Value::Null);
+        c.hidden = true;
+        c.refused = Some(why);
+        c
+    }
+
+    /// Other names the column answers to.
+    pub const fn alias(mut self, names: &'static [&'static str]) -> Column {
+        self.aliases = names;
+        self
     }
 
     pub const fn int(name: &'static str, doc: &'static str, get: fn(&Record) -> Value) -> Column {
@@ -505,14 +534,12 @@ impl std::fmt::Debug for Table {
 }
 
 impl Table {
+    /// A column by its name or one of its aliases, in any case.
     pub fn column(&self, name: &str) -> Option<usize> {
         let name = name.to_ascii_lowercase();
-        let name = COLUMN_ALIASES
+        self.columns
             .iter()
-            .find(|(alias, _)| *alias == name)
-            .map(|(_, real)| *real)
-            .unwrap_or(&name);
-        self.columns.iter().position(|c| c.name == name)
+            .position(|c| c.name == name || c.aliases.contains(&name.as_str()))
     }
 
     pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
@@ -531,8 +558,19 @@ pub static TABLES: &[&Table] = &[
     &syscall::SYSCALL_EVENTS,
 ];
 
-/// Column names accepted for another (osquery's `cid`).
-pub static COLUMN_ALIASES: &[(&str, &str)] = &[("cid", "cgroup_id")];
+/// The error for a query reading a column ebq does not capture (the
+/// first such of `used`, in column order), or None.
+pub fn uncaptured(table: &Table, used: &[usize]) -> Option<String> {
+    used.iter().find_map(|&c| {
+        let col = &table.columns[c];
+        col.refused.map(|why| {
+            format!(
+                "column {} of {} is not captured by ebq: {why}",
+                col.name, table.name
+            )
+        })
+    })
+}
 
 pub fn table(name: &str) -> Option<&'static Table> {
     let name = name.to_ascii_lowercase();
@@ -572,6 +610,10 @@ mod tests {
             let mut cols = std::collections::HashSet::new();
             for c in t.columns {
                 assert!(cols.insert(c.name), "{}.{} twice", t.name, c.name);
+                for a in c.aliases {
+                    assert!(cols.insert(a), "{}.{} alias {a} clashes", t.name, c.name);
+                    assert_eq!(*a, a.to_ascii_lowercase());
+                }
                 assert_eq!(c.name, c.name.to_ascii_lowercase());
                 assert!(
                     !c.doc.is_empty() && c.doc.len() <= 79,
@@ -592,7 +634,23 @@ mod tests {
         );
         let t = table("process_events").expect("table");
         assert_eq!(t.column("CID"), t.column("cgroup_id"));
+        assert_eq!(t.column("ppid"), t.column("parent"));
         assert!(t.column("nope").is_none());
+        let f = table("process_file_events").expect("table");
+        assert_eq!(f.column("operation"), f.column("action"));
+    }
+
+    #[test]
+    fn refused_columns_say_why() {
+        let t = table("process_events").expect("table");
+        let btime = t.column("btime").expect("osquery's btime is known");
+        assert!(t.columns[btime].hidden);
+        let msg = uncaptured(t, &[0, btime]).expect("refused");
+        assert!(
+            msg.starts_with("column btime of process_events is not captured by ebq: "),
+            "{msg}"
+        );
+        assert_eq!(uncaptured(t, &[0, 2]), None);
     }
 
     #[test]

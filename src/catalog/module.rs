@@ -22,7 +22,7 @@ fn has(m: &Module, f: ebq_module_flags) -> bool {
     m.e.mflags & f.0 != 0
 }
 
-static MODULE_COLUMNS: [Column; 20] = with_common![
+static MODULE_COLUMNS: &[Column] = &with_common![
     Column::text("action", "load or unload", |r| match module(r) {
         Some(m) if m.e.action == ebq_module_action::EBQ_MOD_UNLOAD.0 =>
             Value::Text("unload".into()),
@@ -140,7 +140,7 @@ pub static MODULE_EVENTS: Table = Table {
     name: "module_events",
     aliases: &[],
     doc: "One row per kernel module load or unload, failed ones included",
-    columns: &MODULE_COLUMNS,
+    columns: MODULE_COLUMNS,
     programs: MODULE_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_MODULE.0,
     agg: None,

@@ -1,8 +1,10 @@
 //! process_events: one row per execve/execveat, failed ones included
-//! (bpf/process.bpf.h).
+//! (bpf/process.bpf.h). It is osquery's process_events and
+//! bpf_process_events too: their columns are here by name (json_cmdline,
+//! probe_error, overflows ...), or refused with the reason.
 
 use super::common::{errno_name, ERRNO};
-use super::{Column, Domain, KernelFilter, Program, Table};
+use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::exec::paths::{normalize, Walked};
 use crate::exec::record::{Event, Exec, Record};
 use crate::exec::value::{text_from_bytes, Value};
@@ -31,18 +33,39 @@ pub const CUT_ARG: &str = "...";
 /// Arguments as captured: NUL-separated; a cut last argument has no NUL,
 /// and is marked with CUT_ARG.
 fn args(x: &Exec) -> Vec<String> {
-    if x.args.is_empty() {
+    strings(x.args, false)
+}
+
+/// NUL-separated strings as captured; a cut last one (no NUL) is marked
+/// with CUT_ARG, and so is a block `cut` right after a NUL (a CUT_ARG of
+/// its own).
+fn strings(block: &[u8], cut: bool) -> Vec<String> {
+    if block.is_empty() {
         return Vec::new();
     }
-    let whole = x.args.ends_with(b"\0");
-    let a = x.args.strip_suffix(b"\0").unwrap_or(x.args);
+    let whole = block.ends_with(b"\0");
+    let a = block.strip_suffix(b"\0").unwrap_or(block);
     let mut v: Vec<String> = a.split(|&b| b == 0).map(text_from_bytes).collect();
     if !whole {
         if let Some(last) = v.last_mut() {
             last.push_str(CUT_ARG);
         }
+    } else if cut {
+        v.push(CUT_ARG.into());
     }
     v
+}
+
+/// Words joined by spaces, each quoted when it would not read back as one.
+fn joined(words: &[String]) -> String {
+    let mut out = String::new();
+    for (i, a) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        quote_arg(a, &mut out);
+    }
+    out
 }
 
 /// A walked path of the event, as /proc names it; NULL when absent.
@@ -142,14 +165,41 @@ fn col_cmdline(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    let mut out = String::with_capacity(x.args.len() + 8);
-    for (i, a) in args(x).iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        quote_arg(a, &mut out);
+    Value::Text(joined(&args(x)))
+}
+
+/// The environment as osquery's env: variables joined by spaces (quoted
+/// like cmdline's arguments); a cut one ends with CUT_ARG.
+fn col_env(r: &Record) -> Value {
+    let x = exec(r);
+    if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ENVBLOCK) {
+        return Value::Null;
     }
-    Value::Text(out)
+    Value::Text(joined(&strings(
+        x.env,
+        has(x, ebq_exec_flags::EBQ_TRUNC_ENVBLOCK),
+    )))
+}
+
+/// A field of a successful exec's (flag set), else NULL.
+fn when(r: &Record, flag: ebq_exec_flags, v: fn(&Exec) -> u32) -> Value {
+    let x = exec(r);
+    if has(x, flag) {
+        Value::Int(v(x).into())
+    } else {
+        Value::Null
+    }
+}
+
+/// osquery's mode: the file's mode in octal with a leading 0, type bits
+/// included, as Audit's PATH record gives it ("0100755").
+fn col_mode(r: &Record) -> Value {
+    let x = exec(r);
+    if has(x, ebq_exec_flags::EBQ_EXEC_HAS_INODE) {
+        Value::Text(format!("0{:o}", x.e.mode))
+    } else {
+        Value::Null
+    }
 }
 
 fn col_argv(r: &Record) -> Value {
@@ -158,6 +208,16 @@ fn col_argv(r: &Record) -> Value {
         return Value::Null;
     }
     Value::List(args(x))
+}
+
+/// osquery's json_cmdline: the arguments as the text of a JSON array (a
+/// string, as osquery gives it, whatever form argv takes).
+fn col_json_cmdline(r: &Record) -> Value {
+    let x = exec(r);
+    if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
+        return Value::Null;
+    }
+    Value::Text(serde_json::Value::from(args(x)).to_string())
 }
 
 fn col_cwd(r: &Record) -> Value {
@@ -193,12 +253,36 @@ fn col_ld_preload(r: &Record) -> Value {
     }
 }
 
+/// What each truncation flag cut, as osquery's overflows names it: env is
+/// the environment block cut, or the LD_PRELOAD search short of its end.
+const CUTS: [(ebq_exec_flags, &str); 4] = [
+    (ebq_exec_flags::EBQ_TRUNC_ARGS, "cmdline"),
+    (ebq_exec_flags::EBQ_TRUNC_PATH, "path"),
+    (ebq_exec_flags::EBQ_TRUNC_CWD, "cwd"),
+    (
+        ebq_exec_flags(ebq_exec_flags::EBQ_TRUNC_ENV.0 | ebq_exec_flags::EBQ_TRUNC_ENVBLOCK.0),
+        "env",
+    ),
+];
+
+fn cut(r: &Record) -> bool {
+    let flags = exec(r).e.flags;
+    CUTS.iter().any(|(f, _)| flags & f.0 != 0)
+}
+
 fn col_truncated(r: &Record) -> Value {
-    let cut = ebq_exec_flags::EBQ_TRUNC_ARGS.0
-        | ebq_exec_flags::EBQ_TRUNC_PATH.0
-        | ebq_exec_flags::EBQ_TRUNC_CWD.0
-        | ebq_exec_flags::EBQ_TRUNC_ENV.0;
-    Value::Bool(exec(r).e.flags & cut != 0)
+    Value::Bool(cut(r))
+}
+
+/// osquery's overflows: what was cut, comma-separated; "" for nothing.
+fn col_overflows(r: &Record) -> Value {
+    let flags = exec(r).e.flags;
+    let names: Vec<&str> = CUTS
+        .iter()
+        .filter(|(f, _)| flags & f.0 != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Value::Text(names.join(","))
 }
 
 const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
@@ -207,8 +291,14 @@ const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
 const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
 const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
 const CAP_INTERP: u32 = ebq_capture::EBQ_CAP_INTERP.0;
+const CAP_SIZES: u32 = ebq_capture::EBQ_CAP_SIZES.0;
+const CAP_EXEFILE: u32 = ebq_capture::EBQ_CAP_EXEFILE.0;
+const CAP_ENVBLOCK: u32 = ebq_capture::EBQ_CAP_ENVBLOCK.0;
 
-static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
+/// Why osquery's file times of the executable are refused.
+const TIMES_WHY: &str = "the executable's inode times are not read at exec";
+
+static PROCESS_COLUMNS: &[Column] = &super::common::with_common![
     Column::text(
         "syscall",
         "execve or execveat; NULL for an exec the kernel started",
@@ -300,6 +390,83 @@ static PROCESS_COLUMNS: [Column; 26] = super::common::with_common![
     )
     .capture(CAP_ENV)
     .width(16),
+    Column::text(
+        "json_cmdline",
+        "osquery's: the arguments as JSON array text (a string)",
+        col_json_cmdline
+    )
+    .hidden()
+    .capture(CAP_ARGS)
+    .width(32),
+    Column::int("probe_error", "osquery's: truncated as 1 or 0", |r| {
+        Value::Int(cut(r).into())
+    })
+    .hidden(),
+    Column::text(
+        "overflows",
+        "osquery's: what truncated cut (cmdline,path,cwd,env); '' for nothing",
+        col_overflows
+    )
+    .hidden(),
+    Column::text(
+        "mode",
+        "The executed file's mode, octal as osquery gives it (0100755)",
+        col_mode
+    )
+    .hidden()
+    .capture(CAP_EXEFILE)
+    .width(7),
+    Column::int("owner_uid", "The executed file's owner", |r| when(
+        r,
+        ebq_exec_flags::EBQ_EXEC_HAS_INODE,
+        |x| x.e.owner_uid
+    ))
+    .hidden()
+    .capture(CAP_EXEFILE),
+    Column::int("owner_gid", "The executed file's group", |r| when(
+        r,
+        ebq_exec_flags::EBQ_EXEC_HAS_INODE,
+        |x| x.e.owner_gid
+    ))
+    .hidden()
+    .capture(CAP_EXEFILE),
+    Column::int(
+        "cmdline_size",
+        "Bytes of the argument block, NULs included; NULL for a failed exec",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.cmdline_size)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
+    Column::text(
+        "env",
+        "Environment, joined by spaces; a cut one ends with ...",
+        col_env
+    )
+    .hidden()
+    .capture(CAP_ENVBLOCK)
+    .width(32),
+    Column::int(
+        "env_count",
+        "Number of environment variables, all counted even when env is cut",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.env_count)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
+    Column::int(
+        "env_size",
+        "Bytes of the environment block, NULs included, even when env is cut",
+        |r| when(r, ebq_exec_flags::EBQ_EXEC_HAS_SIZES, |x| x.e.env_size)
+    )
+    .hidden()
+    .capture(CAP_SIZES),
+    Column::refused("atime", Type::Integer, TIMES_WHY),
+    Column::refused("mtime", Type::Integer, TIMES_WHY),
+    Column::refused("ctime", Type::Integer, TIMES_WHY),
+    Column::refused(
+        "btime",
+        Type::Integer,
+        "the kernel's inode has no birth time (osquery gives 0)"
+    ),
 ];
 
 /// What exec_done and exec_fail_tail copy beyond the header.
@@ -308,7 +475,10 @@ const EXEC_CAPTURES: u32 = ebq_capture::EBQ_CAP_PATH.0
     | ebq_capture::EBQ_CAP_CWD.0
     | ebq_capture::EBQ_CAP_ENV.0
     | ebq_capture::EBQ_CAP_REQUESTED.0
-    | ebq_capture::EBQ_CAP_INTERP.0;
+    | ebq_capture::EBQ_CAP_INTERP.0
+    | CAP_SIZES
+    | CAP_EXEFILE
+    | CAP_ENVBLOCK;
 
 static PROCESS_PROGRAMS: &[Program] = &[
     // One entry and one exit program serve both syscalls, told apart by
@@ -375,7 +545,7 @@ pub static PROCESS_EVENTS: Table = Table {
     name: "process_events",
     aliases: &["bpf_process_events"],
     doc: "One row per execve/execveat, failed ones included",
-    columns: &PROCESS_COLUMNS,
+    columns: PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_EXEC.0,
     agg: None,

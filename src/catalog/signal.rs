@@ -38,7 +38,7 @@ fn col_result(r: &Record) -> Value {
     }
 }
 
-static SIGNAL_COLUMNS: [Column; 21] = with_common![
+static SIGNAL_COLUMNS: &[Column] = &with_common![
     Column::int("signal", "Signal number (9, or 'SIGKILL' in WHERE)", |r| {
         int(r, |e| e.signal.into())
     })
@@ -113,7 +113,7 @@ pub static SIGNAL_EVENTS: Table = Table {
     name: "signal_events",
     aliases: &[],
     doc: "One row per signal generated, by a process or by the kernel",
-    columns: &SIGNAL_COLUMNS,
+    columns: SIGNAL_COLUMNS,
     programs: SIGNAL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
     agg: None,

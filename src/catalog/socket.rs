@@ -1,11 +1,13 @@
 //! socket_events: connect, accept/accept4, bind and listen
 //! (bpf/socket.bpf.h), for IPv4, IPv6 and unix sockets, with both ends as
-//! the kernel sees them.
+//! the kernel sees them. It is osquery's socket_events and
+//! bpf_socket_events too: their columns are here by name (syscall and type
+//! as aliases, success, socket, probe_error), or refused with the reason.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
-use super::{Column, Domain, KernelFilter, Program, Table};
+use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::exec::record::{Event, Record};
 use crate::exec::value::{text_from_bytes, Value};
 use crate::kernel::types::{
@@ -17,6 +19,7 @@ const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 /* include/uapi/asm-generic/errno.h */
 const EINPROGRESS: i64 = 115;
+const EAGAIN: i64 = 11;
 
 fn sock<'r>(r: &'r Record) -> Option<&'r ebq_socket_event> {
     match &r.event {
@@ -107,6 +110,10 @@ fn col_status(r: &Record) -> Value {
             c if c == -EINPROGRESS && e.action == ebq_socket_action::EBQ_SOCK_CONNECT.0 as u16 => {
                 "in_progress"
             }
+            // osquery's name for a non-blocking accept with no one waiting.
+            c if c == -EAGAIN && e.action == ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u16 => {
+                "no_client"
+            }
             _ => "failed",
         }
         .into(),
@@ -167,10 +174,11 @@ fn known(r: &Record, f: impl Fn(&ebq_socket_event) -> i64) -> Value {
     }
 }
 
-static SOCKET_COLUMNS: [Column; 27] = with_common![
+static SOCKET_COLUMNS: &[Column] = &with_common![
     Column::text("action", "connect, accept, bind or listen", |r| sock(r)
         .map_or(Value::Null, |e| Value::Text(action_name(e.action).into())))
     .filter(KernelFilter::Probe)
+    .alias(&["syscall"])
     .domain(Domain::List(
         "a socket action",
         &["connect", "accept", "bind", "listen"]
@@ -229,6 +237,7 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
         "1 SOCK_STREAM, 2 SOCK_DGRAM, 3 SOCK_RAW, 5 SOCK_SEQPACKET",
         |r| known(r, |e| e.sock_type.into())
     )
+    .alias(&["type"])
     .hidden(),
     Column::text(
         "local_address",
@@ -264,12 +273,12 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
     .width(12),
     Column::text(
         "status",
-        "succeeded, failed, or in_progress (non-blocking connect)",
+        "succeeded, failed, in_progress (connect), no_client (accept, EAGAIN)",
         col_status
     )
     .domain(Domain::List(
         "a status",
-        &["succeeded", "failed", "in_progress"]
+        &["succeeded", "failed", "in_progress", "no_client"]
     ))
     .width(11),
     Column::int("duration", "Time in the syscall, ns", |r| int(
@@ -277,7 +286,42 @@ static SOCKET_COLUMNS: [Column; 27] = with_common![
         |e| e.duration_ns as i64
     ))
     .width(9),
+    Column::int(
+        "success",
+        "osquery's: 1 when the call succeeded (exit_code >= 0), else 0",
+        |r| int(r, |e| (e.exit_code >= 0).into())
+    )
+    .hidden(),
+    Column::text(
+        "socket",
+        "osquery's: the unix socket path named (connect's remote, else local)",
+        col_socket
+    )
+    .hidden()
+    .width(20),
+    Column::int(
+        "probe_error",
+        "osquery's: always 0 (addresses and unix paths are never cut)",
+        |r| int(r, |_| 0)
+    )
+    .hidden(),
+    Column::refused(
+        "path",
+        Type::Text,
+        "the executable is not walked at socket calls (process_events has it)"
+    ),
 ];
+
+/// The unix socket path a call named: connect's peer, else its own.
+fn col_socket(r: &Record) -> Value {
+    match sock(r) {
+        Some(e) if e.family == AF_UNIX => match col_remote_address(r) {
+            Value::Null => col_local_address(r),
+            v => v,
+        },
+        _ => Value::Null,
+    }
+}
 
 // One entry and one exit program serve all five syscalls, told apart by
 // their attach cookie.
@@ -360,7 +404,7 @@ pub static SOCKET_EVENTS: Table = Table {
     name: "socket_events",
     aliases: &["bpf_socket_events"],
     doc: "One row per connect, accept, bind or listen (IPv4, IPv6, unix)",
-    columns: &SOCKET_COLUMNS,
+    columns: SOCKET_COLUMNS,
     programs: SOCKET_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SOCKET.0,
     agg: None,

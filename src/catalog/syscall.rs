@@ -63,7 +63,7 @@ macro_rules! arg {
     };
 }
 
-static SYSCALL_COLUMNS: [Column; 24] = with_common![
+static SYSCALL_COLUMNS: &[Column] = &with_common![
     Column::text(
         "syscall",
         "Syscall name (read, openat ...); filters on the number in the kernel",
@@ -150,7 +150,7 @@ pub static SYSCALL_EVENTS: Table = Table {
     name: "syscall_events",
     aliases: &[],
     doc: "One row per syscall, any syscall: name, number, result, duration",
-    columns: &SYSCALL_COLUMNS,
+    columns: SYSCALL_COLUMNS,
     programs: SYSCALL_PROGRAMS,
     kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
     agg: Some(&SYSCALL_AGG),

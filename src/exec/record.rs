@@ -6,11 +6,21 @@
 //! Records come from the kernel and are checked before use: a record shorter
 //! than its struct, or whose lengths point past its end, is an error, not a
 //! panic or a read out of bounds.
+//!
+//! Each record decoded gets the next number of the run in its header's
+//! `eid` (osquery's event id): unique and increasing in the order the ring
+//! buffer delivers records, counted before the userspace filter, so the
+//! rows shown may skip numbers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::kernel::types::{
     ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
     ebq_signal_event, ebq_socket_event, ebq_syscall_event,
 };
+
+/// The last event id given (Record::decode).
+static LAST_EID: AtomicU64 = AtomicU64::new(0);
 
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
 pub type BootOffset = i128;
@@ -92,6 +102,8 @@ pub struct Exec<'a> {
     pub req: &'a [u8],
     /// Walked: the interpreter the kernel ran.
     pub interp: &'a [u8],
+    /// The environment block, NUL-separated (EBQ_EXEC_HAS_ENVBLOCK).
+    pub env: &'a [u8],
 }
 
 impl Exec<'_> {
@@ -112,6 +124,11 @@ impl Exec<'_> {
                 auid: 0,
                 ns_pid: 0,
                 comm: [0; 16],
+                suid: 0,
+                sgid: 0,
+                fsuid: 0,
+                fsgid: 0,
+                eid: 0,
             },
             duration_ns: 0,
             exit_code: 0,
@@ -125,7 +142,13 @@ impl Exec<'_> {
             ld_preload_len: 0,
             req_len: 0,
             interp_len: 0,
-            _pad: 0,
+            env_len: 0,
+            cmdline_size: 0,
+            env_size: 0,
+            env_count: 0,
+            mode: 0,
+            owner_uid: 0,
+            owner_gid: 0,
         },
         path: &[],
         args: &[],
@@ -134,6 +157,7 @@ impl Exec<'_> {
         ld_preload: &[],
         req: &[],
         interp: &[],
+        env: &[],
     };
 }
 
@@ -204,7 +228,7 @@ fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeE
 
 impl<'a> Record<'a> {
     pub fn decode(bytes: &'a [u8], boot_offset: BootOffset) -> Result<Self, DecodeError> {
-        let hdr: ebq_header = read(bytes, 0)?;
+        let mut hdr: ebq_header = read(bytes, 0)?;
         let event = match ebq_event_kind(hdr.kind) {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
@@ -218,8 +242,9 @@ impl<'a> Record<'a> {
                     e.cwd_len,
                     e.base_len,
                     e.ld_preload_len,
+                    e.env_len,
                 ];
-                let [path, interp, req, args, cwd, base, ld_preload] =
+                let [path, interp, req, args, cwd, base, ld_preload, env] =
                     fields(rest, lens, hdr.kind, bytes.len())?;
                 Event::Exec(Exec {
                     e,
@@ -230,6 +255,7 @@ impl<'a> Record<'a> {
                     ld_preload,
                     req,
                     interp,
+                    env,
                 })
             }
             ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
@@ -279,6 +305,7 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_SYSCALL => Event::Syscall(Box::new(read(bytes, hdr.kind)?)),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
+        hdr.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Record {
             hdr,
             boot_offset,

@@ -160,6 +160,16 @@ pub fn render(plan: &Plan) -> String {
         (ebq_capture::EBQ_CAP_ENV.0, "environment (LD_PRELOAD)"),
         (ebq_capture::EBQ_CAP_SYSARGS.0, "syscall arguments"),
         (ebq_capture::EBQ_CAP_NSPID.0, "namespace pid"),
+        (ebq_capture::EBQ_CAP_CREDS.0, "saved and filesystem ids"),
+        (
+            ebq_capture::EBQ_CAP_SIZES.0,
+            "argument and environment sizes",
+        ),
+        (
+            ebq_capture::EBQ_CAP_EXEFILE.0,
+            "the executable's mode and owner",
+        ),
+        (ebq_capture::EBQ_CAP_ENVBLOCK.0, "environment"),
     ] {
         if k.capture & bit != 0 {
             cap.push(name);

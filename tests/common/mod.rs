@@ -262,39 +262,46 @@ pub fn real(p: &str) -> String {
         .to_string()
 }
 
-/// tests/helpers/threads.c, built with the clang the build already needs
-/// (CC overrides it) into a directory any user can reach, once per version
-/// of its source: test binaries running at once each build to a name of
-/// their own and rename it into place.
+/// tests/helpers/threads.c, built (see `helper`).
 pub fn threads_helper() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            use std::hash::{Hash, Hasher};
-            let src =
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helpers/threads.c");
-            let text = std::fs::read(&src).expect("the helper's source");
-            let mut h = std::hash::DefaultHasher::new();
-            text.hash(&mut h);
-            let dir = std::env::temp_dir().join("ebq-test-helpers");
-            std::fs::create_dir_all(&dir).expect("helper dir");
-            let out = dir.join(format!("threads-{:016x}", h.finish()));
-            if out.exists() {
-                return out;
-            }
-            let tmp = dir.join(format!("threads.{}.tmp", std::process::id()));
-            let cc = std::env::var("CC").unwrap_or_else(|_| "clang".into());
-            let status = Command::new(&cc)
-                .args(["-O1", "-pthread", "-o"])
-                .arg(&tmp)
-                .arg(&src)
-                .status()
-                .unwrap_or_else(|e| panic!("{cc}: {e} (./install-deps installs clang)"));
-            assert!(status.success(), "building {}", src.display());
-            std::fs::rename(&tmp, &out).expect("the helper in place");
-            out
-        })
-        .clone()
+    BUILT.get_or_init(|| helper("threads")).clone()
+}
+
+/// tests/helpers/ids.c, built (see `helper`).
+pub fn ids_helper() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| helper("ids")).clone()
+}
+
+/// tests/helpers/NAME.c, built with the clang the build already needs (CC
+/// overrides it) into a directory any user can reach, once per version of
+/// its source: test binaries running at once each build to a name of
+/// their own and rename it into place.
+pub fn helper(name: &str) -> std::path::PathBuf {
+    use std::hash::{Hash, Hasher};
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/helpers/{name}.c"));
+    let text = std::fs::read(&src).expect("the helper's source");
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    let dir = std::env::temp_dir().join("ebq-test-helpers");
+    std::fs::create_dir_all(&dir).expect("helper dir");
+    let out = dir.join(format!("{name}-{:016x}", h.finish()));
+    if out.exists() {
+        return out;
+    }
+    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "clang".into());
+    let status = Command::new(&cc)
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .status()
+        .unwrap_or_else(|e| panic!("{cc}: {e} (./install-deps installs clang)"));
+    assert!(status.success(), "building {}", src.display());
+    std::fs::rename(&tmp, &out).expect("the helper in place");
+    out
 }
 
 /// Rows whose `key` contains `needle`.
