@@ -67,7 +67,8 @@ impl Error {
                 for c in text.chars() {
                     shown.push(match c {
                         '\t' => " ".to_string(),
-                        c => crate::output::sanitize::sanitize(c.encode_utf8(&mut [0; 4])).into_owned(),
+                        c => crate::output::sanitize::sanitize(c.encode_utf8(&mut [0; 4]))
+                            .into_owned(),
                     });
                 }
                 let at = col.saturating_sub(1).min(shown.len());

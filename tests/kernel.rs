@@ -49,10 +49,7 @@ fn exec_rows_carry_exact_fields() {
     // The file the kernel ran, symlinks followed (as /proc/PID/exe).
     assert_eq!(r["path"], json!(real("/bin/true")));
     assert_eq!(r["cmdline"], json!(format!("/bin/true {m} 'two words' ''")));
-    assert_eq!(
-        r["argv"],
-        json!(json!(["/bin/true", m, "two words", ""]).to_string())
-    );
+    assert_eq!(r["argv"], json!(["/bin/true", m, "two words", ""]));
     assert_eq!(r["argc"], json!(4));
     assert_eq!(r["cwd"], json!(cwd.to_str().expect("utf8")));
     assert_eq!(r["exit_code"], json!(0));
@@ -87,7 +84,7 @@ fn failed_exec_is_a_row_with_the_error() {
     assert!(done.status.success());
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["path"], json!(missing));
-    assert_eq!(rows[0]["argv"], json!(json!([missing, m]).to_string()));
+    assert_eq!(rows[0]["argv"], json!([missing, m]));
     assert_eq!(rows[0]["exit_code"], json!(-libc::ENOENT));
     assert_eq!(rows[0]["error"], json!("ENOENT"));
     assert_eq!(rows[0]["parent"], json!(std::process::id()));
@@ -207,15 +204,13 @@ fn arguments_are_kept_past_32_and_4k_and_cuts_are_flagged() {
     let rows = ebq.wait_rows(2, |_| true);
     ebq.stop();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let argv: Vec<String> =
-        serde_json::from_str(rows[0]["argv"].as_str().expect("argv")).expect("json array");
+    let argv: Vec<String> = serde_json::from_value(rows[0]["argv"].clone()).expect("an array");
     assert_eq!(argv[1..], many[..]);
     assert_eq!(rows[0]["argc"], json!(41));
     assert_eq!(rows[0]["truncated"], json!(false));
     assert_eq!(rows[1]["argc"], json!(2));
     assert_eq!(rows[1]["truncated"], json!(true));
-    let cut: Vec<String> =
-        serde_json::from_str(rows[1]["argv"].as_str().expect("argv")).expect("json array");
+    let cut: Vec<String> = serde_json::from_value(rows[1]["argv"].clone()).expect("an array");
     // The cut argument says so: it ends with "...", after what was kept.
     let kept = cut[1].strip_suffix("...").expect("marked as cut");
     assert!(
@@ -719,12 +714,18 @@ fn hostile_arguments_stay_inert_in_every_format() {
     json_run.stop();
     let table_out = table.wait_with_output().expect("table").stdout;
     let csv_out = csv.wait_with_output().expect("csv").stdout;
-    // JSON: valid, exact where UTF-8 allows, invalid bytes as \xNN.
-    let argv: Vec<String> =
-        serde_json::from_str(rows[0]["argv"].as_str().expect("argv")).expect("array");
-    assert_eq!(argv[2], "\x1b[2J\x1b]0;owned\x07");
-    assert_eq!(argv[3], "line1\nline2\r");
+    // JSON: argv an array, every string in ebq's encoding (controls, C1,
+    // bidi and invalid bytes escaped), so the line is plain ASCII.
+    let argv: Vec<&str> = rows[0]["argv"]
+        .as_array()
+        .expect("argv is an array")
+        .iter()
+        .map(|v| v.as_str().expect("a string"))
+        .collect();
+    assert_eq!(argv[2], "\\x1b[2J\\x1b]0;owned\\x07");
+    assert_eq!(argv[3], "line1\\nline2\\r");
     assert_eq!(argv[4], "bad\\xff\\xfeutf8");
+    assert_eq!(argv[5], "rtl\\u{202e}txt");
     // Table and CSV: no control character, no bidi override, on one line.
     for (name, out) in [("table", &table_out), ("csv", &csv_out)] {
         let text = String::from_utf8_lossy(out);
@@ -1061,7 +1062,7 @@ fn a_failed_exec_counts_every_argument_and_marks_the_cut_one() {
     assert_eq!(a["truncated"], json!(true));
     assert_eq!(b["argc"], json!(2));
     assert_eq!(b["truncated"], json!(true));
-    let argv: Vec<String> = serde_json::from_str(b["argv"].as_str().expect("argv")).expect("array");
+    let argv: Vec<String> = serde_json::from_value(b["argv"].clone()).expect("an array");
     assert_eq!(argv[0], missing);
     let kept = argv[1]
         .strip_suffix("...")

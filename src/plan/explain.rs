@@ -53,6 +53,10 @@ fn int_filter(f: &IntFilter) -> String {
     if !f.not_in.is_empty() {
         parts.push(format!("NOT IN {}", int_set(&f.not_in)));
     }
+    if parts.is_empty() {
+        // A range as wide as the column's values (cgroup_id >= 0).
+        return format!("{} (any value: nothing is rejected)", f.column);
+    }
     format!("{} {}", f.column, parts.join(" AND "))
 }
 

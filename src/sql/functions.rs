@@ -41,6 +41,10 @@ impl Binder {
             list.args.as_slice(),
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
         );
+        let is_agg = matches!(
+            name.as_str(),
+            "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist"
+        );
         let mut args = Vec::new();
         let mut arg_nodes = Vec::new();
         if !star {
@@ -49,13 +53,12 @@ impl Binder {
                     return Err(err_at(format!("{name}(): unsupported argument"), e));
                 };
                 arg_nodes.push(x);
-                args.push(self.expr(x, false)?);
+                // An aggregate's argument holds no aggregate; a scalar
+                // function's may, where aggregates are allowed
+                // (printf('%o', max(mode))).
+                args.push(self.expr(x, aggs && !is_agg)?);
             }
         }
-        let is_agg = matches!(
-            name.as_str(),
-            "count" | "sum" | "min" | "max" | "avg" | "hist" | "lhist"
-        );
         if is_agg && !aggs {
             return Err(err_at(format!("{name}() is an aggregate: it belongs in SELECT, HAVING or ORDER BY, not WHERE or GROUP BY"), e));
         }

@@ -435,8 +435,21 @@ impl Binder {
             }
             SelectItem::UnnamedExpr(e) => {
                 let bound = self.bind_value(e)?;
+                // A column is named as the catalog names it, or by the
+                // alias it was selected by (osquery's ppid, not parent).
                 let name = match (&bound, e) {
-                    (Expr::Column(c), _) => self.table.columns[*c].name.to_string(),
+                    (Expr::Column(c), e) => {
+                        let column = self.table.columns[*c].name;
+                        let written = match e {
+                            AstExpr::Identifier(i) => Some(&i.value),
+                            AstExpr::CompoundIdentifier(p) => p.last().map(|i| &i.value),
+                            _ => None,
+                        };
+                        match written {
+                            Some(w) if !w.eq_ignore_ascii_case(column) => w.to_ascii_lowercase(),
+                            _ => column.to_string(),
+                        }
+                    }
                     (_, e) => e.to_string(),
                 };
                 out.push(Output { name, expr: bound });
@@ -581,20 +594,20 @@ impl Binder {
                 num_ast,
             ));
         }
-        // Every value is below N: = and > are never true, the rest are
-        // true for every row that has the column.
+        // Every value is below N: `=`, `>` and `>=` are as true as
+        // `column < 0` (never), the rest as `column >= 0` (for every row
+        // that has the column); the planner and the never-true check see
+        // the column's range in them.
         let below = matches!(
             op,
             BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq
         );
-        Ok(Some(if below {
-            Expr::IsNull {
-                expr: Box::new(Expr::Column(c)),
-                negated: true,
-            }
-        } else {
-            Expr::Lit(Value::Bool(false))
-        }))
+        let cmp = if below { CmpOp::GtEq } else { CmpOp::Lt };
+        Ok(Some(Expr::Cmp(
+            Box::new(Expr::Column(c)),
+            cmp,
+            Box::new(Expr::Lit(Value::Int(0))),
+        )))
     }
 
     /// For a number past 64 bits compared with column `x`: Some(true)

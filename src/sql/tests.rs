@@ -322,6 +322,42 @@ mod fuzz {
             }
         }
     }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Long chains of AND and OR (and the terms that contain their
+        /// own parentheses, BETWEEN's AND, NOT), as main.rs runs them: on
+        /// the worker's stack. Each plans and explains, or is one error.
+        #[test]
+        fn long_chains_never_overflow(
+            terms in proptest::collection::vec(proptest::sample::select(&["pid = 1", "comm = 'x'", "(uid = 0 or gid = 0)", "pid between 1 and 5", "not pid = 3", "pid + 1 > 2", "path like '/tmp/%'"][..]), 1..64),
+            ops in proptest::collection::vec(proptest::sample::select(&[" and ", " or "][..]), 64),
+            repeat in 1usize..600,
+        ) {
+            let mut q = String::from("select pid from process_events where ");
+            for i in 0..terms.len() * repeat {
+                if i > 0 {
+                    q.push_str(ops[i % ops.len()]);
+                }
+                q.push_str(terms[i % terms.len()]);
+            }
+            let r = std::thread::Builder::new()
+                .stack_size(super::super::STACK_BYTES)
+                .spawn(move || match super::bind(&q) {
+                    Ok(b) => {
+                        let plan = crate::plan::plan(b, false);
+                        let _ = crate::plan::never::warnings(&plan);
+                        !crate::plan::explain::render(&plan).is_empty()
+                    }
+                    Err(crate::error::Error::Sql { msg, .. }) => !msg.is_empty(),
+                    Err(_) => false,
+                })
+                .expect("thread")
+                .join();
+            prop_assert!(matches!(r, Ok(true)));
+        }
+    }
 }
 
 #[test]

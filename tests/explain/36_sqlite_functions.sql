@@ -1,0 +1,1 @@
+select strftime('%H', time, 'unixepoch') as hour, count(*), printf('%x', max(parent)) from process_events where printf('%s', comm) != 'sh' and datetime(time, 'unixepoch', 'localtime') > '2026' group by hour order by hour

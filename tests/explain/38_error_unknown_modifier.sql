@@ -1,0 +1,1 @@
+select datetime(time, 'unixpoch') from process_events

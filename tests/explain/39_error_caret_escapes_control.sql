@@ -1,0 +1,1 @@
+select pid from process_events where comm = '[31m' and pidd = 1
