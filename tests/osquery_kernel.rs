@@ -165,8 +165,8 @@ fn file_ids_are_the_callers_at_the_call() {
     assert_eq!(
         rows,
         [json!({
-            "action": "open",
-            "parent": std::process::id(),
+            "operation": "open",
+            "ppid": std::process::id(),
             "uid": 1001,
             "euid": 1002,
             "suid": 1003,

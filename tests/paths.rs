@@ -388,8 +388,8 @@ fn a_script_is_its_own_path_and_names_its_interpreter() {
         by_key(rows, "requested_path"),
         by_key(
             vec![
-                json!({"path": s(&script), "interpreter": real("/bin/sh"), "requested_path": s(&link), "argv": json!(["/bin/sh", s(&link), m]).to_string()}),
-                json!({"path": real("/usr/bin/true"), "interpreter": null, "requested_path": "/usr/bin/true", "argv": json!(["/usr/bin/true", m]).to_string()}),
+                json!({"path": s(&script), "interpreter": real("/bin/sh"), "requested_path": s(&link), "argv": ["/bin/sh", s(&link), m]}),
+                json!({"path": real("/usr/bin/true"), "interpreter": null, "requested_path": "/usr/bin/true", "argv": ["/usr/bin/true", m]}),
             ],
             "requested_path"
         )

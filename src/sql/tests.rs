@@ -30,8 +30,11 @@ fn binds_columns_star_and_aliases() {
         "ntime is hidden"
     );
 
-    let q = bind("select e.pid, cid from process_events e").expect("binds");
-    assert_eq!(q.outputs[1].name, "cgroup_id");
+    // A column selected by an alias (osquery's cid) is named by it.
+    let q = bind("select e.pid, cid, CGROUP_ID from process_events e").expect("binds");
+    assert_eq!(q.outputs[0].name, "pid");
+    assert_eq!(q.outputs[1].name, "cid");
+    assert_eq!(q.outputs[2].name, "cgroup_id");
 }
 
 #[test]
