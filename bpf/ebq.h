@@ -226,9 +226,6 @@ struct ebq_header {
 	__u32 sgid;
 	__u32 fsuid;
 	__u32 fsgid;
-	/* Not the kernel's: userspace numbers each record it decodes, from
-	 * 1, in ring buffer order (osquery's eid; src/exec/record.rs). */
-	__u64 eid;
 };
 
 /*

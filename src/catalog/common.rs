@@ -108,7 +108,7 @@ pub const COMMON: [Column; 19] = [
     Column::int(
         "eid",
         "Event id: the record's number in the run, in ring buffer order",
-        |r| Value::Int(r.hdr.eid as i64),
+        |r| Value::Int(r.eid as i64),
     )
     .hidden()
     .width(8),

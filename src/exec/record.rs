@@ -7,10 +7,11 @@
 //! than its struct, or whose lengths point past its end, is an error, not a
 //! panic or a read out of bounds.
 //!
-//! Each record decoded gets the next number of the run in its header's
-//! `eid` (osquery's event id): unique and increasing in the order the ring
+//! Each record decoded gets the next number of the run as its `eid`
+//! (osquery's event id): unique and increasing in the order the ring
 //! buffer delivers records, counted before the userspace filter, so the
-//! rows shown may skip numbers.
+//! rows shown may skip numbers. It is userspace's, so it is not in the
+//! kernel's header (no bytes of it cross the ring buffer).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +28,8 @@ pub type BootOffset = i128;
 
 pub struct Record<'a> {
     pub hdr: ebq_header,
+    /// This run's number for the record (0 for a kernel aggregate's key).
+    pub eid: u64,
     pub boot_offset: BootOffset,
     pub event: Event<'a>,
 }
@@ -128,7 +131,6 @@ impl Exec<'_> {
                 sgid: 0,
                 fsuid: 0,
                 fsgid: 0,
-                eid: 0,
             },
             duration_ns: 0,
             exit_code: 0,
@@ -228,7 +230,7 @@ fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeE
 
 impl<'a> Record<'a> {
     pub fn decode(bytes: &'a [u8], boot_offset: BootOffset) -> Result<Self, DecodeError> {
-        let mut hdr: ebq_header = read(bytes, 0)?;
+        let hdr: ebq_header = read(bytes, 0)?;
         let event = match ebq_event_kind(hdr.kind) {
             ebq_event_kind::EBQ_EV_EXEC => {
                 let e: ebq_exec_event = read(bytes, hdr.kind)?;
@@ -305,8 +307,8 @@ impl<'a> Record<'a> {
             ebq_event_kind::EBQ_EV_SYSCALL => Event::Syscall(Box::new(read(bytes, hdr.kind)?)),
             _ => return Err(DecodeError::UnknownKind(hdr.kind)),
         };
-        hdr.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Record {
+            eid: LAST_EID.fetch_add(1, Ordering::Relaxed) + 1,
             hdr,
             boot_offset,
             event,

@@ -210,6 +210,7 @@ impl Pipeline<'_> {
             // the key values (syscall names, comm text) as they would for
             // an event.
             let rec = Record {
+                eid: 0,
                 hdr: ebq_header {
                     pid: k.pid,
                     tid: k.tid,
