@@ -32,7 +32,7 @@ fn is_clause(t: &Token) -> bool {
         Keyword::SELECT | Keyword::FROM | Keyword::WHERE | Keyword::GROUP | Keyword::BY
         | Keyword::HAVING | Keyword::ORDER | Keyword::LIMIT | Keyword::OFFSET
         | Keyword::WHEN | Keyword::THEN | Keyword::ELSE | Keyword::END | Keyword::CASE
-        | Keyword::AS | Keyword::ESCAPE))
+        | Keyword::AS))
         || matches!(t, Token::Comma | Token::SemiColon)
 }
 
@@ -306,6 +306,19 @@ mod tests {
         let q = format!("select p from t where {}", terms.join(" and "));
         let out = text(&q).expect("ok").replace(' ', "");
         assert!(out.contains("((pbetween1and2)and(pbetween2and3))"), "{out}");
+    }
+
+    #[test]
+    fn an_escape_stays_with_its_like() {
+        let terms: Vec<String> = (1..=20)
+            .map(|i| format!("path like '%a\\_{i}' escape '\\'"))
+            .collect();
+        let q = format!("select p from t where {}", terms.join(" or "));
+        let out = text(&q).expect("ok").replace(' ', "");
+        assert!(
+            out.contains("((pathlike'%a\\_1'escape'\\')or(pathlike'%a\\_2'escape'\\'))"),
+            "{out}"
+        );
     }
 
     #[test]
