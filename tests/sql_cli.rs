@@ -160,9 +160,29 @@ fn never_true_predicates_are_warned_about() {
         [
             "ebq: warning: WHERE pid = -1 is never true: pid holds 0 to 4294967295",
             "ebq: warning: WHERE comm = 'a-name-longer-than-15-bytes' is never true: comm holds at most 15 bytes (the kernel cuts longer names); did you mean 'a-name-longer-t'?",
-            "ebq: warning: WHERE cgroup_id = 18446744073709551615 is never true: cgroup_id holds 0 to 9223372036854775807",
+            "ebq: warning: WHERE cgroup_id = 18446744073709551615 is never true: no cgroup_id reaches 2^63 (a cgroup id is kernfs's generation << 32 | inode number)",
         ]
     );
+    // The kernel cuts bytes: a multibyte name is cut inside a character,
+    // and the hint is what comm then holds.
+    let (_, _, err) = run_stdin(
+        &["--explain"],
+        "select pid from process_events where comm = 'éééééééé'",
+    );
+    assert_eq!(
+        err,
+        "ebq: warning: WHERE comm = 'éééééééé' is never true: comm holds at most 15 bytes (the kernel cuts longer names); did you mean 'ééééééé\\xc3'?\n"
+    );
+    // A huge never-true conjunct is said in one short line.
+    let (_, _, err) = run_stdin(
+        &["--explain"],
+        &format!(
+            "select pid from process_events where comm = '{}'",
+            "x".repeat(1_000_000)
+        ),
+    );
+    assert_eq!(err.lines().count(), 1);
+    assert!(err.len() < 500, "{}", err.len());
     // A predicate that can be true is not warned about.
     let (_, _, err) = run_stdin(
         &["--explain"],
@@ -211,6 +231,49 @@ fn list_takes_any_case_and_pid_says_the_accepted_form() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "ebq: invalid value '-5' for '--pid <PID>': expected a process id, a whole number from 1 to 4194304 (see ebq --help)\n"
+    );
+}
+
+#[test]
+fn explain_shows_query_values_escaped() {
+    let (code, out, err) = run_stdin(
+        &["--explain"],
+        "select path from file_events where (comm = '\\x1b[2Jab' or comm = 'x\\ny') and path like '/tmp/x/f\\u{202e}%'",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out}"
+    );
+    assert!(out.contains("comm IN ('\\x1b[2Jab', 'x\\ny')"), "{out}");
+    assert!(
+        out.contains("path starts with '/tmp/x/f\\u{202e}'"),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("kernel")).count(),
+        1,
+        "{out}"
+    );
+}
+
+#[test]
+fn long_chains_keep_their_like_escape_and_distinct_from() {
+    let t: Vec<String> = (0..20).map(|i| format!("pid = {i}")).collect();
+    let t = t.join(" or ");
+    let (code, _, err) = run_stdin(
+        &["--explain"],
+        &format!("select pid from process_events where {t} or path like 'a!%' escape '!'"),
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    let (code, _, err) = run_stdin(
+        &["--explain"],
+        &format!("select pid from process_events where {t} or pid is distinct from 3"),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unsupported expression: pid IS DISTINCT FROM 3"),
+        "{err}"
     );
 }
 

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, Local, NaiveDate, NaiveDateTime, TimeDelta, Timelike, Utc};
 
-use super::value::{format_float, Value};
+use super::value::{decode, format_float, Value};
 
 /// Julian day number of the Unix epoch.
 const JD_EPOCH: f64 = 2_440_587.5;
@@ -61,6 +61,14 @@ fn instant(v: &Value, modifiers: &[Value]) -> Option<NaiveDateTime> {
     let unixepoch = mods
         .first()
         .is_some_and(|m| m == "unixepoch" || m == "auto");
+    let as_num;
+    let v = match v {
+        Value::Bool(b) => {
+            as_num = Value::Int(i64::from(*b));
+            &as_num
+        }
+        v => v,
+    };
     let mut t = match v {
         Value::Int(i) if unixepoch => DateTime::<Utc>::from_timestamp(*i, 0)?.naive_utc(),
         Value::Float(f) if unixepoch => {
@@ -93,28 +101,94 @@ fn instant(v: &Value, modifiers: &[Value]) -> Option<NaiveDateTime> {
             m => t.checked_add_signed(parse_offset(m)?)?,
         };
     }
-    // SQLite's range: years 0000 to 9999.
-    (0..=9999).contains(&t.year()).then_some(t)
+    // SQLite's range: Julian day 0 (-4713-11-24 12:00) to the end of 9999.
+    (-4713..=9999).contains(&t.year()).then_some(t)
 }
 
+/// SQLite's time strings: `now`, `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.SSS]]`
+/// (or with `T`), `HH:MM[:SS[.SSS]]` (on 2000-01-01), each time optionally
+/// followed by `Z` or `±HH:MM` (converted to UTC). The fields are fixed
+/// width, as SQLite wants; a day past the month's end (2024-02-30) rolls
+/// over, as in SQLite.
 fn parse_text(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
+    let s = s.trim_end();
     if s.eq_ignore_ascii_case("now") {
         return Some(Utc::now().naive_utc());
     }
-    for f in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t);
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(d).ok()?.parse().ok())?
+    };
+    let (date, rest) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+            return None;
         }
+        let first = NaiveDate::from_ymd_opt(y as i32, m, 1)?;
+        (
+            first.checked_add_signed(TimeDelta::days(i64::from(d) - 1))?,
+            &s[10..],
+        )
+    } else {
+        (NaiveDate::from_ymd_opt(2000, 1, 1)?, s)
+    };
+    let rest = rest.strip_prefix(['T', ' ']).unwrap_or(rest);
+    if rest.is_empty() {
+        return (date != NaiveDate::from_ymd_opt(2000, 1, 1)? || s.len() >= 10)
+            .then(|| date.and_hms_opt(0, 0, 0))?;
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()?
-        .and_hms_opt(0, 0, 0)
+    let r = rest.as_bytes();
+    let n2 = |i: usize| -> Option<u32> {
+        let d = r.get(i..i + 2)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| u32::from(d[0] - b'0') * 10 + u32::from(d[1] - b'0'))
+    };
+    if r.len() < 5 || r[2] != b':' {
+        return None;
+    }
+    let (h, mi) = (n2(0)?, n2(3)?);
+    let mut i = 5;
+    let mut sec = 0f64;
+    if r.get(i) == Some(&b':') {
+        let whole = n2(i + 1)?;
+        i += 3;
+        let mut frac = String::from("0");
+        if r.get(i) == Some(&b'.') {
+            i += 1;
+            frac.push('.');
+            while let Some(c) = r.get(i).filter(|c| c.is_ascii_digit()) {
+                frac.push(*c as char);
+                i += 1;
+            }
+        }
+        sec = f64::from(whole) + frac.parse::<f64>().unwrap_or(0.0);
+    }
+    if h > 24 || mi > 59 || sec >= 60.0 {
+        return None;
+    }
+    let mut t = date.and_hms_opt(0, 0, 0)?
+        + TimeDelta::hours(i64::from(h))
+        + TimeDelta::minutes(i64::from(mi))
+        + TimeDelta::milliseconds((sec * 1000.0).round() as i64);
+    let tz = rest[i..].trim_start();
+    if tz.eq_ignore_ascii_case("z") {
+    } else if let Some(sign) = tz.strip_prefix(['+', '-']).map(|_| tz.as_bytes()[0]) {
+        let z = &tz.as_bytes()[1..];
+        if z.len() != 5 || z[2] != b':' || !z[..2].iter().chain(&z[3..]).all(u8::is_ascii_digit) {
+            return None;
+        }
+        let off = i64::from((z[0] - b'0') * 10 + (z[1] - b'0')) * 60
+            + i64::from((z[3] - b'0') * 10 + (z[4] - b'0'));
+        // A local time at +02:00 is two hours ahead of UTC.
+        t -= TimeDelta::minutes(if sign == b'+' { off } else { -off });
+    } else if !tz.is_empty() {
+        return None;
+    }
+    Some(t)
 }
 
 /// datetime(), date(), time(): `fmt` is the strftime format each stands for.
@@ -209,18 +283,61 @@ struct Spec {
 /// length of a string, SQLITE_MAX_LENGTH; one row is not a place for more).
 const MAX_WIDTH: usize = 10_000;
 
+/// The longest numeric prefix of a text, as SQLite reads '12abc' as 12.
+fn numeric_prefix(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        i = 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    let mut any = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        let mut j = i + 1;
+        if digits(&mut j) || any {
+            any = true;
+            i = j;
+        }
+    }
+    if any && matches!(b.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(b.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if digits(&mut j) {
+            i = j;
+        }
+    }
+    if any {
+        &s[..i]
+    } else {
+        ""
+    }
+}
+
 fn as_int(v: Option<&Value>) -> i64 {
     match v {
         Some(Value::Int(i)) => *i,
         Some(Value::Float(f)) => *f as i64,
         Some(Value::Bool(b)) => i64::from(*b),
         Some(Value::Text(s)) => {
-            let s = s.trim_start();
-            let end = s
-                .char_indices()
-                .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
-                .map_or(s.len(), |(i, _)| i);
-            s[..end].parse().unwrap_or(0)
+            let p = numeric_prefix(s.trim_start());
+            // A whole number saturates, as SQLite's text-to-integer does;
+            // a decimal one is cut toward zero.
+            p.parse::<i64>().unwrap_or_else(|_| match p.parse::<f64>() {
+                Ok(f) => f as i64,
+                Err(_) if p.bytes().all(|c| c.is_ascii_digit() || c == b'+') && !p.is_empty() => {
+                    i64::MAX
+                }
+                Err(_) if p.starts_with('-') => i64::MIN,
+                Err(_) => 0,
+            })
         }
         _ => 0,
     }
@@ -230,36 +347,43 @@ fn as_float(v: Option<&Value>) -> f64 {
     match v {
         Some(Value::Float(f)) => *f,
         Some(Value::Int(i)) => *i as f64,
-        Some(Value::Text(s)) => s.trim().parse().unwrap_or(0.0),
+        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
+        Some(Value::Text(s)) => numeric_prefix(s.trim_start()).parse().unwrap_or(0.0),
         _ => 0.0,
     }
 }
 
-fn pad(out: &mut String, s: &str, sp: &Spec, numeric: bool) {
-    let len = s.chars().count();
-    if len >= sp.width {
-        out.push_str(s);
+/// A value as the bytes %s prints (SQLite has no booleans: 1 and 0).
+fn as_bytes(v: &Value) -> Vec<u8> {
+    match v {
+        Value::Text(t) => decode(t),
+        Value::Bool(b) => vec![if *b { b'1' } else { b'0' }],
+        v => decode(&v.to_string()),
+    }
+}
+
+/// Pads `s` (bytes) to the width: spaces, or zeros after the sign.
+fn pad(out: &mut Vec<u8>, s: &[u8], sp: &Spec, numeric: bool) {
+    if s.len() >= sp.width {
+        out.extend_from_slice(s);
         return;
     }
-    let fill = sp.width - len;
+    let fill = sp.width - s.len();
     if sp.left {
-        out.push_str(s);
-        out.extend(std::iter::repeat_n(' ', fill));
-    } else if sp.zero && numeric {
-        // Zeros go after the sign or 0x.
-        let cut = if s.starts_with(['-', '+', ' ']) {
-            1
-        } else if s.starts_with("0x") || s.starts_with("0X") {
+        out.extend_from_slice(s);
+        out.extend(std::iter::repeat_n(b' ', fill));
+    } else if sp.zero && numeric && !s.starts_with(b"Inf") && !s[1..].starts_with(b"Inf") {
+        let cut = if s.starts_with(b"0x") || s.starts_with(b"0X") {
             2
         } else {
-            0
+            usize::from(s.starts_with(b"-") || s.starts_with(b"+") || s.starts_with(b" "))
         };
-        out.push_str(&s[..cut]);
-        out.extend(std::iter::repeat_n('0', fill));
-        out.push_str(&s[cut..]);
+        out.extend_from_slice(&s[..cut]);
+        out.extend(std::iter::repeat_n(b'0', fill));
+        out.extend_from_slice(&s[cut..]);
     } else {
-        out.extend(std::iter::repeat_n(' ', fill));
-        out.push_str(s);
+        out.extend(std::iter::repeat_n(b' ', fill));
+        out.extend_from_slice(s);
     }
 }
 
@@ -274,80 +398,224 @@ fn group_thousands(digits: &str) -> String {
     out
 }
 
-/// printf(fmt, args...) with SQLite's conversions: d i u x X o c s q f e E
-/// g G %, flags - + space 0 # and `,`, width and precision (`*` reads an
-/// argument). A missing argument is NULL: 0 or the empty string.
+/// Decimal digits of |v| rounded half up (as SQLite rounds, unlike Rust's
+/// half to even) at `p` digits after the point: (integer part, fraction).
+fn fixed(v: f64, p: usize) -> (String, String) {
+    // The double's decimal expansion, far enough to see the rounding digit
+    // exactly for any value a query holds.
+    let s = format!("{:.*}", p + 30, v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let mut digits: Vec<u8> = int.bytes().chain(frac.bytes().take(p)).collect();
+    let up = frac.as_bytes().get(p).is_some_and(|d| *d >= b'5');
+    if up {
+        let mut k = digits.len();
+        loop {
+            if k == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            k -= 1;
+            if digits[k] == b'9' {
+                digits[k] = b'0';
+            } else {
+                digits[k] += 1;
+                break;
+            }
+        }
+    }
+    let n = digits.len() - p;
+    let text = String::from_utf8(digits).unwrap_or_default();
+    (text[..n].to_string(), text[n..].to_string())
+}
+
+/// %e's mantissa and exponent of |v| with `p` digits, rounded half up on
+/// the double's own decimal expansion (12345 to 3 digits is 1.235e+04).
+fn exp_parts(v: f64, p: usize) -> (String, i32) {
+    let s = format!("{:.*e}", p + 30, v.abs());
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let mut e: i32 = e.parse().unwrap_or(0);
+    let digits: Vec<u8> = m.bytes().filter(u8::is_ascii_digit).collect();
+    let mut kept: Vec<u8> = digits[..=p.min(digits.len() - 1)].to_vec();
+    if digits.get(p + 1).is_some_and(|d| *d >= b'5') {
+        let mut k = kept.len();
+        loop {
+            if k == 0 {
+                // 9.99... rounded up: 10.0..., one more in the exponent.
+                kept.insert(0, b'1');
+                kept.pop();
+                e += 1;
+                break;
+            }
+            k -= 1;
+            if kept[k] == b'9' {
+                kept[k] = b'0';
+            } else {
+                kept[k] += 1;
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8(kept).unwrap_or_default();
+    (join(&text[..1], &text[1..]), e)
+}
+
+fn join(int: &str, frac: &str) -> String {
+    if frac.is_empty() {
+        int.to_string()
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+fn exp_text(m: &str, e: i32, upper: bool) -> String {
+    let sign = if e < 0 { '-' } else { '+' };
+    format!("{m}{}{sign}{:02}", if upper { 'E' } else { 'e' }, e.abs())
+}
+
+/// One floating conversion (f e E g G) of `v`, sign and all.
+fn float_conv(v: f64, conv: u8, sp: &Spec) -> String {
+    let sign = if v.is_sign_negative() && v != 0.0 {
+        "-"
+    } else if sp.plus {
+        "+"
+    } else if sp.space {
+        " "
+    } else {
+        ""
+    };
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return format!("{sign}Inf");
+    }
+    let p = sp.precision.unwrap_or(6);
+    let body = match conv {
+        b'f' => {
+            let (i, f) = fixed(v, p);
+            let i = if sp.comma { group_thousands(&i) } else { i };
+            let mut s = join(&i, &f);
+            if sp.alt && p == 0 {
+                s.push('.');
+            }
+            s
+        }
+        b'e' | b'E' => {
+            let (mut m, e) = exp_parts(v, p);
+            if sp.alt && p == 0 {
+                m.push('.');
+            }
+            exp_text(&m, e, conv == b'E')
+        }
+        _ => {
+            // %g: %e when the exponent is below -4 or at least the
+            // precision, else %f; trailing zeros go unless `#`.
+            let p = p.max(1);
+            let (_, e) = exp_parts(v, p - 1);
+            let trim = |s: String| {
+                if sp.alt || !s.contains('.') {
+                    s
+                } else {
+                    s.trim_end_matches('0').trim_end_matches('.').to_string()
+                }
+            };
+            if e < -4 || e >= p as i32 {
+                let (m, e) = exp_parts(v, p - 1);
+                exp_text(&trim(m), e, conv == b'G')
+            } else {
+                let (i, f) = fixed(v, (p as i32 - 1 - e).max(0) as usize);
+                trim(join(&i, &f))
+            }
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// printf(fmt, args...) with SQLite's conversions: d i u x X o c s z q Q w
+/// f e E g G %, flags - + space 0 # and `,`, width and precision (`*` reads
+/// an argument). A missing argument is NULL: 0 or the empty string. Text
+/// is formatted as the bytes it stands for (widths and precisions count
+/// bytes, as SQLite's do), so `%.1s` never cuts a `\xNN` in half.
 pub fn printf(args: &[Value]) -> Value {
     let Some((fmt, args)) = args.split_first() else {
         return Value::Null;
     };
     let fmt = match fmt {
-        Value::Text(f) => f.as_str(),
+        Value::Text(f) => decode(f),
         Value::Null => return Value::Null,
-        _ => return Value::Text(fmt.to_string()),
+        v => as_bytes(v),
     };
     let mut next = args.iter();
-    let mut out = String::new();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
+    let mut out: Vec<u8> = Vec::new();
+    let mut i = 0;
+    let peek = |i: usize| fmt.get(i).copied();
+    while i < fmt.len() {
+        let c = fmt[i];
+        i += 1;
+        if c != b'%' {
             out.push(c);
             continue;
         }
         let mut sp = Spec::default();
-        while let Some(&f) = chars.peek() {
+        while let Some(f) = peek(i) {
             match f {
-                '-' => sp.left = true,
-                '+' => sp.plus = true,
-                ' ' => sp.space = true,
-                '0' => sp.zero = true,
-                '#' => sp.alt = true,
-                ',' => sp.comma = true,
+                b'-' => sp.left = true,
+                b'+' => sp.plus = true,
+                b' ' => sp.space = true,
+                b'0' => sp.zero = true,
+                b'#' => sp.alt = true,
+                b',' => sp.comma = true,
                 _ => break,
             }
-            chars.next();
+            i += 1;
         }
-        if chars.peek() == Some(&'*') {
-            chars.next();
+        if peek(i) == Some(b'*') {
+            i += 1;
             let w = as_int(next.next());
             if w < 0 {
                 sp.left = true;
             }
-            sp.width = (w.unsigned_abs() as usize).min(MAX_WIDTH);
+            sp.width = (w.unsigned_abs().min(MAX_WIDTH as u64)) as usize;
         } else {
-            while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                sp.width = (sp.width * 10 + d as usize).min(MAX_WIDTH);
-                chars.next();
+            while let Some(d) = peek(i).filter(u8::is_ascii_digit) {
+                sp.width = (sp.width * 10 + usize::from(d - b'0')).min(MAX_WIDTH);
+                i += 1;
             }
         }
-        if chars.peek() == Some(&'.') {
-            chars.next();
+        if peek(i) == Some(b'.') {
+            i += 1;
             let mut p = 0usize;
-            if chars.peek() == Some(&'*') {
-                chars.next();
-                p = as_int(next.next()).max(0) as usize;
+            if peek(i) == Some(b'*') {
+                i += 1;
+                let n = as_int(next.next());
+                p = n.unsigned_abs().min(MAX_WIDTH as u64) as usize;
             } else {
-                while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                    p = (p * 10 + d as usize).min(MAX_WIDTH);
-                    chars.next();
+                while let Some(d) = peek(i).filter(u8::is_ascii_digit) {
+                    p = (p * 10 + usize::from(d - b'0')).min(MAX_WIDTH);
+                    i += 1;
                 }
             }
-            sp.precision = Some(p.min(MAX_WIDTH));
+            sp.precision = Some(p);
         }
-        // Length modifiers (l, ll, h) are accepted and mean nothing.
-        while matches!(chars.peek(), Some('l' | 'h')) {
-            chars.next();
+        // One `l` or two (SQLite's length modifiers) mean nothing here.
+        for _ in 0..2 {
+            if peek(i) == Some(b'l') {
+                i += 1;
+            }
         }
-        let Some(conv) = chars.next() else {
+        let Some(conv) = peek(i) else {
+            // A `%` with no conversion is printed as it is.
+            out.push(b'%');
             break;
         };
+        i += 1;
         match conv {
-            '%' => out.push('%'),
-            'd' | 'i' => {
+            b'%' => out.push(b'%'),
+            b'd' | b'i' => {
                 let v = as_int(next.next());
                 let mut digits = v.unsigned_abs().to_string();
                 if let Some(p) = sp.precision {
-                    while digits.len() < p {
+                    while digits.len() < p.min(MAX_WIDTH) {
                         digits.insert(0, '0');
                     }
                 }
@@ -363,18 +631,18 @@ pub fn printf(args: &[Value]) -> Value {
                 } else {
                     ""
                 };
-                pad(&mut out, &format!("{sign}{digits}"), &sp, true);
+                pad(&mut out, format!("{sign}{digits}").as_bytes(), &sp, true);
             }
-            'u' => {
+            b'u' => {
                 let v = as_int(next.next()) as u64;
-                pad(&mut out, &v.to_string(), &sp, true);
+                pad(&mut out, v.to_string().as_bytes(), &sp, true);
             }
-            'x' | 'X' | 'o' => {
+            b'x' | b'X' | b'o' => {
                 // Negative numbers print as their 64-bit two's complement.
                 let v = as_int(next.next()) as u64;
                 let mut s = match conv {
-                    'x' => format!("{v:x}"),
-                    'X' => format!("{v:X}"),
+                    b'x' => format!("{v:x}"),
+                    b'X' => format!("{v:X}"),
                     _ => format!("{v:o}"),
                 };
                 if let Some(p) = sp.precision {
@@ -384,80 +652,47 @@ pub fn printf(args: &[Value]) -> Value {
                 }
                 if sp.alt && v != 0 {
                     s = match conv {
-                        'x' => format!("0x{s}"),
-                        'X' => format!("0X{s}"),
+                        b'x' => format!("0x{s}"),
+                        b'X' => format!("0X{s}"),
                         _ if !s.starts_with('0') => format!("0{s}"),
                         _ => s,
                     };
                 }
-                pad(&mut out, &s, &sp, true);
+                pad(&mut out, s.as_bytes(), &sp, true);
             }
-            'f' | 'e' | 'E' | 'g' | 'G' => {
+            b'f' | b'e' | b'E' | b'g' | b'G' => {
                 let v = as_float(next.next());
-                let p = sp.precision.unwrap_or(6);
-                let mut s = match conv {
-                    'f' => format!("{v:.p$}"),
-                    'e' => c_exp(v, p, false),
-                    'E' => c_exp(v, p, true),
-                    _ => {
-                        // %g: the shorter of %e and %f, trailing zeros gone.
-                        let p = p.max(1);
-                        let exp = if v == 0.0 {
-                            0
-                        } else {
-                            v.abs().log10().floor() as i32
-                        };
-                        let mut s = if exp < -4 || exp >= p as i32 {
-                            c_exp(v, p - 1, conv == 'G')
-                        } else {
-                            format!("{v:.*}", (p as i32 - 1 - exp).max(0) as usize)
-                        };
-                        if !sp.alt && s.contains('.') {
-                            let (m, e) = match s.find(['e', 'E']) {
-                                Some(i) => (s[..i].to_string(), s[i..].to_string()),
-                                None => (s.clone(), String::new()),
-                            };
-                            let m = m.trim_end_matches('0').trim_end_matches('.');
-                            s = format!("{m}{e}");
-                        }
-                        s
-                    }
-                };
-                if v >= 0.0 && sp.plus {
-                    s.insert(0, '+');
-                } else if v >= 0.0 && sp.space {
-                    s.insert(0, ' ');
-                }
-                pad(&mut out, &s, &sp, true);
+                pad(&mut out, float_conv(v, conv, &sp).as_bytes(), &sp, true);
             }
-            'c' => {
-                let s = match next.next() {
-                    Some(Value::Null) | None => String::new(),
-                    Some(v) => v
-                        .to_string()
-                        .chars()
-                        .next()
-                        .map(String::from)
-                        .unwrap_or_default(),
+            b'c' => {
+                let b = next.next().map(as_bytes).unwrap_or_default();
+                // One character: a UTF-8 sequence, or one byte that is none.
+                let one = match b.utf8_chunks().next() {
+                    Some(ch) if !ch.valid().is_empty() => {
+                        let c = ch.valid().chars().next().map_or(0, char::len_utf8);
+                        b[..c].to_vec()
+                    }
+                    Some(_) => b[..1].to_vec(),
+                    None => Vec::new(),
                 };
                 let n = sp.precision.unwrap_or(1).max(1);
-                pad(&mut out, &s.repeat(n), &sp, false);
+                pad(&mut out, &one.repeat(n), &sp, false);
             }
-            's' | 'z' | 'q' | 'Q' | 'w' => {
-                let s = match next.next() {
-                    Some(Value::Null) | None if conv == 'Q' => "NULL".to_string(),
-                    Some(Value::Null) | None => String::new(),
-                    Some(v) => v.to_string(),
-                };
+            b's' | b'z' | b'q' | b'Q' | b'w' => {
+                let arg = next.next();
+                let null = matches!(arg, None | Some(Value::Null));
+                let mut s = arg.map(as_bytes).unwrap_or_default();
+                // The precision cuts the value before it is quoted.
+                if let Some(p) = sp.precision {
+                    s.truncate(p);
+                }
                 let s = match conv {
-                    'q' => s.replace('\'', "''"),
-                    'Q' if s != "NULL" => format!("'{}'", s.replace('\'', "''")),
-                    'w' => s.replace('"', "\"\""),
+                    b'q' | b'w' if null => b"(NULL)".to_vec(),
+                    b'Q' if null => b"NULL".to_vec(),
+                    b'q' => quote(&s, b'\'', false),
+                    b'Q' => quote(&s, b'\'', true),
+                    b'w' => quote(&s, b'"', false),
                     _ => s,
-                };
-                let s: String = match sp.precision {
-                    Some(p) => s.chars().take(p).collect(),
-                    None => s,
                 };
                 pad(&mut out, &s, &sp, false);
             }
@@ -465,21 +700,25 @@ pub fn printf(args: &[Value]) -> Value {
             _ => break,
         }
     }
-    Value::Text(out)
+    Value::Text(crate::exec::value::text_from_bytes(&out))
 }
 
-/// C's %e: d.ddde+XX.
-fn c_exp(v: f64, p: usize, upper: bool) -> String {
-    let s = format!("{v:.p$e}");
-    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-    let e: i32 = e.parse().unwrap_or(0);
-    let sign = if e < 0 { '-' } else { '+' };
-    let out = format!("{m}e{sign}{:02}", e.abs());
-    if upper {
-        out.to_uppercase()
-    } else {
-        out
+/// `s` with every `q` doubled, inside q's when `wrap`.
+fn quote(s: &[u8], q: u8, wrap: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    if wrap {
+        out.push(q);
     }
+    for &b in s {
+        out.push(b);
+        if b == q {
+            out.push(q);
+        }
+    }
+    if wrap {
+        out.push(q);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -604,6 +843,55 @@ mod tests {
         assert_eq!(p("100%%", vec![]), t("100%"));
         assert_eq!(p("%*d", vec![Value::Int(4), Value::Int(7)]), t("   7"));
         assert_eq!(printf(&[Value::Null]), Value::Null);
+        // What sqlite3 3.40 prints for the same.
+        assert_eq!(p("abc%", vec![]), t("abc%"));
+        assert_eq!(
+            p("%.3Q|%.3q", vec![t("abcdef"), t("ab'cd")]),
+            t("'abc'|ab''")
+        );
+        assert_eq!(
+            p(
+                "%.3e|%.2g|%.1f",
+                vec![Value::Int(12345), Value::Int(125), t("0.25")]
+            ),
+            t("1.235e+04|1.3e+02|0.3")
+        );
+        assert_eq!(p("%5s|", vec![t("éé")]), t(" éé|"));
+        assert_eq!(
+            p(
+                "%e|%f|%d",
+                vec![
+                    Value::Float(f64::INFINITY),
+                    t("12abc"),
+                    t("9999999999999999999")
+                ]
+            ),
+            t("Inf|12.000000|9223372036854775807")
+        );
+        assert_eq!(
+            p(
+                "%q|%s|%#.0f",
+                vec![Value::Null, Value::Bool(true), Value::Float(3.0)]
+            ),
+            t("(NULL)|1|3.")
+        );
+        assert_eq!(
+            p(
+                "%.3f|%.0f|%g|%g",
+                vec![
+                    Value::Float(0.9995),
+                    Value::Float(2.5),
+                    Value::Float(1e-5),
+                    Value::Float(123456789.0)
+                ]
+            ),
+            t("1.000|3|1e-05|1.23457e+08")
+        );
+        // Text is formatted as its bytes: no `\xNN` is cut in half.
+        assert_eq!(
+            p("%.1s|%c", vec![t("\\xffabc"), t("\\xff")]),
+            t("\\xff|\\xff")
+        );
         // A huge width is bounded, not an allocation of gigabytes.
         let Value::Text(s) = p("%999999999d", vec![Value::Int(1)]) else {
             panic!("text")

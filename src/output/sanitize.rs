@@ -7,8 +7,9 @@
 //! - `\n`, `\t`, `\r` by name, every other C0 control and DEL as `\xNN`
 //!   (an ASCII byte, so never confused with an invalid byte, which is
 //!   `\x80` or above);
-//! - C1 controls, bidi overrides and isolates, zero-width characters and
-//!   the BOM as `\u{N}`.
+//! - C1 controls, bidi marks, overrides and isolates, zero-width and
+//!   invisible characters, the line and paragraph separators and the BOM
+//!   as `\u{N}` (`needs_escape` lists them).
 //!
 //! So no escape sequence ever runs, what is shown is what is there, and
 //! `exec::value::decode` gives back the original bytes.
@@ -16,9 +17,17 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// Characters that move, hide or break text: C0, DEL and C1 controls
+/// (is_control), the bidi marks, embeddings, overrides and isolates
+/// (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and invisible
+/// characters (U+200B-D, U+2060-4, U+206A-F, U+FEFF, U+180E), the line
+/// and paragraph separators (U+2028/9, which split JSON lines in some
+/// readers) and the interlinear annotations (U+FFF9-B).
 fn needs_escape(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(c,
+            '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
 pub fn sanitize(s: &str) -> Cow<'_, str> {
@@ -58,6 +67,10 @@ mod tests {
         assert_eq!(sanitize("del\x7f"), "del\\x7f");
         assert_eq!(sanitize("evil\u{202E}txt"), "evil\\u{202e}txt");
         assert_eq!(sanitize("back\x08"), "back\\x08");
+        assert_eq!(
+            sanitize("a\u{2028}b\u{2029}c\u{61c}d\u{2060}e"),
+            "a\\u{2028}b\\u{2029}c\\u{61c}d\\u{2060}e"
+        );
     }
 
     #[test]

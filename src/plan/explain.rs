@@ -11,7 +11,11 @@ use crate::kernel::types::ebq_capture;
 /// Label column width: every section starts its lines at this column.
 const W: usize = 10;
 
+/// One line of the plan, terminal-safe: values from the query (comm
+/// sets, prefixes, the conjuncts as written) are shown in ebq's encoding,
+/// never raw (output/sanitize.rs).
 fn line(out: &mut String, label: &str, text: &str) {
+    let text = crate::output::sanitize::sanitize(text);
     let _ = writeln!(out, "{label:<W$}{text}");
 }
 

@@ -62,18 +62,27 @@ fn long_comms(table: &Table, e: &Expr) -> Option<Vec<String>> {
         values
             .iter()
             .map(|v| {
+                // The kernel cuts bytes, not characters (__set_task_comm
+                // copies TASK_COMM_LEN - 1 of them): a name cut inside a
+                // character is what comm then holds, `\xNN` and all.
                 let b = decode(v);
-                let mut end = COMM_MAX;
-                // Cut on a character boundary, as the kernel's comm would
-                // hold a whole name (set_task_comm cuts bytes; names are
-                // usually ASCII).
-                while end > 0 && std::str::from_utf8(&b[..end]).is_err() {
-                    end -= 1;
-                }
-                crate::exec::value::text_from_bytes(&b[..end])
+                crate::exec::value::text_from_bytes(&b[..COMM_MAX])
             })
             .collect()
     })
+}
+
+/// Characters of a conjunct a warning shows: a 100,000-term chain is one
+/// line, not a megabyte of stderr.
+const SHOWN: usize = 200;
+
+/// `sql` for a warning: cut with an ellipsis, terminal-safe.
+fn short(sql: &str) -> String {
+    let s = crate::output::sanitize::sanitize(sql);
+    match s.char_indices().nth(SHOWN) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.into_owned(),
+    }
 }
 
 /// One warning per conjunct (or group of conjuncts) that cannot be true.
@@ -100,7 +109,7 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
                 .collect();
             out.push(format!(
                 "WHERE {} is never true: comm holds at most {COMM_MAX} bytes (the kernel cuts longer names); did you mean {}?",
-                c.sql,
+                short(&c.sql),
                 cut.join(" or ")
             ));
             continue;
@@ -109,14 +118,21 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
         let _ = pushdown::push(table, &c.expr, &mut alone);
         for (column, min, max) in empty_ints(&mut alone) {
             said.insert(column);
-            out.push(format!(
-                "WHERE {} is never true: {column} holds {min} to {max}",
-                c.sql
-            ));
+            let why = if table
+                .column(column)
+                .is_some_and(|c| table.columns[c].is_u64())
+            {
+                // The u64 literals past i64 (sql/mod.rs, wide_cmp) end up
+                // here: say what the column holds, not its i64 form.
+                format!("no {column} reaches 2^63 (a cgroup id is kernfs's generation << 32 | inode number)")
+            } else {
+                format!("{column} holds {min} to {max}")
+            };
+            out.push(format!("WHERE {} is never true: {why}", short(&c.sql)));
         }
         if alone.comm_in.as_ref().is_some_and(BTreeSet::is_empty) {
             said.insert("comm");
-            out.push(format!("WHERE {} is never true", c.sql));
+            out.push(format!("WHERE {} is never true", short(&c.sql)));
         }
     }
     // Conjuncts that contradict each other (pid = 1 AND pid = 2).
@@ -145,7 +161,7 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
             .collect();
         out.push(format!(
             "WHERE {} is never true: no {column} is all of these",
-            terms.join(" AND ")
+            short(&terms.join(" AND "))
         ));
     }
     out

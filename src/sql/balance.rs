@@ -31,9 +31,38 @@ fn is_clause(t: &Token) -> bool {
     matches!(t, Token::Word(w) if w.quote_style.is_none() && matches!(w.keyword,
         Keyword::SELECT | Keyword::FROM | Keyword::WHERE | Keyword::GROUP | Keyword::BY
         | Keyword::HAVING | Keyword::ORDER | Keyword::LIMIT | Keyword::OFFSET
-        | Keyword::WHEN | Keyword::THEN | Keyword::ELSE | Keyword::END | Keyword::CASE
         | Keyword::AS))
         || matches!(t, Token::Comma | Token::SemiColon)
+}
+
+/// Past the group that starts at `i`: a parenthesis to its closing one, or
+/// CASE to its END (an opaque term: its ANDs and ORs are its own). None
+/// when `toks[i]` starts no group.
+fn group_end(toks: &[TokenWithSpan], i: usize) -> Option<usize> {
+    if toks[i].token == Token::LParen {
+        return Some(closing(toks, i).unwrap_or(toks.len() - 1) + 1);
+    }
+    if !is_kw(&toks[i].token, Keyword::CASE) {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut j = i;
+    while j < toks.len() {
+        if toks[j].token == Token::LParen {
+            j = closing(toks, j).unwrap_or(toks.len() - 1) + 1;
+            continue;
+        }
+        if is_kw(&toks[j].token, Keyword::CASE) {
+            depth += 1;
+        } else if is_kw(&toks[j].token, Keyword::END) {
+            depth -= 1;
+            if depth == 0 {
+                return Some(j + 1);
+            }
+        }
+        j += 1;
+    }
+    Some(toks.len())
 }
 
 /// The index of the parenthesis closing the one at `open`, or None.
@@ -102,11 +131,18 @@ fn level(
     let mut start = 0;
     let mut i = 0;
     while i < toks.len() {
-        if toks[i].token == Token::LParen {
-            i = closing(toks, i).unwrap_or(toks.len() - 1) + 1;
+        if let Some(end) = group_end(toks, i) {
+            i = end;
             continue;
         }
-        if is_clause(&toks[i].token) {
+        // `IS [NOT] DISTINCT FROM` is an operator, not a FROM clause.
+        let distinct_from = is_kw(&toks[i].token, Keyword::FROM)
+            && toks[..i]
+                .iter()
+                .rev()
+                .find(|t| !matches!(t.token, Token::Whitespace(_)))
+                .is_some_and(|t| is_kw(&t.token, Keyword::DISTINCT));
+        if is_clause(&toks[i].token) && !distinct_from {
             deepest = deepest.max(chunk(&toks[start..i], out, nest)?);
             out.push(toks[i].clone());
             start = i + 1;
@@ -124,8 +160,8 @@ fn split(toks: &[TokenWithSpan], mut is_sep: impl FnMut(&Token) -> bool) -> Part
     let (mut parts, mut seps) = (Vec::new(), Vec::new());
     let (mut start, mut i) = (0, 0);
     while i < toks.len() {
-        if toks[i].token == Token::LParen {
-            i = closing(toks, i).unwrap_or(toks.len() - 1) + 1;
+        if let Some(end) = group_end(toks, i) {
+            i = end;
             continue;
         }
         if is_sep(&toks[i].token) {
@@ -183,6 +219,7 @@ fn leaf(
 ) -> Result<usize, String> {
     let mut own = 0usize;
     let mut inner = 0usize;
+    let mut nots = 0usize;
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
@@ -197,6 +234,20 @@ fn leaf(
         }
         if !matches!(t.token, Token::Whitespace(_)) {
             own += 1;
+            // Each NOT is one more level of the parser's recursion, and
+            // sqlparser reports running out of it inside a NOT as a
+            // confusing syntax error: said here instead.
+            nots = if is_kw(&t.token, Keyword::NOT) {
+                nots + 1
+            } else {
+                0
+            };
+            if nots > super::RECURSION_LIMIT - 16 {
+                return Err(format!(
+                    "the query is nested more than {} levels deep ({nots} NOTs in a row)",
+                    super::RECURSION_LIMIT - 16
+                ));
+            }
         }
         out.push(t.clone());
         i += 1;

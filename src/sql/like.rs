@@ -31,6 +31,8 @@ enum Part {
     Lit(Vec<Unit>),
     One,
     Any,
+    /// A pattern that ends in its escape character.
+    Never,
 }
 
 /// The units of raw bytes: UTF-8 characters and invalid bytes.
@@ -99,8 +101,12 @@ impl Like {
         while let Some(c) = chars.next() {
             if Some(c) == escape {
                 // The escape character makes the next one literal; a
-                // trailing one stands for itself.
-                let next = chars.next().unwrap_or(c);
+                // trailing one escapes nothing, and the pattern matches
+                // nothing (as in SQLite).
+                let Some(next) = chars.next() else {
+                    parts.push(Part::Never);
+                    break;
+                };
                 if next == '\\' {
                     // A literal backslash, not the start of an encoding
                     // escape: doubled for `decode`.
@@ -152,6 +158,9 @@ impl Like {
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        if self.parts.contains(&Part::Never) {
+            return false;
+        }
         matches_at(&self.parts, &units_of_value(s, self.fold_case))
     }
 }
@@ -232,6 +241,7 @@ mod tests {
         assert!(!esc("%\\_tmp%", b"/xXtmp/y"));
         assert!(esc("a\\\\b", b"a\\b"));
         assert!(!esc("a\\\\b", b"a\\\\b"));
+        assert!(!esc("trail\\", b"trail\\") && !esc("trail\\", b"trail"));
         let bang = Like::new("%!%%", false, Some('!'));
         assert!(bang.matches("50%") && !bang.matches("50"));
         // Without ESCAPE, `_` and `%` stay wildcards.
