@@ -657,3 +657,62 @@ impl<'obj> Kernel<'obj> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The embedded BPF object against what the Rust side says of it,
+    //! without root: opening an object parses its ELF and loads nothing.
+    use super::*;
+    use crate::kernel::types::{ebq_agg_val, ebq_filter_config, ebq_header, ebq_prefix_key};
+
+    #[test]
+    fn every_program_the_catalog_names_is_in_the_object() {
+        let mut storage = MaybeUninit::uninit();
+        let open = EbqSkelBuilder::default()
+            .open(&mut storage)
+            .expect("the embedded object opens");
+        let names: Vec<String> = open
+            .open_object()
+            .progs()
+            .map(|p| p.name().to_string_lossy().into_owned())
+            .collect();
+        let mut checked = 0;
+        for t in crate::catalog::TABLES {
+            for p in t.programs {
+                assert!(
+                    names.iter().any(|n| n == p.prog),
+                    "{}: {} is not in the BPF object",
+                    t.name,
+                    p.prog
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 20, "{checked}");
+    }
+
+    #[test]
+    fn constants_shared_with_c_agree() {
+        // Each Rust constant against the generated struct it mirrors.
+        assert_eq!(ebq_header::default().comm.len() - 1, crate::plan::COMM_MAX);
+        assert_eq!(
+            ebq_prefix_key::default().data.len() - 1,
+            crate::plan::PREFIX_MAX
+        );
+        assert_eq!(
+            ebq_agg_val::default().buckets.len(),
+            crate::plan::KERNEL_HIST_BUCKETS
+        );
+        assert_eq!(
+            ebq_filter_config::default().nr_bitmap.len() * 64,
+            EBQ_NR_MAX as usize
+        );
+        // And the map sizes the loader relies on.
+        let mut storage = MaybeUninit::uninit();
+        let open = EbqSkelBuilder::default()
+            .open(&mut storage)
+            .expect("the embedded object opens");
+        assert_eq!(open.maps.agg_map.max_entries(), KERNEL_AGG_GROUPS);
+        assert_eq!(open.maps.followed.max_entries(), FOLLOWED_MAX);
+    }
+}

@@ -60,13 +60,18 @@ pub fn check_privileges() -> Result<()> {
     )))
 }
 
+/// The oldest kernel ebq runs on, said once: the programs call bpf_loop
+/// (Linux 5.17, commit e6f2dd0f8067), besides the BTF and ring buffer of
+/// 5.8. README says the same.
+pub const MIN_KERNEL: &str = "5.17";
+
 pub fn check_btf() -> Result<()> {
     if Path::new("/sys/kernel/btf/vmlinux").exists() {
         return Ok(());
     }
-    Err(Error::Kernel(
-        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): ebq needs Linux 5.8 or newer built with CONFIG_DEBUG_INFO_BTF=y".into(),
-    ))
+    Err(Error::Kernel(format!(
+        "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): ebq needs Linux {MIN_KERNEL} or newer built with CONFIG_DEBUG_INFO_BTF=y"
+    )))
 }
 
 pub fn check_ringbuf() -> Result<()> {
@@ -78,10 +83,9 @@ pub fn check_ringbuf() -> Result<()> {
     if ok == 1 {
         return Ok(());
     }
-    Err(Error::Kernel(
-        "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF): ebq needs Linux 5.8 or newer"
-            .into(),
-    ))
+    Err(Error::Kernel(format!(
+        "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF): ebq needs Linux {MIN_KERNEL} or newer"
+    )))
 }
 
 /// Where tracefs is mounted among the places libbpf looks for it, from
@@ -221,6 +225,15 @@ impl Tracepoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readme_states_the_same_kernel_floor() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&format!("It needs Linux {MIN_KERNEL} or newer")),
+            "README's kernel floor is not {MIN_KERNEL}"
+        );
+    }
 
     /// Without tracefs, --explain reads the kernel's symbols: as root,
     /// both must say the same of every tracepoint the catalog uses.

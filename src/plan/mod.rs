@@ -21,6 +21,12 @@ use crate::catalog::{Program, Table};
 use crate::kernel::types::{ebq_filter_col, ebq_quick};
 use crate::sql::expr::{Expr, Query};
 
+/// Bytes of a comm the kernel keeps (EBQ_COMM_LEN - 1 in bpf/ebq.h;
+/// kernel/load.rs's tests check it against the generated struct).
+pub const COMM_MAX: usize = 15;
+/// Bytes of a path prefix the LPM trie keys hold (EBQ_PREFIX_MAX - 1).
+pub const PREFIX_MAX: usize = 255;
+
 /// Largest IN / NOT IN set of one column that goes into the kernel.
 pub const MAX_KERNEL_SET: usize = 1024;
 

@@ -13,8 +13,7 @@ use crate::exec::eval::{self, Source};
 use crate::exec::value::{decode, Value};
 use crate::sql::expr::{CmpOp, Expr};
 
-/// Bytes of a comm (TASK_COMM_LEN - 1).
-const COMM_MAX: usize = 15;
+use super::COMM_MAX;
 
 struct NoRow;
 impl Source for NoRow {}

@@ -9,10 +9,7 @@ use crate::catalog::{KernelFilter, Table};
 use crate::exec::value::Value;
 use crate::sql::expr::{CmpOp, Expr};
 
-/// Bytes of a comm the kernel keeps (TASK_COMM_LEN - 1).
-const COMM_MAX: usize = 15;
-/// Bytes of a path prefix the LPM trie keys hold (EBQ_PREFIX_MAX - 1).
-const PREFIX_MAX: usize = 255;
+use super::{COMM_MAX, PREFIX_MAX};
 
 /// What one conjunct asks of one column.
 enum Constraint {
