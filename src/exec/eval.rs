@@ -94,7 +94,7 @@ pub fn value<S: Source + ?Sized>(table: &Table, e: &Expr, r: &S) -> Value {
             match f {
                 Func::Datetime(fmt) => super::funcs::datetime(fmt, &vals),
                 Func::Strftime => super::funcs::strftime(&vals),
-                _ => super::funcs::printf(&vals),
+                _ => super::printf::printf(&vals),
             }
         }
         Expr::Func(Func::Coalesce, args) => args

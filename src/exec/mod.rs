@@ -5,6 +5,7 @@ pub mod agg;
 pub mod eval;
 pub mod funcs;
 pub mod paths;
+pub mod printf;
 pub mod record;
 pub mod run;
 pub mod target;

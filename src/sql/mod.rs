@@ -9,6 +9,7 @@ pub mod expr;
 mod functions;
 mod lift;
 pub mod like;
+mod literal;
 
 use sqlparser::ast::{
     self, BinaryOperator, Expr as AstExpr, GroupByExpr, InTarget, LimitClause, SelectItem, SetExpr,
@@ -20,7 +21,7 @@ use sqlparser::tokenizer::Tokenizer;
 
 use crate::catalog::{self, Table, Type};
 use crate::error::{Error, Result};
-use crate::exec::value::{text_from_literal, Value};
+use crate::exec::value::Value;
 use expr::{Aggregation, ArithOp, CmpOp, Conjunct, Expr, OrderKey, Output, Query};
 use lift::{by_output, contains_call, is_lifted, lift};
 use like::Like;
@@ -497,200 +498,6 @@ impl Binder {
                 format!("expected a condition, found a {} value", t.name()),
                 node,
             )),
-        }
-    }
-
-    /// A string literal exactly as written (a LIKE pattern, a format).
-    pub(super) fn raw_text(&self, e: &AstExpr) -> Option<String> {
-        match e {
-            AstExpr::Value(v) => match &v.value {
-                ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                _ => None,
-            },
-            AstExpr::Nested(inner) => self.raw_text(inner),
-            _ => None,
-        }
-    }
-
-    /// A number literal (with its signs) as a wide integer; None when `e`
-    /// is not one, Err for a decimal or a number past 128 bits.
-    fn number(&self, e: &AstExpr) -> Option<std::result::Result<i128, String>> {
-        match e {
-            AstExpr::Value(v) => match &v.value {
-                ast::Value::Number(n, _) => Some(n.parse::<i128>().map_err(|_| {
-                    if n.contains(['.', 'e', 'E']) {
-                        format!("{n}: decimals are not supported, only whole numbers")
-                    } else {
-                        format!(
-                            "{n} is out of range: integers are 64-bit, {} to {}",
-                            i64::MIN,
-                            i64::MAX
-                        )
-                    }
-                })),
-                _ => None,
-            },
-            AstExpr::UnaryOp { op, expr }
-                if matches!(op, UnaryOperator::Minus | UnaryOperator::Plus) =>
-            {
-                let n = self.number(expr)?;
-                Some(match op {
-                    UnaryOperator::Minus => {
-                        n.and_then(|n| n.checked_neg().ok_or_else(|| "out of range".to_string()))
-                    }
-                    _ => n,
-                })
-            }
-            AstExpr::Nested(inner) => self.number(inner),
-            _ => None,
-        }
-    }
-
-    /// `column op N` with N past 64 bits: an error naming the column's
-    /// range, or, for a u64 column (cgroup_id) and N up to u64::MAX, the
-    /// constant it is (no value of the column reaches past i64::MAX: see
-    /// Column::is_u64). None when the comparison is an ordinary one.
-    fn wide_cmp(
-        &self,
-        left: &AstExpr,
-        op: &BinaryOperator,
-        right: &AstExpr,
-    ) -> Result<Option<Expr>> {
-        let (col_ast, num_ast, op) = match (self.number(left), self.number(right)) {
-            (None, Some(_)) => (left, right, op.clone()),
-            (Some(_), None) => {
-                let flipped = match op {
-                    BinaryOperator::Lt => BinaryOperator::Gt,
-                    BinaryOperator::LtEq => BinaryOperator::GtEq,
-                    BinaryOperator::Gt => BinaryOperator::Lt,
-                    BinaryOperator::GtEq => BinaryOperator::LtEq,
-                    o => o.clone(),
-                };
-                (right, left, flipped)
-            }
-            _ => return Ok(None),
-        };
-        let Some(Ok(n)) = self.number(num_ast) else {
-            return Ok(None);
-        };
-        if i64::try_from(n).is_ok() {
-            return Ok(None);
-        }
-        let Ok(Expr::Column(c)) = self.expr(col_ast, false) else {
-            return Ok(None);
-        };
-        let column = &self.table.columns[c];
-        if column.ty != Type::Integer {
-            return Ok(None);
-        }
-        if !(column.is_u64() && n >= 0 && n <= i128::from(u64::MAX)) {
-            let (lo, hi) = if column.is_u64() {
-                (0, i128::from(u64::MAX))
-            } else {
-                (i128::from(i64::MIN), i128::from(i64::MAX))
-            };
-            return Err(err_at(
-                format!("{n} is out of range for {} ({lo} to {hi})", column.name),
-                num_ast,
-            ));
-        }
-        // Every value is below N: `=`, `>` and `>=` are as true as
-        // `column < 0` (never), the rest as `column >= 0` (for every row
-        // that has the column); the planner and the never-true check see
-        // the column's range in them.
-        let below = matches!(
-            op,
-            BinaryOperator::NotEq | BinaryOperator::Lt | BinaryOperator::LtEq
-        );
-        let cmp = if below { CmpOp::GtEq } else { CmpOp::Lt };
-        Ok(Some(Expr::Cmp(
-            Box::new(Expr::Column(c)),
-            cmp,
-            Box::new(Expr::Lit(Value::Int(0))),
-        )))
-    }
-
-    /// For a number past 64 bits compared with column `x`: Some(true)
-    /// when `x` is a u64 column no value of which reaches it, else the
-    /// error naming the column's range; None for any other item.
-    fn wide_item(&self, x: &Expr, item: &AstExpr) -> Result<Option<bool>> {
-        let (Expr::Column(c), Some(Ok(n))) = (x, self.number(item)) else {
-            return Ok(None);
-        };
-        if i64::try_from(n).is_ok() {
-            return Ok(None);
-        }
-        let column = &self.table.columns[*c];
-        if column.is_u64() && n >= 0 && n <= i128::from(u64::MAX) {
-            return Ok(Some(true));
-        }
-        let (lo, hi) = if column.is_u64() {
-            (0, i128::from(u64::MAX))
-        } else {
-            (i128::from(i64::MIN), i128::from(i64::MAX))
-        };
-        Err(err_at(
-            format!("{n} is out of range for {} ({lo} to {hi})", column.name),
-            item,
-        ))
-    }
-
-    fn literal(&self, e: &AstExpr) -> Result<Value> {
-        match e {
-            AstExpr::Value(v) => match &v.value {
-                ast::Value::Number(..) => match self.number(e) {
-                    Some(Ok(n)) => i64::try_from(n).map(Value::Int).map_err(|_| {
-                        err_at(
-                            format!(
-                                "{n} is out of range: integers are 64-bit, {} to {}",
-                                i64::MIN,
-                                i64::MAX
-                            ),
-                            e,
-                        )
-                    }),
-                    Some(Err(m)) => Err(err_at(m, e)),
-                    None => Err(err_at("unsupported literal", e)),
-                },
-                // Read in ebq's encoding (exec/value.rs): what a row shows
-                // is what a query matches.
-                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-                    Ok(Value::Text(text_from_literal(s)))
-                }
-                ast::Value::Boolean(b) => Ok(Value::Bool(*b)),
-                ast::Value::Null => Ok(Value::Null),
-                _ => Err(err_at("unsupported literal", e)),
-            },
-            AstExpr::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr: inner,
-            } => match self.number(e) {
-                // -9223372036854775808 is a 64-bit integer, though its
-                // digits alone are not.
-                Some(Ok(n)) => i64::try_from(n).map(Value::Int).map_err(|_| {
-                    err_at(
-                        format!(
-                            "{n} is out of range: integers are 64-bit, {} to {}",
-                            i64::MIN,
-                            i64::MAX
-                        ),
-                        e,
-                    )
-                }),
-                Some(Err(m)) => Err(err_at(m, e)),
-                None => match self.literal(inner)? {
-                    Value::Int(i) => Ok(Value::Int(
-                        i.checked_neg().ok_or_else(|| err_at("out of range", e))?,
-                    )),
-                    _ => Err(err_at("minus needs a number", e)),
-                },
-            },
-            AstExpr::UnaryOp {
-                op: UnaryOperator::Plus,
-                expr,
-            } => self.literal(expr),
-            AstExpr::Nested(inner) => self.literal(inner),
-            _ => Err(err_at("expected a literal value", e)),
         }
     }
 
