@@ -263,6 +263,26 @@ int exec_enter(struct trace_event_raw_sys_enter *ctx)
 			       envp, flags);
 }
 
+/*
+ * One of the new mm's blocks (the arguments, the environment: start..end
+ * in user memory) read whole at `off` in one copy, cut at `max` (a
+ * constant: the verifier bounds the copy by it) with `cut` set in the
+ * flags. Returns the bytes kept, 0 when the read failed.
+ */
+static __always_inline __u32 read_block(struct exec_buf *b, __u32 off, unsigned long start,
+					unsigned long end, __u32 max, __u32 cut)
+{
+	unsigned long len = end - start;
+
+	if (len > max) {
+		len = max;
+		b->e.flags |= cut;
+	}
+	if (bpf_probe_read_user(data_at(b->data, off), len, (void *)start))
+		return 0;
+	return len;
+}
+
 static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct *task,
 					 __u32 off)
 {
@@ -484,15 +504,9 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
-		unsigned long start = BPF_CORE_READ(mm, arg_start);
-		unsigned long len = BPF_CORE_READ(mm, arg_end) - start;
+		__u32 len = read_block(b, off, BPF_CORE_READ(mm, arg_start),
+				       BPF_CORE_READ(mm, arg_end), EBQ_ARGS_MAX, EBQ_TRUNC_ARGS);
 
-		if (len > EBQ_ARGS_MAX) {
-			len = EBQ_ARGS_MAX;
-			e->flags |= EBQ_TRUNC_ARGS;
-		}
-		if (bpf_probe_read_user(data_at(b->data, off), len, (void *)start))
-			len = 0;
 		e->args_len = len;
 		e->flags |= EBQ_EXEC_HAS_ARGS;
 		off += len;
@@ -507,15 +521,9 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	if (captures && (CFG.capture & EBQ_CAP_ENVBLOCK)) {
 		/* The environment block, in one read like the arguments. */
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
-		unsigned long start = BPF_CORE_READ(mm, env_start);
-		unsigned long len = BPF_CORE_READ(mm, env_end) - start;
+		__u32 len = read_block(b, off, BPF_CORE_READ(mm, env_start),
+				       BPF_CORE_READ(mm, env_end), EBQ_ENV_MAX, EBQ_TRUNC_ENVBLOCK);
 
-		if (len > EBQ_ENV_MAX) {
-			len = EBQ_ENV_MAX;
-			e->flags |= EBQ_TRUNC_ENVBLOCK;
-		}
-		if (bpf_probe_read_user(data_at(b->data, off), len, (void *)start))
-			len = 0;
 		e->env_len = len;
 		e->flags |= EBQ_EXEC_HAS_ENVBLOCK;
 		off += len;

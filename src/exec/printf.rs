@@ -199,9 +199,9 @@ fn exp_text(m: &str, e: i32, upper: bool) -> String {
     format!("{m}{}{sign}{:02}", if upper { 'E' } else { 'e' }, e.abs())
 }
 
-/// One floating conversion (f e E g G) of `v`, sign and all.
-fn float_conv(v: f64, conv: u8, sp: &Spec) -> String {
-    let sign = if v.is_sign_negative() && v != 0.0 {
+/// What goes before a number: `-`, or what the `+` and space flags ask.
+fn sign(negative: bool, sp: &Spec) -> &'static str {
+    if negative {
         "-"
     } else if sp.plus {
         "+"
@@ -209,7 +209,12 @@ fn float_conv(v: f64, conv: u8, sp: &Spec) -> String {
         " "
     } else {
         ""
-    };
+    }
+}
+
+/// One floating conversion (f e E g G) of `v`, sign and all.
+fn float_conv(v: f64, conv: u8, sp: &Spec) -> String {
+    let sign = sign(v.is_sign_negative() && v != 0.0, sp);
     if v.is_nan() {
         return "NaN".into();
     }
@@ -349,15 +354,7 @@ pub fn printf(args: &[Value]) -> Value {
                 if sp.comma {
                     digits = group_thousands(&digits);
                 }
-                let sign = if v < 0 {
-                    "-"
-                } else if sp.plus {
-                    "+"
-                } else if sp.space {
-                    " "
-                } else {
-                    ""
-                };
+                let sign = sign(v < 0, &sp);
                 pad(&mut out, format!("{sign}{digits}").as_bytes(), &sp, true);
             }
             b'u' => {

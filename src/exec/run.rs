@@ -602,6 +602,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let deadline = cfg.duration.map(|d| Instant::now() + d);
     let mut last_loss_check = Instant::now();
     let mut last_target_check = Instant::now();
+    let mut last_pipe_check = Instant::now();
     let mut reported_lost = 0u64;
     let kernel_agg = matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_));
     let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
@@ -655,7 +656,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
-        if stdout_gone() {
+        // A syscall, so at most every POLL rather than after each batch.
+        if last_pipe_check.elapsed() >= POLL && {
+            last_pipe_check = Instant::now();
+            stdout_gone()
+        } {
             let mut p = pipeline.borrow_mut();
             p.error = Some(io::Error::from(io::ErrorKind::BrokenPipe));
             break;
