@@ -48,7 +48,7 @@ impl Error {
     /// is shown around the position only.
     pub fn render(&self, query: Option<&str>) -> String {
         use unicode_width::UnicodeWidthStr;
-        let msg = crate::output::sanitize::sanitize(&self.to_string()).into_owned();
+        let msg = crate::model::sanitize::sanitize(&self.to_string()).into_owned();
         match (self, query) {
             (
                 Error::Sql {
@@ -67,7 +67,7 @@ impl Error {
                 for c in text.chars() {
                     shown.push(match c {
                         '\t' => " ".to_string(),
-                        c => crate::output::sanitize::sanitize(c.encode_utf8(&mut [0; 4]))
+                        c => crate::model::sanitize::sanitize(c.encode_utf8(&mut [0; 4]))
                             .into_owned(),
                     });
                 }

@@ -7,6 +7,7 @@
 //! the command line or query, 1 for any other failure, 0 otherwise,
 //! including a closed pipe.
 
+mod abi;
 mod catalog;
 mod cli;
 mod config;
@@ -14,6 +15,7 @@ mod doc;
 mod error;
 mod exec;
 mod kernel;
+mod model;
 mod output;
 mod plan;
 mod sql;

@@ -6,9 +6,9 @@
 //! and cid answer for parent and cgroup_id.
 
 use super::{Column, Domain, KernelFilter};
-use crate::exec::record::Record;
-use crate::exec::value::{text_from_cstr, Value};
-use crate::kernel::types::ebq_filter_col;
+use crate::abi::types::ebq_filter_col;
+use crate::model::record::Record;
+use crate::model::value::{text_from_cstr, Value};
 
 pub const U32_MAX: i64 = u32::MAX as i64;
 
@@ -53,7 +53,7 @@ pub const COMMON: [Column; 19] = [
         |r| Value::Int(r.hdr.ns_pid.into()),
     )
     .hidden()
-    .capture(crate::kernel::types::ebq_capture::EBQ_CAP_NSPID.0),
+    .capture(crate::abi::types::ebq_capture::EBQ_CAP_NSPID.0),
     id(
         Column::int(
             "parent",
@@ -140,7 +140,7 @@ pub const COMMON: [Column; 19] = [
 /// that reads one (EBQ_CAP_CREDS), filtered in userspace.
 const fn cred(c: Column) -> Column {
     c.hidden()
-        .capture(crate::kernel::types::ebq_capture::EBQ_CAP_CREDS.0)
+        .capture(crate::abi::types::ebq_capture::EBQ_CAP_CREDS.0)
         .width(5)
 }
 

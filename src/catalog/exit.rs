@@ -2,9 +2,9 @@
 
 use super::common::{signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS};
 use super::{Column, Program, Table};
-use crate::exec::record::{Event, Record};
-use crate::exec::value::Value;
-use crate::kernel::types::{ebq_event_kind, ebq_filter_col, ebq_stat};
+use crate::abi::types::{ebq_event_kind, ebq_filter_col, ebq_stat};
+use crate::model::record::{Event, Record};
+use crate::model::value::Value;
 
 /// The wait(2) status, or None for a record of another kind.
 fn status(r: &Record) -> Option<i32> {

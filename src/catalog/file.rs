@@ -12,13 +12,13 @@
 
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, Type, RESULT_MEASURES};
-use crate::exec::paths::{normalize, Walked};
-use crate::exec::record::{Event, File, Record};
-use crate::exec::value::{text_from_bytes, Value};
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event, ebq_file_flags,
     ebq_file_sys, ebq_filter_col, ebq_stat,
 };
+use crate::model::paths::{normalize, Walked};
+use crate::model::record::{Event, File, Record};
+use crate::model::value::{text_from_bytes, Value};
 
 fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
     match &r.event {
@@ -242,7 +242,7 @@ static FILE_COLUMNS: &[Column] = &with_common![
     .hidden()
     .domain(Domain::List(
         "a file syscall",
-        &crate::exec::record::FILE_SYSCALLS
+        &crate::model::record::FILE_SYSCALLS
     ))
     .width(9),
     Column::boolean(

@@ -4,12 +4,12 @@
 
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelFilter, Program, Table};
-use crate::exec::paths::Walked;
-use crate::exec::record::{Event, Module, Record};
-use crate::exec::value::{text_from_bytes, text_from_cstr, Value};
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_event_kind, ebq_filter_col, ebq_module_action, ebq_module_flags, ebq_stat,
 };
+use crate::model::paths::Walked;
+use crate::model::record::{Event, Module, Record};
+use crate::model::value::{text_from_bytes, text_from_cstr, Value};
 
 fn module<'r, 'a>(r: &'r Record<'a>) -> Option<&'r Module<'a>> {
     match &r.event {

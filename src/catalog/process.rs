@@ -5,12 +5,12 @@
 
 use super::common::{errno_name, ERRNO};
 use super::{Column, Domain, KernelFilter, Program, Table, Type};
-use crate::exec::paths::{normalize, Walked};
-use crate::exec::record::{Event, Exec, Record};
-use crate::exec::value::{text_from_bytes, Value};
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_capture, ebq_event_kind, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
 };
+use crate::model::paths::{normalize, Walked};
+use crate::model::record::{Event, Exec, Record};
+use crate::model::value::{text_from_bytes, Value};
 
 /// The exec part of a record. The pipeline only hands a table records of
 /// its own kind; any other gives a dummy that reads as empty.

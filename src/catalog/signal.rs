@@ -6,9 +6,9 @@ use super::common::{
     signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS, U32_MAX,
 };
 use super::{Column, Domain, Program, Table};
-use crate::exec::record::{Event, Record};
-use crate::exec::value::{text_from_cstr, Value};
-use crate::kernel::types::{ebq_event_kind, ebq_filter_col, ebq_signal_event, ebq_stat};
+use crate::abi::types::{ebq_event_kind, ebq_filter_col, ebq_signal_event, ebq_stat};
+use crate::model::record::{Event, Record};
+use crate::model::value::{text_from_cstr, Value};
 
 fn sig<'r>(r: &'r Record) -> Option<&'r ebq_signal_event> {
     match &r.event {

@@ -8,11 +8,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelFilter, Program, Table, Type};
-use crate::exec::record::{Event, Record};
-use crate::exec::value::{text_from_bytes, Value};
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_event_kind, ebq_filter_col, ebq_socket_action, ebq_socket_event, ebq_socket_flags, ebq_stat,
 };
+use crate::model::record::{Event, Record};
+use crate::model::value::{text_from_bytes, Value};
 
 const AF_UNIX: u16 = 1;
 const AF_INET: u16 = 2;

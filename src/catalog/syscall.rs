@@ -7,12 +7,12 @@ use syscalls::Sysno;
 
 use super::common::{errno_name, with_common, ERRNO};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
-use crate::exec::record::{Event, Record};
-use crate::exec::value::Value;
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat, ebq_syscall_event,
     ebq_syscall_flags,
 };
+use crate::model::record::{Event, Record};
+use crate::model::value::Value;
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
 const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_SYSARGS.0;

@@ -6,16 +6,14 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use super::value::{Bucket, Hist, KeyPart, Value};
-use crate::sql::expr::{AggCall, AggFunc, OrderKey};
+use crate::model::expr::{AggCall, AggFunc, OrderKey};
+use crate::model::hist::{linear_index, linear_len, pow2_index, POW2_BUCKETS};
+use crate::model::value::{Bucket, Hist, KeyPart, Value};
 
 /// Groups kept at most, in userspace.
 pub const MAX_GROUPS: usize = 100_000;
 /// Distinct values kept per count(distinct) group.
 pub const MAX_DISTINCT: usize = 100_000;
-
-/// Buckets of a power-of-2 histogram: negative, zero, then [2^k, 2^(k+1)).
-pub const POW2_BUCKETS: usize = 2 + 63;
 
 #[derive(Clone, Debug)]
 pub enum State {
@@ -32,32 +30,6 @@ pub enum State {
         step: i64,
         counts: Vec<u64>,
     },
-}
-
-/// The bucket of v in a power-of-2 histogram.
-pub fn pow2_index(v: i64) -> usize {
-    match v {
-        v if v < 0 => 0,
-        0 => 1,
-        v => 2 + (63 - v.leading_zeros() as usize),
-    }
-}
-
-/// Number of buckets of lhist(min, max, step): below, the steps, above.
-pub fn linear_len(min: i64, max: i64, step: i64) -> usize {
-    let steps =
-        ((i128::from(max) - i128::from(min) + i128::from(step) - 1) / i128::from(step)).max(0);
-    2 + steps as usize
-}
-
-pub fn linear_index(v: i64, min: i64, max: i64, step: i64) -> usize {
-    if v < min {
-        0
-    } else if v >= max {
-        linear_len(min, max, step) - 1
-    } else {
-        1 + ((i128::from(v) - i128::from(min)) / i128::from(step)) as usize
-    }
 }
 
 impl State {
@@ -234,12 +206,6 @@ impl Groups {
                 .or_insert_with(|| aggs.iter().map(|a| State::new(a.func)).collect()),
         )
     }
-}
-
-/// One row of a result set: its keys and aggregate results.
-pub struct GroupRow {
-    pub keys: Vec<Value>,
-    pub aggs: Vec<Value>,
 }
 
 /// Sorts output rows by ORDER BY (values computed per row), or by default

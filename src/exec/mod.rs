@@ -1,12 +1,6 @@
-//! Execution: decoding kernel records into rows, the userspace filter and
-//! projection, and the event loop of a run.
+//! Execution: the event loop of a run (the ring buffer, the userspace
+//! filter and projection, aggregation states, the -c / -p target).
 
 pub mod agg;
-pub mod eval;
-pub mod funcs;
-pub mod paths;
-pub mod printf;
-pub mod record;
 pub mod run;
 pub mod target;
-pub mod value;

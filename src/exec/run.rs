@@ -13,22 +13,23 @@ use std::time::{Duration, Instant};
 
 use libbpf_rs::RingBufferBuilder;
 
-use super::agg::{sort_rows, GroupRow, Groups, State};
-use super::eval;
-use super::record::{BootOffset, Event, Record};
+use super::agg::{sort_rows, Groups, State};
 use super::target::{self, descendants};
-use super::value::{KeyPart, Value};
+use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats, LoadOptions};
 use crate::kernel::pidns;
 use crate::kernel::preflight;
-use crate::kernel::types::{ebq_agg_key, ebq_agg_val, ebq_header};
+use crate::model::eval;
+use crate::model::eval::GroupRow;
+use crate::model::expr::{AggFunc, Expr, OrderKey};
+use crate::model::record::{BootOffset, Event, Record};
+use crate::model::value::{KeyPart, Value};
 use crate::output::result::{self, ResultSet};
 use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
-use crate::sql::expr::{AggFunc, Expr, OrderKey};
 
 /// How long one poll waits: bounds how late a stop is noticed, and how long
 /// an event the kernel did not wake us for (wakeup batching) can wait.
@@ -245,12 +246,12 @@ impl Pipeline<'_> {
                         AggFunc::Avg => State::Avg(i128::from(v.sum), v.count),
                         AggFunc::Hist => {
                             let mut b = v.buckets.to_vec();
-                            b.resize(crate::exec::agg::POW2_BUCKETS, 0);
+                            b.resize(crate::model::hist::POW2_BUCKETS, 0);
                             State::Pow2(b)
                         }
                         AggFunc::Lhist { min, max, step } => {
                             let mut counts = v.buckets.to_vec();
-                            counts.resize(crate::exec::agg::linear_len(min, max, step), 0);
+                            counts.resize(crate::model::hist::linear_len(min, max, step), 0);
                             State::Linear {
                                 min,
                                 max,
@@ -320,7 +321,7 @@ impl Pipeline<'_> {
 /// ORDER BY as written; for an aggregate query without one, the first
 /// aggregate that can be compared, largest first (as bpftrace prints maps),
 /// then the keys.
-fn default_order(q: &crate::sql::expr::Query) -> Vec<OrderKey> {
+fn default_order(q: &crate::model::expr::Query) -> Vec<OrderKey> {
     if !q.order_by.is_empty() {
         return q
             .order_by
@@ -389,7 +390,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .outputs
         .iter()
         .map(|o| match &o.expr {
-            crate::sql::expr::Expr::Column(c) => {
+            crate::model::expr::Expr::Column(c) => {
                 let col = &plan.table().columns[*c];
                 OutColumn {
                     name: o.name.clone(),
@@ -401,7 +402,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
                 name: o.name.clone(),
                 width: 5,
                 numeric: matches!(o.expr.ty(plan.table()), Some(crate::catalog::Type::Integer | crate::catalog::Type::Float))
-                    || matches!(&o.expr, crate::sql::expr::Expr::Agg(i) if plan.query.agg.as_ref().is_some_and(|a| !matches!(a.aggs[*i].func, AggFunc::Hist | AggFunc::Lhist { .. } | AggFunc::Min | AggFunc::Max))),
+                    || matches!(&o.expr, crate::model::expr::Expr::Agg(i) if plan.query.agg.as_ref().is_some_and(|a| !matches!(a.aggs[*i].func, AggFunc::Hist | AggFunc::Lhist { .. } | AggFunc::Min | AggFunc::Max))),
             },
         })
         .collect();

@@ -182,7 +182,7 @@ impl Process {
                     let comm = status_field(tgid, "Name:").unwrap_or_default();
                     return Err(Error::Usage(format!(
                         "-p {pid} is a thread of process {tgid} ({}): -p takes a process id, use -p {tgid}",
-                        crate::output::sanitize::sanitize(&comm)
+                        crate::model::sanitize::sanitize(&comm)
                     )));
                 }
             }

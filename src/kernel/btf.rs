@@ -418,7 +418,7 @@ mod tests {
     use libbpf_rs::{AsRawLibbpf, Btf};
 
     use super::*;
-    use crate::kernel::skel::EbqSkelBuilder;
+    use crate::abi::skel::EbqSkelBuilder;
 
     /// Every program's instructions after CO-RE relocation against `btf`
     /// (None: the kernel's own), from libbpf's prepare step (maps made,

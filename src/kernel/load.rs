@@ -14,8 +14,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
 use super::preflight;
-use super::skel::{EbqSkel, EbqSkelBuilder};
-use super::types::{
+use crate::abi::skel::{EbqSkel, EbqSkelBuilder};
+use crate::abi::types::{
     ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_filter_col, ebq_filter_mode, ebq_int_key,
     ebq_prefix_key, ebq_set_kind, ebq_stat,
 };
@@ -266,7 +266,7 @@ pub fn load<'obj>(
                 cfg.agg_hist = 2;
                 cfg.lhist_min = min;
                 cfg.lhist_step = step;
-                cfg.lhist_len = crate::exec::agg::linear_len(min, max, step) as u32;
+                cfg.lhist_len = crate::model::hist::linear_len(min, max, step) as u32;
             }
         }
     }
@@ -663,7 +663,7 @@ mod tests {
     //! The embedded BPF object against what the Rust side says of it,
     //! without root: opening an object parses its ELF and loads nothing.
     use super::*;
-    use crate::kernel::types::{ebq_agg_val, ebq_filter_config, ebq_header, ebq_prefix_key};
+    use crate::abi::types::{ebq_agg_val, ebq_filter_config, ebq_header, ebq_prefix_key};
 
     #[test]
     fn every_program_the_catalog_names_is_in_the_object() {

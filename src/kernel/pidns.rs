@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags};
 
-use super::pidns_skel::PidnsSkelBuilder;
+use crate::abi::pidns_skel::PidnsSkelBuilder;
 use crate::error::{Error, Result};
 
 /// The inode number of the initial pid namespace, fixed by the kernel

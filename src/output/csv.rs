@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::sanitize::sanitize;
 use super::{OutColumn, Sink};
-use crate::exec::value::Value;
+use crate::model::sanitize::sanitize;
+use crate::model::value::Value;
 
 /// A text cell a spreadsheet would run as a formula (=, +, -, @ first)
 /// gets a leading ' (OWASP's advice for CSV injection): kernel data never

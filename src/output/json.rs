@@ -8,9 +8,9 @@
 
 use std::io::{self, Write};
 
-use super::sanitize::sanitize;
 use super::{OutColumn, Sink};
-use crate::exec::value::{list_json, Value};
+use crate::model::sanitize::sanitize;
+use crate::model::value::{list_json, Value};
 
 pub struct JsonSink<W> {
     w: W,

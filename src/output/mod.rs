@@ -9,12 +9,12 @@ mod csv;
 mod json;
 mod layout;
 pub mod result;
-pub mod sanitize;
+
 mod table;
 
 use std::io::{self, Write};
 
-use crate::exec::value::Value;
+use crate::model::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

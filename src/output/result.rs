@@ -24,9 +24,9 @@ use owo_colors::OwoColorize;
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{self, Col, Layout};
-use super::sanitize::sanitize;
 use super::{Format, OutColumn, Sink};
-use crate::exec::value::{Hist, Value};
+use crate::model::sanitize::sanitize;
+use crate::model::value::{Hist, Value};
 
 /// Cursor home, then clear the screen.
 pub const CLEAR: &str = "\x1b[H\x1b[2J";
@@ -284,7 +284,7 @@ fn table(out: &mut String, set: &ResultSet, total: usize, wide: bool, color: boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::value::Bucket;
+    use crate::model::value::Bucket;
 
     fn cols() -> Vec<OutColumn> {
         vec![

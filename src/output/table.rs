@@ -17,9 +17,9 @@ use owo_colors::OwoColorize;
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{self, Col, Layout};
-use super::sanitize::sanitize;
 use super::{OutColumn, Sink};
-use crate::exec::value::Value;
+use crate::model::sanitize::sanitize;
+use crate::model::value::Value;
 
 /// A streamed text column hinted this wide or more takes room to spare.
 const GROWS: usize = 20;

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{IntFilter, Plan, Pushed};
-use crate::kernel::types::ebq_capture;
+use crate::abi::types::ebq_capture;
 
 /// Label column width: every section starts its lines at this column.
 const W: usize = 10;
@@ -15,7 +15,7 @@ const W: usize = 10;
 /// sets, prefixes, the conjuncts as written) are shown in ebq's encoding,
 /// never raw (output/sanitize.rs).
 fn line(out: &mut String, label: &str, text: &str) {
-    let text = crate::output::sanitize::sanitize(text);
+    let text = crate::model::sanitize::sanitize(text);
     let _ = writeln!(out, "{label:<W$}{text}");
 }
 

@@ -17,9 +17,9 @@ mod pushdown;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::abi::types::{ebq_filter_col, ebq_quick};
 use crate::catalog::{Program, Table};
-use crate::kernel::types::{ebq_filter_col, ebq_quick};
-use crate::sql::expr::{Expr, Query};
+use crate::model::expr::{Expr, Query};
 
 /// Bytes of a comm the kernel keeps (EBQ_COMM_LEN - 1 in bpf/ebq.h;
 /// kernel/load.rs's tests check it against the generated struct).
@@ -204,7 +204,7 @@ impl AggPlace {
 
 /// Whether the kernel can aggregate this query, and how; else why not.
 fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -> AggPlace {
-    use crate::sql::expr::{AggFunc, Expr};
+    use crate::model::expr::{AggFunc, Expr};
     let Some(agg) = &query.agg else {
         return AggPlace::None;
     };
@@ -278,7 +278,7 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
         let h = match a.func {
             AggFunc::Hist => KernelHist::Pow2,
             AggFunc::Lhist { min, max, step } => {
-                if crate::exec::agg::linear_len(min, max, step) > KERNEL_HIST_BUCKETS {
+                if crate::model::hist::linear_len(min, max, step) > KERNEL_HIST_BUCKETS {
                     return why(&format!(
                         "{}: more buckets than the kernel keeps ({KERNEL_HIST_BUCKETS})",
                         a.sql

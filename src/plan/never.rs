@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 
 use super::{pushdown, KernelPlan, Plan};
 use crate::catalog::{KernelFilter, Table};
-use crate::exec::eval::{self, Source};
-use crate::exec::value::{decode, Value};
-use crate::sql::expr::{CmpOp, Expr};
+use crate::model::eval::{self, Source};
+use crate::model::expr::{CmpOp, Expr};
+use crate::model::value::{decode, Value};
 
 use super::COMM_MAX;
 
@@ -65,7 +65,7 @@ fn long_comms(table: &Table, e: &Expr) -> Option<Vec<String>> {
                 // copies TASK_COMM_LEN - 1 of them): a name cut inside a
                 // character is what comm then holds, `\xNN` and all.
                 let b = decode(v);
-                crate::exec::value::text_from_bytes(&b[..COMM_MAX])
+                crate::model::value::text_from_bytes(&b[..COMM_MAX])
             })
             .collect()
     })
@@ -77,7 +77,7 @@ const SHOWN: usize = 200;
 
 /// `sql` for a warning: cut with an ellipsis, terminal-safe.
 fn short(sql: &str) -> String {
-    let s = crate::output::sanitize::sanitize(sql);
+    let s = crate::model::sanitize::sanitize(sql);
     match s.char_indices().nth(SHOWN) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.into_owned(),
@@ -104,7 +104,7 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
         if let Some(cut) = long_comms(table, &c.expr) {
             let cut: Vec<String> = cut
                 .iter()
-                .map(|v| format!("'{}'", crate::output::sanitize::sanitize(v)))
+                .map(|v| format!("'{}'", crate::model::sanitize::sanitize(v)))
                 .collect();
             out.push(format!(
                 "WHERE {} is never true: comm holds at most {COMM_MAX} bytes (the kernel cuts longer names); did you mean {}?",

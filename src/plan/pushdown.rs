@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use super::{IntFilter, KernelPlan, Pushed, MAX_KERNEL_SET};
 use crate::catalog::{KernelFilter, Table};
-use crate::exec::value::Value;
-use crate::sql::expr::{CmpOp, Expr};
+use crate::model::expr::{CmpOp, Expr};
+use crate::model::value::Value;
 
 use super::{COMM_MAX, PREFIX_MAX};
 

@@ -231,7 +231,7 @@ fn exit_code_filters_prune_the_programs_that_cannot_match() {
 
 #[test]
 fn the_quick_check_is_one_pinned_id_or_one_comm() {
-    use crate::kernel::types::ebq_quick;
+    use crate::abi::types::ebq_quick;
     let q = |sql: &str| p(sql).kernel.quick().map(|(k, v)| (k.0, v));
     assert_eq!(
         q("select pid from file_events where uid = 7 and pid = 9"),

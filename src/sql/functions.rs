@@ -5,11 +5,11 @@
 
 use sqlparser::ast::{self, Expr as AstExpr};
 
-use super::expr::{AggCall, AggFunc, Expr, Func};
 use super::{err_at, Binder};
 use crate::catalog::Type;
 use crate::error::Result;
-use crate::exec::value::Value;
+use crate::model::expr::{AggCall, AggFunc, Expr, Func};
+use crate::model::value::Value;
 
 impl Binder {
     pub(super) fn function(&self, f: &ast::Function, e: &AstExpr, aggs: bool) -> Result<Expr> {
@@ -144,8 +144,8 @@ impl Binder {
                 // error here rather than a column of NULLs.
                 for (a, node) in args.iter().zip(&arg_nodes).skip(skip + 1) {
                     match a {
-                        Expr::Lit(Value::Text(m)) if crate::exec::funcs::known_modifier(m) => {}
-                        Expr::Lit(Value::Text(m)) => return Err(err_at(format!("{name}(): unknown modifier '{}'; modifiers: 'unixepoch', 'localtime', 'utc', 'start of day', '+N days' ...", crate::output::sanitize::sanitize(m)), *node)),
+                        Expr::Lit(Value::Text(m)) if crate::model::funcs::known_modifier(m) => {}
+                        Expr::Lit(Value::Text(m)) => return Err(err_at(format!("{name}(): unknown modifier '{}'; modifiers: 'unixepoch', 'localtime', 'utc', 'start of day', '+N days' ...", crate::model::sanitize::sanitize(m)), *node)),
                         _ => return Err(err_at(format!("{name}(): modifiers are text in single quotes, e.g. 'unixepoch'"), *node)),
                     }
                 }

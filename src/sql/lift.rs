@@ -5,9 +5,9 @@
 use sqlparser::ast::{self, Expr as AstExpr};
 
 use super::err_at;
-use super::expr::{AggCall, Expr, Output};
 use crate::catalog::Table;
 use crate::error::Result;
+use crate::model::expr::{AggCall, Expr, Output};
 
 /// ORDER BY / GROUP BY by an output's alias (when `names`) or 1-based
 /// position; None when `e` is neither.

@@ -6,11 +6,11 @@
 
 use sqlparser::ast::{self, BinaryOperator, Expr as AstExpr, UnaryOperator};
 
-use super::expr::{CmpOp, Expr};
 use super::{err_at, Binder};
 use crate::catalog::{Column, Type};
 use crate::error::Result;
-use crate::exec::value::{text_from_literal, Value};
+use crate::model::expr::{CmpOp, Expr};
+use crate::model::value::{text_from_literal, Value};
 
 fn out_of_range_64(n: impl std::fmt::Display) -> String {
     format!(

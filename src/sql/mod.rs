@@ -5,10 +5,10 @@
 //! supported"), never passed through half-understood.
 
 mod balance;
-pub mod expr;
+pub use crate::model::expr;
 mod functions;
 mod lift;
-pub mod like;
+
 mod literal;
 
 use sqlparser::ast::{
@@ -21,10 +21,10 @@ use sqlparser::tokenizer::Tokenizer;
 
 use crate::catalog::{self, Table, Type};
 use crate::error::{Error, Result};
-use crate::exec::value::Value;
+use crate::model::like::Like;
+use crate::model::value::Value;
 use expr::{Aggregation, ArithOp, CmpOp, Conjunct, Expr, OrderKey, Output, Query};
 use lift::{by_output, contains_call, is_lifted, lift};
-use like::Like;
 
 /// Nesting depth the parser accepts; deeper input is an error, not a stack
 /// overflow.
@@ -525,7 +525,7 @@ impl Binder {
         Err(err_at(
             format!(
                 "'{}' is not a value of {} ({what}){hint}",
-                crate::output::sanitize::sanitize(name),
+                crate::model::sanitize::sanitize(name),
                 column.name
             ),
             node,

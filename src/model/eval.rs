@@ -4,11 +4,16 @@
 
 use std::cmp::Ordering;
 
-use super::agg::GroupRow;
 use super::record::Record;
+use super::schema::Table;
 use super::value::Value;
-use crate::catalog::Table;
-use crate::sql::expr::{ArithOp, CmpOp, Expr, Func};
+use crate::model::expr::{ArithOp, CmpOp, Expr, Func};
+
+/// One row of a result set: its keys and aggregate results.
+pub struct GroupRow {
+    pub keys: Vec<Value>,
+    pub aggs: Vec<Value>,
+}
 
 /// What an expression reads from: an event's columns, or a result row's
 /// group keys and aggregates.

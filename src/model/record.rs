@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::kernel::types::{
+use crate::abi::types::{
     ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
     ebq_signal_event, ebq_socket_event, ebq_syscall_event,
 };

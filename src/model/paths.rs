@@ -7,7 +7,7 @@
 //! length or a byte, and a cut path can never read as a shorter absolute
 //! one (it starts with `...`, not `/`).
 
-use crate::kernel::types::ebq_walk_flags;
+use crate::abi::types::ebq_walk_flags;
 
 /// Prefix of a path the kernel had to cut: its leaf end is kept.
 pub const CUT_MARK: &[u8] = b"...";

@@ -55,7 +55,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::value::{decode, text_from_bytes};
+    use crate::model::value::{decode, text_from_bytes};
     use proptest::prelude::*;
 
     #[test]

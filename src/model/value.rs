@@ -170,7 +170,7 @@ impl std::fmt::Display for Value {
 pub fn list_json(v: &[String]) -> String {
     let items: Vec<serde_json::Value> = v
         .iter()
-        .map(|s| serde_json::Value::from(crate::output::sanitize::sanitize(s).as_ref()))
+        .map(|s| serde_json::Value::from(crate::model::sanitize::sanitize(s).as_ref()))
         .collect();
     serde_json::Value::from(items).to_string()
 }

@@ -424,7 +424,7 @@ pub fn printf(args: &[Value]) -> Value {
             _ => break,
         }
     }
-    Value::Text(crate::exec::value::text_from_bytes(&out))
+    Value::Text(crate::model::value::text_from_bytes(&out))
 }
 
 /// `s` with every `q` doubled, inside q's when `wrap`.

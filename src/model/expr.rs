@@ -3,8 +3,8 @@
 //! these types, never on the parser's AST.
 
 use super::like::Like;
-use crate::catalog::{Table, Type};
-use crate::exec::value::Value;
+use super::schema::{Table, Type};
+use crate::model::value::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmpOp {

@@ -9,7 +9,7 @@
 //! character), after ESCAPE is applied: with `ESCAPE '\'` the backslash is
 //! LIKE's own, and `\\` is a literal backslash.
 
-use crate::exec::value::decode;
+use crate::model::value::decode;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Like {
@@ -154,7 +154,7 @@ impl Like {
                 }
             }
         }
-        crate::exec::value::text_from_bytes(&out)
+        crate::model::value::text_from_bytes(&out)
     }
 
     pub fn matches(&self, s: &str) -> bool {
@@ -207,7 +207,7 @@ fn matches_at(parts: &[Part], s: &[Unit]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::value::text_from_bytes;
+    use crate::model::value::text_from_bytes;
 
     fn m(p: &str, s: &str) -> bool {
         Like::new(p, false, None).matches(s)

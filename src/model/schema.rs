@@ -1,0 +1,503 @@
+//! The schema's vocabulary: what a table, a column, a kernel filter and a
+//! program of a table are. The catalog (src/catalog/) fills these in, one
+//! file per table; every stage reads them. They sit on the shared floor so
+//! that the bound query (model/expr.rs) can name its table and the types
+//! of its results without importing the catalog's tables.
+
+use super::record::Record;
+use super::value::Value;
+
+/// SQL type of a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    Integer,
+    Text,
+    Boolean,
+    /// Results only: avg() and arithmetic with one.
+    Float,
+    /// Results only: hist() and lhist().
+    Hist,
+}
+
+impl Type {
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Integer => "INTEGER",
+            Type::Text => "TEXT",
+            Type::Boolean => "BOOLEAN",
+            Type::Float => "FLOAT",
+            Type::Hist => "HISTOGRAM",
+        }
+    }
+}
+
+/// What a column can filter in the kernel.
+#[derive(Clone, Copy, Debug)]
+pub enum KernelFilter {
+    /// Only in userspace.
+    None,
+    /// An integer slot of the kernel filter (enum ebq_filter_col in
+    /// bpf/ebq.h), valid over `[min, max]`: =, !=, <, <=, >, >=, BETWEEN,
+    /// IN, NOT IN.
+    Int { slot: u32, min: i64, max: i64 },
+    /// The task's comm: =, !=, IN, NOT IN, through the comm_sets map.
+    Comm,
+    /// A path: LIKE 'prefix%' through the path_prefixes LPM trie.
+    PathPrefix,
+    /// Picks the programs that are attached at all (probe pruning):
+    /// =, IN on the program tags.
+    Probe,
+    /// A TEXT column whose values are names of an integer slot's values
+    /// (syscall names for syscall numbers): =, !=, IN, NOT IN.
+    Named {
+        slot: u32,
+        to_int: fn(&str) -> Option<i64>,
+    },
+}
+
+impl KernelFilter {
+    /// Operators for `--list TABLE`.
+    pub fn operators(self) -> &'static str {
+        match self {
+            KernelFilter::None => "",
+            KernelFilter::Int { .. } => "= != < <= > >= BETWEEN IN NOT IN",
+            KernelFilter::Comm => "= != IN NOT IN",
+            KernelFilter::PathPrefix => "LIKE 'prefix%'",
+            KernelFilter::Probe => "= IN (picks programs)",
+            KernelFilter::Named { .. } => "= != IN NOT IN",
+        }
+    }
+}
+
+/// The values a column can have when they come from a fixed set (syscall,
+/// errno and signal names, actions ...): the binder refuses a literal
+/// that is none of them and names the nearest, so a typo is an error, not
+/// a query that silently matches nothing.
+#[derive(Clone, Copy)]
+pub enum Domain {
+    /// What one value is ("a file action"), and every value.
+    List(&'static str, &'static [&'static str]),
+    /// What one value is, whether a text is one, and every value (for
+    /// the suggestion).
+    Fn {
+        what: &'static str,
+        has: fn(&str) -> bool,
+        all: fn() -> Vec<String>,
+    },
+}
+
+impl Domain {
+    pub fn what(&self) -> &'static str {
+        match self {
+            Domain::List(w, _) | Domain::Fn { what: w, .. } => w,
+        }
+    }
+
+    pub fn has(&self, v: &str) -> bool {
+        match self {
+            Domain::List(_, l) => l.contains(&v),
+            Domain::Fn { has, .. } => has(v),
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        match self {
+            Domain::List(_, l) => l.iter().map(|s| s.to_string()).collect(),
+            Domain::Fn { all, .. } => all(),
+        }
+    }
+
+    /// The value nearest to `v`, case aside, when it is near enough.
+    pub fn nearest(&self, v: &str) -> Option<String> {
+        let all = self.all();
+        let lower: Vec<String> = all.iter().map(|a| a.to_ascii_lowercase()).collect();
+        let hit = suggest(v, lower.iter().map(String::as_str))?;
+        lower.iter().position(|l| l == hit).map(|i| all[i].clone())
+    }
+}
+
+/// One column of a table.
+#[derive(Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: Type,
+    /// One line for --list and the man page.
+    pub doc: &'static str,
+    /// Left out of SELECT *, selectable by name (osquery's convention).
+    pub hidden: bool,
+    pub filter: KernelFilter,
+    /// enum ebq_capture bits the kernel must copy for this column.
+    pub capture: u32,
+    /// Reads the column from a decoded event.
+    pub get: fn(&Record) -> Value,
+    /// Display width hint for streaming table output.
+    pub width: usize,
+    /// For an INTEGER column with names (signal = 'SIGKILL'): a text
+    /// literal compared with it is turned into its number by the binder.
+    pub named: Option<fn(&str) -> Option<i64>>,
+    /// The fixed set of its values (of its names, for a named INTEGER).
+    pub domain: Option<Domain>,
+    /// Other names it answers to (osquery's: ppid, cid, operation ...).
+    pub aliases: &'static [&'static str],
+    /// A column of osquery's that ebq does not capture: why. The binder
+    /// accepts it, and `uncaptured` turns its use into that error.
+    pub refused: Option<&'static str>,
+}
+
+impl Column {
+    /// The column holds a u64 of the kernel's whose values stay below
+    /// 2^63 in practice: a cgroup id is kernfs's generation << 32 | inode
+    /// number (fs/kernfs/dir.c, kernfs_new_node), so literals up to
+    /// u64::MAX are accepted and compared as the constants they are.
+    pub fn is_u64(&self) -> bool {
+        self.name == "cgroup_id"
+    }
+
+    pub const fn new(
+        name: &'static str,
+        ty: Type,
+        doc: &'static str,
+        get: fn(&Record) -> Value,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            doc,
+            hidden: false,
+            filter: KernelFilter::None,
+            capture: 0,
+            get,
+            width: match ty {
+                Type::Integer | Type::Float => 7,
+                Type::Text | Type::Hist => 16,
+                Type::Boolean => 5,
+            },
+            named: None,
+            domain: None,
+            aliases: &[],
+            refused: None,
+        }
+    }
+
+    /// A column of osquery's that ebq does not capture, and why (one
+    /// line, said by --list and by the error a query reading it gets).
+    pub const fn refused(name: &'static str, ty: Type, why: &'static str) -> Column {
+        let mut c = Column::new(name, ty, why, |_| Value::Null);
+        c.hidden = true;
+        c.refused = Some(why);
+        c
+    }
+
+    /// Other names the column answers to.
+    pub const fn alias(mut self, names: &'static [&'static str]) -> Column {
+        self.aliases = names;
+        self
+    }
+
+    pub const fn int(name: &'static str, doc: &'static str, get: fn(&Record) -> Value) -> Column {
+        Column::new(name, Type::Integer, doc, get)
+    }
+
+    pub const fn text(name: &'static str, doc: &'static str, get: fn(&Record) -> Value) -> Column {
+        Column::new(name, Type::Text, doc, get)
+    }
+
+    pub const fn boolean(
+        name: &'static str,
+        doc: &'static str,
+        get: fn(&Record) -> Value,
+    ) -> Column {
+        Column::new(name, Type::Boolean, doc, get)
+    }
+
+    pub const fn hidden(mut self) -> Column {
+        self.hidden = true;
+        self
+    }
+
+    pub const fn filter(mut self, f: KernelFilter) -> Column {
+        self.filter = f;
+        self
+    }
+
+    /// A kernel filter slot (enum ebq_filter_col) over [min, max].
+    pub const fn slot(self, slot: crate::abi::types::ebq_filter_col, min: i64, max: i64) -> Column {
+        self.filter(KernelFilter::Int {
+            slot: slot.0,
+            min,
+            max,
+        })
+    }
+
+    pub const fn capture(mut self, bits: u32) -> Column {
+        self.capture = bits;
+        self
+    }
+
+    pub const fn width(mut self, w: usize) -> Column {
+        self.width = w;
+        self
+    }
+
+    pub const fn named(mut self, f: fn(&str) -> Option<i64>) -> Column {
+        self.named = Some(f);
+        self
+    }
+
+    pub const fn domain(mut self, d: Domain) -> Column {
+        self.domain = Some(d);
+        self
+    }
+}
+
+/// A table's aggregation in the kernel: the columns it groups by and the
+/// one it measures, as bpf/agg.bpf.h keys them.
+pub struct KernelAggSpec {
+    /// Columns of the table's own the kernel can group by (besides the
+    /// header's, HEADER_AGG_KEYS), with their enum ebq_agg_keys bit.
+    pub keys: &'static [(&'static str, u32)],
+    /// Columns sum/min/max/avg/hist can take, with their enum
+    /// ebq_agg_measure.
+    pub measures: &'static [(&'static str, u8)],
+    /// An event of the table carrying a group key's `nr` field (the
+    /// syscall number, the file action): the columns' own getters then
+    /// name the key's values as they would an event's.
+    pub event: fn(u32) -> crate::model::record::Event<'static>,
+}
+
+/// One BPF program of a table.
+#[derive(Debug)]
+pub struct Program {
+    /// This attachment's name: --explain, --stats and the planner's tests
+    /// say it.
+    pub name: &'static str,
+    /// The BPF program (the C function name): `name` unless several
+    /// attachments share one program (`runs`), which is then loaded once.
+    pub prog: &'static str,
+    /// What bpf_get_attach_cookie() returns in the program at this
+    /// attachment (how a shared program tells its tracepoints apart).
+    pub cookie: u64,
+    /// Where it attaches, as shown by --explain.
+    pub attach: &'static str,
+    /// Values of the table's Probe column this program serves; empty:
+    /// needed whatever the query says.
+    pub tags: &'static [&'static str],
+    /// Attached only under -c / -p.
+    pub follow_only: bool,
+    /// Its "sent" counter in the stats map (enum ebq_stat), for --stats.
+    pub sent_stat: Option<u32>,
+    /// Attached only when the plan captures these bits (enum ebq_capture).
+    pub needs_capture: u32,
+    /// Attached only when the plan captures one of these bits (0: no such
+    /// condition).
+    pub needs_any: u32,
+    /// With `any_capture`: attached only when the plan captures one of
+    /// these bits (any_capture true) or none of them (false): a program
+    /// and its twin without the capture code.
+    pub capture_variant: Option<(u32, bool)>,
+    /// Loaded, never attached: the other programs tail-call it through
+    /// the prog array of this name (its slot 0).
+    pub tail_of: Option<&'static str>,
+    /// Its slot in that prog array.
+    pub tail_slot: u32,
+    /// The values of one integer column (enum ebq_filter_col slot, low,
+    /// high) this program's rows can have: when the WHERE rules them all
+    /// out, the program is not loaded (exec_done only reports exit_code 0,
+    /// the exec exits only failures).
+    pub reports: Option<(u32, i64, i64)>,
+    /// The table still works without it (a syscall some kernels or
+    /// architectures lack): when its tracepoint is missing it is left out
+    /// with a note, instead of failing the run.
+    pub optional: bool,
+}
+
+impl Program {
+    pub const fn new(
+        name: &'static str,
+        attach: &'static str,
+        tags: &'static [&'static str],
+        sent: Option<crate::abi::types::ebq_stat>,
+    ) -> Program {
+        Program {
+            name,
+            prog: name,
+            cookie: 0,
+            attach,
+            tags,
+            follow_only: false,
+            sent_stat: match sent {
+                Some(s) => Some(s.0),
+                None => None,
+            },
+            optional: false,
+            needs_capture: 0,
+            needs_any: 0,
+            capture_variant: None,
+            tail_of: None,
+            tail_slot: 0,
+            reports: None,
+        }
+    }
+
+    /// A program the table's others tail-call through `prog_array`; `tags`
+    /// as those that call it, so it is pruned with them.
+    pub const fn tail(
+        name: &'static str,
+        prog_array: &'static str,
+        tags: &'static [&'static str],
+    ) -> Program {
+        Program {
+            name,
+            prog: name,
+            cookie: 0,
+            attach: "(tail call)",
+            tags,
+            follow_only: false,
+            sent_stat: None,
+            optional: false,
+            needs_capture: 0,
+            needs_any: 0,
+            capture_variant: None,
+            tail_of: Some(prog_array),
+            tail_slot: 0,
+            reports: None,
+        }
+    }
+
+    /// This attachment runs the BPF program `prog`, shared with others,
+    /// which read `cookie` with bpf_get_attach_cookie().
+    pub const fn runs(mut self, prog: &'static str, cookie: u64) -> Program {
+        self.prog = prog;
+        self.cookie = cookie;
+        self
+    }
+
+    /// A tail-called program's slot in its prog array (0 unless said).
+    pub const fn in_slot(mut self, slot: u32) -> Program {
+        self.tail_slot = slot;
+        self
+    }
+
+    /// Attached only when the plan captures one of `bits`.
+    pub const fn capturing(mut self, bits: u32) -> Program {
+        self.capture_variant = Some((bits, true));
+        self
+    }
+
+    /// Attached only when the plan captures none of `bits`: the twin of a
+    /// `capturing` program, built without its capture code (a smaller
+    /// program loads faster).
+    pub const fn bare(mut self, bits: u32) -> Program {
+        self.capture_variant = Some((bits, false));
+        self
+    }
+
+    pub const fn needs(mut self, capture: u32) -> Program {
+        self.needs_capture = capture;
+        self
+    }
+
+    /// Attached only when the plan captures one of `capture`.
+    pub const fn needs_any(mut self, capture: u32) -> Program {
+        self.needs_any = capture;
+        self
+    }
+
+    /// Rows of this program have `col` (a filter slot) in lo..=hi only.
+    pub const fn reports(
+        mut self,
+        col: crate::abi::types::ebq_filter_col,
+        lo: i64,
+        hi: i64,
+    ) -> Program {
+        self.reports = Some((col.0, lo, hi));
+        self
+    }
+
+    pub const fn optional(mut self) -> Program {
+        self.optional = true;
+        self
+    }
+
+    /// The tracefs event a "tracepoint/<category>/<name>" program needs.
+    pub fn tracepoint(&self) -> Option<&'static str> {
+        self.attach.strip_prefix("tracepoint/")
+    }
+
+    /// A program of the -c / -p machinery.
+    pub const fn follow(name: &'static str, attach: &'static str) -> Program {
+        Program {
+            name,
+            prog: name,
+            cookie: 0,
+            attach,
+            tags: &[],
+            follow_only: true,
+            sent_stat: None,
+            optional: false,
+            needs_capture: 0,
+            needs_any: 0,
+            capture_variant: None,
+            tail_of: None,
+            tail_slot: 0,
+            reports: None,
+        }
+    }
+}
+
+/// One table.
+pub struct Table {
+    pub name: &'static str,
+    /// Other names accepted in FROM (osquery's).
+    pub aliases: &'static [&'static str],
+    /// One line: what one row is.
+    pub doc: &'static str,
+    pub columns: &'static [Column],
+    pub programs: &'static [Program],
+    /// The kind of record its programs send (enum ebq_event_kind).
+    pub kind: u32,
+    /// What the kernel can aggregate (bpf/agg.bpf.h); None: this table
+    /// aggregates in userspace only.
+    pub agg: Option<&'static KernelAggSpec>,
+    /// Default ring buffer bytes: room for a burst of this table's events
+    /// at its likely rate. Creating and mapping the buffer costs start-up
+    /// time in proportion (4 MiB: ~0.8 ms more than 1 MiB).
+    pub buffer: u32,
+    /// What the kernel copies into every event whatever the query, for
+    /// --explain (capture pruning covers the rest).
+    pub fixed_capture: &'static str,
+    /// When the programs serve several values of the Probe column, the bit
+    /// of each value in the kernel's action mask (cfg.actions).
+    pub action_bit: Option<fn(&str) -> Option<u32>>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Table {
+    /// A column by its name or one of its aliases, in any case.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        let name = name.to_ascii_lowercase();
+        self.columns
+            .iter()
+            .position(|c| c.name == name || c.aliases.contains(&name.as_str()))
+    }
+
+    pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+    }
+}
+
+/// The known name closest to `name`, when it is close enough to be a typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) || c.starts_with(&name) || name.starts_with(c))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,125 @@
+//! The layering rule of src/ (docs/ARCHITECTURE.md): every module imports
+//! only modules of its own floor or below, never one above. Read from the
+//! source itself, so a new `use crate::...` that reaches up fails here:
+//! this is how the rule is checked, with no root and no build of BPF.
+//!
+//! A module is a top-level folder or file of src/. Test code (a file named
+//! tests.rs, or what follows a file's first `#[cfg(test)]`) may reach up:
+//! it checks a stage against the ones that feed it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Floors from the ground up. The pipeline runs sql -> plan -> kernel ->
+/// exec -> output; the ABI, the shared vocabulary (model), errors and the
+/// catalog, the schema every stage reads, sit under it; the command line
+/// and main() wire it together on top.
+const FLOORS: &[(&str, u32)] = &[
+    ("abi", 0),
+    ("model", 1),
+    ("error", 2),
+    ("catalog", 3),
+    ("sql", 4),
+    ("plan", 5),
+    ("kernel", 6),
+    ("exec", 7),
+    ("output", 8),
+    ("cli", 9),
+    ("config", 9),
+    ("doc", 9),
+    ("main", 10),
+];
+
+fn floor(module: &str) -> Option<u32> {
+    FLOORS.iter().find(|(m, _)| *m == module).map(|(_, f)| *f)
+}
+
+/// The code of a file that is not test code.
+fn code(path: &Path, text: &str) -> Option<String> {
+    if path.file_name().is_some_and(|n| n == "tests.rs") {
+        return None;
+    }
+    let cut = text.find("#[cfg(test)]").unwrap_or(text.len());
+    Some(text[..cut].to_string())
+}
+
+/// Every `crate::<module>` a piece of code names (uses and paths alike).
+fn named_modules(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        let after = &rest[i + "crate::".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+        rest = after;
+    }
+    out
+}
+
+fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("src/ is readable") {
+        let p = e.expect("a directory entry").path();
+        if p.is_dir() {
+            walk(&p, files);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            files.push(p);
+        }
+    }
+}
+
+#[test]
+fn no_module_imports_a_higher_floor() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    assert!(files.len() > 20, "found the sources");
+    let mut upward = BTreeMap::new();
+    for f in &files {
+        let rel = f.strip_prefix(&src).expect("under src");
+        let first = rel
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .expect("a name");
+        let module = first.trim_end_matches(".rs");
+        let own = floor(module).unwrap_or_else(|| {
+            panic!("src/{first} has no floor: add it to FLOORS in tests/layers.rs")
+        });
+        let text = std::fs::read_to_string(f).expect("readable");
+        let Some(code) = code(f, &text) else { continue };
+        for m in named_modules(&code) {
+            if m == module {
+                continue;
+            }
+            let theirs = floor(&m).unwrap_or_else(|| {
+                panic!("{} names crate::{m}, a module with no floor", rel.display())
+            });
+            if theirs > own {
+                upward
+                    .entry(format!("src/{} -> crate::{m}", rel.display()))
+                    .or_insert(format!("floor {own} imports floor {theirs}"));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports that reach up a floor:\n{}",
+        upward
+            .iter()
+            .map(|(k, v)| format!("  {k} ({v})"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_checker_sees_an_upward_import() {
+    let code = "use crate::model::value::Value;\nfn f() { crate::exec::run::run(); }";
+    assert_eq!(named_modules(code), ["model", "exec"]);
+    assert!(floor("exec") > floor("catalog"));
+}
