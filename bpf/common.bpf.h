@@ -489,8 +489,7 @@ static __always_inline __u32 task_ns_pid(struct task_struct *task)
 	return nr;
 }
 
-static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task,
-					__u32 kind)
+static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
@@ -498,7 +497,7 @@ static __always_inline void fill_header(struct ebq_header *h, struct task_struct
 
 	h->ktime_ns = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->kind = kind;
+	h->kind = CFG.kind;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -540,13 +539,13 @@ static __always_inline bool header_ok(const struct ebq_header *h)
  * A per-CPU scratch slot with its header filled for the current task; NULL
  * when there is no slot or a header filter says no (counted).
  */
-static __always_inline void *scratch_event(struct task_struct *task, __u32 kind)
+static __always_inline void *scratch_event(struct task_struct *task)
 {
 	struct ebq_header *h = scratch_slot();
 
 	if (!h)
 		return NULL;
-	fill_header(h, task, kind);
+	fill_header(h, task);
 	if (!header_ok(h)) {
 		filtered();
 		return NULL;

@@ -121,74 +121,6 @@ enum ebq_walk_flags {
 _Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
 _Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
 
-/* Event kinds: the first field of every event. */
-enum ebq_event_kind {
-	EBQ_EV_EXEC = 1,
-	EBQ_EV_EXIT = 2,
-	EBQ_EV_SIGNAL = 3,
-	EBQ_EV_SOCKET = 4,
-	EBQ_EV_FILE = 5,
-	EBQ_EV_MODULE = 6,
-	EBQ_EV_SYSCALL = 7,
-};
-
-/* Which syscall produced a process event. */
-enum ebq_exec_syscall {
-	EBQ_SYS_NONE = 0,     /* exec started by the kernel (kernel_execve) */
-	EBQ_SYS_EXECVE = 1,
-	EBQ_SYS_EXECVEAT = 2,
-};
-
-/* ebq_exec_event.flags */
-enum ebq_exec_flags {
-	/* path is the file the kernel ran, walked from its dentry (a walked
-	 * path, see enum ebq_walk_flags); else it is the name as written,
-	 * normalized lexically in userspace */
-	EBQ_EXEC_PATH_WALKED = 1 << 0,
-	/* path as written is relative: the base to resolve it against is cwd
-	 * (or base, EBQ_EXEC_BASE_DIRFD) */
-	EBQ_EXEC_PATH_RELATIVE = 1 << 1,
-	/* the base in cwd is the directory of execveat's dirfd, not the cwd */
-	EBQ_EXEC_BASE_DIRFD = 1 << 2,
-	/* cwd was captured because the query asked for it */
-	EBQ_EXEC_HAS_CWD = 1 << 3,
-	/* args were captured */
-	EBQ_EXEC_HAS_ARGS = 1 << 4,
-	/* path was captured */
-	EBQ_EXEC_HAS_PATH = 1 << 5,
-	/* the environment was searched for LD_PRELOAD ... */
-	EBQ_EXEC_HAS_ENV = 1 << 6,
-	/* ... and it was there (ld_preload_len bytes, possibly empty) */
-	EBQ_EXEC_LD_PRELOAD = 1 << 7,
-	/* truncation: what was cut short */
-	EBQ_TRUNC_ARGS = 1 << 8,
-	EBQ_TRUNC_PATH = 1 << 9,
-	EBQ_TRUNC_CWD = 1 << 10,
-	/* the environment was larger than the search reads */
-	EBQ_TRUNC_ENV = 1 << 11,
-	/* the kernel ran an interpreter (#! script, binfmt_misc): interp is
-	 * the interpreter's walked path, path the file the caller executed */
-	EBQ_EXEC_SCRIPT = 1 << 12,
-	/* req holds the path as the caller wrote it */
-	EBQ_EXEC_HAS_REQ = 1 << 13,
-	/* ... as the kernel named it for execveat: "/dev/fd/N[/name]" for
-	 * the relative name (or "" with AT_EMPTY_PATH) the caller wrote */
-	EBQ_EXEC_REQ_FDPATH = 1 << 14,
-	/* the interpreter's path was captured */
-	EBQ_EXEC_HAS_INTERP = 1 << 15,
-	/* LD_PRELOAD's value was longer than the kernel copies */
-	EBQ_EXEC_LD_PRELOAD_CUT = 1 << 16,
-	/* cmdline_size, env_size, env_count were read (an exec that
-	 * succeeded: the new mm's blocks) */
-	EBQ_EXEC_HAS_SIZES = 1 << 17,
-	/* mode, owner_uid, owner_gid of the executed file were read */
-	EBQ_EXEC_HAS_INODE = 1 << 18,
-	/* env holds the environment block (env_len bytes) ... */
-	EBQ_EXEC_HAS_ENVBLOCK = 1 << 19,
-	/* ... cut at EBQ_ENV_MAX */
-	EBQ_TRUNC_ENVBLOCK = 1 << 20,
-};
-
 /* What the kernel copies into an event: set per query (capture pruning). */
 enum ebq_capture {
 	EBQ_CAP_PATH = 1 << 0,
@@ -210,7 +142,7 @@ enum ebq_capture {
 struct ebq_header {
 	__u64 ktime_ns;   /* bpf_ktime_get_boot_ns() */
 	__u64 cgroup_id;
-	__u32 kind;       /* enum ebq_event_kind */
+	__u32 kind;       /* the table's number: cfg.kind */
 	__u32 pid;        /* tgid */
 	__u32 tid;
 	__u32 ppid;       /* task->real_parent->tgid */
@@ -226,247 +158,6 @@ struct ebq_header {
 	__u32 sgid;
 	__u32 fsuid;
 	__u32 fsgid;
-};
-
-/*
- * One execve/execveat. Followed in the ring buffer record, in this order,
- * by path_len bytes of path (walked, or as written: EBQ_EXEC_PATH_WALKED),
- * interp_len bytes of the interpreter's walked path, req_len bytes of the
- * path as written, args_len bytes of NUL-separated arguments, cwd_len
- * bytes of the walked cwd, base_len bytes of the walked base directory of
- * a relative path written to execveat, ld_preload_len bytes of the
- * LD_PRELOAD value, and env_len bytes of the environment block
- * (NUL-separated, as the new program got it).
- */
-struct ebq_exec_event {
-	struct ebq_header h;
-	__u64 duration_ns;
-	__s32 exit_code;
-	__u32 syscall;    /* enum ebq_exec_syscall */
-	__u32 argc;
-	__u32 flags;      /* enum ebq_exec_flags */
-	__u16 path_len;
-	__u16 args_len;
-	__u16 cwd_len;
-	__u16 base_len;   /* execveat dirfd's directory, for a relative path */
-	__u16 ld_preload_len;
-	__u16 req_len;
-	__u16 interp_len;
-	__u16 env_len;
-	/* EBQ_EXEC_HAS_SIZES: mm->arg_end - arg_start, env_end - env_start,
-	 * bprm->envc */
-	__u32 cmdline_size;
-	__u32 env_size;
-	__u32 env_count;
-	/* EBQ_EXEC_HAS_INODE: the executed file's inode (the script, for
-	 * a #! script: the file `path` names) */
-	__u32 mode;
-	__u32 owner_uid;
-	__u32 owner_gid;
-};
-
-/* A process that ended: its last thread left do_exit(). */
-struct ebq_exit_event {
-	struct ebq_header h;
-	__u64 duration_ns; /* lifetime: now - the group leader's start_time */
-	__s32 status;      /* wait(2) status: exit code << 8 | core 0x80 | signal */
-	__u32 _pad;
-};
-
-/* A signal generated (signal:signal_generate). The header is the sender. */
-struct ebq_signal_event {
-	struct ebq_header h;
-	__s32 signal;
-	__s32 code;        /* si_code: SI_USER 0, SI_KERNEL 0x80, SI_TKILL -6 ... */
-	__u32 target_pid;
-	__u32 target_tid;
-	__s32 result;      /* enum trace_signal_ret in include/trace/events/signal.h */
-	__u32 group;       /* sent to the whole thread group */
-	char target_comm[EBQ_COMM_LEN];
-};
-
-enum ebq_socket_action {
-	EBQ_SOCK_CONNECT = 1,
-	EBQ_SOCK_ACCEPT = 2,
-	EBQ_SOCK_BIND = 3,
-	EBQ_SOCK_LISTEN = 4,
-};
-
-/* ebq_socket_event.flags */
-enum ebq_socket_flags {
-	EBQ_SOCK_HAS_LOCAL = 1 << 0,
-	EBQ_SOCK_HAS_REMOTE = 1 << 1,
-	EBQ_SOCK_HAS_SOCK = 1 << 2, /* family, protocol, type are known */
-};
-
-/* sizeof(((struct sockaddr_un *)0)->sun_path), include/uapi/linux/un.h */
-#define EBQ_UNIX_PATH_MAX 108
-
-/*
- * connect, accept/accept4, bind, listen. Addresses are in network byte
- * order (4 bytes for AF_INET, 16 for AF_INET6), ports in host order; a
- * unix socket has a path instead (abstract names start with a NUL).
- */
-struct ebq_socket_event {
-	struct ebq_header h;
-	__u64 duration_ns;
-	__s64 exit_code;
-	__s32 fd;
-	__u16 action;      /* enum ebq_socket_action */
-	__u16 family;      /* AF_INET 2, AF_INET6 10, AF_UNIX 1 */
-	__u16 protocol;    /* IPPROTO_TCP 6, IPPROTO_UDP 17, 0 */
-	__u16 sock_type;   /* SOCK_STREAM 1, SOCK_DGRAM 2 ... */
-	__u16 local_port;
-	__u16 remote_port;
-	__u8 local_addr[16];
-	__u8 remote_addr[16];
-	__u16 local_path_len;
-	__u16 remote_path_len;
-	__u32 flags;       /* enum ebq_socket_flags */
-	char local_path[EBQ_UNIX_PATH_MAX];
-	char remote_path[EBQ_UNIX_PATH_MAX];
-};
-
-enum ebq_file_action {
-	EBQ_FILE_OPEN = 1,
-	EBQ_FILE_CREATE = 2,
-	EBQ_FILE_UNLINK = 3,
-	EBQ_FILE_RENAME = 4,
-	EBQ_FILE_CHMOD = 5,
-	EBQ_FILE_CHOWN = 6,
-	EBQ_FILE_MKDIR = 7,
-	EBQ_FILE_RMDIR = 8,
-	EBQ_FILE_LINK = 9,
-	EBQ_FILE_SYMLINK = 10,
-	EBQ_FILE_TRUNCATE = 11,
-};
-
-/* The file syscalls, as the in-flight map notes them (not syscall numbers). */
-enum ebq_file_sys {
-	EBQ_FS_OPEN = 100,
-	EBQ_FS_OPENAT,
-	EBQ_FS_OPENAT2,
-	EBQ_FS_CREAT,
-	EBQ_FS_UNLINK,
-	EBQ_FS_UNLINKAT,
-	EBQ_FS_RENAME,
-	EBQ_FS_RENAMEAT,
-	EBQ_FS_RENAMEAT2,
-	EBQ_FS_CHMOD,
-	EBQ_FS_FCHMODAT,
-	EBQ_FS_FCHMODAT2,
-	EBQ_FS_CHOWN,
-	EBQ_FS_LCHOWN,
-	EBQ_FS_FCHOWNAT,
-	EBQ_FS_MKDIR,
-	EBQ_FS_MKDIRAT,
-	EBQ_FS_RMDIR,
-	EBQ_FS_LINK,
-	EBQ_FS_LINKAT,
-	EBQ_FS_SYMLINK,
-	EBQ_FS_SYMLINKAT,
-	EBQ_FS_TRUNCATE,
-};
-
-/* ebq_file_event.eflags */
-enum ebq_file_flags {
-	EBQ_FILE_HAS_DEST = 1 << 0,   /* rename, link, symlink */
-	EBQ_FILE_DEST_RAW = 1 << 1,   /* symlink: dest is the target as written */
-	EBQ_FILE_HAS_MODE = 1 << 2,
-	EBQ_FILE_HAS_OWNER = 1 << 3,
-	EBQ_FILE_HAS_FLAGS = 1 << 4,
-	/* a relative path as written, with its base (the walked cwd or
-	 * dirfd's directory) */
-	EBQ_FILE_PATH_BASE = 1 << 5,
-	EBQ_FILE_DEST_BASE = 1 << 6,
-	EBQ_FILE_TRUNC_PATH = 1 << 8,
-	EBQ_FILE_TRUNC_DEST = 1 << 9,
-	/* reported from the entry (the query reads no result): no exit code,
-	 * no duration */
-	EBQ_FILE_NO_RESULT = 1 << 10,
-	/* path is the file opened, walked from its dentry (the call returned
-	 * an fd); req holds the path as written */
-	EBQ_FILE_PATH_WALKED = 1 << 11,
-	/* the paths were captured (the query reads one) */
-	EBQ_FILE_HAS_PATH = 1 << 12,
-};
-
-/*
- * One file operation. Followed, in this order, by path_len bytes of path
- * (walked, or as written: EBQ_FILE_PATH_WALKED), req_len bytes of the path
- * as written when path is walked, path_base_len bytes of the walked base
- * directory of a relative path as written, dest_len bytes of dest path as
- * written and dest_base_len bytes of its walked base.
- */
-struct ebq_file_event {
-	struct ebq_header h;
-	__u64 duration_ns;
-	__s64 exit_code;
-	__u32 action;     /* enum ebq_file_action */
-	__u32 flags;      /* open flags, AT_* flags or RENAME_* flags, as given */
-	__u32 mode;
-	__u32 owner_uid;  /* chown: (u32)-1 leaves it unchanged */
-	__u32 owner_gid;
-	__u32 eflags;     /* enum ebq_file_flags */
-	__u32 syscall;    /* enum ebq_file_sys */
-	__u16 req_len;
-	__u16 _pad;
-	__u16 path_len;
-	__u16 path_base_len;
-	__u16 dest_len;
-	__u16 dest_base_len;
-};
-
-enum ebq_module_action {
-	EBQ_MOD_LOAD = 1,
-	EBQ_MOD_UNLOAD = 2,
-};
-
-enum ebq_module_sys {
-	EBQ_MS_INIT_MODULE = 200,
-	EBQ_MS_FINIT_MODULE,
-	EBQ_MS_DELETE_MODULE,
-};
-
-/* MODULE_NAME_LEN, include/linux/module.h (64 - sizeof(unsigned long)). */
-#define EBQ_MODULE_NAME_LEN 56
-
-/* ebq_module_event.mflags */
-enum ebq_module_flags {
-	EBQ_MOD_HAS_NAME = 1 << 0,
-	EBQ_MOD_HAS_PATH = 1 << 1,
-};
-
-/*
- * init_module, finit_module (load) and delete_module (unload). Followed by
- * path_len bytes of the module file's walked path (finit_module).
- */
-struct ebq_module_event {
-	struct ebq_header h;
-	__u64 duration_ns;
-	__s64 exit_code;
-	__u32 action;     /* enum ebq_module_action */
-	__u32 syscall;    /* enum ebq_module_sys */
-	__u32 flags;      /* MODULE_INIT_* or O_NONBLOCK/O_TRUNC, as given */
-	__u32 mflags;     /* enum ebq_module_flags */
-	__u16 path_len;
-	__u16 _pad[3];
-	char name[EBQ_MODULE_NAME_LEN];
-};
-
-/* syscall_events: one syscall (raw_syscalls:sys_enter / sys_exit). */
-struct ebq_syscall_event {
-	struct ebq_header h;
-	__u64 duration_ns;  /* 0 when only the entry is traced */
-	__s64 ret;
-	__u64 args[6];
-	__u32 nr;
-	__u32 flags;        /* enum ebq_syscall_flags */
-};
-
-enum ebq_syscall_flags {
-	EBQ_SYSCALL_HAS_EXIT = 1 << 0, /* ret and duration are known */
-	EBQ_SYSCALL_HAS_ARGS = 1 << 1,
 };
 
 /*
@@ -523,7 +214,12 @@ enum ebq_agg_hist {
 /* Bits of the syscall-number bitmap: covers every number of x86_64 and arm64. */
 #define EBQ_NR_MAX 1024
 
-/* Kernel filter columns (the slots of struct ebq_filter_config). */
+/*
+ * Kernel filter columns: the slots of struct ebq_filter_config. The
+ * header's columns and the result of a traced call have these slots; a
+ * table numbers its own columns from EBQ_COL_TABLE in its own header (one
+ * query reads one table, so the tables share those slots).
+ */
 enum ebq_filter_col {
 	EBQ_COL_PID = 0,
 	EBQ_COL_TID = 1,
@@ -535,18 +231,8 @@ enum ebq_filter_col {
 	EBQ_COL_AUID = 7,
 	EBQ_COL_CGROUP_ID = 8,
 	EBQ_COL_EXIT_CODE = 9,
-	EBQ_COL_LOCAL_PORT = 10,
-	EBQ_COL_REMOTE_PORT = 11,
-	EBQ_COL_FAMILY = 12,
-	EBQ_COL_PROTOCOL = 13,
-	EBQ_COL_SIGNAL = 14,
-	EBQ_COL_TARGET_PID = 15,
-	EBQ_COL_FD = 16,
-	EBQ_COL_NR = 17,
-	EBQ_COL_DURATION = 18,
-	/* syscall_events' arguments: EBQ_COL_ARG0 + i */
-	EBQ_COL_ARG0 = 19,
-	EBQ_COL_ARG5 = 24,
+	EBQ_COL_DURATION = 10,
+	EBQ_COL_TABLE = 11,
 };
 
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */
@@ -657,7 +343,9 @@ struct ebq_filter_config {
 	/* Read once an event passed the filters. */
 	__u32 self_tgid;  /* ebq itself: never reported */
 	__u32 actions;    /* file_events: bit per ebq_file_action kept; 0 all */
-	__u32 _pad4;
+	/* Every event's header.kind: the number the catalog gives the table
+	 * (src/catalog/mod.rs, TABLES), checked by the decoder. */
+	__u32 kind;
 };
 
 _Static_assert(__builtin_offsetof(struct ebq_filter_config, range) == 64,
@@ -666,21 +354,16 @@ _Static_assert(__builtin_offsetof(struct ebq_filter_config, range) == 64,
 /*
  * Counters in the per-CPU `stats` array, read by --stats: what was lost
  * and what each program sent up (the catalog names each program's
- * counter). Rejections and aggregated events are counted apart, per CPU in
+ * counter; a table's own counters are in its header). Rejections and aggregated events are counted apart, per CPU in
  * .bss (bpf/common.bpf.h, counted()): they are on the hottest paths.
  */
 enum ebq_stat {
 	EBQ_STAT_LOST = 0,          /* ring buffer full: event dropped */
 	EBQ_STAT_FOLLOW_FULL = 2,   /* a followed child did not fit the map */
-	EBQ_STAT_SENT_EXEC = 8,     /* exec_done */
-	EBQ_STAT_SENT_EXEC_FAILED = 9, /* exec_exit (execve and execveat) */
-	EBQ_STAT_SENT_EXIT = 10,    /* process_exit */
-	EBQ_STAT_SENT_SIGNAL = 11,  /* signal_generate */
-	EBQ_STAT_SENT_SOCKET = 12,  /* + enum ebq_socket_action: 13..16 */
-	EBQ_STAT_SENT_MODULE = 20,  /* + enum ebq_module_action: 21..22 */
-	EBQ_STAT_SENT_FILE = 32,    /* + enum ebq_file_action: 33..47 */
-	EBQ_STAT_SENT_SYSCALL = 48, /* sys_enter or sys_exit */
-	EBQ_STAT_AGG_MISSED = 49,   /* aggregation map full: updates missed */
+	EBQ_STAT_AGG_MISSED = 3,    /* aggregation map full: updates missed */
+	/* A table numbers its programs' "sent" counters from here, in its
+	 * own header (one query loads one table's programs). */
+	EBQ_STAT_TABLE = 8,
 	/* lost by a program: its sent counter + EBQ_STAT_LOST_BASE */
 	EBQ_STAT_LOST_BASE = 64,
 	EBQ_STAT_MAX = 128,

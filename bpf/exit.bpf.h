@@ -8,6 +8,7 @@
 #define __EBQ_EXIT_BPF_H__
 
 #include "common.bpf.h"
+#include "exit.h"
 
 /* include/linux/sched/signal.h */
 #define SIGNAL_GROUP_EXIT 0x00000004
@@ -33,14 +34,14 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	/* A NULL column fails every comparison the kernel filters make. */
 	if (!stable_ok(p, tgid) ||
 	    (CFG.int_mode[EBQ_COL_EXIT_CODE] && (killed || !int_ok(EBQ_COL_EXIT_CODE, code))) ||
-	    (CFG.int_mode[EBQ_COL_SIGNAL] && (!killed || !int_ok(EBQ_COL_SIGNAL, status & 0x7f)))) {
+	    (CFG.int_mode[EBQ_EXIT_COL_SIGNAL] && (!killed || !int_ok(EBQ_EXIT_COL_SIGNAL, status & 0x7f)))) {
 		filtered();
 		return 0;
 	}
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_EXIT);
 	if (!e)
 		return 0;
-	fill_header(&e->h, p, EBQ_EV_EXIT);
+	fill_header(&e->h, p);
 	if (!header_ok(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
 		filtered();
@@ -53,5 +54,10 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	stat_inc(EBQ_STAT_SENT_EXIT);
 	return 0;
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_exit_event _ebq_exit_event = {};
+enum ebq_exit_col _ebq_exit_col = EBQ_EXIT_COL_SIGNAL;
+enum ebq_exit_stat _ebq_exit_stat = EBQ_STAT_SENT_EXIT;
 
 #endif /* __EBQ_EXIT_BPF_H__ */

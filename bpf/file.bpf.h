@@ -20,6 +20,7 @@
 #define __EBQ_FILE_BPF_H__
 
 #include "path.bpf.h"
+#include "file.h"
 #include "agg.bpf.h"
 
 /* include/uapi/asm-generic/fcntl.h, include/uapi/linux/fcntl.h */
@@ -255,7 +256,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 			walk_cut = r & EBQ_WALK_R_CUT;
 		}
 	}
-	fill_header(&e->h, task, EBQ_EV_FILE);
+	fill_header(&e->h, task);
 	if (!header_ok(&e->h)) {
 		filtered();
 		return 0;
@@ -577,5 +578,12 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	return openat2_enter_how(ctx);
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_file_event _ebq_file_event = {};
+enum ebq_file_action _ebq_file_action = EBQ_FILE_OPEN;
+enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;
+enum ebq_file_sys _ebq_file_sys = EBQ_FS_OPEN;
+enum ebq_file_stat _ebq_file_stat = EBQ_STAT_SENT_FILE;
 
 #endif /* __EBQ_FILE_BPF_H__ */

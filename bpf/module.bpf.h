@@ -12,6 +12,7 @@
 #define __EBQ_MODULE_BPF_H__
 
 #include "common.bpf.h"
+#include "module.h"
 
 struct module_buf {
 	struct ebq_module_event e;
@@ -72,7 +73,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 		filtered();
 		return 0;
 	}
-	b = scratch_event(task, EBQ_EV_MODULE);
+	b = scratch_event(task);
 	if (!b)
 		return 0;
 	e = &b->e;
@@ -166,5 +167,12 @@ int module_load(void *ctx)
 	bpf_map_update_elem(&module_names, &tid, &n, BPF_ANY);
 	return 0;
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_module_event _ebq_module_event = {};
+enum ebq_module_action _ebq_module_action = EBQ_MOD_LOAD;
+enum ebq_module_flags _ebq_module_flags = EBQ_MOD_HAS_NAME;
+enum ebq_module_stat _ebq_module_stat = EBQ_STAT_SENT_MODULE;
+enum ebq_module_sys _ebq_module_sys = EBQ_MS_INIT_MODULE;
 
 #endif /* __EBQ_MODULE_BPF_H__ */

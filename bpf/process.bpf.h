@@ -26,6 +26,7 @@
 #define __EBQ_PROCESS_BPF_H__
 
 #include "path.bpf.h"
+#include "process.h"
 
 struct exec_buf {
 	struct ebq_exec_event e;
@@ -408,7 +409,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		if (st.rejected)
 			return 0;
 	}
-	fill_header(&e->h, p, EBQ_EV_EXEC);
+	fill_header(&e->h, p);
 	if (e->h.pid == CFG.self_tgid)
 		return 0;
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, 0)) {
@@ -664,7 +665,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	if (!b)
 		return 0;
 	e = &b->e;
-	fill_header(&e->h, task, EBQ_EV_EXEC);
+	fill_header(&e->h, task);
 	if (!header_ok(&e->h) || !int_ok(EBQ_COL_EXIT_CODE, ret)) {
 		filtered();
 		return 0;
@@ -873,5 +874,11 @@ int BPF_PROG(follow_free, struct task_struct *p)
 		bpf_map_delete_elem(&followed, &tgid);
 	return 0;
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_exec_event _ebq_exec_event = {};
+enum ebq_exec_syscall _ebq_exec_syscall = EBQ_SYS_NONE;
+enum ebq_exec_flags _ebq_exec_flags = EBQ_TRUNC_ARGS;
+enum ebq_process_stat _ebq_process_stat = EBQ_STAT_SENT_EXEC;
 
 #endif /* __EBQ_PROCESS_BPF_H__ */

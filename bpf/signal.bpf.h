@@ -12,6 +12,7 @@
 #define __EBQ_SIGNAL_BPF_H__
 
 #include "common.bpf.h"
+#include "signal.h"
 
 /* include/linux/sched/signal.h: the two special siginfo pointers. */
 #define SEND_SIG_NOINFO 0
@@ -31,7 +32,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 
 	if (tgid == CFG.self_tgid || target == CFG.self_tgid)
 		return 0;
-	if (!int_ok(EBQ_COL_SIGNAL, sig) || !int_ok(EBQ_COL_TARGET_PID, target) ||
+	if (!int_ok(EBQ_SIGNAL_COL_SIGNAL, sig) || !int_ok(EBQ_SIGNAL_COL_TARGET_PID, target) ||
 	    (CFG.follow && !followed_ok(tgid) && !bpf_map_lookup_elem(&followed, &target)) ||
 	    !stable_ok_unfollowed(cur, tgid)) {
 		filtered();
@@ -40,7 +41,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SIGNAL);
 	if (!e)
 		return 0;
-	fill_header(&e->h, cur, EBQ_EV_SIGNAL);
+	fill_header(&e->h, cur);
 	if (!header_ok_unfollowed(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
 		filtered();
@@ -62,5 +63,10 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 	stat_inc(EBQ_STAT_SENT_SIGNAL);
 	return 0;
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_signal_event _ebq_signal_event = {};
+enum ebq_signal_col _ebq_signal_col = EBQ_SIGNAL_COL_SIGNAL;
+enum ebq_signal_stat _ebq_signal_stat = EBQ_STAT_SENT_SIGNAL;
 
 #endif /* __EBQ_SIGNAL_BPF_H__ */

@@ -12,6 +12,7 @@
 #define __EBQ_SOCKET_BPF_H__
 
 #include "common.bpf.h"
+#include "socket.h"
 
 /* include/linux/socket.h */
 #define AF_UNIX 1
@@ -149,7 +150,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_header(&e->h, task, EBQ_EV_SOCKET);
+	fill_header(&e->h, task);
 	e->duration_ns = bpf_ktime_get_boot_ns() - st.start_ns;
 	e->exit_code = ret;
 	e->action = action;
@@ -208,16 +209,16 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 		}
 	}
 	/* A column that is NULL fails every comparison a kernel filter makes. */
-	if (!header_ok(&e->h) || !int_ok(EBQ_COL_FD, e->fd) ||
-	    (CFG.int_mode[EBQ_COL_FAMILY] && (!e->family || !int_ok(EBQ_COL_FAMILY, e->family))) ||
-	    (CFG.int_mode[EBQ_COL_PROTOCOL] &&
-	     (!(e->flags & EBQ_SOCK_HAS_SOCK) || !int_ok(EBQ_COL_PROTOCOL, e->protocol))) ||
-	    (CFG.int_mode[EBQ_COL_LOCAL_PORT] &&
+	if (!header_ok(&e->h) || !int_ok(EBQ_SOCKET_COL_FD, e->fd) ||
+	    (CFG.int_mode[EBQ_SOCKET_COL_FAMILY] && (!e->family || !int_ok(EBQ_SOCKET_COL_FAMILY, e->family))) ||
+	    (CFG.int_mode[EBQ_SOCKET_COL_PROTOCOL] &&
+	     (!(e->flags & EBQ_SOCK_HAS_SOCK) || !int_ok(EBQ_SOCKET_COL_PROTOCOL, e->protocol))) ||
+	    (CFG.int_mode[EBQ_SOCKET_COL_LOCAL_PORT] &&
 	     (!(e->flags & EBQ_SOCK_HAS_LOCAL) || e->family == AF_UNIX ||
-	      !int_ok(EBQ_COL_LOCAL_PORT, e->local_port))) ||
-	    (CFG.int_mode[EBQ_COL_REMOTE_PORT] &&
+	      !int_ok(EBQ_SOCKET_COL_LOCAL_PORT, e->local_port))) ||
+	    (CFG.int_mode[EBQ_SOCKET_COL_REMOTE_PORT] &&
 	     (!(e->flags & EBQ_SOCK_HAS_REMOTE) || e->family == AF_UNIX ||
-	      !int_ok(EBQ_COL_REMOTE_PORT, e->remote_port)))) {
+	      !int_ok(EBQ_SOCKET_COL_REMOTE_PORT, e->remote_port)))) {
 		bpf_ringbuf_discard(e, 0);
 		filtered();
 		return 0;
@@ -259,5 +260,12 @@ int socket_exit(struct trace_event_raw_sys_exit *ctx)
 
 	return sock_exit(action, ctx->ret, EBQ_STAT_SENT_SOCKET + action);
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_socket_event _ebq_socket_event = {};
+enum ebq_socket_action _ebq_socket_action = EBQ_SOCK_CONNECT;
+enum ebq_socket_flags _ebq_socket_flags = EBQ_SOCK_HAS_LOCAL;
+enum ebq_socket_col _ebq_socket_col = EBQ_SOCKET_COL_LOCAL_PORT;
+enum ebq_socket_stat _ebq_socket_stat = EBQ_STAT_SENT_SOCKET;
 
 #endif /* __EBQ_SOCKET_BPF_H__ */

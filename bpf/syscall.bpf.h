@@ -10,18 +10,19 @@
 #define __EBQ_SYSCALL_BPF_H__
 
 #include "common.bpf.h"
+#include "syscall.h"
 #include "agg.bpf.h"
 
 static __always_inline bool nr_ok(__u64 nr)
 {
-	if (CFG.int_mode[EBQ_COL_NR] & EBQ_F_IN) {
+	if (CFG.int_mode[EBQ_SYSCALL_COL_NR] & EBQ_F_IN) {
 		if (nr >= EBQ_NR_MAX)
 			return false;
 		if (!(CFG.nr_bitmap[nr / 64] & (1ULL << (nr % 64))))
 			return false;
 	}
-	if ((CFG.int_mode[EBQ_COL_NR] & EBQ_F_RANGE) &&
-	    ((__s64)nr < CFG.range[EBQ_COL_NR].lo || (__s64)nr > CFG.range[EBQ_COL_NR].hi))
+	if ((CFG.int_mode[EBQ_SYSCALL_COL_NR] & EBQ_F_RANGE) &&
+	    ((__s64)nr < CFG.range[EBQ_SYSCALL_COL_NR].lo || (__s64)nr > CFG.range[EBQ_SYSCALL_COL_NR].hi))
 		return false;
 	return true;
 }
@@ -38,7 +39,7 @@ static __always_inline void sys_report(struct task_struct *task, __u64 nr, __s64
 	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_SYSCALL);
 	if (!e)
 		return;
-	fill_header(&e->h, task, EBQ_EV_SYSCALL);
+	fill_header(&e->h, task);
 	if (!header_ok(&e->h)) {
 		bpf_ringbuf_discard(e, 0);
 		filtered();
@@ -76,9 +77,9 @@ static __always_inline void read_args(__u64 *args, struct trace_event_raw_sys_en
  * offset of the record; cut by the verifier when off. */
 static __always_inline bool args_ok(struct trace_event_raw_sys_enter *ctx)
 {
-	return int_ok(EBQ_COL_ARG0, ctx->args[0]) && int_ok(EBQ_COL_ARG0 + 1, ctx->args[1]) &&
-	       int_ok(EBQ_COL_ARG0 + 2, ctx->args[2]) && int_ok(EBQ_COL_ARG0 + 3, ctx->args[3]) &&
-	       int_ok(EBQ_COL_ARG0 + 4, ctx->args[4]) && int_ok(EBQ_COL_ARG5, ctx->args[5]);
+	return int_ok(EBQ_SYSCALL_COL_ARG0, ctx->args[0]) && int_ok(EBQ_SYSCALL_COL_ARG0 + 1, ctx->args[1]) &&
+	       int_ok(EBQ_SYSCALL_COL_ARG0 + 2, ctx->args[2]) && int_ok(EBQ_SYSCALL_COL_ARG0 + 3, ctx->args[3]) &&
+	       int_ok(EBQ_SYSCALL_COL_ARG0 + 4, ctx->args[4]) && int_ok(EBQ_SYSCALL_COL_ARG5, ctx->args[5]);
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")
@@ -143,5 +144,11 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 			   ((CFG.capture & EBQ_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
 	return 0;
 }
+
+/* Pins its ABI types into BTF, for their generated Rust twins. */
+struct ebq_syscall_event _ebq_syscall_event = {};
+enum ebq_syscall_flags _ebq_syscall_flags = EBQ_SYSCALL_HAS_EXIT;
+enum ebq_syscall_col _ebq_syscall_col = EBQ_SYSCALL_COL_NR;
+enum ebq_syscall_stat _ebq_syscall_stat = EBQ_STAT_SENT_SYSCALL;
 
 #endif /* __EBQ_SYSCALL_BPF_H__ */

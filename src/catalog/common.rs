@@ -13,7 +13,7 @@ use crate::model::value::{text_from_cstr, Value};
 pub const U32_MAX: i64 = u32::MAX as i64;
 
 const fn id(c: Column, slot: ebq_filter_col) -> Column {
-    c.slot(slot, 0, U32_MAX)
+    c.slot(slot.0, 0, U32_MAX)
 }
 
 fn col_time(r: &Record) -> Value {
@@ -102,7 +102,7 @@ pub const COMMON: [Column; 19] = [
         "cgroup v2 id of the task (osquery: cid)",
         |r| Value::Int(r.hdr.cgroup_id as i64),
     )
-    .slot(ebq_filter_col::EBQ_COL_CGROUP_ID, 0, i64::MAX)
+    .slot(ebq_filter_col::EBQ_COL_CGROUP_ID.0, 0, i64::MAX)
     .alias(&["cid"])
     .width(8),
     Column::int(

@@ -2,16 +2,18 @@
 
 use super::common::{signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS};
 use super::{Column, Program, Table};
-use crate::abi::types::{ebq_event_kind, ebq_filter_col, ebq_stat};
-use crate::model::record::{Event, Record};
+use crate::abi::types::{ebq_exit_col, ebq_exit_event, ebq_exit_stat, ebq_filter_col};
+use crate::model::record::{Layout, Record};
 use crate::model::value::Value;
 
-/// The wait(2) status, or None for a record of another kind.
+crate::plain_abi!(ebq_exit_event);
+
+/// Its records: struct ebq_exit_event (bpf/exit.h) alone.
+const LAYOUT: Layout = Layout::fixed::<ebq_exit_event>();
+
+/// The wait(2) status.
 fn status(r: &Record) -> Option<i32> {
-    match &r.event {
-        Event::Exit(e) => Some(e.status),
-        _ => None,
-    }
+    Some(r.get::<ebq_exit_event>().status)
 }
 
 fn col_exit_code(r: &Record) -> Value {
@@ -36,10 +38,7 @@ fn col_signal_name(r: &Record) -> Value {
 }
 
 fn col_duration(r: &Record) -> Value {
-    match &r.event {
-        Event::Exit(e) => Value::Int(e.duration_ns as i64),
-        _ => Value::Null,
-    }
+    Value::Int(r.get::<ebq_exit_event>().duration_ns as i64)
 }
 
 static EXIT_COLUMNS: &[Column] = &with_common![
@@ -48,14 +47,14 @@ static EXIT_COLUMNS: &[Column] = &with_common![
         "Exit status (0-255); NULL when a signal killed it",
         col_exit_code
     )
-    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 255)
+    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE.0, 0, 255)
     .width(5),
     Column::int(
         "signal",
         "Signal that killed it (9, or 'SIGKILL' in WHERE); else NULL",
         col_signal
     )
-    .slot(ebq_filter_col::EBQ_COL_SIGNAL, 1, 127)
+    .slot(ebq_exit_col::EBQ_EXIT_COL_SIGNAL.0, 1, 127)
     .named(signal_number)
     .domain(SIGNAL_NUMBERS)
     .width(6),
@@ -80,7 +79,7 @@ static EXIT_PROGRAMS: &[Program] = &[
         "process_exit",
         "raw_tp/sched_process_exit",
         &[],
-        Some(ebq_stat::EBQ_STAT_SENT_EXIT),
+        Some(ebq_exit_stat::EBQ_STAT_SENT_EXIT.0),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_free", "raw_tp/sched_process_free"),
@@ -88,11 +87,12 @@ static EXIT_PROGRAMS: &[Program] = &[
 
 pub static PROCESS_EXIT_EVENTS: Table = Table {
     name: "process_exit_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &[],
     doc: "One row per process that ends: exit code, or the signal that killed it",
     columns: EXIT_COLUMNS,
     programs: EXIT_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_EXIT.0,
     agg: None,
     buffer: 256 << 10,
     fixed_capture: "the header, exit status, lifetime",

@@ -13,27 +13,70 @@
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, Type, RESULT_MEASURES};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_file_action, ebq_file_event, ebq_file_flags,
-    ebq_file_sys, ebq_filter_col, ebq_stat,
+    ebq_agg_keys, ebq_capture, ebq_file_action, ebq_file_event, ebq_file_flags, ebq_file_stat,
+    ebq_file_sys, ebq_filter_col,
 };
 use crate::model::paths::{normalize, Walked};
-use crate::model::record::{Event, File, Record};
+use crate::model::record::{Layout, Record, FIELDS_MAX};
 use crate::model::value::{text_from_bytes, Value};
 
-fn file<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
-    match &r.event {
-        Event::File(f) => Some(f),
-        _ => None,
-    }
+crate::plain_abi!(ebq_file_event);
+
+/// A file event as the columns read it.
+#[derive(Clone, Copy)]
+struct File<'r> {
+    e: &'r ebq_file_event,
+    /// The syscall's name.
+    syscall: &'static str,
+    /// Walked (EBQ_FILE_PATH_WALKED), else as written.
+    path: &'r [u8],
+    /// The walked base of a relative path as written.
+    path_base: &'r [u8],
+    dest: &'r [u8],
+    dest_base: &'r [u8],
+    /// The path as written, when `path` is walked.
+    req: &'r [u8],
 }
 
-fn has(f: &File, flag: ebq_file_flags) -> bool {
+/// Its records: struct ebq_file_event (bpf/file.h), then its paths, in
+/// the order the programs write them.
+const LAYOUT: Layout = Layout::of::<ebq_file_event>(|r| {
+    let e = r.get::<ebq_file_event>();
+    let mut lens = [0; FIELDS_MAX];
+    lens[..5].copy_from_slice(&[
+        e.path_len,
+        e.req_len,
+        e.path_base_len,
+        e.dest_len,
+        e.dest_base_len,
+    ]);
+    lens
+});
+
+fn file<'r>(r: &'r Record) -> Option<File<'r>> {
+    let e: &ebq_file_event = r.get();
+    let [path, req, path_base, dest, dest_base, ..] = r.fields;
+    Some(File {
+        e,
+        syscall: FILE_SYSCALLS
+            .iter()
+            .find(|(_, sys)| sys.0 == e.syscall)
+            .map_or("unknown", |(name, _)| name),
+        path,
+        path_base,
+        dest,
+        dest_base,
+        req,
+    })
+}
+
+fn has(f: File, flag: ebq_file_flags) -> bool {
     f.e.eflags & flag.0 != 0
 }
 
 /// The event when it carries the call's result (it came from the exit).
-fn result<'r, 'a>(r: &'r Record<'a>) -> Option<&'r File<'a>> {
-    file(r).filter(|f| !has(f, ebq_file_flags::EBQ_FILE_NO_RESULT))
+fn result<'r>(r: &'r Record) -> Option<File<'r>> {
+    file(r).filter(|f| !has(*f, ebq_file_flags::EBQ_FILE_NO_RESULT))
 }
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
@@ -112,7 +155,7 @@ fn col_dest(r: &Record) -> Value {
 
 fn when(r: &Record, flag: ebq_file_flags, v: impl Fn(&File) -> i64) -> Value {
     match file(r) {
-        Some(f) if has(f, flag) => Value::Int(v(f)),
+        Some(f) if has(f, flag) => Value::Int(v(&f)),
         _ => Value::Null,
     }
 }
@@ -212,7 +255,11 @@ static FILE_COLUMNS: &[Column] = &with_common![
         "Return value: 0 or the fd opened, or a negative errno",
         |r| result(r).map_or(Value::Null, |f| Value::Int(f.e.exit_code))
     )
-    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, U32_MAX)
+    .slot(
+        ebq_filter_col::EBQ_COL_EXIT_CODE.0,
+        i32::MIN as i64,
+        U32_MAX
+    )
     .capture(CAP_EXIT)
     .width(5),
     Column::text(
@@ -240,10 +287,7 @@ static FILE_COLUMNS: &[Column] = &with_common![
         |r| file(r).map_or(Value::Null, |f| Value::Text(f.syscall.into()))
     )
     .hidden()
-    .domain(Domain::List(
-        "a file syscall",
-        &crate::model::record::FILE_SYSCALLS
-    ))
+    .domain(Domain::List("a file syscall", &FILE_SYSCALL_NAMES))
     .width(9),
     Column::boolean(
         "partial",
@@ -275,8 +319,8 @@ macro_rules! pairs {
                 // then the exit does, and only then is it attached. One
                 // program, file_exit, serves every exit (its cookie names
                 // the call).
-                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional(),
-                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0))).optional().needs_any(exit_needs(ebq_file_sys::$sys)).runs("file_exit", ebq_file_sys::$sys.0 as u64),
+                Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_file_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0)).optional(),
+                Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_file_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0)).optional().needs_any(exit_needs(ebq_file_sys::$sys)).runs("file_exit", ebq_file_sys::$sys.0 as u64),
             )*
             Program::tail("file_report_tail", "file_tail", &[]),
             // The second path of a rename, link or symlink: pruned with them.
@@ -297,7 +341,13 @@ const fn exit_needs(sys: ebq_file_sys) -> u32 {
     }
 }
 
-static FILE_PROGRAMS: &[Program] = pairs![
+/// The file syscalls: their name, their number in the in-flight map (enum
+/// ebq_file_sys), the action they do (enum ebq_file_action) and the values
+/// of the action column that need them. One list, for the programs and
+/// the syscall column.
+macro_rules! file_syscalls {
+    ($then:ident) => {
+        $then![
     "open" EBQ_FS_OPEN EBQ_FILE_OPEN ["open", "create"],
     "openat" EBQ_FS_OPENAT EBQ_FILE_OPEN ["open", "create"],
     "openat2" EBQ_FS_OPENAT2 EBQ_FILE_OPEN ["open", "create"],
@@ -321,36 +371,50 @@ static FILE_PROGRAMS: &[Program] = pairs![
     "symlink" EBQ_FS_SYMLINK EBQ_FILE_SYMLINK ["symlink"],
     "symlinkat" EBQ_FS_SYMLINKAT EBQ_FILE_SYMLINK ["symlink"],
     "truncate" EBQ_FS_TRUNCATE EBQ_FILE_TRUNCATE ["truncate"],
-];
+        ]
+    };
+}
+
+macro_rules! names {
+    ($($name:literal $sys:ident $stat:ident [$($tag:literal),*]),* $(,)?) => {
+        [$(($name, ebq_file_sys::$sys)),*]
+    };
+}
+
+macro_rules! just_names {
+    ($($name:literal $sys:ident $stat:ident [$($tag:literal),*]),* $(,)?) => {
+        [$($name),*]
+    };
+}
+
+static FILE_PROGRAMS: &[Program] = file_syscalls!(pairs);
+static FILE_SYSCALLS: [(&str, ebq_file_sys); 23] = file_syscalls!(names);
+static FILE_SYSCALL_NAMES: [&str; 23] = file_syscalls!(just_names);
 
 /// Grouped in the kernel by the header's fields and the action (in the
 /// key's `nr`); duration and exit_code measured when the exit reports.
 static FILE_AGG: KernelAggSpec = KernelAggSpec {
     keys: &[("action", ebq_agg_keys::EBQ_AGG_NR.0)],
     measures: RESULT_MEASURES,
-    event: |action| {
-        Event::File(File {
-            e: ebq_file_event {
+    event: |h, action| {
+        Record::of(
+            h,
+            &ebq_file_event {
                 action,
                 ..Default::default()
             },
-            syscall: "",
-            path: &[],
-            path_base: &[],
-            dest: &[],
-            dest_base: &[],
-            req: &[],
-        })
+        )
     },
 };
 
 pub static FILE_EVENTS: Table = Table {
     name: "file_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &["process_file_events"],
     doc: "One row per file operation by path: open/create, unlink, rename, chmod ...",
     columns: FILE_COLUMNS,
     programs: FILE_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_FILE.0,
     agg: Some(&FILE_AGG),
     buffer: 4 << 20,
     fixed_capture: "the header",

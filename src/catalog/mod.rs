@@ -84,6 +84,16 @@ pub fn uncaptured(table: &Table, used: &[usize]) -> Option<String> {
     })
 }
 
+/// The number the kernel writes into every header of `table`'s events
+/// (cfg.kind): its place in TABLES, from 1. Given here, by the order of
+/// registration, so no header numbers the tables by hand.
+pub fn kind(table: &Table) -> u32 {
+    TABLES
+        .iter()
+        .position(|t| std::ptr::eq(*t, table))
+        .map_or(0, |i| i as u32 + 1)
+}
+
 pub fn table(name: &str) -> Option<&'static Table> {
     let name = name.to_ascii_lowercase();
     TABLES

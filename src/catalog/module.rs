@@ -5,20 +5,38 @@
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelFilter, Program, Table};
 use crate::abi::types::{
-    ebq_event_kind, ebq_filter_col, ebq_module_action, ebq_module_flags, ebq_stat,
+    ebq_filter_col, ebq_module_action, ebq_module_event, ebq_module_flags, ebq_module_stat,
+    ebq_module_sys,
 };
 use crate::model::paths::Walked;
-use crate::model::record::{Event, Module, Record};
+use crate::model::record::{Layout, Record, FIELDS_MAX};
 use crate::model::value::{text_from_bytes, text_from_cstr, Value};
 
-fn module<'r, 'a>(r: &'r Record<'a>) -> Option<&'r Module<'a>> {
-    match &r.event {
-        Event::Module(m) => Some(m),
-        _ => None,
-    }
+crate::plain_abi!(ebq_module_event);
+
+/// A module event as the columns read it.
+#[derive(Clone, Copy)]
+struct Module<'r> {
+    e: &'r ebq_module_event,
+    /// The walked path of finit_module's file (model/paths.rs).
+    path: &'r [u8],
 }
 
-fn has(m: &Module, f: ebq_module_flags) -> bool {
+/// Its records: struct ebq_module_event (bpf/module.h), then the path.
+const LAYOUT: Layout = Layout::of::<ebq_module_event>(|r| {
+    let mut lens = [0; FIELDS_MAX];
+    lens[0] = r.get::<ebq_module_event>().path_len;
+    lens
+});
+
+fn module<'r>(r: &'r Record) -> Option<Module<'r>> {
+    Some(Module {
+        e: r.get(),
+        path: r.fields[0],
+    })
+}
+
+fn has(m: Module, f: ebq_module_flags) -> bool {
     m.e.mflags & f.0 != 0
 }
 
@@ -61,7 +79,11 @@ static MODULE_COLUMNS: &[Column] = &with_common![
     Column::int("exit_code", "Return value: 0 or a negative errno", |r| {
         module(r).map_or(Value::Null, |m| Value::Int(m.e.exit_code))
     })
-    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, U32_MAX)
+    .slot(
+        ebq_filter_col::EBQ_COL_EXIT_CODE.0,
+        i32::MIN as i64,
+        U32_MAX
+    )
     .width(5),
     Column::text(
         "error",
@@ -74,9 +96,9 @@ static MODULE_COLUMNS: &[Column] = &with_common![
         "syscall",
         "init_module, finit_module or delete_module",
         |r| module(r).map_or(Value::Null, |m| Value::Text(
-            match m.e.syscall {
-                200 => "init_module",
-                201 => "finit_module",
+            match ebq_module_sys(m.e.syscall) {
+                ebq_module_sys::EBQ_MS_INIT_MODULE => "init_module",
+                ebq_module_sys::EBQ_MS_FINIT_MODULE => "finit_module",
                 _ => "delete_module",
             }
             .into()
@@ -100,7 +122,7 @@ static MODULE_PROGRAMS: &[Program] = &[
         "init_module_exit",
         "tracepoint/syscalls/sys_exit_init_module",
         &["load"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_MODULE.0 + 1)),
+        Some(ebq_module_stat::EBQ_STAT_SENT_MODULE.0 + ebq_module_action::EBQ_MOD_LOAD.0),
     ),
     Program::new(
         "finit_module_enter",
@@ -112,7 +134,7 @@ static MODULE_PROGRAMS: &[Program] = &[
         "finit_module_exit",
         "tracepoint/syscalls/sys_exit_finit_module",
         &["load"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_MODULE.0 + 1)),
+        Some(ebq_module_stat::EBQ_STAT_SENT_MODULE.0 + ebq_module_action::EBQ_MOD_LOAD.0),
     ),
     Program::new(
         "module_load",
@@ -130,7 +152,7 @@ static MODULE_PROGRAMS: &[Program] = &[
         "delete_module_exit",
         "tracepoint/syscalls/sys_exit_delete_module",
         &["unload"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_MODULE.0 + 2)),
+        Some(ebq_module_stat::EBQ_STAT_SENT_MODULE.0 + ebq_module_action::EBQ_MOD_UNLOAD.0),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_free", "raw_tp/sched_process_free"),
@@ -138,11 +160,12 @@ static MODULE_PROGRAMS: &[Program] = &[
 
 pub static MODULE_EVENTS: Table = Table {
     name: "module_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &[],
     doc: "One row per kernel module load or unload, failed ones included",
     columns: MODULE_COLUMNS,
     programs: MODULE_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_MODULE.0,
     agg: None,
     buffer: 256 << 10,
     fixed_capture: "the header, module name and path",

@@ -6,23 +6,68 @@
 use super::common::{errno_name, ERRNO};
 use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::abi::types::{
-    ebq_capture, ebq_event_kind, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_stat,
+    ebq_capture, ebq_exec_event, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_process_stat,
 };
 use crate::model::paths::{normalize, Walked};
-use crate::model::record::{Event, Exec, Record};
+use crate::model::record::{Layout, Record, FIELDS_MAX};
 use crate::model::value::{text_from_bytes, Value};
 
-/// The exec part of a record. The pipeline only hands a table records of
-/// its own kind; any other gives a dummy that reads as empty.
-fn exec<'r, 'a>(r: &'r Record<'a>) -> &'r Exec<'a> {
-    static EMPTY: Exec<'static> = Exec::EMPTY;
-    match &r.event {
-        Event::Exec(x) => x,
-        _ => &EMPTY,
+crate::plain_abi!(ebq_exec_event);
+
+/// An exec as the columns read it.
+#[derive(Clone, Copy)]
+pub struct Exec<'r> {
+    pub e: &'r ebq_exec_event,
+    /// Walked (EBQ_EXEC_PATH_WALKED), else as written.
+    pub path: &'r [u8],
+    pub args: &'r [u8],
+    /// Walked.
+    pub cwd: &'r [u8],
+    /// Walked: execveat's dirfd, for a relative path as written.
+    pub base: &'r [u8],
+    pub ld_preload: &'r [u8],
+    /// The path as written, when `path` is walked.
+    pub req: &'r [u8],
+    /// Walked: the interpreter the kernel ran.
+    pub interp: &'r [u8],
+    /// The environment block, NUL-separated (EBQ_EXEC_HAS_ENVBLOCK).
+    pub env: &'r [u8],
+}
+
+/// Its records: struct ebq_exec_event (bpf/process.h), then its fields,
+/// in the order the programs write them.
+const LAYOUT: Layout = Layout::of::<ebq_exec_event>(|r| {
+    let e = r.get::<ebq_exec_event>();
+    [
+        e.path_len,
+        e.interp_len,
+        e.req_len,
+        e.args_len,
+        e.cwd_len,
+        e.base_len,
+        e.ld_preload_len,
+        e.env_len,
+    ]
+});
+const _: () = assert!(FIELDS_MAX == 8);
+
+/// The exec part of a record.
+fn exec<'r>(r: &'r Record) -> Exec<'r> {
+    let [path, interp, req, args, cwd, base, ld_preload, env] = r.fields;
+    Exec {
+        e: r.get(),
+        path,
+        args,
+        cwd,
+        base,
+        ld_preload,
+        req,
+        interp,
+        env,
     }
 }
 
-fn has(x: &Exec, flag: ebq_exec_flags) -> bool {
+fn has(x: Exec, flag: ebq_exec_flags) -> bool {
     x.e.flags & flag.0 != 0
 }
 
@@ -165,7 +210,7 @@ fn col_cmdline(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    Value::Text(joined(&args(x)))
+    Value::Text(joined(&args(&x)))
 }
 
 /// The environment as osquery's env: variables joined by spaces (quoted
@@ -185,7 +230,7 @@ fn col_env(r: &Record) -> Value {
 fn when(r: &Record, flag: ebq_exec_flags, v: fn(&Exec) -> u32) -> Value {
     let x = exec(r);
     if has(x, flag) {
-        Value::Int(v(x).into())
+        Value::Int(v(&x).into())
     } else {
         Value::Null
     }
@@ -207,7 +252,7 @@ fn col_argv(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    Value::List(args(x))
+    Value::List(args(&x))
 }
 
 /// osquery's json_cmdline: the arguments as the text of a JSON array (a
@@ -217,7 +262,7 @@ fn col_json_cmdline(r: &Record) -> Value {
     if !has(x, ebq_exec_flags::EBQ_EXEC_HAS_ARGS) {
         return Value::Null;
     }
-    Value::Text(serde_json::Value::from(args(x)).to_string())
+    Value::Text(serde_json::Value::from(args(&x)).to_string())
 }
 
 fn col_cwd(r: &Record) -> Value {
@@ -365,7 +410,7 @@ static PROCESS_COLUMNS: &[Column] = &super::common::with_common![
         |r| Value::Int(exec(r).e.exit_code.into())
     )
     .slot(
-        ebq_filter_col::EBQ_COL_EXIT_CODE,
+        ebq_filter_col::EBQ_COL_EXIT_CODE.0,
         i32::MIN as i64,
         i32::MAX as i64
     )
@@ -494,10 +539,10 @@ static PROCESS_PROGRAMS: &[Program] = &[
         "execve_exit",
         "tracepoint/syscalls/sys_exit_execve",
         &["execve"],
-        Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
+        Some(ebq_process_stat::EBQ_STAT_SENT_EXEC_FAILED.0),
     )
     .runs("exec_exit", ebq_exec_syscall::EBQ_SYS_EXECVE.0 as u64)
-    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1),
     Program::new(
         "execveat_enter",
         "tracepoint/syscalls/sys_enter_execveat",
@@ -509,33 +554,33 @@ static PROCESS_PROGRAMS: &[Program] = &[
         "execveat_exit",
         "tracepoint/syscalls/sys_exit_execveat",
         &["execveat"],
-        Some(ebq_stat::EBQ_STAT_SENT_EXEC_FAILED),
+        Some(ebq_process_stat::EBQ_STAT_SENT_EXEC_FAILED.0),
     )
     .runs("exec_exit", ebq_exec_syscall::EBQ_SYS_EXECVEAT.0 as u64)
-    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1),
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1),
     // The reports come in two builds: with the capture code, and bare for
     // a query that reads none of path, arguments, cwd or environment.
     Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"])
-        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1)
+        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1)
         .capturing(EXEC_CAPTURES),
     Program::tail("exec_fail_bare", "exec_tail", &["execve", "execveat"])
-        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, -1)
+        .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1)
         .bare(EXEC_CAPTURES),
     Program::new(
         "exec_done",
         "raw_tp/sched_process_exec",
         &[],
-        Some(ebq_stat::EBQ_STAT_SENT_EXEC),
+        Some(ebq_process_stat::EBQ_STAT_SENT_EXEC.0),
     )
-    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0)
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, 0, 0)
     .capturing(EXEC_CAPTURES),
     Program::new(
         "exec_done_bare",
         "raw_tp/sched_process_exec",
         &[],
-        Some(ebq_stat::EBQ_STAT_SENT_EXEC),
+        Some(ebq_process_stat::EBQ_STAT_SENT_EXEC.0),
     )
-    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE, 0, 0)
+    .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, 0, 0)
     .bare(EXEC_CAPTURES),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_free", "raw_tp/sched_process_free"),
@@ -543,11 +588,12 @@ static PROCESS_PROGRAMS: &[Program] = &[
 
 pub static PROCESS_EVENTS: Table = Table {
     name: "process_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &["bpf_process_events"],
     doc: "One row per execve/execveat, failed ones included",
     columns: PROCESS_COLUMNS,
     programs: PROCESS_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_EXEC.0,
     agg: None,
     buffer: 1 << 20,
     fixed_capture: "the header, exit code, argc",

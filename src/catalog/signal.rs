@@ -6,15 +6,17 @@ use super::common::{
     signal_name, signal_number, with_common, SIGNAL_NAMES, SIGNAL_NUMBERS, U32_MAX,
 };
 use super::{Column, Domain, Program, Table};
-use crate::abi::types::{ebq_event_kind, ebq_filter_col, ebq_signal_event, ebq_stat};
-use crate::model::record::{Event, Record};
+use crate::abi::types::{ebq_signal_col, ebq_signal_event, ebq_signal_stat};
+use crate::model::record::{Layout, Record};
 use crate::model::value::{text_from_cstr, Value};
 
+crate::plain_abi!(ebq_signal_event);
+
+/// Its records: struct ebq_signal_event (bpf/signal.h) alone.
+const LAYOUT: Layout = Layout::fixed::<ebq_signal_event>();
+
 fn sig<'r>(r: &'r Record) -> Option<&'r ebq_signal_event> {
-    match &r.event {
-        Event::Signal(e) => Some(e),
-        _ => None,
-    }
+    Some(r.get())
 }
 
 fn int(r: &Record, f: impl Fn(&ebq_signal_event) -> i64) -> Value {
@@ -42,7 +44,7 @@ static SIGNAL_COLUMNS: &[Column] = &with_common![
     Column::int("signal", "Signal number (9, or 'SIGKILL' in WHERE)", |r| {
         int(r, |e| e.signal.into())
     })
-    .slot(ebq_filter_col::EBQ_COL_SIGNAL, 0, 127)
+    .slot(ebq_signal_col::EBQ_SIGNAL_COL_SIGNAL.0, 0, 127)
     .named(signal_number)
     .domain(SIGNAL_NUMBERS)
     .width(6),
@@ -55,7 +57,7 @@ static SIGNAL_COLUMNS: &[Column] = &with_common![
     Column::int("target_pid", "Process the signal is for", |r| int(r, |e| e
         .target_pid
         .into()))
-    .slot(ebq_filter_col::EBQ_COL_TARGET_PID, 0, U32_MAX),
+    .slot(ebq_signal_col::EBQ_SIGNAL_COL_TARGET_PID.0, 0, U32_MAX),
     Column::int("target_tid", "Thread the signal is for", |r| int(r, |e| e
         .target_tid
         .into()))
@@ -103,7 +105,7 @@ static SIGNAL_PROGRAMS: &[Program] = &[
         "signal_generate",
         "raw_tp/signal_generate",
         &[],
-        Some(ebq_stat::EBQ_STAT_SENT_SIGNAL),
+        Some(ebq_signal_stat::EBQ_STAT_SENT_SIGNAL.0),
     ),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
     Program::follow("follow_free", "raw_tp/sched_process_free"),
@@ -111,11 +113,12 @@ static SIGNAL_PROGRAMS: &[Program] = &[
 
 pub static SIGNAL_EVENTS: Table = Table {
     name: "signal_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &[],
     doc: "One row per signal generated, by a process or by the kernel",
     columns: SIGNAL_COLUMNS,
     programs: SIGNAL_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_SIGNAL.0,
     agg: None,
     buffer: 256 << 10,
     fixed_capture: "the header, signal, target",

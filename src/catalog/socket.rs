@@ -9,9 +9,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::abi::types::{
-    ebq_event_kind, ebq_filter_col, ebq_socket_action, ebq_socket_event, ebq_socket_flags, ebq_stat,
+    ebq_filter_col, ebq_socket_action, ebq_socket_col, ebq_socket_event, ebq_socket_flags,
+    ebq_socket_stat,
 };
-use crate::model::record::{Event, Record};
+use crate::model::record::{Layout, Record};
 use crate::model::value::{text_from_bytes, Value};
 
 const AF_UNIX: u16 = 1;
@@ -21,11 +22,13 @@ const AF_INET6: u16 = 10;
 const EINPROGRESS: i64 = 115;
 const EAGAIN: i64 = 11;
 
+crate::plain_abi!(ebq_socket_event);
+
+/// Its records: struct ebq_socket_event (bpf/socket.h) alone.
+const LAYOUT: Layout = Layout::fixed::<ebq_socket_event>();
+
 fn sock<'r>(r: &'r Record) -> Option<&'r ebq_socket_event> {
-    match &r.event {
-        Event::Socket(e) => Some(e),
-        _ => None,
-    }
+    Some(r.get())
 }
 
 fn has(e: &ebq_socket_event, f: ebq_socket_flags) -> bool {
@@ -189,7 +192,11 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
         "The socket's file descriptor (accept: the new one)",
         |r| int(r, |e| e.fd.into())
     )
-    .slot(ebq_filter_col::EBQ_COL_FD, i32::MIN as i64, i32::MAX as i64)
+    .slot(
+        ebq_socket_col::EBQ_SOCKET_COL_FD.0,
+        i32::MIN as i64,
+        i32::MAX as i64
+    )
     .width(4),
     Column::int(
         "family",
@@ -200,7 +207,7 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
             Value::Int(e.family.into())
         })
     )
-    .slot(ebq_filter_col::EBQ_COL_FAMILY, 0, 65535)
+    .slot(ebq_socket_col::EBQ_SOCKET_COL_FAMILY.0, 0, 65535)
     .named(family_number)
     .domain(Domain::Fn {
         what: "an address family",
@@ -224,7 +231,7 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
         "IP protocol: 6 TCP, 17 UDP ('tcp' in WHERE); 0 for unix",
         |r| known(r, |e| e.protocol.into())
     )
-    .slot(ebq_filter_col::EBQ_COL_PROTOCOL, 0, 65535)
+    .slot(ebq_socket_col::EBQ_SOCKET_COL_PROTOCOL.0, 0, 65535)
     .named(protocol_number)
     .domain(Domain::Fn {
         what: "an IP protocol",
@@ -246,7 +253,7 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
     )
     .width(15),
     Column::int("local_port", "Local port", col_local_port)
-        .slot(ebq_filter_col::EBQ_COL_LOCAL_PORT, 0, 65535)
+        .slot(ebq_socket_col::EBQ_SOCKET_COL_LOCAL_PORT.0, 0, 65535)
         .width(5),
     Column::text(
         "remote_address",
@@ -255,14 +262,18 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
     )
     .width(15),
     Column::int("remote_port", "Remote port", col_remote_port)
-        .slot(ebq_filter_col::EBQ_COL_REMOTE_PORT, 0, 65535)
+        .slot(ebq_socket_col::EBQ_SOCKET_COL_REMOTE_PORT.0, 0, 65535)
         .width(5),
     Column::int(
         "exit_code",
         "Return value: 0 (accept: the new fd) or a negative errno",
         |r| int(r, |e| e.exit_code)
     )
-    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i32::MIN as i64, U32_MAX)
+    .slot(
+        ebq_filter_col::EBQ_COL_EXIT_CODE.0,
+        i32::MIN as i64,
+        U32_MAX
+    )
     .width(5),
     Column::text(
         "error",
@@ -337,7 +348,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
         "connect_exit",
         "tracepoint/syscalls/sys_exit_connect",
         &["connect"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 1)),
+        Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 1),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_CONNECT.0 as u64),
     Program::new(
@@ -351,7 +362,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
         "accept_exit",
         "tracepoint/syscalls/sys_exit_accept",
         &["accept"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 2)),
+        Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 2),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
@@ -365,7 +376,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
         "accept4_exit",
         "tracepoint/syscalls/sys_exit_accept4",
         &["accept"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 2)),
+        Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 2),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_ACCEPT.0 as u64),
     Program::new(
@@ -379,7 +390,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
         "bind_exit",
         "tracepoint/syscalls/sys_exit_bind",
         &["bind"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 3)),
+        Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 3),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_BIND.0 as u64),
     Program::new(
@@ -393,7 +404,7 @@ static SOCKET_PROGRAMS: &[Program] = &[
         "listen_exit",
         "tracepoint/syscalls/sys_exit_listen",
         &["listen"],
-        Some(ebq_stat(ebq_stat::EBQ_STAT_SENT_SOCKET.0 + 4)),
+        Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 4),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_LISTEN.0 as u64),
     Program::follow("follow_fork", "raw_tp/sched_process_fork"),
@@ -402,11 +413,12 @@ static SOCKET_PROGRAMS: &[Program] = &[
 
 pub static SOCKET_EVENTS: Table = Table {
     name: "socket_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
     aliases: &["bpf_socket_events"],
     doc: "One row per connect, accept, bind or listen (IPv4, IPv6, unix)",
     columns: SOCKET_COLUMNS,
     programs: SOCKET_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_SOCKET.0,
     agg: None,
     buffer: 1 << 20,
     fixed_capture: "the header, addresses and ports",

@@ -8,20 +8,22 @@ use syscalls::Sysno;
 use super::common::{errno_name, with_common, ERRNO};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_capture, ebq_event_kind, ebq_filter_col, ebq_stat, ebq_syscall_event,
-    ebq_syscall_flags,
+    ebq_agg_keys, ebq_capture, ebq_filter_col, ebq_syscall_col, ebq_syscall_event,
+    ebq_syscall_flags, ebq_syscall_stat,
 };
-use crate::model::record::{Event, Record};
+use crate::model::record::{Layout, Record};
 use crate::model::value::Value;
 
 const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
 const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_SYSARGS.0;
 
+crate::plain_abi!(ebq_syscall_event);
+
+/// Its records: struct ebq_syscall_event (bpf/syscall.h) alone.
+const LAYOUT: Layout = Layout::fixed::<ebq_syscall_event>();
+
 fn sys<'r>(r: &'r Record) -> Option<&'r ebq_syscall_event> {
-    match &r.event {
-        Event::Syscall(e) => Some(e),
-        _ => None,
-    }
+    Some(r.get())
 }
 
 fn exited(r: &Record, f: impl Fn(&ebq_syscall_event) -> Value) -> Value {
@@ -56,7 +58,7 @@ macro_rules! arg {
         .hidden()
         .capture(CAP_ARGS)
         .slot(
-            ebq_filter_col(ebq_filter_col::EBQ_COL_ARG0.0 + $i),
+            ebq_syscall_col::EBQ_SYSCALL_COL_ARG0.0 + $i,
             i64::MIN,
             i64::MAX,
         )
@@ -70,7 +72,7 @@ static SYSCALL_COLUMNS: &[Column] = &with_common![
         |r| sys(r).map_or(Value::Null, |e| syscall_name(e.nr))
     )
     .filter(KernelFilter::Named {
-        slot: ebq_filter_col::EBQ_COL_NR.0,
+        slot: ebq_syscall_col::EBQ_SYSCALL_COL_NR.0,
         to_int: syscall_number
     })
     .domain(Domain::Fn {
@@ -83,14 +85,14 @@ static SYSCALL_COLUMNS: &[Column] = &with_common![
     .width(12),
     Column::int("nr", "Syscall number on this architecture", |r| sys(r)
         .map_or(Value::Null, |e| Value::Int(e.nr.into())))
-    .slot(ebq_filter_col::EBQ_COL_NR, 0, 1023)
+    .slot(ebq_syscall_col::EBQ_SYSCALL_COL_NR.0, 0, 1023)
     .width(4),
     Column::int(
         "exit_code",
         "Return value: a negative errno on failure",
         |r| exited(r, |e| Value::Int(e.ret))
     )
-    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE, i64::MIN, i64::MAX)
+    .slot(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i64::MIN, i64::MAX)
     .capture(CAP_EXIT)
     .width(6),
     Column::text(
@@ -108,7 +110,7 @@ static SYSCALL_COLUMNS: &[Column] = &with_common![
     Column::int("duration", "Time in the syscall, ns", |r| exited(r, |e| {
         Value::Int(e.duration_ns as i64)
     }))
-    .slot(ebq_filter_col::EBQ_COL_DURATION, 0, i64::MAX)
+    .slot(ebq_filter_col::EBQ_COL_DURATION.0, 0, i64::MAX)
     .capture(CAP_EXIT)
     .width(9),
     arg!(0),
@@ -124,7 +126,7 @@ static SYSCALL_PROGRAMS: &[Program] = &[
         "sys_enter",
         "tracepoint/raw_syscalls/sys_enter",
         &[],
-        Some(ebq_stat::EBQ_STAT_SENT_SYSCALL),
+        Some(ebq_syscall_stat::EBQ_STAT_SENT_SYSCALL.0),
     ),
     // Only for what the exit knows: exit_code, error, duration.
     Program::new("sys_exit", "tracepoint/raw_syscalls/sys_exit", &[], None).needs(CAP_EXIT),
@@ -138,21 +140,25 @@ static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {
         ("nr", ebq_agg_keys::EBQ_AGG_NR.0),
     ],
     measures: RESULT_MEASURES,
-    event: |nr| {
-        Event::Syscall(Box::new(ebq_syscall_event {
-            nr,
-            ..Default::default()
-        }))
+    event: |h, nr| {
+        Record::of(
+            h,
+            &ebq_syscall_event {
+                nr,
+                ..Default::default()
+            },
+        )
     },
 };
 
 pub static SYSCALL_EVENTS: Table = Table {
     name: "syscall_events",
+    layout: LAYOUT,
+    bitmap_slot: Some(ebq_syscall_col::EBQ_SYSCALL_COL_NR.0),
     aliases: &[],
     doc: "One row per syscall, any syscall: name, number, result, duration",
     columns: SYSCALL_COLUMNS,
     programs: SYSCALL_PROGRAMS,
-    kind: ebq_event_kind::EBQ_EV_SYSCALL.0,
     agg: Some(&SYSCALL_AGG),
     buffer: 4 << 20,
     fixed_capture: "the header, syscall number",

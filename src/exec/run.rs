@@ -25,7 +25,7 @@ use crate::kernel::preflight;
 use crate::model::eval;
 use crate::model::eval::GroupRow;
 use crate::model::expr::{AggFunc, Expr, OrderKey};
-use crate::model::record::{BootOffset, Event, Record};
+use crate::model::record::{BootOffset, Record};
 use crate::model::value::{KeyPart, Value};
 use crate::output::result::{self, ResultSet};
 use crate::output::{self, OutColumn, Sink, SinkOptions};
@@ -127,18 +127,15 @@ impl Pipeline<'_> {
     }
 
     fn handle(&mut self, data: &[u8]) {
-        let record = match Record::decode(data, self.boot_offset) {
-            Ok(r) => r,
-            Err(_) => {
-                self.bad += 1;
-                return;
-            }
-        };
         let table = self.plan.table();
-        if record.hdr.kind != table.kind {
-            self.bad += 1;
-            return;
-        }
+        let record =
+            match Record::decode(data, self.boot_offset, &table.layout, self.plan.kernel.kind) {
+                Ok(r) => r,
+                Err(_) => {
+                    self.bad += 1;
+                    return;
+                }
+            };
         self.decoded += 1;
         if let Some(p) = &self.plan.predicate {
             if eval::truth(table, p, &record) != Some(true) {
@@ -210,21 +207,19 @@ impl Pipeline<'_> {
             // A record made of the key, so the columns' own getters name
             // the key values (syscall names, comm text) as they would for
             // an event.
-            let rec = Record {
-                eid: 0,
-                hdr: ebq_header {
-                    pid: k.pid,
-                    tid: k.tid,
-                    uid: k.uid,
-                    gid: k.gid,
-                    cgroup_id: k.cgroup_id,
-                    comm: k.comm,
-                    ..Default::default()
-                },
-                boot_offset: 0,
-                event: table
-                    .agg
-                    .map_or(Event::Syscall(Box::default()), |a| (a.event)(k.nr)),
+            let hdr = ebq_header {
+                pid: k.pid,
+                tid: k.tid,
+                uid: k.uid,
+                gid: k.gid,
+                cgroup_id: k.cgroup_id,
+                comm: k.comm,
+                ..Default::default()
+            };
+            // Only a table with a KernelAggSpec aggregates in the kernel.
+            let rec = match table.agg {
+                Some(a) => (a.event)(hdr, k.nr),
+                None => Record::of(hdr, &hdr),
             };
             let key: Vec<KeyPart> = agg
                 .keys

@@ -16,8 +16,8 @@ use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 use super::preflight;
 use crate::abi::skel::{EbqSkel, EbqSkelBuilder};
 use crate::abi::types::{
-    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_filter_col, ebq_filter_mode, ebq_int_key,
-    ebq_prefix_key, ebq_set_kind, ebq_stat,
+    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key,
+    ebq_set_kind, ebq_stat,
 };
 use crate::error::{Error, Result};
 use crate::plan::{AggPlace, KernelHist, Plan};
@@ -186,6 +186,7 @@ pub fn load<'obj>(
     cfg.wake_bytes = u64::from(opts.buffer_size / 4);
     cfg.capture = k.capture;
     cfg.actions = k.actions;
+    cfg.kind = k.kind;
     cfg.follow = u8::from(k.follow);
     for (slot, f) in &k.ints {
         let i = *slot as usize;
@@ -203,7 +204,7 @@ pub fn load<'obj>(
         }
         cfg.int_mode[i] = mode as u8;
         // Syscall numbers: a bitmap the entry tests without a map lookup.
-        if *slot == ebq_filter_col::EBQ_COL_NR.0 {
+        if k.bitmap_slot == Some(*slot) {
             for nr in f.in_set.iter().flatten() {
                 if (0..i64::from(EBQ_NR_MAX)).contains(nr) {
                     cfg.nr_bitmap[(*nr / 64) as usize] |= 1 << (*nr % 64);

@@ -1,11 +1,16 @@
-//! One decoded ring buffer record: the common header and the table's own
-//! part, borrowed from the ring buffer. The catalog's column getters read
-//! columns from it on demand, so a column the query does not use costs
-//! nothing.
+//! One ring buffer record: the common header, the table's own struct and
+//! the variable-length fields after it, borrowed from the ring buffer. The
+//! catalog's column getters read columns from it on demand, so a column the
+//! query does not use costs nothing.
+//!
+//! A record knows no table: each table says how its records are laid out
+//! (`Layout`: the size of its struct, in bpf/<table>.h, and the lengths of
+//! the fields that follow it) and reads its own struct back (`Record::get`),
+//! in its own file under src/catalog/. A new table adds no case here.
 //!
 //! Records come from the kernel and are checked before use: a record shorter
-//! than its struct, or whose lengths point past its end, is an error, not a
-//! panic or a read out of bounds.
+//! than its struct, of another kind than the table's, or whose lengths
+//! point past its end, is an error, not a panic or a read out of bounds.
 //!
 //! Each record decoded gets the next number of the run as its `eid`
 //! (osquery's event id): unique and increasing in the order the ring
@@ -15,10 +20,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::abi::types::{
-    ebq_event_kind, ebq_exec_event, ebq_exit_event, ebq_file_event, ebq_header, ebq_module_event,
-    ebq_signal_event, ebq_socket_event, ebq_syscall_event,
-};
+use crate::abi::types::ebq_header;
 
 /// The last event id given (Record::decode).
 static LAST_EID: AtomicU64 = AtomicU64::new(0);
@@ -26,141 +28,53 @@ static LAST_EID: AtomicU64 = AtomicU64::new(0);
 /// Nanoseconds to add to a boot-clock timestamp to get unix time.
 pub type BootOffset = i128;
 
+/// The largest struct a table's records start with (asserted by
+/// `Layout::of` at compile time).
+pub const FIXED_MAX: usize = 512;
+/// The most variable-length fields a record carries after its struct.
+pub const FIELDS_MAX: usize = 8;
+
+/// A table's struct, copied out of the ring buffer into 8-aligned bytes
+/// so that it can be read back as itself (`Record::get`).
+#[repr(C, align(8))]
+struct Fixed([u8; FIXED_MAX]);
+
 pub struct Record<'a> {
     pub hdr: ebq_header,
     /// This run's number for the record (0 for a kernel aggregate's key).
     pub eid: u64,
     pub boot_offset: BootOffset,
-    pub event: Event<'a>,
+    fixed: Fixed,
+    /// The variable-length fields after the struct, in the order of the
+    /// table's `Layout::lens`.
+    pub fields: [&'a [u8]; FIELDS_MAX],
 }
 
-pub enum Event<'a> {
-    Exec(Exec<'a>),
-    Exit(ebq_exit_event),
-    Signal(ebq_signal_event),
-    Socket(Box<ebq_socket_event>),
-    File(File<'a>),
-    Module(Module<'a>),
-    Syscall(Box<ebq_syscall_event>),
+/// How a table's records are laid out: the struct they start with (which
+/// starts with the header), and the lengths of the fields that follow it.
+#[derive(Clone, Copy)]
+pub struct Layout {
+    pub size: usize,
+    /// The fields' lengths, read from the struct (unused ones 0).
+    pub lens: fn(&Record) -> [u16; FIELDS_MAX],
 }
 
-pub struct Module<'a> {
-    pub e: Box<ebq_module_event>,
-    /// The walked path of finit_module's file (exec/paths.rs).
-    pub path: &'a [u8],
-}
+impl Layout {
+    /// Records of struct `T` followed by the fields `lens` gives.
+    pub const fn of<T: plain::Plain>(lens: fn(&Record) -> [u16; FIELDS_MAX]) -> Layout {
+        assert!(std::mem::size_of::<T>() <= FIXED_MAX);
+        assert!(std::mem::align_of::<T>() <= 8);
+        assert!(std::mem::size_of::<T>() >= std::mem::size_of::<ebq_header>());
+        Layout {
+            size: std::mem::size_of::<T>(),
+            lens,
+        }
+    }
 
-pub struct File<'a> {
-    pub e: ebq_file_event,
-    /// The syscall's name.
-    pub syscall: &'static str,
-    /// Walked (EBQ_FILE_PATH_WALKED), else as written.
-    pub path: &'a [u8],
-    /// The walked base of a relative path as written.
-    pub path_base: &'a [u8],
-    pub dest: &'a [u8],
-    pub dest_base: &'a [u8],
-    /// The path as written, when `path` is walked.
-    pub req: &'a [u8],
-}
-
-/// enum ebq_file_sys, in order from EBQ_FS_OPEN (100).
-pub const FILE_SYSCALLS: [&str; 23] = [
-    "open",
-    "openat",
-    "openat2",
-    "creat",
-    "unlink",
-    "unlinkat",
-    "rename",
-    "renameat",
-    "renameat2",
-    "chmod",
-    "fchmodat",
-    "fchmodat2",
-    "chown",
-    "lchown",
-    "fchownat",
-    "mkdir",
-    "mkdirat",
-    "rmdir",
-    "link",
-    "linkat",
-    "symlink",
-    "symlinkat",
-    "truncate",
-];
-
-pub struct Exec<'a> {
-    pub e: ebq_exec_event,
-    /// Walked (EBQ_EXEC_PATH_WALKED), else as written.
-    pub path: &'a [u8],
-    pub args: &'a [u8],
-    /// Walked.
-    pub cwd: &'a [u8],
-    /// Walked: execveat's dirfd, for a relative path as written.
-    pub base: &'a [u8],
-    pub ld_preload: &'a [u8],
-    /// The path as written, when `path` is walked.
-    pub req: &'a [u8],
-    /// Walked: the interpreter the kernel ran.
-    pub interp: &'a [u8],
-    /// The environment block, NUL-separated (EBQ_EXEC_HAS_ENVBLOCK).
-    pub env: &'a [u8],
-}
-
-impl Exec<'_> {
-    /// Reads as an exec with nothing captured.
-    pub const EMPTY: Exec<'static> = Exec {
-        e: ebq_exec_event {
-            h: ebq_header {
-                ktime_ns: 0,
-                cgroup_id: 0,
-                kind: 0,
-                pid: 0,
-                tid: 0,
-                ppid: 0,
-                uid: 0,
-                gid: 0,
-                euid: 0,
-                egid: 0,
-                auid: 0,
-                ns_pid: 0,
-                comm: [0; 16],
-                suid: 0,
-                sgid: 0,
-                fsuid: 0,
-                fsgid: 0,
-            },
-            duration_ns: 0,
-            exit_code: 0,
-            syscall: 0,
-            argc: 0,
-            flags: 0,
-            path_len: 0,
-            args_len: 0,
-            cwd_len: 0,
-            base_len: 0,
-            ld_preload_len: 0,
-            req_len: 0,
-            interp_len: 0,
-            env_len: 0,
-            cmdline_size: 0,
-            env_size: 0,
-            env_count: 0,
-            mode: 0,
-            owner_uid: 0,
-            owner_gid: 0,
-        },
-        path: &[],
-        args: &[],
-        cwd: &[],
-        base: &[],
-        ld_preload: &[],
-        req: &[],
-        interp: &[],
-        env: &[],
-    };
+    /// Records of struct `T` alone.
+    pub const fn fixed<T: plain::Plain>() -> Layout {
+        Layout::of::<T>(|_| [0; FIELDS_MAX])
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -180,174 +94,148 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-// SAFETY: generated from the C structs in bpf/ebq.h: plain integers and byte
+// SAFETY: generated from the C struct in bpf/ebq.h: plain integers and byte
 // arrays with explicit padding, valid for every bit pattern.
 unsafe impl plain::Plain for ebq_header {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_exec_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_exit_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_signal_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_socket_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_file_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_module_event {}
-// SAFETY: as above.
-unsafe impl plain::Plain for ebq_syscall_event {}
 
-/// Splits `rest` into fields of the given lengths, or fails when they run
-/// past the end of the record.
-fn fields<const N: usize>(
-    mut rest: &[u8],
-    lens: [u16; N],
-    kind: u32,
-    total: usize,
-) -> Result<[&[u8]; N], DecodeError> {
-    let mut out: [&[u8]; N] = [&[]; N];
-    for (o, n) in out.iter_mut().zip(lens) {
-        let n = usize::from(n);
-        if n > rest.len() {
-            return Err(DecodeError::Short { kind, len: total });
-        }
-        let (a, b) = rest.split_at(n);
-        *o = a;
-        rest = b;
-    }
-    Ok(out)
-}
-
-fn read<T: plain::Plain + Default>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
-    let mut v = T::default();
-    plain::copy_from_bytes(&mut v, bytes).map_err(|_| DecodeError::Short {
-        kind,
-        len: bytes.len(),
-    })?;
-    Ok(v)
+/// Declares generated ABI structs (bpf/<table>.h) plain old data, for
+/// `Layout::of` and `Record::get`.
+#[macro_export]
+macro_rules! plain_abi {
+    ($($t:ty),* $(,)?) => {
+        $(
+            // SAFETY: generated from a C struct under bpf/, whose rules
+            // (bpf/ebq.h) are fixed-width integers and byte arrays with
+            // explicit padding: valid for every bit pattern.
+            unsafe impl plain::Plain for $t {}
+        )*
+    };
 }
 
 impl<'a> Record<'a> {
-    pub fn decode(bytes: &'a [u8], boot_offset: BootOffset) -> Result<Self, DecodeError> {
-        let hdr: ebq_header = read(bytes, 0)?;
-        let event = match ebq_event_kind(hdr.kind) {
-            ebq_event_kind::EBQ_EV_EXEC => {
-                let e: ebq_exec_event = read(bytes, hdr.kind)?;
-                let rest = &bytes[std::mem::size_of::<ebq_exec_event>()..];
-                // In the order the programs write them.
-                let lens = [
-                    e.path_len,
-                    e.interp_len,
-                    e.req_len,
-                    e.args_len,
-                    e.cwd_len,
-                    e.base_len,
-                    e.ld_preload_len,
-                    e.env_len,
-                ];
-                let [path, interp, req, args, cwd, base, ld_preload, env] =
-                    fields(rest, lens, hdr.kind, bytes.len())?;
-                Event::Exec(Exec {
-                    e,
-                    path,
-                    args,
-                    cwd,
-                    base,
-                    ld_preload,
-                    req,
-                    interp,
-                    env,
-                })
-            }
-            ebq_event_kind::EBQ_EV_EXIT => Event::Exit(read(bytes, hdr.kind)?),
-            ebq_event_kind::EBQ_EV_SIGNAL => Event::Signal(read(bytes, hdr.kind)?),
-            ebq_event_kind::EBQ_EV_SOCKET => Event::Socket(Box::new(read(bytes, hdr.kind)?)),
-            ebq_event_kind::EBQ_EV_FILE => {
-                let e: ebq_file_event = read(bytes, hdr.kind)?;
-                let rest = &bytes[std::mem::size_of::<ebq_file_event>()..];
-                // In the order the programs write them.
-                let [path, req, path_base, dest, dest_base] = fields(
-                    rest,
-                    [
-                        e.path_len,
-                        e.req_len,
-                        e.path_base_len,
-                        e.dest_len,
-                        e.dest_base_len,
-                    ],
-                    hdr.kind,
-                    bytes.len(),
-                )?;
-                let syscall = e
-                    .syscall
-                    .checked_sub(100)
-                    .and_then(|i| FILE_SYSCALLS.get(i as usize))
-                    .copied()
-                    .unwrap_or("unknown");
-                Event::File(File {
-                    e,
-                    syscall,
-                    path,
-                    path_base,
-                    dest,
-                    dest_base,
-                    req,
-                })
-            }
-            ebq_event_kind::EBQ_EV_MODULE => {
-                let e: ebq_module_event = read(bytes, hdr.kind)?;
-                let rest = &bytes[std::mem::size_of::<ebq_module_event>()..];
-                let [path] = fields(rest, [e.path_len], hdr.kind, bytes.len())?;
-                Event::Module(Module {
-                    e: Box::new(e),
-                    path,
-                })
-            }
-            ebq_event_kind::EBQ_EV_SYSCALL => Event::Syscall(Box::new(read(bytes, hdr.kind)?)),
-            _ => return Err(DecodeError::UnknownKind(hdr.kind)),
-        };
-        Ok(Record {
-            eid: LAST_EID.fetch_add(1, Ordering::Relaxed) + 1,
+    /// Decodes a record of the table whose records are laid out as
+    /// `layout` and carry `kind` (cfg.kind) in their header.
+    pub fn decode(
+        bytes: &'a [u8],
+        boot_offset: BootOffset,
+        layout: &Layout,
+        kind: u32,
+    ) -> Result<Self, DecodeError> {
+        let mut hdr = ebq_header::default();
+        plain::copy_from_bytes(&mut hdr, bytes).map_err(|_| DecodeError::Short {
+            kind: 0,
+            len: bytes.len(),
+        })?;
+        if hdr.kind != kind {
+            return Err(DecodeError::UnknownKind(hdr.kind));
+        }
+        let (fixed, mut rest) = bytes
+            .split_at_checked(layout.size)
+            .ok_or(DecodeError::Short {
+                kind,
+                len: bytes.len(),
+            })?;
+        let mut r = Record::new(hdr, fixed);
+        r.boot_offset = boot_offset;
+        for (i, n) in (layout.lens)(&r).into_iter().enumerate() {
+            let (a, b) = rest
+                .split_at_checked(usize::from(n))
+                .ok_or(DecodeError::Short {
+                    kind,
+                    len: bytes.len(),
+                })?;
+            r.fields[i] = a;
+            rest = b;
+        }
+        r.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(r)
+    }
+
+    fn new(hdr: ebq_header, fixed: &[u8]) -> Record<'a> {
+        let mut f = Fixed([0; FIXED_MAX]);
+        let n = fixed.len().min(FIXED_MAX);
+        f.0[..n].copy_from_slice(&fixed[..n]);
+        Record {
             hdr,
-            boot_offset,
-            event,
-        })
+            eid: 0,
+            boot_offset: 0,
+            fixed: f,
+            fields: [&[]; FIELDS_MAX],
+        }
+    }
+
+    /// A record made of a table's struct alone (a kernel aggregate's key,
+    /// tests), with no variable-length fields.
+    pub fn of<T: plain::Plain>(hdr: ebq_header, v: &T) -> Record<'static> {
+        // SAFETY: T is Plain: its bytes are plain data.
+        let bytes = unsafe { plain::as_bytes(v) };
+        let mut r = Record::new(hdr, bytes);
+        // The struct's own header is the one given.
+        // SAFETY: ebq_header is Plain.
+        let h = unsafe { plain::as_bytes(&hdr) };
+        let n = h.len().min(r.fixed.0.len()).min(bytes.len());
+        r.fixed.0[..n].copy_from_slice(&h[..n]);
+        r
+    }
+
+    /// The record's struct as the table's type `T`. A table reads only its
+    /// own records (the decoder checked their kind), so `T` is the struct
+    /// they were decoded with; a shorter record reads as zeros past its
+    /// end.
+    pub fn get<T: plain::Plain>(&self) -> &T {
+        let n = std::mem::size_of::<T>().min(FIXED_MAX);
+        match plain::from_bytes(&self.fixed.0[..n]) {
+            Ok(v) => v,
+            // Fixed is 8-aligned and FIXED_MAX long, and Layout::of
+            // refuses a T that is larger or more aligned.
+            Err(_) => unreachable!("a table struct larger than FIXED_MAX"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::types::ebq_exec_event;
+
+    const EXEC: Layout = Layout::of::<ebq_exec_event>(|r| {
+        let e = r.get::<ebq_exec_event>();
+        [e.path_len, e.args_len, 0, 0, 0, 0, 0, 0]
+    });
 
     #[test]
-    fn short_records_are_errors() {
+    fn short_records_and_other_kinds_are_errors() {
         assert!(matches!(
-            Record::decode(&[0u8; 8], 0),
+            Record::decode(&[0u8; 8], 0, &EXEC, 1),
             Err(DecodeError::Short { .. })
         ));
         let mut buf = vec![0u8; std::mem::size_of::<ebq_exec_event>()];
         buf[16] = 99; // kind
         assert!(matches!(
-            Record::decode(&buf, 0),
+            Record::decode(&buf, 0, &EXEC, 1),
             Err(DecodeError::UnknownKind(99))
+        ));
+        assert!(matches!(
+            Record::decode(&buf[..40], 0, &EXEC, 99),
+            Err(DecodeError::Short { .. })
         ));
     }
 
     #[test]
     fn lengths_past_the_end_are_errors() {
         let mut e = ebq_exec_event::default();
-        e.h.kind = ebq_event_kind::EBQ_EV_EXEC.0;
+        e.h.kind = 1;
         e.path_len = 10;
-        // SAFETY: ebq_exec_event is Plain (see above): any bytes are valid.
+        e.argc = 7;
+        // SAFETY: ebq_exec_event is Plain: any bytes are valid.
         let bytes = unsafe { plain::as_bytes(&e) }.to_vec();
-        assert!(Record::decode(&bytes, 0).is_err());
+        assert!(Record::decode(&bytes, 0, &EXEC, 1).is_err());
         let mut ok = bytes.clone();
-        ok.extend_from_slice(b"/bin/true\0");
-        let r = Record::decode(&ok, 0).expect("decodes");
-        let Event::Exec(x) = r.event else {
-            panic!("an exec")
-        };
-        assert_eq!(x.path, b"/bin/true\0");
+        ok.extend_from_slice(b"/bin/true\0a\0");
+        let r = Record::decode(&ok, 0, &EXEC, 1).expect("decodes");
+        assert_eq!(r.fields[0], b"/bin/true\0");
+        assert_eq!(r.fields[1], b"");
+        assert_eq!(r.get::<ebq_exec_event>().argc, 7);
+        assert!(r.eid > 0);
     }
 }

@@ -4,7 +4,7 @@
 //! that the bound query (model/expr.rs) can name its table and the types
 //! of its results without importing the catalog's tables.
 
-use super::record::Record;
+use super::record::{Layout, Record};
 use super::value::Value;
 
 /// SQL type of a column.
@@ -221,12 +221,10 @@ impl Column {
     }
 
     /// A kernel filter slot (enum ebq_filter_col) over [min, max].
-    pub const fn slot(self, slot: crate::abi::types::ebq_filter_col, min: i64, max: i64) -> Column {
-        self.filter(KernelFilter::Int {
-            slot: slot.0,
-            min,
-            max,
-        })
+    /// A kernel filter slot (enum ebq_filter_col, or the table's own
+    /// columns' enum in its header) over [min, max].
+    pub const fn slot(self, slot: u32, min: i64, max: i64) -> Column {
+        self.filter(KernelFilter::Int { slot, min, max })
     }
 
     pub const fn capture(mut self, bits: u32) -> Column {
@@ -259,10 +257,10 @@ pub struct KernelAggSpec {
     /// Columns sum/min/max/avg/hist can take, with their enum
     /// ebq_agg_measure.
     pub measures: &'static [(&'static str, u8)],
-    /// An event of the table carrying a group key's `nr` field (the
-    /// syscall number, the file action): the columns' own getters then
-    /// name the key's values as they would an event's.
-    pub event: fn(u32) -> crate::model::record::Event<'static>,
+    /// A record of the table with this header and a group key's `nr`
+    /// field (the syscall number, the file action): the columns' own
+    /// getters then name the key's values as they would an event's.
+    pub event: fn(crate::abi::types::ebq_header, u32) -> Record<'static>,
 }
 
 /// One BPF program of a table.
@@ -316,7 +314,7 @@ impl Program {
         name: &'static str,
         attach: &'static str,
         tags: &'static [&'static str],
-        sent: Option<crate::abi::types::ebq_stat>,
+        sent: Option<u32>,
     ) -> Program {
         Program {
             name,
@@ -325,10 +323,7 @@ impl Program {
             attach,
             tags,
             follow_only: false,
-            sent_stat: match sent {
-                Some(s) => Some(s.0),
-                None => None,
-            },
+            sent_stat: sent,
             optional: false,
             needs_capture: 0,
             needs_any: 0,
@@ -404,13 +399,8 @@ impl Program {
     }
 
     /// Rows of this program have `col` (a filter slot) in lo..=hi only.
-    pub const fn reports(
-        mut self,
-        col: crate::abi::types::ebq_filter_col,
-        lo: i64,
-        hi: i64,
-    ) -> Program {
-        self.reports = Some((col.0, lo, hi));
+    pub const fn reports(mut self, col: u32, lo: i64, hi: i64) -> Program {
+        self.reports = Some((col, lo, hi));
         self
     }
 
@@ -453,9 +443,12 @@ pub struct Table {
     /// One line: what one row is.
     pub doc: &'static str,
     pub columns: &'static [Column],
+    /// How its records are laid out (its struct in bpf/<table>.h).
+    pub layout: Layout,
+    /// The filter slot whose IN set the kernel also tests as a bitmap
+    /// (cfg.nr_bitmap: syscall numbers), if any.
+    pub bitmap_slot: Option<u32>,
     pub programs: &'static [Program],
-    /// The kind of record its programs send (enum ebq_event_kind).
-    pub kind: u32,
     /// What the kernel can aggregate (bpf/agg.bpf.h); None: this table
     /// aggregates in userspace only.
     pub agg: Option<&'static KernelAggSpec>,

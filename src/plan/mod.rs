@@ -129,6 +129,10 @@ pub struct KernelPlan {
     pub actions: u32,
     pub programs: Vec<&'static Program>,
     pub follow: bool,
+    /// The number every header of the table's events carries (cfg.kind).
+    pub kind: u32,
+    /// The slot whose IN set the kernel tests as a bitmap (cfg.nr_bitmap).
+    pub bitmap_slot: Option<u32>,
 }
 
 impl KernelPlan {
@@ -331,6 +335,8 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     let table = query.table;
     let mut kernel = KernelPlan {
         follow,
+        kind: crate::catalog::kind(table),
+        bitmap_slot: table.bitmap_slot,
         ..Default::default()
     };
     let conjuncts: Vec<ConjunctPlan> = query

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The kernel <-> user ABI of syscall_events: every syscall (syscall.bpf.h):
+ * its event, its flags, its own filter columns and counters. The Rust
+ * side is generated from BTF (src/abi.rs), as for bpf/ebq.h, whose rules
+ * hold here too.
+ */
+#ifndef __EBQ_SYSCALL_H__
+#define __EBQ_SYSCALL_H__
+
+#include "ebq.h"
+
+/* syscall_events: one syscall (raw_syscalls:sys_enter / sys_exit). */
+struct ebq_syscall_event {
+	struct ebq_header h;
+	__u64 duration_ns;  /* 0 when only the entry is traced */
+	__s64 ret;
+	__u64 args[6];
+	__u32 nr;
+	__u32 flags;        /* enum ebq_syscall_flags */
+};
+
+enum ebq_syscall_flags {
+	EBQ_SYSCALL_HAS_EXIT = 1 << 0, /* ret and duration are known */
+	EBQ_SYSCALL_HAS_ARGS = 1 << 1,
+};
+
+enum ebq_syscall_stat {
+	EBQ_STAT_SENT_SYSCALL = EBQ_STAT_TABLE, /* sys_enter or sys_exit */
+};
+
+/* Its own filter columns: the syscall number, then the six arguments. */
+enum ebq_syscall_col {
+	EBQ_SYSCALL_COL_NR = EBQ_COL_TABLE,
+	EBQ_SYSCALL_COL_ARG0,
+	EBQ_SYSCALL_COL_ARG5 = EBQ_SYSCALL_COL_ARG0 + 5,
+};
+
+#endif /* __EBQ_SYSCALL_H__ */
