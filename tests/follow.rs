@@ -14,8 +14,8 @@ use common::{marker, threads_helper, Running};
 use serde_json::{json, Value};
 
 /// Runs `ebq -o json ARGS` to its end; (status, rows, stderr).
-fn ebq_run(args: &[&str]) -> Option<(std::process::ExitStatus, Vec<Value>, String)> {
-    let mut cmd = common::ebq_root()?;
+fn ebq_run(args: &[&str]) -> (std::process::ExitStatus, Vec<Value>, String) {
+    let mut cmd = common::ebq_root();
     let out = cmd
         .args(["-o", "json"])
         .args(args)
@@ -26,11 +26,11 @@ fn ebq_run(args: &[&str]) -> Option<(std::process::ExitStatus, Vec<Value>, Strin
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    Some((
+    (
         out.status,
         rows,
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
+    )
 }
 
 fn pid_of(rows: &[Value], cmdline_start: &str) -> u64 {
@@ -74,6 +74,7 @@ fn running(pid: u32) -> bool {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn an_exec_from_another_thread_keeps_the_command_followed() {
     let m = marker("texec");
     let helper = threads_helper();
@@ -81,13 +82,11 @@ fn an_exec_from_another_thread_keeps_the_command_followed() {
         "{} thread-exec /bin/sh -c '/bin/true {m}-child' {m}",
         helper.display()
     );
-    let Some((status, rows, err)) = ebq_run(&[
+    let (status, rows, err) = ebq_run(&[
         "-c",
         &cmd,
         &format!("select pid, parent, cmdline from process_events where cmdline like '%{m}%'"),
-    ]) else {
-        return;
-    };
+    ]);
     assert!(status.success(), "{err}");
     let helper_pid = pid_of(&rows, &helper.display().to_string());
     // The thread's exec keeps the process's pid; what it runs follows.
@@ -98,7 +97,9 @@ fn an_exec_from_another_thread_keeps_the_command_followed() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn an_exec_from_another_thread_keeps_a_pid_followed() {
+    common::require_bpf();
     let m = marker("texecp");
     let mut target = Command::new(threads_helper())
         .args([
@@ -113,15 +114,11 @@ fn an_exec_from_another_thread_keeps_a_pid_followed() {
         .spawn()
         .expect("helper");
     let pid = target.id();
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-p",
         &pid.to_string(),
         &format!("select pid, parent, cmdline from process_events where cmdline like '%{m}%'"),
-    ]) else {
-        let _ = target.kill();
-        let _ = target.wait();
-        return;
-    };
+    ]);
     target
         .stdin
         .take()
@@ -144,17 +141,16 @@ fn an_exec_from_another_thread_keeps_a_pid_followed() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_leader_that_leaves_first_keeps_its_process_followed() {
     let m = marker("lexit");
     let helper = threads_helper();
     let cmd = format!("{} leader-exit /bin/true {m}-late", helper.display());
-    let Some((status, rows, err)) = ebq_run(&[
+    let (status, rows, err) = ebq_run(&[
         "-c",
         &cmd,
         &format!("select pid, parent, cmdline from process_events where cmdline like '%{m}%'"),
-    ]) else {
-        return;
-    };
+    ]);
     // The command's status (the helper's) is ebq's.
     assert_eq!(status.code(), Some(3), "{err}");
     let helper_pid = pid_of(&rows, &helper.display().to_string());
@@ -164,17 +160,16 @@ fn a_leader_that_leaves_first_keeps_its_process_followed() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_process_whose_leader_left_first_has_its_exit_row() {
     let m = marker("lexitrow");
     let helper = threads_helper();
     let cmd = format!("{} leader-exit /bin/true {m}", helper.display());
-    let Some((_, rows, err)) = ebq_run(&[
+    let (_, rows, err) = ebq_run(&[
         "-c",
         &cmd,
         "select comm, exit_code from process_exit_events",
-    ]) else {
-        return;
-    };
+    ]);
     // The helper's name, as its comm (15 bytes).
     let comm: String = helper
         .file_name()
@@ -192,15 +187,14 @@ fn a_process_whose_leader_left_first_has_its_exit_row() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn the_sigchld_of_a_child_in_the_tree_is_a_row() {
     let m = marker("chld");
-    let Some((status, rows, err)) = ebq_run(&[
+    let (status, rows, err) = ebq_run(&[
         "-c",
         &format!("/bin/sh -c '/bin/true {m}; exit 0'"),
         "select comm, signal_name, target_comm from signal_events where signal = 'SIGCHLD'",
-    ]) else {
-        return;
-    };
+    ]);
     assert!(status.success(), "{err}");
     // Sent by the child that exited, after its exit.
     assert!(
@@ -210,15 +204,14 @@ fn the_sigchld_of_a_child_in_the_tree_is_a_row() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_signal_from_outside_into_the_tree_is_a_row() {
     let m = marker("outside");
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-c",
         &format!("/bin/sh -c 'trap \"\" USR1; sleep 2; exit 0' {m}"),
         "select pid, signal_name, target_pid from signal_events where signal = 'SIGUSR1'",
-    ]) else {
-        return;
-    };
+    ]);
     let deadline = Instant::now() + Duration::from_secs(2);
     // The shell, once its trap is set (SigIgn holds SIGUSR1: bit 9), so
     // the signal is a row and not the shell's death.
@@ -258,15 +251,13 @@ fn a_signal_from_outside_into_the_tree_is_a_row() {
 /// Runs `-d 1s -c CMD` (CMD's processes carry the marker `m`) and checks
 /// that none of them is left running once ebq has ended.
 fn nothing_outlives(m: &str, cmd: &str) {
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-d",
         "1s",
         "-c",
         cmd,
         "select pid from process_events where pid = 1",
-    ]) else {
-        return;
-    };
+    ]);
     std::thread::sleep(Duration::from_millis(400));
     let marked = pids_with(m);
     assert!(!marked.is_empty(), "the command runs");
@@ -282,6 +273,7 @@ fn nothing_outlives(m: &str, cmd: &str) {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn the_command_does_not_outlive_ebq() {
     let m = marker("outlive");
     // A command that ignores SIGTERM, and a child that inherits that.
@@ -292,6 +284,7 @@ fn the_command_does_not_outlive_ebq() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_descendant_that_left_the_process_group_does_not_outlive_ebq_either() {
     let m = marker("setsid");
     nothing_outlives(
@@ -301,38 +294,27 @@ fn a_descendant_that_left_the_process_group_does_not_outlive_ebq_either() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn ebq_exits_with_the_commands_status() {
-    let Some((status, _, _)) = ebq_run(&["-c", "exit 7", "select pid from process_events"]) else {
-        return;
-    };
+    let (status, _, _) = ebq_run(&["-c", "exit 7", "select pid from process_events"]);
     assert_eq!(status.code(), Some(7));
-    let Some((status, _, _)) = ebq_run(&["-c", "kill -TERM $$", "select pid from process_events"])
-    else {
-        return;
-    };
+    let (status, _, _) = ebq_run(&["-c", "kill -TERM $$", "select pid from process_events"]);
     // Killed by a signal: 128 + its number, as a shell says it.
     assert_eq!(status.code(), Some(128 + libc::SIGTERM));
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_command_that_succeeds_in_a_run_that_lost_events_gives_3() {
     let m = marker("lostc");
     // A storm of syscalls through the smallest ring buffer.
     let storm = "dd if=/dev/zero of=/dev/null bs=1 count=300000 2>/dev/null";
     let q = "select pid, syscall from syscall_events where comm = 'dd'";
-    let Some((status, _, err)) =
-        ebq_run(&["--buffer-size", "4K", "-c", &format!("{storm}; : {m}"), q])
-    else {
-        return;
-    };
+    let (status, _, err) = ebq_run(&["--buffer-size", "4K", "-c", &format!("{storm}; : {m}"), q]);
     assert!(err.contains("events were lost"), "{err}");
     assert_eq!(status.code(), Some(3), "{err}");
     // A failing command's own status comes first.
-    let Some((status, _, err)) =
-        ebq_run(&["--buffer-size", "4K", "-c", &format!("{storm}; exit 5"), q])
-    else {
-        return;
-    };
+    let (status, _, err) = ebq_run(&["--buffer-size", "4K", "-c", &format!("{storm}; exit 5"), q]);
     assert!(err.contains("events were lost"), "{err}");
     assert_eq!(status.code(), Some(5), "{err}");
 }
@@ -399,24 +381,16 @@ fn ebq_named(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, bin)
 }
 
-fn unshared(bin: &std::path::Path, args: &[&str]) -> Option<std::process::Output> {
-    if !nix::unistd::geteuid().is_root() {
-        if std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
-            panic!("EBQ_REQUIRE_BPF=1 but this test needs root for unshare");
-        }
-        eprintln!("skipped: unshare --pid needs root");
-        return None;
-    }
-    Some(
-        Command::new("unshare")
-            .args(["--pid", "--fork", "--mount-proc"])
-            .arg(bin)
-            .args(["-o", "json"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("unshare runs"),
-    )
+fn unshared(bin: &std::path::Path, args: &[&str]) -> std::process::Output {
+    common::require_root("unshare --pid");
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(bin)
+        .args(["-o", "json"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("unshare runs")
 }
 
 fn json_lines(out: &std::process::Output) -> Vec<Value> {
@@ -427,19 +401,18 @@ fn json_lines(out: &std::process::Output) -> Vec<Value> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn inside_a_pid_namespace_c_follows_its_command_with_host_pids() {
     let m = marker("nsc");
     let (_dir, bin) = ebq_named("ebq");
-    let Some(out) = unshared(
+    let out = unshared(
         &bin,
         &[
             "-c",
             &format!("/bin/true {m}"),
             &format!("select pid, ns_pid, parent, cmdline from process_events where cmdline like '%{m}%'"),
         ],
-    ) else {
-        return;
-    };
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     let rows = json_lines(&out);
@@ -459,19 +432,12 @@ fn inside_a_pid_namespace_c_follows_its_command_with_host_pids() {
 /// `ebq -p $!` inside `unshare --pid --fork [--mount-proc] /bin/sh -c ...`,
 /// of a `sleep` in the background: its exit row.
 fn p_in_a_pid_namespace(mount_proc: bool) {
+    common::require_root("unshare --pid");
     let (_dir, bin) = ebq_named("ebq");
     let script = format!(
         "sleep 0.8 & {} -o json -p $! \"select pid, ns_pid, comm from process_exit_events\"",
         bin.display()
     );
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("EBQ_REQUIRE_BPF").map_or(true, |v| v != "1"),
-            "EBQ_REQUIRE_BPF=1 but this test needs root for unshare"
-        );
-        eprintln!("skipped: unshare --pid needs root");
-        return;
-    }
     let mut cmd = Command::new("unshare");
     cmd.args(["--pid", "--fork"]);
     if mount_proc {
@@ -493,6 +459,7 @@ fn p_in_a_pid_namespace(mount_proc: bool) {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
     p_in_a_pid_namespace(true);
 }
@@ -500,17 +467,19 @@ fn inside_a_pid_namespace_p_takes_the_namespaces_pid() {
 /// `unshare --pid` alone keeps the host's /proc: -p still takes the
 /// namespace's pid, as getpid() and $! give it.
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn inside_a_pid_namespace_with_the_hosts_proc_p_takes_the_namespaces_pid() {
     p_in_a_pid_namespace(false);
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn inside_a_pid_namespace_ebq_never_reports_itself() {
     let m = marker("nsself");
     // Its own name, so no other ebq of the tests matches its comm.
     let name: String = m.chars().take(15).collect();
     let (_dir, bin) = ebq_named(&name);
-    let Some(out) = unshared(
+    let out = unshared(
         &bin,
         &[
             "-d",
@@ -518,9 +487,7 @@ fn inside_a_pid_namespace_ebq_never_reports_itself() {
             "--stats",
             &format!("select comm from syscall_events where comm = '{name}'"),
         ],
-    ) else {
-        return;
-    };
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(json_lines(&out).is_empty(), "{err}");

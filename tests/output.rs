@@ -61,41 +61,37 @@ fn decode(s: &str) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn count_is_one_row_of_zero_when_nothing_matched() {
     let m = marker("zero");
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-d",
         "400ms",
         &format!("select count(*), max(pid) from process_events where cmdline like '%{m}%'"),
-    ]) else {
-        return;
-    };
+    ]);
     let done = ebq.finish();
     assert!(done.status.success(), "{:?}", done.stderr);
     assert_eq!(done.rows, [json!({"count(*)": 0, "max(pid)": null})]);
     // Aggregated in the kernel: the same.
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-d",
         "400ms",
         "select count(*), sum(duration) from syscall_events where syscall = 'getppid' and pid = 4194304",
-    ]) else {
-        return;
-    };
+    ]);
     let done = ebq.finish();
     assert!(done.status.success(), "{:?}", done.stderr);
     assert_eq!(done.rows, [json!({"count(*)": 0, "sum(duration)": null})]);
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn intervals_have_no_holes() {
     let m = marker("holes");
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "--interval",
         "300ms",
         &format!("select count(*) from process_events where cmdline like '%{m}%'"),
-    ]) else {
-        return;
-    };
+    ]);
     std::thread::sleep(Duration::from_millis(700));
     run_ok(Command::new("/bin/true").arg(&m));
     std::thread::sleep(Duration::from_millis(700));
@@ -126,17 +122,16 @@ fn intervals_have_no_holes() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn grouped_intervals_print_their_rows_and_only_theirs() {
     let m = marker("groups");
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "--interval",
         "300ms",
         &format!(
             "select comm, count(*) from process_events where cmdline like '%{m}%' group by comm"
         ),
-    ]) else {
-        return;
-    };
+    ]);
     std::thread::sleep(Duration::from_millis(500));
     run_ok(Command::new("/bin/true").arg(&m));
     run_ok(Command::new("/bin/true").arg(&m));
@@ -163,13 +158,12 @@ fn grouped_intervals_print_their_rows_and_only_theirs() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn argv_is_a_json_array_jq_can_index() {
     let m = marker("jq");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select argv, cmdline from process_events where cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     run_ok(Command::new("/bin/true").args([m.as_str(), "two words", "", "q\"uote"]));
     ebq.wait_rows(1, |_| true);
     let done = ebq.stop();
@@ -199,6 +193,7 @@ fn argv_is_a_json_array_jq_can_index() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn text_encoding_round_trips_and_keeps_look_alikes_apart() {
     let m = marker("enc");
     let dir = tempfile::Builder::new()
@@ -223,12 +218,8 @@ fn text_encoding_round_trips_and_keeps_look_alikes_apart() {
         paths.push(p);
     }
     let q = format!("select path from file_events where path like '{dir_s}/%' and action = 'open'");
-    let Some(json_run) = Running::start(&[&q]) else {
-        return;
-    };
-    let Some(mut csv) = common::ebq_root() else {
-        return;
-    };
+    let json_run = Running::start(&[&q]);
+    let mut csv = common::ebq_root();
     let csv = csv
         .args(["-o", "csv", "-d", "3s", &q])
         .stdout(Stdio::piped())
@@ -281,6 +272,7 @@ fn text_encoding_round_trips_and_keeps_look_alikes_apart() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn literals_are_read_in_the_encoding() {
     let m = marker("lits");
     let dir = tempfile::Builder::new()
@@ -300,9 +292,7 @@ fn literals_are_read_in_the_encoding() {
     let q = format!(
         "select path from file_events where action = 'open' and (path = '{d}/lit\\xff' or path like '{d}/a\\_b' escape '\\' or path = '{d}/nothing\\\\xff')"
     );
-    let Some(ebq) = Running::start(&[&q]) else {
-        return;
-    };
+    let ebq = Running::start(&[&q]);
     for p in [
         lit.as_bytes(),
         &raw[..],
@@ -329,10 +319,9 @@ fn literals_are_read_in_the_encoding() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_closed_pipe_ends_the_run_before_any_row() {
-    let Some(mut c) = common::ebq_root() else {
-        return;
-    };
+    let mut c = common::ebq_root();
     let (r, w) = nix::unistd::pipe().expect("pipe");
     drop(r);
     let mut child = c
@@ -364,14 +353,13 @@ fn a_closed_pipe_ends_the_run_before_any_row() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_never_true_where_is_a_warning_when_the_run_starts() {
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "-d",
         "200ms",
         "select pid from process_events where pid = 1 and pid = 2",
-    ]) else {
-        return;
-    };
+    ]);
     let done = ebq.finish();
     assert!(done.status.success());
     assert_eq!(
@@ -382,13 +370,12 @@ fn a_never_true_where_is_a_warning_when_the_run_starts() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn sqlite_functions_give_sqlites_answers() {
     let m = marker("fn");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select time, pid, datetime(time, 'unixepoch') as dt, date(time, 'unixepoch') d, strftime('%s|%Y', time, 'unixepoch') as s, printf('%05d|%x|%o|%-6s|', pid, pid, pid, comm) as p from process_events where cmdline like '%{m}%' and printf('%s', comm) = 'true' order by datetime(time, 'unixepoch') desc"
-    ), "-d", "2s"]) else {
-        return;
-    };
+    ), "-d", "2s"]);
     run_ok(Command::new("/bin/true").arg(&m));
     let done = ebq.finish();
     assert!(done.status.success(), "{:?}", done.stderr);
@@ -411,11 +398,9 @@ fn sqlite_functions_give_sqlites_answers() {
     assert_eq!(r["s"], json!(format!("{t}|{}", date("+%Y"))));
     assert_eq!(r["p"], json!(format!("{pid:05}|{pid:x}|{pid:o}|true  |")));
     // GROUP BY a function, HAVING by its alias.
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select strftime('%Y', time, 'unixepoch') as year, count(*) as n from process_events where cmdline like '%{m}%' group by year having n > 1"
-    ), "-d", "2s"]) else {
-        return;
-    };
+    ), "-d", "2s"]);
     run_ok(Command::new("/bin/true").arg(&m));
     run_ok(Command::new("/bin/true").arg(&m));
     let done = ebq.finish();
@@ -424,6 +409,7 @@ fn sqlite_functions_give_sqlites_answers() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_hundred_thousand_or_terms_run() {
     let m = marker("or");
     let mut terms: Vec<String> = (0..100_000).map(|i| format!("comm = 'c{i}'")).collect();
@@ -437,9 +423,7 @@ fn a_hundred_thousand_or_terms_run() {
     );
     let file = tempfile::NamedTempFile::new().expect("tmp");
     std::fs::write(file.path(), &q).expect("write");
-    let Some(mut c) = common::ebq_root() else {
-        return;
-    };
+    let mut c = common::ebq_root();
     let out = c
         .args(["-o", "json", "-c", &format!("/bin/true {m}"), "-"])
         .stdin(std::fs::File::open(file.path()).expect("open"))

@@ -103,6 +103,7 @@ fn by_key(mut rows: Vec<Value>, key: &str) -> Vec<Value> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn every_spelling_of_an_opened_file_gives_one_path() {
     let m = marker("spell");
     let (_dir, d) = scratch();
@@ -112,12 +113,10 @@ fn every_spelling_of_an_opened_file_gives_one_path() {
     std::os::unix::fs::symlink(&f, d.join("sub/link")).expect("symlink");
     // The prefix filter is on the file's own directory: a spelling that
     // dodges it as written must still be caught.
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path from file_events where action = 'open' and path like '{}/%' and path like '%{m}%'",
         s(&d)
-    )]) else {
-        return;
-    };
+    )]);
     let name = format!("{m}.txt");
     let ds = s(&d);
     let spellings = [
@@ -154,6 +153,7 @@ fn every_spelling_of_an_opened_file_gives_one_path() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_path_the_kernel_gives_no_file_for_is_normalized() {
     // unlink and a failed open have no file to walk: the path as written,
     // made absolute against the walked cwd, `//` and `.` dropped; a `..`
@@ -164,11 +164,9 @@ fn a_path_the_kernel_gives_no_file_for_is_normalized() {
     let ds = s(&d);
     let gone = format!("{m}-gone");
     std::fs::write(d.join(&gone), "x").expect("file");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, path, requested_path, error from file_events where path like '{ds}/%' and requested_path like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     run(Command::new("/bin/rm")
         .arg(format!("sub/..//./{gone}"))
         .current_dir(&d));
@@ -185,16 +183,15 @@ fn a_path_the_kernel_gives_no_file_for_is_normalized() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn every_spelling_of_an_executed_file_gives_one_path() {
     let m = marker("xspell");
     let (_dir, d) = scratch();
     std::os::unix::fs::symlink("/usr/bin/true", d.join("t")).expect("symlink");
     let truth = real("/usr/bin/true");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path from process_events where path = '{truth}' and cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     let spellings = [
         "/usr//bin/true".to_string(),
         "/tmp/../usr/bin/./true".to_string(),
@@ -254,19 +251,17 @@ fn chroot_script(r: &Path, m: &str, then: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_chrooted_process_gets_the_paths_it_sees() {
+    common::require_root("unshare, mount and chroot");
     let m = marker("root");
     let (_dir, d) = scratch();
-    let Some(files) = Running::start(&[&format!(
+    let files = Running::start(&[&format!(
         "select path, requested_path from file_events where action = 'open' and requested_path like '%{m}%'"
-    )]) else {
-        return;
-    };
-    let Some(execs) = Running::start(&[&format!(
+    )]);
+    let execs = Running::start(&[&format!(
         "select path, cwd from process_events where comm = 'cat' and cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     let script = chroot_script(
         &d,
         &m,
@@ -295,14 +290,13 @@ fn a_chrooted_process_gets_the_paths_it_sees() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_memfd_and_a_deleted_file_read_as_proc_names_them() {
     let m = marker("memfd");
     let (_dir, d) = scratch();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path, exit_code from process_events where cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     let prog = std::fs::read("/usr/bin/true").expect("read /usr/bin/true");
     // A memfd holding the program, executed by its fd (fexecve).
     let name = CString::new(format!("ebq-{m}")).expect("no NUL");
@@ -335,13 +329,12 @@ fn a_memfd_and_a_deleted_file_read_as_proc_names_them() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn an_empty_or_bad_path_is_null_never_the_cwd() {
     let m = marker("empty");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     let empty = CString::new("").expect("no NUL");
     let args = argv(&["x", &m]);
     let env = argv(&[]);
@@ -364,6 +357,7 @@ fn an_empty_or_bad_path_is_null_never_the_cwd() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_script_is_its_own_path_and_names_its_interpreter() {
     let m = marker("script");
     let (_dir, d) = scratch();
@@ -373,11 +367,9 @@ fn a_script_is_its_own_path_and_names_its_interpreter() {
         .expect("chmod");
     let link = d.join("run-me");
     std::os::unix::fs::symlink(&script, &link).expect("symlink");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, interpreter, requested_path, argv from process_events where cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     run(Command::new(&link).arg(&m));
     run(Command::new("/usr/bin/true").arg(&m));
     let rows = ebq.wait_rows(2, |_| true);
@@ -427,22 +419,20 @@ fn deep_write(dir: &Path, depth: usize, uid: u32, name: &str) -> usize {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_path_too_long_to_copy_is_cut_visibly_and_kept_by_the_kernel() {
+    common::require_root("run processes as other users");
     let m = marker("deep");
     let (_dir, d) = scratch();
     let ds = s(&d);
     // Every open of uid 5858 (this test's own), and the same with the
     // directory's prefix, which the cut path cannot be checked against.
-    let Some(all) = Running::start(&[
+    let all = Running::start(&[
         "select path, requested_path, truncated from file_events where uid = 5858 and action = 'create'",
-    ]) else {
-        return;
-    };
-    let Some(prefixed) = Running::start(&[&format!(
+    ]);
+    let prefixed = Running::start(&[&format!(
         "select path from file_events where uid = 5858 and action = 'create' and path like '{ds}/%'"
-    )]) else {
-        return;
-    };
+    )]);
     let name = format!("{m}.txt");
     assert!(deep_write(&d, 120, 5858, &name) > 4096);
     let rows = all.wait_rows(1, |_| true);
@@ -466,14 +456,14 @@ fn a_path_too_long_to_copy_is_cut_visibly_and_kept_by_the_kernel() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_deep_path_that_fits_is_whole() {
+    common::require_root("run processes as other users");
     let m = marker("fits");
     let (_dir, d) = scratch();
-    let Some(ebq) = Running::start(&[
+    let ebq = Running::start(&[
         "select path, truncated from file_events where uid = 5859 and action = 'create'",
-    ]) else {
-        return;
-    };
+    ]);
     let name = format!("{m}.txt");
     assert!(deep_write(&d, 80, 5859, &name) < 4096 - s(&d).len() - name.len() - 1);
     let rows = ebq.wait_rows(1, |_| true);
@@ -487,6 +477,7 @@ fn a_deep_path_that_fits_is_whole() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_failed_exec_of_an_fd_is_the_fds_file() {
     let m = marker("fdfail");
     let (_dir, d) = scratch();
@@ -494,11 +485,9 @@ fn a_failed_exec_of_an_fd_is_the_fds_file() {
     let f = d.join(format!("{m}.txt"));
     std::fs::write(&f, "not a program").expect("file");
     let opened = std::fs::File::open(&f).expect("open");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     assert_eq!(fexecve(opened.as_raw_fd(), &["x", &m]), libc::EACCES);
     let rows = ebq.wait_rows(1, |_| true);
     ebq.stop();
@@ -509,6 +498,7 @@ fn a_failed_exec_of_an_fd_is_the_fds_file() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_dotdot_after_a_symlink_never_names_another_file() {
     // real/sub is a directory, link points at it: link/../victim is
     // real/victim, not ./victim as the text would fold to.
@@ -519,11 +509,9 @@ fn a_dotdot_after_a_symlink_never_names_another_file() {
     std::fs::write(&victim, "x").expect("victim");
     std::os::unix::fs::symlink(d.join("real/sub"), d.join("link")).expect("symlink");
     let written = format!("{}/link/../{m}-victim", s(&d));
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, path, requested_path from file_events where action = 'chmod' and requested_path like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     run(Command::new("/bin/chmod").args(["600", &written]));
     let rows = ebq.wait_rows(1, |_| true);
     ebq.stop();
@@ -539,6 +527,7 @@ fn a_dotdot_after_a_symlink_never_names_another_file() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
     // A script 3.6 KB deep, whose #! names (through a short link) an
     // interpreter as deep, run with 9 KB of arguments from /etc: every
@@ -560,11 +549,9 @@ fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
     std::fs::write(&script, format!("#!{}\nexit 0\n", s(&d.join("l")))).expect("script");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, interpreter, requested_path, cwd, argc, truncated from process_events where requested_path like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     run(Command::new(&script)
         .arg("a".repeat(9000))
         .current_dir("/etc"));
@@ -579,13 +566,12 @@ fn an_exec_with_every_field_at_its_longest_keeps_each_whole() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_failed_exec_at_a_bad_dirfd_is_never_joined_to_the_cwd() {
     let m = marker("badfd");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path, requested_path, cwd, error from process_events where exit_code < 0 and cmdline like '%{m}%'"
-    )]) else {
-        return;
-    };
+    )]);
     let name = CString::new(format!("{m}-prog")).expect("no NUL");
     let args = argv(&["x", &m]);
     let env = argv(&[]);

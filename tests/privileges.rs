@@ -13,17 +13,10 @@ use serde_json::{json, Value};
 /// The user the tests drop to (nobody).
 const NOBODY: &str = "65534";
 
-/// ebq copied into a directory anyone can enter; None when this test cannot
-/// drop privileges (not root).
-fn reachable_ebq() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("EBQ_REQUIRE_BPF").map_or(true, |v| v != "1"),
-            "EBQ_REQUIRE_BPF=1 but this test needs root to drop to another user"
-        );
-        eprintln!("skipped: needs root to drop to another user");
-        return None;
-    }
+/// ebq copied into a directory anyone can enter; fails the test when it
+/// cannot drop privileges (not root).
+fn reachable_ebq() -> (tempfile::TempDir, std::path::PathBuf) {
+    common::require_root("drop to another user");
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(
         dir.path(),
@@ -32,7 +25,7 @@ fn reachable_ebq() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     .expect("chmod");
     let bin = dir.path().join("ebq");
     std::fs::copy(common::bin(), &bin).expect("copy ebq");
-    Some((dir, bin))
+    (dir, bin)
 }
 
 /// `ebq ARGS` as nobody with exactly the capabilities `caps` ("bpf,perfmon").
@@ -72,10 +65,9 @@ fn rows(out: &Output) -> Vec<Value> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn bpf_perfmon_and_dac_read_search_are_all_ebq_needs() {
-    let Some((_dir, bin)) = reachable_ebq() else {
-        return;
-    };
+    let (_dir, bin) = reachable_ebq();
     let m = common::marker("caps");
     let caps = "bpf,perfmon,dac_read_search";
     // Syscall tracepoints (tracefs), a resolved path, -c.
@@ -131,10 +123,9 @@ fn one_line(out: &Output) -> String {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_missing_capability_is_named() {
-    let Some((_dir, bin)) = reachable_ebq() else {
-        return;
-    };
+    let (_dir, bin) = reachable_ebq();
     let q = "select pid from process_events";
     let err = one_line(&as_nobody(&bin, "", &["-d", "1s", q]));
     assert!(
@@ -174,10 +165,9 @@ fn a_missing_capability_is_named() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn explain_says_the_same_notes_to_any_user() {
-    let Some((_dir, bin)) = reachable_ebq() else {
-        return;
-    };
+    let (_dir, bin) = reachable_ebq();
     for q in [
         "select pid from process_events",
         "select pid, path from file_events",

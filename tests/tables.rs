@@ -29,13 +29,12 @@ fn pick(rows: &[Value], keys: &[&str]) -> Vec<Value> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn tcp_connect_and_accept_on_ipv4_show_both_ends() {
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, family, protocol, local_address, local_port, remote_address, remote_port, exit_code, status from socket_events where pid = {} and action in ('connect', 'accept') and family = 'AF_INET'",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let client = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -74,13 +73,12 @@ fn tcp_connect_and_accept_on_ipv4_show_both_ends() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn tcp_on_ipv6_loopback() {
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, family, local_address, local_port, remote_address, remote_port from socket_events where pid = {} and family = 10 and action in ('connect', 'accept')",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let listener = TcpListener::bind("[::1]:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let client = TcpStream::connect(("::1", port)).expect("connect");
@@ -100,6 +98,7 @@ fn tcp_on_ipv6_loopback() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn refused_connect_is_a_failed_row() {
     // A port nobody listens on: bind one, note it, close it.
     let port = TcpListener::bind("127.0.0.1:0")
@@ -107,12 +106,10 @@ fn refused_connect_is_a_failed_row() {
         .local_addr()
         .expect("addr")
         .port();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select remote_address, remote_port, exit_code, error, status from socket_events where pid = {} and action = 'connect' and remote_port = {port}",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let err = TcpStream::connect(("127.0.0.1", port)).expect_err("refused");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
     let rows = ebq.wait_rows(1, |_| true);
@@ -126,13 +123,12 @@ fn refused_connect_is_a_failed_row() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn udp_bind_reports_the_port_the_kernel_chose() {
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, protocol, local_address, local_port from socket_events where pid = {} and protocol = 'udp'",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let port = sock.local_addr().expect("addr").port();
     let rows = ebq.wait_rows(1, |_| true);
@@ -146,13 +142,12 @@ fn udp_bind_reports_the_port_the_kernel_chose() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn unix_sockets_carry_their_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ebq.sock");
     let p = path.to_str().expect("utf8").to_string();
-    let Some(ebq) = Running::start(&[&format!("select action, family, local_address, remote_address from socket_events where pid = {} and family = 'unix'", me())]) else {
-        return;
-    };
+    let ebq = Running::start(&[&format!("select action, family, local_address, remote_address from socket_events where pid = {} and family = 'unix'", me())]);
     let l = UnixListener::bind(&path).expect("bind");
     let mut c = UnixStream::connect(&path).expect("connect");
     let (mut s, _) = l.accept().expect("accept");
@@ -173,13 +168,12 @@ fn unix_sockets_carry_their_path() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn action_picks_only_the_connect_programs() {
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action from socket_events where action = 'connect' and pid = {}",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let _c = TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
     let rows = ebq.wait_rows(1, |_| true);
@@ -197,13 +191,12 @@ fn action_picks_only_the_connect_programs() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn exits_show_the_code_or_the_signal() {
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select pid, parent, exit_code, signal, signal_name, core_dumped from process_exit_events where parent = {}",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     let mut three = Command::new("/bin/sh")
         .args(["-c", "exit 3"])
         .spawn()
@@ -229,19 +222,17 @@ fn exits_show_the_code_or_the_signal() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn kill_between_two_processes_is_a_signal_row() {
+    common::require_bpf();
     let mut target = Command::new("/bin/sleep")
         .arg("60")
         .spawn()
         .expect("target");
     let target_pid = target.id();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select comm, signal, signal_name, target_pid, target_comm, code, result from signal_events where signal = 'SIGUSR1' and target_pid = {target_pid}"
-    )]) else {
-        let _ = target.kill();
-        let _ = target.wait();
-        return;
-    };
+    )]);
     let status = Command::new("/bin/kill")
         .args(["-USR1", &target_pid.to_string()])
         .stdout(Stdio::null())
@@ -261,7 +252,9 @@ fn kill_between_two_processes_is_a_signal_row() {
 
 /// Runs a shell script in `dir` and returns its pid.
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn one_uid_or_one_comm_is_checked_first_and_exactly() {
+    common::require_root("run a process as another user");
     // `uid = v` and `comm = 'x'` are the quick check of the file entries
     // (bpf/ebq.h, enum ebq_quick): only the matching opens come up.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -272,16 +265,12 @@ fn one_uid_or_one_comm_is_checked_first_and_exactly() {
     let tag = format!("q{}", std::process::id() % 1_000_000);
     std::os::unix::fs::symlink("/bin/cat", d.join(&tag)).expect("symlink");
     let prefix = format!("{}/%", d.display());
-    let Some(by_uid) = Running::start(&[&format!(
+    let by_uid = Running::start(&[&format!(
         "select uid, path from file_events where uid = 5656 and path like '{prefix}'"
-    )]) else {
-        return;
-    };
-    let Some(by_comm) = Running::start(&[&format!(
+    )]);
+    let by_comm = Running::start(&[&format!(
         "select comm, path from file_events where comm = '{tag}' and path like '{prefix}'"
-    )]) else {
-        return;
-    };
+    )]);
     let cat = |prog: &std::path::Path, uid: Option<u32>| {
         let mut c = Command::new(prog);
         c.arg(d.join("f")).stdout(Stdio::null());
@@ -322,13 +311,12 @@ fn sh_in(dir: &std::path::Path, script: &str) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn file_operations_have_absolute_paths() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().canonicalize().expect("canonical");
     let ds = d.to_str().expect("utf8").to_string();
-    let Some(ebq) = Running::start(&[&format!("select action, path, dest_path, mode, exit_code, error from file_events where path like '{ds}/%'")]) else {
-        return;
-    };
+    let ebq = Running::start(&[&format!("select action, path, dest_path, mode, exit_code, error from file_events where path like '{ds}/%'")]);
     // Relative paths throughout: ebq must resolve them against the cwd.
     sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && mkdir sub && rmdir sub && ln -s moved.txt sym && rm sym moved.txt && cat missing");
     // The shell has ended: every row is in the kernel's buffer, and the
@@ -359,15 +347,14 @@ fn file_operations_have_absolute_paths() {
 /// each call itself and no exit program is attached, but for the opens,
 /// whose file is known at their exit: same rows.
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn file_rows_from_the_entry_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().canonicalize().expect("canonical");
     let ds = d.to_str().expect("utf8").to_string();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, path, dest_path, mode from file_events where path like '{ds}/%'"
-    )]) else {
-        return;
-    };
+    )]);
     sh_in(&d, "echo x > new.txt && mv new.txt moved.txt && chmod 600 moved.txt && ln -s moved.txt sym && rm sym moved.txt && cat missing");
     let done = ebq.stop();
     let rows = done.rows.clone();
@@ -415,17 +402,16 @@ fn file_rows_from_the_entry_alone() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn dirfd_relative_paths_resolve_against_the_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().canonicalize().expect("canonical");
     std::fs::create_dir(d.join("inner")).expect("mkdir");
     let ds = d.to_str().expect("utf8").to_string();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, path from file_events where action = 'create' and pid = {}",
         me()
-    )]) else {
-        return;
-    };
+    )]);
     // openat(dirfd of inner, "f.txt", O_CREAT): through the fd, not the cwd.
     let inner = std::fs::File::open(d.join("inner")).expect("open dir");
     let fd = std::os::fd::AsRawFd::as_raw_fd(&inner);
@@ -444,18 +430,17 @@ fn dirfd_relative_paths_resolve_against_the_directory() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn path_prefix_filter_keeps_other_opens_in_the_kernel() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().canonicalize().expect("canonical");
     let target = d.join("only-this");
     std::fs::write(&target, b"x").expect("write");
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select path from file_events where action = 'open' and path like '{}%' and pid = {}",
         target.display(),
         me()
-    )]) else {
-        return;
-    };
+    )]);
     // 500 opens the filter must reject in the kernel, then one it keeps.
     for _ in 0..500 {
         let _ = std::fs::File::open("/etc/hostname");
@@ -471,19 +456,16 @@ fn path_prefix_filter_keeps_other_opens_in_the_kernel() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn module_events_report_a_failed_load_or_say_why_not() {
-    let Some(mut cmd) = common::ebq_root() else {
-        return;
-    };
+    let mut cmd = common::ebq_root();
     if std::path::Path::new("/proc/modules").exists() {
         // Loading a real module is not something a test does to its host:
         // finit_module on a file that is no module must fail, and be a row.
-        let Some(ebq) = Running::start(&[&format!(
+        let ebq = Running::start(&[&format!(
             "select action, path, exit_code from module_events where pid = {}",
             me()
-        )]) else {
-            return;
-        };
+        )]);
         let f = std::fs::File::open("/bin/true").expect("open");
         let empty = std::ffi::CString::default();
         // SAFETY: finit_module(2) with a valid fd and an empty argument string.
@@ -529,15 +511,15 @@ fn module_events_report_a_failed_load_or_say_why_not() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn chown_link_and_truncate_rows_carry_their_values() {
+    common::require_root("chown a file to another user");
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().canonicalize().expect("canonical");
     let ds = d.to_str().expect("utf8").to_string();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select action, path, dest_path, owner_uid, owner_gid, exit_code from file_events where action in ('chown', 'link', 'truncate') and path like '{ds}/%'"
-    )]) else {
-        return;
-    };
+    )]);
     let f = d.join("f");
     std::fs::write(&f, b"data").expect("write");
     let c = |p: &std::path::Path| std::ffi::CString::new(p.to_str().expect("utf8")).expect("cstr");
@@ -561,13 +543,12 @@ fn chown_link_and_truncate_rows_carry_their_values() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn syscall_arguments_are_the_calls_own_and_filter_in_the_kernel() {
     let me = std::process::id();
-    let Some(ebq) = Running::start(&[&format!(
+    let ebq = Running::start(&[&format!(
         "select syscall, arg0, arg1, arg2, exit_code, error from syscall_events where pid = {me} and syscall = 'lseek' and arg1 = 424242 and arg2 between 5 and 9"
-    )]) else {
-        return;
-    };
+    )]);
     for (offset, whence) in [(424242i64, 7i64), (111, 7), (424242, 3), (424242, 8)] {
         // SAFETY: lseek of a bad fd: it fails with EBADF and touches nothing.
         let r = unsafe { libc::syscall(libc::SYS_lseek, -1i64, offset, whence) };

@@ -153,10 +153,10 @@ fn script() -> Script {
 }
 
 /// ebq as root with a known TERM, colors off (the tests measure text).
-fn ebq(args: &[&str]) -> Option<Command> {
-    let mut c = common::ebq_root_env(&[("TERM", "xterm")])?;
+fn ebq(args: &[&str]) -> Command {
+    let mut c = common::ebq_root_env(&[("TERM", "xterm")]);
     c.args(["--color", "never"]).args(args);
-    Some(c)
+    c
 }
 
 /// The two layouts at one terminal width: `select *` (22 columns) cannot
@@ -164,9 +164,7 @@ fn ebq(args: &[&str]) -> Option<Command> {
 /// stay a table.
 fn layouts_at(cols: u16) {
     let s = script();
-    let Some(cmd) = ebq(&["-c", &s.path, "select * from process_events"]) else {
-        return;
-    };
+    let cmd = ebq(&["-c", &s.path, "select * from process_events"]);
     let r = run_pty(cmd, cols);
     assert!(r.status.success(), "{}", r.stderr);
     r.assert_fits(cols.into());
@@ -194,9 +192,7 @@ fn layouts_at(cols: u16) {
         );
     }
 
-    let Some(cmd) = ebq(&["-c", &s.path, "select pid, comm, path from process_events"]) else {
-        return;
-    };
+    let cmd = ebq(&["-c", &s.path, "select pid, comm, path from process_events"]);
     let r = run_pty(cmd, cols);
     assert!(r.status.success(), "{}", r.stderr);
     r.assert_fits(cols.into());
@@ -215,40 +211,40 @@ fn layouts_at(cols: u16) {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn at_80_columns() {
     layouts_at(80);
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn at_120_columns() {
     layouts_at(120);
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn at_200_columns() {
     layouts_at(200);
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn wide_prints_values_whole_past_the_terminal() {
     let s = script();
-    let Some(cmd) = ebq(&["-w", "-c", &s.path, "select * from process_events"]) else {
-        return;
-    };
+    let cmd = ebq(&["-w", "-c", &s.path, "select * from process_events"]);
     let r = run_pty(cmd, 80);
     assert!(r.status.success(), "{}", r.stderr);
     assert!(r.widest() > 80, "{}", r.out);
     let path_line = format!("path        | {}", s.path);
     assert!(r.lines().contains(&path_line.as_str()), "{}", r.out);
     // Three columns fit at their useful widths: a table, the path uncut.
-    let Some(cmd) = ebq(&[
+    let cmd = ebq(&[
         "--wide",
         "-c",
         &s.path,
         "select pid, comm, path from process_events",
-    ]) else {
-        return;
-    };
+    ]);
     let r = run_pty(cmd, 80);
     assert!(r.status.success(), "{}", r.stderr);
     assert!(
@@ -272,11 +268,10 @@ fn set_starts(out: &str) -> Vec<usize> {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn interval_redraws_on_a_terminal_and_appends_with_no_clear() {
     let q = "select comm, count(*) from syscall_events group by comm";
-    let Some(cmd) = ebq(&["--interval", "300ms", "-d", "1600ms", q]) else {
-        return;
-    };
+    let cmd = ebq(&["--interval", "300ms", "-d", "1600ms", q]);
     let r = run_pty(cmd, 120);
     assert!(r.status.success(), "{}", r.stderr);
     r.assert_fits(120);
@@ -296,9 +291,7 @@ fn interval_redraws_on_a_terminal_and_appends_with_no_clear() {
     }
     assert_eq!(r.out.matches(CLEAR).count(), starts.len() - 1);
 
-    let Some(cmd) = ebq(&["--no-clear", "--interval", "300ms", "-d", "1600ms", q]) else {
-        return;
-    };
+    let cmd = ebq(&["--no-clear", "--interval", "300ms", "-d", "1600ms", q]);
     let r = run_pty(cmd, 120);
     assert!(r.status.success(), "{}", r.stderr);
     assert!(set_starts(&r.out).len() >= 3, "{}", r.out);
@@ -306,6 +299,7 @@ fn interval_redraws_on_a_terminal_and_appends_with_no_clear() {
 }
 
 #[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn histograms_of_groups_share_one_scale_and_align() {
     // Four groups: `true` run 30 times with argc 4, the others once with
     // argc 2 or 3. Alone, each group's bar would be full.
@@ -318,13 +312,11 @@ fn histograms_of_groups_share_one_scale_and_align() {
     .expect("script");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&multi, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let Some(cmd) = ebq(&[
+    let cmd = ebq(&[
         "-c",
         &multi,
         "select comm, count(*), hist(argc) from process_events group by comm",
-    ]) else {
-        return;
-    };
+    ]);
     let r = run_pty(cmd, 80);
     assert!(r.status.success(), "{}", r.stderr);
     r.assert_fits(80);

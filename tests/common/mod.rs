@@ -3,8 +3,13 @@
 //! otherwise), waiting until its programs are attached, and collecting its
 //! NDJSON rows and stderr.
 //!
-//! With EBQ_REQUIRE_BPF=1 (set by .ci/run) a test that cannot load BPF
-//! fails; otherwise it says why and skips.
+//! Every test that needs root (to load BPF, unshare, drop to another user,
+//! read ebq's fdinfo, run bpftrace) is marked
+//! `#[ignore = "needs root: cargo test -- --include-ignored, as root"]`,
+//! the same words everywhere (an attribute takes no const): a plain
+//! `cargo test` lists it as ignored, never as passed. Run with
+//! `--include-ignored`, such a test that cannot have root fails with one
+//! message (`no_root`) instead of passing having tested nothing.
 
 #![allow(dead_code)]
 
@@ -40,31 +45,52 @@ fn sudo_works() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// ebq with the privileges to load BPF, or None (the test then skips).
-pub fn ebq_root() -> Option<Command> {
+/// Fails the running test: it needs root to do `what` and has not got it.
+pub fn no_root(what: &str) -> ! {
+    panic!(
+        "needs root to {what}, and this test runs as uid {}: run `cargo test -- --include-ignored` as root",
+        nix::unistd::geteuid()
+    )
+}
+
+/// Fails the running test unless it runs as root itself: for a test that
+/// does more than run ebq with root (unshares, chowns, runs processes as
+/// other users, reads ebq's /proc, runs bpftrace), which sudo cannot do.
+pub fn require_root(what: &str) {
+    if !is_root() {
+        no_root(what)
+    }
+}
+
+/// Fails the running test unless `ebq_root` can run ebq with root: for a
+/// test that starts processes before ebq, so that it fails before them.
+pub fn require_bpf() {
+    if !is_root() && !sudo_works() {
+        no_root("load BPF (or passwordless sudo)")
+    }
+}
+
+/// ebq with the privileges to load BPF; fails the test when it has none.
+pub fn ebq_root() -> Command {
     ebq_root_env(&[])
 }
 
 /// `ebq_root` with environment variables for ebq (sudo would drop them
 /// from the Command's environment: they go through env(1) instead).
-pub fn ebq_root_env(env: &[(&str, &str)]) -> Option<Command> {
+pub fn ebq_root_env(env: &[(&str, &str)]) -> Command {
     if is_root() {
         let mut c = Command::new(bin());
         c.envs(env.iter().copied());
-        return Some(c);
+        return c;
     }
     if sudo_works() {
         let mut c = Command::new("sudo");
         c.args(["-n", "env"])
             .args(env.iter().map(|(k, v)| format!("{k}={v}")))
             .arg(bin());
-        return Some(c);
+        return c;
     }
-    if std::env::var("EBQ_REQUIRE_BPF").is_ok_and(|v| v == "1") {
-        panic!("EBQ_REQUIRE_BPF=1 but this test cannot load BPF: run it as root or with passwordless sudo");
-    }
-    eprintln!("skipped: loading BPF needs root (or passwordless sudo)");
-    None
+    no_root("load BPF (or passwordless sudo)")
 }
 
 /// A string no other test or process uses.
@@ -112,15 +138,15 @@ impl Finished {
 }
 
 impl Running {
-    /// Starts `ebq -o json --stats ARGS` and waits until its programs are
-    /// attached. None when BPF cannot be loaded here (the test skips).
-    pub fn start(args: &[&str]) -> Option<Running> {
+    /// Starts `ebq -o json --stats ARGS` (with root, see `ebq_root`) and
+    /// waits until its programs are attached.
+    pub fn start(args: &[&str]) -> Running {
         Self::start_env(&[], args)
     }
 
     /// `start` with environment variables set for ebq.
-    pub fn start_env(env: &[(&str, &str)], args: &[&str]) -> Option<Running> {
-        let mut cmd = ebq_root_env(env)?;
+    pub fn start_env(env: &[(&str, &str)], args: &[&str]) -> Running {
+        let mut cmd = ebq_root_env(env);
         cmd.args(["-o", "json", "--stats"])
             .args(args)
             .stdout(Stdio::piped())
@@ -173,7 +199,7 @@ impl Running {
                 .iter()
                 .any(|l| l.contains("stats: attached"))
             {
-                return Some(r);
+                return r;
             }
             if let Ok(Some(status)) = r.child.try_wait() {
                 panic!(
