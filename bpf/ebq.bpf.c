@@ -10,6 +10,7 @@
  * Registering a table is one #include below.
  */
 #include "common.bpf.h"
+#include "follow.bpf.h"
 #include "process.bpf.h"
 #include "exit.bpf.h"
 #include "signal.bpf.h"

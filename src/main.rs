@@ -107,7 +107,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
                 .kernel
                 .programs
                 .iter()
-                .any(|p| p.attach.starts_with("tracepoint/"))
+                .any(|p| p.tracepoint().is_some())
         {
             eprintln!(
                 "ebq: note: tracefs is not mounted; a run mounts it at {}",
@@ -117,7 +117,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         let tracepoints = kernel::preflight::Tracepoints::read();
         for p in &plan.kernel.programs {
             let Some(tp) = p.tracepoint() else { continue };
-            if tracepoints.has(tp) != Some(false) {
+            if tracepoints.has(&tp) != Some(false) {
                 continue;
             }
             let what = if p.optional {

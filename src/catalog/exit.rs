@@ -74,16 +74,12 @@ static EXIT_COLUMNS: &[Column] = &with_common![
     Column::int("duration", "Lifetime of the process, ns", col_duration).width(12),
 ];
 
-static EXIT_PROGRAMS: &[Program] = &[
-    Program::new(
-        "process_exit",
-        "raw_tp/sched_process_exit",
-        &[],
-        Some(ebq_exit_stat::EBQ_STAT_SENT_EXIT.0),
-    ),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
-];
+static EXIT_PROGRAMS: &[Program] = &[Program::new(
+    "process_exit",
+    "raw_tp/sched_process_exit",
+    &[],
+    Some(ebq_exit_stat::EBQ_STAT_SENT_EXIT.0),
+)];
 
 pub static PROCESS_EXIT_EVENTS: Table = Table {
     name: "process_exit_events",

@@ -322,11 +322,9 @@ macro_rules! pairs {
                 Program::new(concat!($name, "_enter"), concat!("tracepoint/syscalls/sys_enter_", $name), &[$($tag),*], Some(ebq_file_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0)).optional(),
                 Program::new(concat!($name, "_exit"), concat!("tracepoint/syscalls/sys_exit_", $name), &[$($tag),*], Some(ebq_file_stat::EBQ_STAT_SENT_FILE.0 + ebq_file_action::$stat.0)).optional().needs_any(exit_needs(ebq_file_sys::$sys)).runs("file_exit", ebq_file_sys::$sys.0 as u64),
             )*
-            Program::tail("file_report_tail", "file_tail", &[]),
+            Program::tail("file_report_tail", "file_tail", 0, &[]),
             // The second path of a rename, link or symlink: pruned with them.
-            Program::tail("file_dest_tail", "file_tail", &["rename", "link", "symlink"]).in_slot(1),
-            Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-            Program::follow("follow_free", "raw_tp/sched_process_free"),
+            Program::tail("file_dest_tail", "file_tail", 1, &["rename", "link", "symlink"]),
         ]
     };
 }

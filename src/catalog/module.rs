@@ -154,8 +154,6 @@ static MODULE_PROGRAMS: &[Program] = &[
         &["unload"],
         Some(ebq_module_stat::EBQ_STAT_SENT_MODULE.0 + ebq_module_action::EBQ_MOD_UNLOAD.0),
     ),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static MODULE_EVENTS: Table = Table {

@@ -560,10 +560,10 @@ static PROCESS_PROGRAMS: &[Program] = &[
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1),
     // The reports come in two builds: with the capture code, and bare for
     // a query that reads none of path, arguments, cwd or environment.
-    Program::tail("exec_fail_tail", "exec_tail", &["execve", "execveat"])
+    Program::tail("exec_fail_tail", "exec_tail", 0, &["execve", "execveat"])
         .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1)
         .capturing(EXEC_CAPTURES),
-    Program::tail("exec_fail_bare", "exec_tail", &["execve", "execveat"])
+    Program::tail("exec_fail_bare", "exec_tail", 0, &["execve", "execveat"])
         .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, i32::MIN as i64, -1)
         .bare(EXEC_CAPTURES),
     Program::new(
@@ -582,8 +582,6 @@ static PROCESS_PROGRAMS: &[Program] = &[
     )
     .reports(ebq_filter_col::EBQ_COL_EXIT_CODE.0, 0, 0)
     .bare(EXEC_CAPTURES),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static PROCESS_EVENTS: Table = Table {

@@ -100,16 +100,12 @@ static SIGNAL_COLUMNS: &[Column] = &with_common![
     ),
 ];
 
-static SIGNAL_PROGRAMS: &[Program] = &[
-    Program::new(
-        "signal_generate",
-        "raw_tp/signal_generate",
-        &[],
-        Some(ebq_signal_stat::EBQ_STAT_SENT_SIGNAL.0),
-    ),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
-];
+static SIGNAL_PROGRAMS: &[Program] = &[Program::new(
+    "signal_generate",
+    "raw_tp/signal_generate",
+    &[],
+    Some(ebq_signal_stat::EBQ_STAT_SENT_SIGNAL.0),
+)];
 
 pub static SIGNAL_EVENTS: Table = Table {
     name: "signal_events",

@@ -407,8 +407,6 @@ static SOCKET_PROGRAMS: &[Program] = &[
         Some(ebq_socket_stat::EBQ_STAT_SENT_SOCKET.0 + 4),
     )
     .runs("socket_exit", ebq_socket_action::EBQ_SOCK_LISTEN.0 as u64),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 pub static SOCKET_EVENTS: Table = Table {

@@ -130,8 +130,6 @@ static SYSCALL_PROGRAMS: &[Program] = &[
     ),
     // Only for what the exit knows: exit_code, error, duration.
     Program::new("sys_exit", "tracepoint/raw_syscalls/sys_exit", &[], None).needs(CAP_EXIT),
-    Program::follow("follow_fork", "raw_tp/sched_process_fork"),
-    Program::follow("follow_free", "raw_tp/sched_process_free"),
 ];
 
 static SYSCALL_AGG: KernelAggSpec = KernelAggSpec {

@@ -459,7 +459,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .kernel
         .programs
         .iter()
-        .any(|p| p.attach.starts_with("tracepoint/"))
+        .any(|p| p.tracepoint().is_some())
     {
         summary.notes.extend(preflight::ensure_tracefs()?);
     }

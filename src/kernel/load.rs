@@ -20,6 +20,7 @@ use crate::abi::types::{
     ebq_set_kind, ebq_stat,
 };
 use crate::error::{Error, Result};
+use crate::model::probe::{Attach, Program, UprobeTarget};
 use crate::plan::{AggPlace, KernelHist, Plan};
 
 /// Wakeup batching window; the event loop's poll timeout picks up what a
@@ -312,7 +313,7 @@ pub fn load<'obj>(
     for p in &k.programs {
         let Some(tp) = p.tracepoint() else { continue };
         let Some(dir) = &tracing else { continue };
-        if dir.join("events").join(tp).is_dir() {
+        if dir.join("events").join(&tp).is_dir() {
             continue;
         }
         if !p.optional {
@@ -392,7 +393,7 @@ pub fn load<'obj>(
     for p in k
         .programs
         .iter()
-        .filter(|p| !kernel.dropped.contains(&p.name) && p.tail_of.is_none())
+        .filter(|p| !kernel.dropped.contains(&p.name) && p.tail_of().is_none())
     {
         let link = kernel
             .skel
@@ -407,36 +408,102 @@ pub fn load<'obj>(
                     Error::Kernel(format!("attaching {} to {}: {e}", p.prog, p.attach))
                 })
             })?;
-        kernel.links.borrow_mut().push((p.name, link));
+        kernel
+            .links
+            .borrow_mut()
+            .extend(link.into_iter().map(|l| (p.name, l)));
     }
     Ok(kernel)
 }
 
 use libbpf_rs::skel::Skel as _;
 
-/// Attaches `prog` where the catalog says, with the attachment's cookie:
-/// explicitly rather than from the program's section name, since one
-/// program may serve several tracepoints.
-fn attach(
-    prog: &libbpf_rs::ProgramMut<'_>,
-    p: &crate::catalog::Program,
-) -> libbpf_rs::Result<libbpf_rs::Link> {
-    if let Some(tp) = p.tracepoint() {
-        if let Some((category, name)) = tp.split_once('/') {
-            let opts = libbpf_rs::TracepointOpts {
+/// Attaches `prog` where the probe spec says, with the attachment's
+/// cookie: explicitly rather than from the program's section name, since
+/// one program may serve several attach points. One link per attachment
+/// but for a perf event on every CPU, which takes one per CPU.
+fn attach(prog: &libbpf_rs::ProgramMut<'_>, p: &Program) -> libbpf_rs::Result<Vec<Link>> {
+    let one = |l: libbpf_rs::Result<Link>| l.map(|l| vec![l]);
+    match &p.attach {
+        Attach::Tracepoint { category, name } => one(prog.attach_tracepoint_with_opts(
+            libbpf_rs::TracepointCategory::Custom(category.to_string()),
+            name.as_ref(),
+            libbpf_rs::TracepointOpts {
                 cookie: p.cookie,
                 ..Default::default()
+            },
+        )),
+        // A raw tracepoint's cookie needs Linux 6.10 (the plain attach has
+        // none, and works on every kernel ebq runs on).
+        Attach::RawTracepoint { name } if p.cookie == 0 => one(prog.attach_raw_tracepoint(name)),
+        Attach::RawTracepoint { name } => one(prog.attach_raw_tracepoint_with_opts(
+            name.as_ref(),
+            libbpf_rs::RawTracepointOpts {
+                cookie: p.cookie,
+                ..Default::default()
+            },
+        )),
+        Attach::Uprobe {
+            binary,
+            target,
+            pid,
+            ret,
+        } => {
+            let (func_name, offset) = match target {
+                UprobeTarget::Symbol(s, off) => (Some(s.to_string()), *off),
+                UprobeTarget::Offset(off) => (None, *off),
             };
-            return prog.attach_tracepoint_with_opts(
-                libbpf_rs::TracepointCategory::Custom(category.to_string()),
-                name,
-                opts,
-            );
+            let offset = usize::try_from(offset).map_err(|_| {
+                libbpf_rs::Error::from(std::io::Error::from(std::io::ErrorKind::InvalidInput))
+            })?;
+            one(prog.attach_uprobe_with_opts(
+                // libbpf: -1 is every process.
+                pid.unwrap_or(-1),
+                binary.as_ref(),
+                offset,
+                libbpf_rs::UprobeOpts {
+                    cookie: p.cookie,
+                    retprobe: *ret,
+                    func_name,
+                    ..Default::default()
+                },
+            ))
         }
-    }
-    match p.attach.strip_prefix("raw_tp/") {
-        Some(name) if p.cookie == 0 => prog.attach_raw_tracepoint(name),
-        _ => prog.attach(),
+        Attach::Cgroup { path } => {
+            let dir = std::fs::File::open(path.as_ref()).map_err(libbpf_rs::Error::from)?;
+            use std::os::fd::AsRawFd as _;
+            // The kernel takes its own reference to the cgroup: the
+            // directory's fd may close once the link exists.
+            one(prog.attach_cgroup(dir.as_raw_fd()))
+        }
+        Attach::PerfEvent {
+            kind,
+            config,
+            period,
+            cpu,
+        } => {
+            let cpus: Vec<u32> = match cpu {
+                Some(c) => vec![*c],
+                None => (0..libbpf_rs::num_possible_cpus()? as u32).collect(),
+            };
+            let mut links = Vec::new();
+            for c in cpus {
+                let fd = super::perf::open(*kind, *config, *period, c)?;
+                use std::os::fd::AsRawFd as _;
+                let link = prog.attach_perf_event_with_opts(
+                    fd.as_raw_fd(),
+                    libbpf_rs::PerfEventOpts {
+                        cookie: p.cookie,
+                        ..Default::default()
+                    },
+                )?;
+                // The link holds the perf event now (bpf_link_create
+                // took a reference); our fd closes with `fd`.
+                links.push(link);
+            }
+            Ok(links)
+        }
+        Attach::TailCall { .. } => Ok(Vec::new()),
     }
 }
 
@@ -446,7 +513,9 @@ impl<'obj> Kernel<'obj> {
     fn fill_tail_calls(&self, plan: &Plan) -> Result<()> {
         use std::os::fd::AsRawFd as _;
         for p in &plan.kernel.programs {
-            let Some(array) = p.tail_of else { continue };
+            let Some((array, slot)) = p.tail_of() else {
+                continue;
+            };
             let obj = self.skel.object();
             let prog = obj.progs().find(|q| q.name() == p.prog).ok_or_else(|| {
                 Error::Kernel(format!("program {} is missing from the BPF object", p.prog))
@@ -455,7 +524,7 @@ impl<'obj> Kernel<'obj> {
                 Error::Kernel(format!("map {array} is missing from the BPF object"))
             })?;
             let fd = std::os::fd::AsFd::as_fd(&prog).as_raw_fd() as u32;
-            map.update(&p.tail_slot.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+            map.update(&slot.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
                 .map_err(|e| kernel_err(&format!("filling {array}"), e))?;
         }
         Ok(())

@@ -3,5 +3,6 @@
 
 pub mod btf;
 pub mod load;
+mod perf;
 pub mod pidns;
 pub mod preflight;

@@ -255,7 +255,7 @@ mod tests {
         for t in crate::catalog::TABLES {
             for p in t.programs {
                 if let Some(tp) = p.tracepoint() {
-                    assert_eq!(symbols.has(tp), tracefs.has(tp), "{tp}");
+                    assert_eq!(symbols.has(&tp), tracefs.has(&tp), "{tp}");
                     seen += 1;
                 }
             }

@@ -1,6 +1,7 @@
 //! The shared vocabulary, the floor every stage stands on: values and
 //! their text encoding, raw kernel records and the walked paths in them,
-//! the schema's types (tables, columns, programs), bound expressions and
+//! the schema's types (tables, columns), probe specs (programs and where
+//! they attach), bound expressions and
 //! their evaluation, LIKE, the SQL functions, histogram geometry. Nothing
 //! here imports a stage (sql, plan, kernel, exec, output): they import it.
 
@@ -11,6 +12,7 @@ pub mod hist;
 pub mod like;
 pub mod paths;
 pub mod printf;
+pub mod probe;
 pub mod record;
 pub mod sanitize;
 pub mod schema;

@@ -80,18 +80,20 @@ pub fn render(plan: &Plan) -> String {
         "table",
         &format!("{} ({})", t.name, lower_first(t.doc)),
     );
-    let aw = k.programs.iter().map(|p| p.attach.len()).max().unwrap_or(0);
-    for (i, p) in k.programs.iter().enumerate() {
+    let attach: Vec<String> = k.programs.iter().map(|p| p.attach.to_string()).collect();
+    let aw = attach.iter().map(String::len).max().unwrap_or(0);
+    for (i, (p, at)) in k.programs.iter().zip(&attach).enumerate() {
         let opt = if p.optional { " (optional)" } else { "" };
         line(
             &mut out,
             if i == 0 { "programs" } else { "" },
-            &format!("{:<aw$}  {}{opt}", p.attach, p.prog),
+            &format!("{at:<aw$}  {}{opt}", p.prog),
         );
     }
     let pruned: Vec<&str> = t
         .programs
         .iter()
+        .chain(&crate::plan::FOLLOW_PROGRAMS)
         .filter(|p| !k.programs.iter().any(|q| q.name == p.name))
         .map(|p| p.name)
         .collect();

@@ -127,7 +127,9 @@ pub struct KernelPlan {
     /// Bits of the Probe column's values the kernel keeps (cfg.actions),
     /// for tables whose programs serve several; 0 keeps all.
     pub actions: u32,
-    pub programs: Vec<&'static Program>,
+    /// The probes the query needs, owned: the table's the plan kept, then
+    /// FOLLOW_PROGRAMS under -c / -p.
+    pub programs: Vec<Program>,
     pub follow: bool,
     /// The number every header of the table's events carries (cfg.kind).
     pub kind: u32,
@@ -330,6 +332,13 @@ impl Plan {
     }
 }
 
+/// The programs of -c / -p, whatever the table (bpf/common.bpf.h): a task
+/// forked by a followed one is followed too, and one freed is forgotten.
+pub static FOLLOW_PROGRAMS: [Program; 2] = [
+    Program::new("follow_fork", "raw_tp/sched_process_fork", &[], None),
+    Program::new("follow_free", "raw_tp/sched_process_free", &[], None),
+];
+
 /// Plans `query`; `follow` is true under -c / -p.
 pub fn plan(query: Query, follow: bool) -> Plan {
     let table = query.table;
@@ -356,7 +365,6 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     kernel.programs = table
         .programs
         .iter()
-        .filter(|p| !p.follow_only || follow)
         .filter(|p| p.needs_capture & kernel.capture == p.needs_capture)
         .filter(|p| p.needs_any == 0 || p.needs_any & kernel.capture != 0)
         .filter(|p| match p.capture_variant {
@@ -371,6 +379,8 @@ pub fn plan(query: Query, follow: bool) -> Plan {
             Some(tags) if !p.tags.is_empty() => p.tags.iter().any(|t| tags.contains(*t)),
             _ => true,
         })
+        .chain(FOLLOW_PROGRAMS.iter().filter(|_| follow))
+        .cloned()
         .collect();
     if let (Some(bit), Some(tags)) = (table.action_bit, &kernel.probe_tags) {
         // No known value at all: a bit no event has, so every one is rejected.
