@@ -5,6 +5,8 @@ pub mod btf;
 pub mod load;
 pub mod pidns;
 pub mod preflight;
+#[cfg(test)]
+mod selftest;
 
 /// A libbpf-cargo skeleton, generated code: none of our lints apply.
 macro_rules! skeleton {
@@ -41,4 +43,11 @@ skeleton!(
     /// The pid namespace helper's object (bpf/pidns.bpf.c).
     pidns_skel,
     "pidns.skel.rs"
+);
+
+#[cfg(test)]
+skeleton!(
+    /// The row header's test object (bpf/selftest.bpf.c), for selftest.rs.
+    selftest_skel,
+    "selftest.skel.rs"
 );
