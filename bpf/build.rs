@@ -12,7 +12,8 @@ use std::{env, ffi::OsString, path::PathBuf};
 use libbpf_cargo::SkeletonBuilder;
 
 /// One entry per BPF object: bpf/<name>.bpf.c -> OUT_DIR/<name>.skel.rs.
-const OBJECTS: &[&str] = &["ebq", "pidns"];
+/// `selftest` is embedded only in test builds (src/kernel/selftest.rs).
+const OBJECTS: &[&str] = &["ebq", "pidns", "selftest"];
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

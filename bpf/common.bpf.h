@@ -489,25 +489,52 @@ static __always_inline __u32 task_ns_pid(struct task_struct *task)
 	return nr;
 }
 
-static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task)
+/*
+ * A row's header comes two ways, from one list of fields. fill_header()
+ * is for rows about the current task, nearly every row: helpers answer
+ * its pid, uid, gid, cgroup and comm from `current`, with none of the
+ * probe reads of the task_struct they would take. Rows whose subject is another task (an OOM victim, a woken
+ * task, the issuer of a block I/O completed in an interrupt, a socket's
+ * owner in softirq) take fill_header_of(), which reads every field from
+ * the task_struct it is given. `cur` is a constant at each call, so clang
+ * keeps one side of each choice: fill_header()'s code is what it was
+ * before fill_header_of() existed, field for field and read for read.
+ */
+static __always_inline void fill_header_from(struct ebq_header *h, struct task_struct *task,
+					     const bool cur)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u64 ug = bpf_get_current_uid_gid();
+	__u64 id = cur ? bpf_get_current_pid_tgid() : 0;
+	__u64 ug = cur ? bpf_get_current_uid_gid() : 0;
 	const struct cred *cred = BPF_CORE_READ(task, cred);
 
 	h->ktime_ns = bpf_ktime_get_boot_ns();
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/*
+	 * bpf_get_current_cgroup_id() (kernel/bpf/helpers.c) returns
+	 * cgroup_id(task_dfl_cgroup(current)): the task's cgroup v2,
+	 * task->cgroups->dfl_cgrp, by its kernfs node's id
+	 * (include/linux/cgroup.h).
+	 */
+	h->cgroup_id = cur ? bpf_get_current_cgroup_id()
+			   : BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	h->kind = CFG.kind;
-	h->pid = id >> 32;
-	h->tid = (__u32)id;
+	h->pid = cur ? id >> 32 : BPF_CORE_READ(task, tgid);
+	h->tid = cur ? (__u32)id : BPF_CORE_READ(task, pid);
 	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	h->uid = (__u32)ug;
-	h->gid = ug >> 32;
+	/* The real ids, as bpf_get_current_uid_gid() gives them. */
+	h->uid = cur ? (__u32)ug : BPF_CORE_READ(cred, uid.val);
+	h->gid = cur ? ug >> 32 : BPF_CORE_READ(cred, gid.val);
 	h->euid = BPF_CORE_READ(cred, euid.val);
 	h->egid = BPF_CORE_READ(cred, egid.val);
 	h->auid = BPF_CORE_READ(task, loginuid.val);
 	h->ns_pid = (CFG.capture & EBQ_CAP_NSPID) ? task_ns_pid(task) : 0;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	if (cur) {
+		bpf_get_current_comm(h->comm, sizeof(h->comm));
+	} else {
+		/* Zero-padded to the end, as bpf_get_current_comm() pads it
+		 * (strscpy_pad()): comm filters compare all 16 bytes. */
+		__builtin_memset(h->comm, 0, sizeof(h->comm));
+		BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+	}
 	/* Four more reads of the cred, only for a query that reads them. */
 	if (CFG.capture & EBQ_CAP_CREDS) {
 		h->suid = BPF_CORE_READ(cred, suid.val);
@@ -517,6 +544,21 @@ static __always_inline void fill_header(struct ebq_header *h, struct task_struct
 	} else {
 		h->suid = h->sgid = h->fsuid = h->fsgid = 0;
 	}
+}
+
+/* The header of a row about the current task; `task` must be current. */
+static __always_inline void fill_header(struct ebq_header *h, struct task_struct *task)
+{
+	fill_header_from(h, task, true);
+}
+
+/*
+ * The header of a row about `task`, any task: what fill_header() gives
+ * for the current one, field by field, read from the task_struct.
+ */
+static __always_inline void fill_header_of(struct ebq_header *h, struct task_struct *task)
+{
+	fill_header_from(h, task, false);
 }
 
 /* Every header filter, on the values the event will carry, but -c / -p. */

@@ -41,3 +41,11 @@ skeleton!(
     pidns_skel,
     "pidns.skel.rs"
 );
+
+#[cfg(test)]
+skeleton!(
+    /// The row header's test object (bpf/selftest.bpf.c), for
+    /// kernel/selftest.rs.
+    selftest_skel,
+    "selftest.skel.rs"
+);

@@ -270,6 +270,20 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
+/* A cgroup's id is its kernfs node's (include/linux/cgroup.h, cgroup_id()). */
+struct kernfs_node {
+	u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+/* include/linux/cgroup-defs.h: dfl_cgrp, the task's cgroup v2. */
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	struct list_head tasks;
 	pid_t pid;
@@ -287,6 +301,7 @@ struct task_struct {
 	struct signal_struct *signal;
 	struct pid *thread_pid;
 	struct callback_head *task_works;
+	struct css_set *cgroups;
 };
 
 struct module {

@@ -6,3 +6,5 @@ pub mod load;
 mod perf;
 pub mod pidns;
 pub mod preflight;
+#[cfg(test)]
+mod selftest;
