@@ -422,7 +422,7 @@ use libbpf_rs::skel::Skel as _;
 /// cookie: explicitly rather than from the program's section name, since
 /// one program may serve several attach points. One link per attachment
 /// but for a perf event on every CPU, which takes one per CPU.
-fn attach(prog: &libbpf_rs::ProgramMut<'_>, p: &Program) -> libbpf_rs::Result<Vec<Link>> {
+pub(crate) fn attach(prog: &libbpf_rs::ProgramMut<'_>, p: &Program) -> libbpf_rs::Result<Vec<Link>> {
     let one = |l: libbpf_rs::Result<Link>| l.map(|l| vec![l]);
     match &p.attach {
         Attach::Tracepoint { category, name } => one(prog.attach_tracepoint_with_opts(
