@@ -4,7 +4,7 @@
  * and their load-time configuration, counters and the common event header.
  * Paths and their filter are in path.bpf.h.
  *
- * Filters follow one rule (DESIGN.md, pushdown): they may keep an event the
+ * Filters follow one rule (docs/ARCHITECTURE.md, pushdown): they may keep an event the
  * query rejects, never the reverse, because userspace re-checks the whole
  * WHERE. Cheapest checks run first, and every check the query does not use
  * is cut out by the verifier, since `cfg` is const volatile (rodata, frozen

@@ -1,6 +1,6 @@
 //! ebq: one SQL SELECT over kernel events, answered by precompiled eBPF.
 //!
-//! The pipeline (DESIGN.md): sql (parse, bind against the catalog) -> plan
+//! The pipeline (docs/ARCHITECTURE.md): sql (parse, bind against the catalog) -> plan
 //! (pushdown, probe and capture pruning) -> kernel (load, attach) -> exec
 //! (decode, filter, project) -> output. main() only dispatches and turns
 //! errors into one `ebq:` message and an exit status: 2 for a mistake in
@@ -163,7 +163,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         eprintln!(
             "ebq: warning: {} events were not aggregated: the kernel's map holds {} groups",
             k.agg_missed,
-            kernel::load::KERNEL_AGG_GROUPS
+            plan::physical::KERNEL_AGG_GROUPS
         );
     }
     if summary.capped > 0 {

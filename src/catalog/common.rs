@@ -28,7 +28,7 @@ fn col_auid(r: &Record) -> Value {
     }
 }
 
-/// The columns every table has first (DESIGN.md); the hidden ones added
+/// The columns every table has first (docs/ARCHITECTURE.md); the hidden ones added
 /// for osquery's names come last, out of SELECT *.
 pub const COMMON: [Column; 19] = [
     Column::int("time", "Unix time of the event, seconds", col_time).width(10),

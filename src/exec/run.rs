@@ -19,7 +19,7 @@ use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::config::{Config, Target};
 use crate::error::{Error, Result};
 use crate::kernel::btf::BtfCache;
-use crate::kernel::load::{self, KernelStats, LoadOptions};
+use crate::kernel::load::{self, KernelStats};
 use crate::kernel::pidns;
 use crate::kernel::preflight;
 use crate::model::eval;
@@ -478,19 +478,21 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     } else {
         std::process::id()
     };
-    let options = |btf: Option<PathBuf>| LoadOptions {
-        buffer_size,
-        self_tgid,
-        count_filtered: cfg.stats,
-        btf,
-    };
+    let physical = crate::plan::physical::build(
+        plan,
+        &crate::plan::physical::Options {
+            buffer_size,
+            self_tgid,
+            count_filtered: cfg.stats,
+        },
+    );
     let (mut storage, mut retry) = (MaybeUninit::uninit(), MaybeUninit::uninit());
     let mut btf_note = match (&btf_cache, &cached) {
         (None, _) => "the kernel's (no cache)".to_string(),
         (Some(_), Some(p)) => format!("cached copy {}", p.display()),
         (Some(_), None) => "the kernel's".to_string(),
     };
-    let kernel = match load::load(&mut storage, plan, &options(cached.clone())) {
+    let kernel = match load::load(&mut storage, &physical, cached.as_deref()) {
         Ok(k) => k,
         // A copy libbpf could not use is dropped, and the whole BTF read
         // instead: the user sees that load's error, if any.
@@ -499,7 +501,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
                 c.discard();
             }
             btf_note = "the kernel's (the cached copy failed: removed)".into();
-            load::load(&mut retry, plan, &options(None))?
+            load::load(&mut retry, &physical, None)?
         }
         Err(e) => return Err(e),
     };
@@ -696,7 +698,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         summary.capped += g.dropped;
     }
     summary.capped += p.capped;
-    summary.kernel = kernel.stats(plan);
+    summary.kernel = kernel.stats(&physical);
     summary.decoded = p.decoded;
     summary.kept = p.kept;
     summary.bad_records = p.bad;

@@ -7,7 +7,7 @@
 use std::ffi::CString;
 use std::mem::MaybeUninit;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
@@ -16,38 +16,11 @@ use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 use super::preflight;
 use crate::abi::skel::{EbqSkel, EbqSkelBuilder};
 use crate::abi::types::{
-    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_filter_mode, ebq_int_key, ebq_prefix_key,
-    ebq_set_kind, ebq_stat,
+    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_int_key, ebq_prefix_key, ebq_stat,
 };
 use crate::error::{Error, Result};
 use crate::model::probe::{Attach, Program, UprobeTarget};
-use crate::plan::{AggPlace, KernelHist, Plan};
-
-/// Wakeup batching window; the event loop's poll timeout picks up what a
-/// window leaves waiting, so it must stay well below it.
-pub const WAKE_NS: u64 = 5_000_000;
-
-/// Groups the kernel's aggregation map holds.
-pub const KERNEL_AGG_GROUPS: u32 = 10240;
-
-/// Processes -c / -p can follow (the `followed` map).
-const FOLLOWED_MAX: u32 = 65536;
-
-/// Bits of the syscall-number bitmap (EBQ_NR_MAX in bpf/ebq.h).
-const EBQ_NR_MAX: u32 = 1024;
-
-/// What the user chose that the kernel side needs besides the plan.
-pub struct LoadOptions {
-    /// Ring buffer bytes: a power of two, a multiple of the page size.
-    pub buffer_size: u32,
-    /// Our own tgid, never reported.
-    pub self_tgid: u32,
-    /// Count what the kernel filters reject (--stats).
-    pub count_filtered: bool,
-    /// A small copy of the kernel's BTF to relocate against (btf.rs), in
-    /// place of the whole of it.
-    pub btf: Option<PathBuf>,
-}
+use crate::plan::physical::KernelConfig;
 
 /// Counters from the `stats` map, summed over CPUs.
 #[derive(Debug, Default, Clone)]
@@ -139,24 +112,16 @@ fn kernel_err(what: &str, e: libbpf_rs::Error) -> Error {
     Error::Kernel(format!("{what}: {e}"))
 }
 
-fn comm_key(kind: ebq_set_kind, comm: &str) -> ebq_comm_key {
-    let mut k = ebq_comm_key {
-        kind: kind.0,
-        ..Default::default()
-    };
-    for (d, s) in k.comm.iter_mut().zip(comm.bytes().take(15)) {
-        *d = s as i8;
-    }
-    k
-}
-
+/// Loads the kernel side of a query: opens the embedded object (with
+/// `btf`, a small copy of the kernel's BTF, in place of the whole of it),
+/// writes `config`'s configuration, sizes and fills its maps, loads the
+/// programs it names and attaches them.
 pub fn load<'obj>(
     storage: &'obj mut MaybeUninit<OpenObject>,
-    plan: &Plan,
-    opts: &LoadOptions,
+    config: &KernelConfig,
+    btf: Option<&Path>,
 ) -> Result<Kernel<'obj>> {
-    let k = &plan.kernel;
-    let custom = match &opts.btf {
+    let custom = match btf {
         Some(p) => Some(
             CString::new(p.as_os_str().as_bytes())
                 .map_err(|_| Error::Kernel(format!("{} holds a NUL", p.display())))?,
@@ -173,144 +138,29 @@ pub fn load<'obj>(
         .open_opts(open_opts, storage)
         .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
 
-    let cfg = &mut open
-        .maps
+    open.maps
         .rodata_data
         .as_deref_mut()
         .ok_or_else(|| Error::Kernel("the BPF object has no configuration section".into()))?
-        .cfg;
-    cfg.self_tgid = opts.self_tgid;
-    cfg.count_filtered = u8::from(opts.count_filtered);
-    // Wake the reader at most every WAKE_NS in a storm (see wake_flags() in
-    // bpf/common.bpf.h), or when a quarter of the buffer is waiting.
-    cfg.wake_ns = WAKE_NS;
-    cfg.wake_bytes = u64::from(opts.buffer_size / 4);
-    cfg.capture = k.capture;
-    cfg.actions = k.actions;
-    cfg.kind = k.kind;
-    cfg.follow = u8::from(k.follow);
-    for (slot, f) in &k.ints {
-        let i = *slot as usize;
-        let mut mode = 0u32;
-        if f.has_range() {
-            mode |= ebq_filter_mode::EBQ_F_RANGE.0;
-            cfg.range[i].lo = f.lo;
-            cfg.range[i].hi = f.hi;
-        }
-        if f.in_set.is_some() {
-            mode |= ebq_filter_mode::EBQ_F_IN.0;
-        }
-        if !f.not_in.is_empty() {
-            mode |= ebq_filter_mode::EBQ_F_NOT_IN.0;
-        }
-        cfg.int_mode[i] = mode as u8;
-        // Syscall numbers: a bitmap the entry tests without a map lookup.
-        if k.bitmap_slot == Some(*slot) {
-            for nr in f.in_set.iter().flatten() {
-                if (0..i64::from(EBQ_NR_MAX)).contains(nr) {
-                    cfg.nr_bitmap[(*nr / 64) as usize] |= 1 << (*nr % 64);
-                }
-            }
-        }
-    }
-    if let Some((quick, v)) = k.quick() {
-        cfg.quick = quick.0 as u8;
-        cfg.quick_val = v;
-    }
-    match &k.comm_in {
-        // One value and nothing to exclude: compared in place, no lookup.
-        Some(set) if set.len() == 1 && k.comm_not_in.is_empty() => {
-            let mut b = [0u8; 16];
-            if let Some(c) = set.first() {
-                for (d, s) in b.iter_mut().zip(c.bytes().take(15)) {
-                    *d = s;
-                }
-            }
-            cfg.comm_one = [
-                u64::from_ne_bytes(b[..8].try_into().unwrap_or_default()),
-                u64::from_ne_bytes(b[8..].try_into().unwrap_or_default()),
-            ];
-            cfg.comm_mode |= ebq_filter_mode::EBQ_F_ONE.0 as u8;
-        }
-        Some(_) => cfg.comm_mode |= ebq_filter_mode::EBQ_F_IN.0 as u8,
-        None => {}
-    }
-    if !k.comm_not_in.is_empty() {
-        cfg.comm_mode |= ebq_filter_mode::EBQ_F_NOT_IN.0 as u8;
-    }
-    if let Some(prefixes) = &k.path_prefixes {
-        cfg.path_mode = ebq_filter_mode::EBQ_F_PREFIX.0 as u8;
-        // Each prefix's first 8 bytes, masked to its length, in memory
-        // order: the kernel compares the path's first word with them before
-        // it copies the path for the trie.
-        if prefixes.len() <= cfg.prefix_word.len() {
-            for (i, p) in prefixes.iter().enumerate() {
-                let (mut word, mut mask) = ([0u8; 8], [0u8; 8]);
-                for (j, b) in p.bytes().take(8).enumerate() {
-                    word[j] = b;
-                    mask[j] = 0xff;
-                }
-                cfg.prefix_word[i] = u64::from_ne_bytes(word);
-                cfg.prefix_mask[i] = u64::from_ne_bytes(mask);
-            }
-            cfg.prefix_words = prefixes.len() as u32;
-        }
-    }
-
-    if let AggPlace::Kernel(a) = &plan.agg_place {
-        cfg.agg_enabled = 1;
-        cfg.agg_keys = a.keys;
-        cfg.agg_measure = a.measure;
-        match a.hist {
-            KernelHist::None => {}
-            KernelHist::Pow2 => cfg.agg_hist = 1,
-            KernelHist::Linear { min, max, step } => {
-                cfg.agg_hist = 2;
-                cfg.lhist_min = min;
-                cfg.lhist_step = step;
-                cfg.lhist_len = crate::model::hist::linear_len(min, max, step) as u32;
-            }
-        }
-    }
-    // The groups map is preallocated: full size only when it is used.
-    let agg_entries = if matches!(plan.agg_place, AggPlace::Kernel(_)) {
-        KERNEL_AGG_GROUPS
-    } else {
-        1
-    };
+        .cfg = config.cfg;
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
-    // Filter maps hold exactly what the plan puts in them: the kernel sets
-    // up a hash map's buckets for all max_entries at creation (65,536 for
-    // `followed` cost 0.4 ms of every start).
-    let entries = |n: usize| n.max(1) as u32;
-    let int_entries: usize = k
-        .ints
-        .values()
-        .map(|f| f.in_set.as_ref().map_or(0, |s| s.len()) + f.not_in.len())
-        .sum();
-    let comm_entries = k.comm_in.as_ref().map_or(0, |s| s.len()) + k.comm_not_in.len();
-    let prefix_entries = k.path_prefixes.as_ref().map_or(0, |s| s.len());
-    let follow_entries = if k.follow { FOLLOWED_MAX } else { 1 };
+    let m = &config.maps;
     open.maps
         .scratch
         .set_max_entries(cpus as u32)
-        .and_then(|_| open.maps.events.set_max_entries(opts.buffer_size))
-        .and_then(|_| open.maps.agg_map.set_max_entries(agg_entries))
-        .and_then(|_| open.maps.int_sets.set_max_entries(entries(int_entries)))
-        .and_then(|_| open.maps.comm_sets.set_max_entries(entries(comm_entries)))
-        .and_then(|_| {
-            open.maps
-                .path_prefixes
-                .set_max_entries(entries(prefix_entries))
-        })
-        .and_then(|_| open.maps.followed.set_max_entries(follow_entries))
+        .and_then(|_| open.maps.events.set_max_entries(m.events))
+        .and_then(|_| open.maps.agg_map.set_max_entries(m.agg_map))
+        .and_then(|_| open.maps.int_sets.set_max_entries(m.int_sets))
+        .and_then(|_| open.maps.comm_sets.set_max_entries(m.comm_sets))
+        .and_then(|_| open.maps.path_prefixes.set_max_entries(m.path_prefixes))
+        .and_then(|_| open.maps.followed.set_max_entries(m.followed))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
     // else the run cannot answer the query.
     let mut dropped: Vec<&'static str> = Vec::new();
     let tracing = preflight::tracing_dir();
-    for p in &k.programs {
+    for p in &config.programs {
         let Some(tp) = p.tracepoint() else { continue };
         let Some(dir) = &tracing else { continue };
         if dir.join("events").join(&tp).is_dir() {
@@ -320,7 +170,7 @@ pub fn load<'obj>(
             return Err(Error::Kernel(format!(
                 "this kernel has no tracepoint {}, which {} needs{}",
                 tp.replace('/', ":"),
-                plan.table().name,
+                config.table,
                 if tp.contains("module") {
                     " (it was built without module support)"
                 } else {
@@ -330,7 +180,8 @@ pub fn load<'obj>(
         }
         let pair = p.name.trim_end_matches("_enter").trim_end_matches("_exit");
         dropped.extend(
-            k.programs
+            config
+                .programs
                 .iter()
                 .filter(|q| q.name.trim_end_matches("_enter").trim_end_matches("_exit") == pair)
                 .map(|q| q.name),
@@ -339,7 +190,7 @@ pub fn load<'obj>(
     dropped.sort_unstable();
     dropped.dedup();
     // The BPF programs behind the attachments kept (one may serve several).
-    let wanted: Vec<&'static str> = k
+    let wanted: Vec<&'static str> = config
         .programs
         .iter()
         .filter(|p| !dropped.contains(&p.name))
@@ -388,9 +239,9 @@ pub fn load<'obj>(
         dropped,
         links: std::cell::RefCell::new(Vec::new()),
     };
-    kernel.fill_maps(plan)?;
-    kernel.fill_tail_calls(plan)?;
-    for p in k
+    kernel.fill_maps(config)?;
+    kernel.fill_tail_calls(config)?;
+    for p in config
         .programs
         .iter()
         .filter(|p| !kernel.dropped.contains(&p.name) && p.tail_of().is_none())
@@ -422,7 +273,10 @@ use libbpf_rs::skel::Skel as _;
 /// cookie: explicitly rather than from the program's section name, since
 /// one program may serve several attach points. One link per attachment
 /// but for a perf event on every CPU, which takes one per CPU.
-pub(crate) fn attach(prog: &libbpf_rs::ProgramMut<'_>, p: &Program) -> libbpf_rs::Result<Vec<Link>> {
+pub(crate) fn attach(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    p: &Program,
+) -> libbpf_rs::Result<Vec<Link>> {
     let one = |l: libbpf_rs::Result<Link>| l.map(|l| vec![l]);
     match &p.attach {
         Attach::Tracepoint { category, name } => one(prog.attach_tracepoint_with_opts(
@@ -510,9 +364,9 @@ pub(crate) fn attach(prog: &libbpf_rs::ProgramMut<'_>, p: &Program) -> libbpf_rs
 impl<'obj> Kernel<'obj> {
     /// Puts each tail-called program in its slot of its prog array, before
     /// anything that calls it is attached.
-    fn fill_tail_calls(&self, plan: &Plan) -> Result<()> {
+    fn fill_tail_calls(&self, config: &KernelConfig) -> Result<()> {
         use std::os::fd::AsRawFd as _;
-        for p in &plan.kernel.programs {
+        for p in &config.programs {
             let Some((array, slot)) = p.tail_of() else {
                 continue;
             };
@@ -530,51 +384,28 @@ impl<'obj> Kernel<'obj> {
         Ok(())
     }
 
-    fn fill_maps(&mut self, plan: &Plan) -> Result<()> {
-        let k = &plan.kernel;
+    /// Puts the plan's set members and prefixes in the filter maps.
+    fn fill_maps(&mut self, config: &KernelConfig) -> Result<()> {
         let maps = &self.skel.maps;
         let one = [1u8];
         let fill = |what: &str, r: libbpf_rs::Result<()>| r.map_err(|e| kernel_err(what, e));
-        for (slot, f) in &k.ints {
-            for (kind, set) in [
-                (ebq_set_kind::EBQ_SET_IN, f.in_set.as_ref()),
-                (ebq_set_kind::EBQ_SET_NOT_IN, Some(&f.not_in)),
-            ] {
-                for v in set.into_iter().flatten() {
-                    let key = ebq_int_key {
-                        col: *slot,
-                        kind: kind.0,
-                        val: *v,
-                    };
-                    fill(
-                        "filling the integer filter map",
-                        maps.int_sets.update(bytes_of(&key), &one, MapFlags::ANY),
-                    )?;
-                }
-            }
+        for key in &config.int_sets {
+            fill(
+                "filling the integer filter map",
+                maps.int_sets.update(bytes_of(key), &one, MapFlags::ANY),
+            )?;
         }
-        for (kind, set) in [
-            (ebq_set_kind::EBQ_SET_IN, k.comm_in.as_ref()),
-            (ebq_set_kind::EBQ_SET_NOT_IN, Some(&k.comm_not_in)),
-        ] {
-            for c in set.into_iter().flatten() {
-                let key = comm_key(kind, c);
-                fill(
-                    "filling the comm filter map",
-                    maps.comm_sets.update(bytes_of(&key), &one, MapFlags::ANY),
-                )?;
-            }
+        for key in &config.comm_sets {
+            fill(
+                "filling the comm filter map",
+                maps.comm_sets.update(bytes_of(key), &one, MapFlags::ANY),
+            )?;
         }
-        for p in k.path_prefixes.iter().flatten() {
-            let mut key = ebq_prefix_key {
-                prefixlen: (p.len() * 8) as u32,
-                ..Default::default()
-            };
-            key.data[..p.len()].copy_from_slice(p.as_bytes());
+        for key in &config.path_prefixes {
             fill(
                 "filling the path prefix map",
                 maps.path_prefixes
-                    .update(bytes_of(&key), &one, MapFlags::ANY),
+                    .update(bytes_of(key), &one, MapFlags::ANY),
             )?;
         }
         Ok(())
@@ -698,11 +529,11 @@ impl<'obj> Kernel<'obj> {
             .unwrap_or(0)
     }
 
-    pub fn stats(&self, plan: &Plan) -> KernelStats {
+    pub fn stats(&self, config: &KernelConfig) -> KernelStats {
         let read = |id: u32| self.read_stat(id);
         let mut sent: Vec<(&'static str, u64, u64)> = Vec::new();
         let mut seen = Vec::new();
-        for p in &plan.kernel.programs {
+        for p in &config.programs {
             if let Some(stat) = p.sent_stat {
                 // Programs that share a counter are counted once.
                 if !seen.contains(&stat) {
@@ -775,14 +606,20 @@ mod tests {
         );
         assert_eq!(
             ebq_filter_config::default().nr_bitmap.len() * 64,
-            EBQ_NR_MAX as usize
+            crate::plan::physical::EBQ_NR_MAX as usize
         );
         // And the map sizes the loader relies on.
         let mut storage = MaybeUninit::uninit();
         let open = EbqSkelBuilder::default()
             .open(&mut storage)
             .expect("the embedded object opens");
-        assert_eq!(open.maps.agg_map.max_entries(), KERNEL_AGG_GROUPS);
-        assert_eq!(open.maps.followed.max_entries(), FOLLOWED_MAX);
+        assert_eq!(
+            open.maps.agg_map.max_entries(),
+            crate::plan::physical::KERNEL_AGG_GROUPS
+        );
+        assert_eq!(
+            open.maps.followed.max_entries(),
+            crate::plan::physical::FOLLOWED_MAX
+        );
     }
 }

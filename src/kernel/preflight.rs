@@ -1,7 +1,7 @@
 //! Checks before anything is loaded, each failing with one line that says
 //! what is missing and what to do: privileges (by capability), BTF, the
 //! ring buffer, and tracefs, which syscall tracepoints need and which ebq
-//! mounts itself when it is absent (DESIGN.md: our machines boot without
+//! mounts itself when it is absent (docs/ARCHITECTURE.md: our machines boot without
 //! it).
 //!
 //! What ebq needs, exactly: CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN,

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::physical::{KernelConfig, Options};
 use super::{IntFilter, Plan, Pushed};
 use crate::abi::types::ebq_capture;
 
@@ -71,7 +72,14 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The plan as text; the programs are those of its physical plan (what
+/// the loader loads and attaches).
 pub fn render(plan: &Plan) -> String {
+    render_with(plan, &super::physical::build(plan, &Options::explain(plan)))
+}
+
+/// `render` with the physical plan `kernel` built already.
+pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
     let mut out = String::new();
     let t = plan.table();
     let k = &plan.kernel;
@@ -80,9 +88,10 @@ pub fn render(plan: &Plan) -> String {
         "table",
         &format!("{} ({})", t.name, lower_first(t.doc)),
     );
-    let attach: Vec<String> = k.programs.iter().map(|p| p.attach.to_string()).collect();
+    let programs = &kernel.programs;
+    let attach: Vec<String> = programs.iter().map(|p| p.attach.to_string()).collect();
     let aw = attach.iter().map(String::len).max().unwrap_or(0);
-    for (i, (p, at)) in k.programs.iter().zip(&attach).enumerate() {
+    for (i, (p, at)) in programs.iter().zip(&attach).enumerate() {
         let opt = if p.optional { " (optional)" } else { "" };
         line(
             &mut out,
@@ -94,7 +103,7 @@ pub fn render(plan: &Plan) -> String {
         .programs
         .iter()
         .chain(&crate::plan::FOLLOW_PROGRAMS)
-        .filter(|p| !k.programs.iter().any(|q| q.name == p.name))
+        .filter(|p| !programs.iter().any(|q| q.name == p.name))
         .map(|p| p.name)
         .collect();
     if !pruned.is_empty() {

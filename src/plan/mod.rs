@@ -13,6 +13,7 @@
 
 pub mod explain;
 pub mod never;
+pub mod physical;
 mod pushdown;
 
 use std::collections::{BTreeMap, BTreeSet};
