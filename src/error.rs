@@ -2,6 +2,14 @@
 //! side. main() prints each as one `ebq:` line (an SQL error adds the query
 //! with a caret under the position) and picks the exit status: 2 for a
 //! mistake in the command line or the query, 1 for everything else.
+//!
+//! The layers: the query (`Sql`, from sql/), the command line (`Usage`),
+//! the kernel side (`Kernel`, a `KernelError` from kernel/ and the event
+//! loop's ring buffer), writing results (`Output`, only where results are
+//! written: an I/O error elsewhere is not an output error), the -c command
+//! (`Command`), and ebq's own invariants (`Internal`: a bug). The planner
+//! has no error of its own: what it cannot push into the kernel it leaves
+//! to userspace.
 
 use std::fmt;
 
@@ -17,11 +25,53 @@ pub enum Error {
     Usage(String),
     /// Loading, attaching or reading the BPF programs; privileges; kernel
     /// features.
-    Kernel(String),
+    Kernel(KernelError),
     /// Writing rows (anything but a closed pipe, which is a clean end).
     Output(std::io::Error),
     /// Running the -c command.
     Command(String),
+    /// Something ebq itself got wrong (its embedded object lacks a program
+    /// the catalog names ...): a bug, said as one.
+    Internal(String),
+}
+
+/// What went wrong on the kernel side, by what the user can do about it.
+#[derive(Debug)]
+pub enum KernelError {
+    /// ebq lacks a privilege it needs (CAP_BPF, reading tracefs ...).
+    Privileges(String),
+    /// This kernel lacks what the query needs (BTF, the ring buffer, a
+    /// tracepoint, module support).
+    Unsupported(String),
+    /// The kernel refused the programs (the verifier) or an attachment.
+    Refused(String),
+    /// Any other failure of a BPF or kernel call: opening the object,
+    /// filling a map, reading the ring buffer, pid namespaces.
+    Failed(String),
+}
+
+impl KernelError {
+    /// `what` failed with `e`.
+    pub fn failed(what: &str, e: impl fmt::Display) -> Error {
+        Error::Kernel(KernelError::Failed(format!("{what}: {e}")))
+    }
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KernelError::Privileges(m)
+            | KernelError::Unsupported(m)
+            | KernelError::Refused(m)
+            | KernelError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<KernelError> for Error {
+    fn from(e: KernelError) -> Self {
+        Error::Kernel(e)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -94,15 +144,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Sql { msg, .. } => f.write_str(msg),
-            Error::Usage(m) | Error::Kernel(m) | Error::Command(m) => f.write_str(m),
+            Error::Usage(m) | Error::Command(m) => f.write_str(m),
+            Error::Kernel(e) => write!(f, "{e}"),
             Error::Output(e) => write!(f, "writing output: {e}"),
+            Error::Internal(m) => write!(f, "internal error (a bug in ebq: please report it): {m}"),
         }
-    }
-}
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Output(e)
     }
 }
 
@@ -135,6 +181,10 @@ mod tests {
         let caret = lines[2].width() - 1;
         let zz = lines[1].find(" zz").expect("zz") + 1;
         assert_eq!(lines[1][..zz].width(), caret, "{r}");
-        assert_eq!(Error::Kernel("x".into()).exit_code(), 1);
+        assert_eq!(
+            Error::Kernel(KernelError::Unsupported("x".into())).exit_code(),
+            1
+        );
+        assert_eq!(Error::Internal("x".into()).exit_code(), 1);
     }
 }

@@ -138,7 +138,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     {
         let stop = stop.clone();
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .map_err(|e| Error::Kernel(format!("installing the Ctrl-C handler: {e}")))?;
+            .map_err(|e| Error::Internal(format!("installing the Ctrl-C handler: {e}")))?;
     }
     let summary = exec::run::run(&plan, &cfg, stop.as_ref())?;
     for n in &summary.notes {

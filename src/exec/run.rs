@@ -17,7 +17,7 @@ use super::agg::{sort_rows, Groups, State};
 use super::target::{self, descendants};
 use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::config::{Config, Target};
-use crate::error::{Error, Result};
+use crate::error::{Error, KernelError, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats};
 use crate::kernel::pidns;
@@ -419,9 +419,9 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             width: cfg.width,
             wide: cfg.wide,
         };
-        let mut s = output::sink(writer, out_columns.clone(), &opts)?;
+        let mut s = output::sink(writer, out_columns.clone(), &opts).map_err(Error::Output)?;
         if plan.query.limit == Some(0) {
-            s.flush()?;
+            s.flush().map_err(Error::Output)?;
             return Ok(summary);
         }
         sink = Some(s);
@@ -592,10 +592,10 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .add(kernel.events(), |data: &[u8]| {
             pipeline.borrow_mut().on_event(data)
         })
-        .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
+        .map_err(|e| KernelError::failed("setting up the ring buffer", e))?;
     let rb = builder
         .build()
-        .map_err(|e| Error::Kernel(format!("setting up the ring buffer: {e}")))?;
+        .map_err(|e| KernelError::failed("setting up the ring buffer", e))?;
 
     let deadline = cfg.duration.map(|d| Instant::now() + d);
     let mut last_loss_check = Instant::now();
@@ -609,7 +609,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => {}
             // Our own callback asked to stop (LIMIT, a stop, a closed pipe).
             Err(_) if pipeline.borrow().done || stop.load(Ordering::SeqCst) => {}
-            Err(e) => return Err(Error::Kernel(format!("reading the ring buffer: {e}"))),
+            Err(e) => return Err(KernelError::failed("reading the ring buffer", e)),
             Ok(()) => {}
         }
         // A poll that timed out reads nothing (libbpf's ring_buffer__poll
@@ -723,6 +723,6 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     if let Some(e) = p.error.take() {
         return Err(Error::Output(e));
     }
-    flushed?;
+    flushed.map_err(Error::Output)?;
     Ok(summary)
 }

@@ -13,7 +13,7 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags};
 
 use crate::abi::pidns_skel::PidnsSkelBuilder;
-use crate::error::{Error, Result};
+use crate::error::{Error, KernelError, Result};
 
 /// The inode number of the initial pid namespace, fixed by the kernel
 /// (include/linux/proc_ns.h, PROC_PID_INIT_INO).
@@ -44,9 +44,10 @@ pub struct HostPids {
 }
 
 fn err(what: &str, e: libbpf_rs::Error) -> Error {
-    Error::Kernel(format!(
-        "translating pids of ebq's pid namespace: {what}: {e}"
-    ))
+    KernelError::failed(
+        &format!("translating pids of ebq's pid namespace: {what}"),
+        e,
+    )
 }
 
 /// Translates `ns_pids` (pids as ebq's namespace numbers them) into the
@@ -73,9 +74,9 @@ pub fn host_pids(ns_pids: &[u32]) -> Result<HostPids> {
         .map_err(|e| err("running the helper", e))?;
     let own = skel.maps.bss_data.as_deref().map_or(0, |b| b.self_tgid);
     if own == 0 {
-        return Err(Error::Kernel(
+        return Err(Error::Kernel(KernelError::Failed(
             "translating pids of ebq's pid namespace: the helper found no pid for ebq".into(),
-        ));
+        )));
     }
     let mut pids = HashMap::new();
     for p in ns_pids {

@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, KernelError, Result};
 
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
@@ -54,10 +54,10 @@ pub fn check_privileges() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    Err(Error::Kernel(format!(
+    Err(Error::Kernel(KernelError::Privileges(format!(
         "loading BPF programs needs CAP_BPF and CAP_PERFMON, and this process lacks {}: run ebq as root (sudo) or with those capabilities; ebq --explain works without",
         missing.join(" and ")
-    )))
+    ))))
 }
 
 /// The oldest kernel ebq runs on, said once: the programs call bpf_loop
@@ -69,9 +69,9 @@ pub fn check_btf() -> Result<()> {
     if Path::new("/sys/kernel/btf/vmlinux").exists() {
         return Ok(());
     }
-    Err(Error::Kernel(format!(
+    Err(Error::Kernel(KernelError::Unsupported(format!(
         "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): ebq needs Linux {MIN_KERNEL} or newer built with CONFIG_DEBUG_INFO_BTF=y"
-    )))
+    ))))
 }
 
 pub fn check_ringbuf() -> Result<()> {
@@ -83,9 +83,9 @@ pub fn check_ringbuf() -> Result<()> {
     if ok == 1 {
         return Ok(());
     }
-    Err(Error::Kernel(format!(
+    Err(Error::Kernel(KernelError::Unsupported(format!(
         "this kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF): ebq needs Linux {MIN_KERNEL} or newer"
-    )))
+    ))))
 }
 
 /// Where tracefs is mounted among the places libbpf looks for it, from
@@ -109,10 +109,10 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
         if dir.join("events").is_dir() {
             return Ok(None);
         }
-        return Err(Error::Kernel(format!(
+        return Err(Error::Kernel(KernelError::Privileges(format!(
             "tracefs ({}) is readable by root only, and the tracepoint ids this query needs are in it: that takes CAP_DAC_READ_SEARCH (or root)",
             dir.display()
-        )));
+        ))));
     }
     if Path::new(TRACEFS).join("events").is_dir()
         || Path::new(DEBUGFS_TRACING).join("events").is_dir()
@@ -132,9 +132,9 @@ pub fn ensure_tracefs() -> Result<Option<String>> {
         } else {
             format!("mounting it at {TRACEFS} failed ({e})")
         };
-        Error::Kernel(format!(
+        Error::Kernel(KernelError::Privileges(format!(
             "tracefs is not mounted and {why}: mount it with `mount -t tracefs tracefs {TRACEFS}`, or run ebq as root"
-        ))
+        )))
     })?;
     Ok(Some(format!(
         "tracefs was not mounted: ebq mounted it at {TRACEFS}"
