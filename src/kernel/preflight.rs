@@ -227,11 +227,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readme_states_the_same_kernel_floor() {
+    fn the_docs_state_the_same_kernel_floor() {
         let readme = include_str!("../../README.md");
         assert!(
             readme.contains(&format!("It needs Linux {MIN_KERNEL} or newer")),
             "README's kernel floor is not {MIN_KERNEL}"
+        );
+        let arch = include_str!("../../docs/ARCHITECTURE.md");
+        assert!(
+            arch.contains(&format!("The floor is Linux {MIN_KERNEL} with BTF")),
+            "docs/ARCHITECTURE.md's kernel floor is not {MIN_KERNEL}"
         );
     }
 
