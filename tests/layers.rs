@@ -43,20 +43,49 @@ fn code(path: &Path, text: &str) -> Option<String> {
     Some(text[..cut].to_string())
 }
 
-/// Every `crate::<module>` a piece of code names (uses and paths alike).
+/// Every `crate::<module>` a piece of code names (uses and paths alike),
+/// grouped ones (`use crate::{a::b, c}`) included.
 fn named_modules(code: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out = Vec::new();
     let mut rest = code;
     while let Some(i) = rest.find("crate::") {
         let after = &rest[i + "crate::".len()..];
-        let name: String = after
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        // `crate::some_macro!` names a macro at the crate's root, no module.
-        let is_macro = after[name.len()..].starts_with('!');
-        if !name.is_empty() && !is_macro {
-            out.push(name);
+        if let Some(group) = after.strip_prefix('{') {
+            // The first segment of each item of the group, at its depth.
+            let mut depth = 0;
+            let mut item_start = true;
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        item_start = true;
+                        continue;
+                    }
+                    c if c.is_whitespace() => continue,
+                    _ => {}
+                }
+                if item_start && depth == 0 {
+                    let name = ident(&group[j..]);
+                    if !name.is_empty() {
+                        out.push(name);
+                    }
+                }
+                item_start = false;
+            }
+        } else {
+            let name = ident(after);
+            // `crate::some_macro!` names a macro at the crate's root, no module.
+            let is_macro = after[name.len()..].starts_with('!');
+            if !name.is_empty() && !is_macro {
+                out.push(name);
+            }
         }
         rest = after;
     }
@@ -121,7 +150,10 @@ fn no_module_imports_a_higher_floor() {
 
 #[test]
 fn the_checker_sees_an_upward_import() {
-    let code = "use crate::model::value::Value;\nfn f() { crate::exec::run::run(); }\ncrate::plain_abi!(T);";
-    assert_eq!(named_modules(code), ["model", "exec"]);
+    let code = "use crate::model::value::Value;\nfn f() { crate::exec::run::run(); }\ncrate::plain_abi!(T);\nuse crate::{\n    output::Sink,\n    plan::{a, b},\n    cli,\n};";
+    assert_eq!(
+        named_modules(code),
+        ["model", "exec", "output", "plan", "cli"]
+    );
     assert!(floor("exec") > floor("catalog"));
 }

@@ -349,7 +349,16 @@ pub(crate) fn attach(
             };
             let mut links = Vec::new();
             for c in cpus {
-                let fd = super::perf::open(*kind, *config, *period, c)?;
+                let fd = match super::perf::open(*kind, *config, *period, c)? {
+                    Some(fd) => fd,
+                    // An offline CPU, one of all: nothing to sample there.
+                    None if cpu.is_none() => continue,
+                    None => {
+                        return Err(libbpf_rs::Error::from(std::io::Error::from_raw_os_error(
+                            libc::ENODEV,
+                        )))
+                    }
+                };
                 use std::os::fd::AsRawFd as _;
                 let link = prog.attach_perf_event_with_opts(
                     fd.as_raw_fd(),

@@ -7,8 +7,9 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use libbpf_rs::libbpf_sys;
 
 /// A sampling perf event of type `kind` (PERF_TYPE_SOFTWARE ...) and
-/// `config` on `cpu`, for every process.
-pub fn open(kind: u32, config: u64, period: u64, cpu: u32) -> libbpf_rs::Result<OwnedFd> {
+/// `config` on `cpu`, for every process; None when the CPU is offline
+/// (ENODEV: a possible CPU has no events while it is down).
+pub fn open(kind: u32, config: u64, period: u64, cpu: u32) -> libbpf_rs::Result<Option<OwnedFd>> {
     // SAFETY: perf_event_attr is plain integers, bitfields and unions of
     // integers: all zeroes is a valid value (and the kernel's default).
     let mut attr: libbpf_sys::perf_event_attr = unsafe { std::mem::zeroed() };
@@ -30,11 +31,15 @@ pub fn open(kind: u32, config: u64, period: u64, cpu: u32) -> libbpf_rs::Result<
         )
     };
     if fd < 0 {
-        return Err(std::io::Error::last_os_error().into());
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENODEV) {
+            return Ok(None);
+        }
+        return Err(e.into());
     }
     let fd = i32::try_from(fd).map_err(|_| invalid())?;
     // SAFETY: the kernel just gave us this fd; nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 fn invalid() -> libbpf_rs::Error {

@@ -183,12 +183,15 @@ impl<'a> Record<'a> {
     /// they were decoded with; a shorter record reads as zeros past its
     /// end.
     pub fn get<T: plain::Plain>(&self) -> &T {
-        let n = std::mem::size_of::<T>().min(FIXED_MAX);
-        match plain::from_bytes(&self.fixed.0[..n]) {
+        // A T that does not fit the copy does not build.
+        const {
+            assert!(std::mem::size_of::<T>() <= FIXED_MAX);
+            assert!(std::mem::align_of::<T>() <= 8);
+        }
+        match plain::from_bytes(&self.fixed.0[..std::mem::size_of::<T>()]) {
             Ok(v) => v,
-            // Fixed is 8-aligned and FIXED_MAX long, and Layout::of
-            // refuses a T that is larger or more aligned.
-            Err(_) => unreachable!("a table struct larger than FIXED_MAX"),
+            // Fixed is 8-aligned and FIXED_MAX long, and T fits it (above).
+            Err(_) => unreachable!("a struct that fits Fixed reads from it"),
         }
     }
 }
