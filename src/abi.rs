@@ -44,8 +44,8 @@ skeleton!(
 
 #[cfg(test)]
 skeleton!(
-    /// The row header's test object (bpf/selftest.bpf.c), for
-    /// kernel/selftest.rs.
+    /// The test object (bpf/selftest.bpf.c): the row header from any task,
+    /// and a program of each attach kind, for kernel/selftest.rs.
     selftest_skel,
     "selftest.skel.rs"
 );

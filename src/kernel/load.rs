@@ -367,8 +367,10 @@ pub(crate) fn attach(
                         ..Default::default()
                     },
                 )?;
-                // The link holds the perf event now (bpf_link_create
-                // took a reference); our fd closes with `fd`.
+                // The link owns the perf event's fd from here: libbpf
+                // closes it when the link is dropped (bpf_link_perf_detach).
+                // Had the attach failed, `fd` would still own it, and close it.
+                let _ = std::os::fd::IntoRawFd::into_raw_fd(fd);
                 links.push(link);
             }
             Ok(links)
