@@ -70,6 +70,71 @@ enum {
 	BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
 };
 
+/*
+ * Program contexts (include/uapi/linux/bpf.h, the ptrace registers of
+ * arch/<arch>/include/uapi/asm/ptrace.h): UAPI layouts the verifier
+ * rewrites accesses to, never CO-RE records, so they sit outside the
+ * preserve_access_index block. Each holds its leading fields only, in the
+ * UAPI's order with none skipped: add a field by writing those before it.
+ * struct pt_regs under its UAPI names is what bpf_tracing.h's PT_REGS_*
+ * read when vmlinux.h is not bpftool's (no __VMLINUX_H__).
+ */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long r15;
+	unsigned long r14;
+	unsigned long r13;
+	unsigned long r12;
+	unsigned long rbp;
+	unsigned long rbx;
+	unsigned long r11;
+	unsigned long r10;
+	unsigned long r9;
+	unsigned long r8;
+	unsigned long rax;
+	unsigned long rcx;
+	unsigned long rdx;
+	unsigned long rsi;
+	unsigned long rdi;
+	unsigned long orig_rax;
+	unsigned long rip;
+	unsigned long cs;
+	unsigned long eflags;
+	unsigned long rsp;
+	unsigned long ss;
+};
+typedef struct pt_regs bpf_user_pt_regs_t;
+#elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+typedef struct user_pt_regs bpf_user_pt_regs_t;
+#endif
+
+/* A perf_event program's context. */
+struct bpf_perf_event_data {
+	bpf_user_pt_regs_t regs;
+	__u64 sample_period;
+	__u64 addr;
+};
+
+/* A cgroup_skb program's context: its len is the packet's, from the IP header. */
+struct __sk_buff {
+	__u32 len;
+};
+
+/* A cgroup sock_addr program's context (connect4 ...): the address in
+ * network byte order. */
+struct bpf_sock_addr {
+	__u32 user_family;
+	__u32 user_ip4;
+	__u32 user_ip6[4];
+	__u32 user_port;
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 typedef struct {

@@ -1,14 +1,26 @@
-//! The row header, checked in the kernel (root only): bpf/selftest.bpf.c
-//! fills it three ways in the test's own thread, through
-//! BPF_PROG_TEST_RUN, and these tests hold each one to what the process
-//! knows of itself and of its parent. fill_header() (the current task,
-//! from helpers) and fill_header_of() (any task, from its task_struct)
-//! must agree field by field on the current task and match getpid(2) and
-//! the rest; fill_header_of() on current->real_parent must describe the
-//! parent as its /proc files do. The run happens in the test's thread, in
-//! a thread of its own, in a thread given every id different (so a field
-//! read from the wrong id shows), and in a process moved into a cgroup of
-//! its own (so the cgroup id is not the root's).
+//! bpf/selftest.bpf.c in the kernel (root only): the row header, and the
+//! attach kinds no catalog table uses yet.
+//!
+//! The row header: the object fills it three ways in the test's own
+//! thread, through BPF_PROG_TEST_RUN, and these tests hold each one to
+//! what the process knows of itself and of its parent. fill_header() (the
+//! current task, from helpers) and fill_header_of() (any task, from its
+//! task_struct) must agree field by field on the current task and match
+//! getpid(2) and the rest; fill_header_of() on current->real_parent must
+//! describe the parent as its /proc files do. The run happens in the
+//! test's thread, in a thread of its own, in a thread given every id
+//! different (so a field read from the wrong id shows), and in a process
+//! moved into a cgroup of its own (so the cgroup id is not the root's).
+//!
+//! The attach kinds (model/probe.rs's `Attach`), each attached through
+//! kernel::load::attach, the loader's one way to attach a probe spec, and
+//! held to exact counts of what the test makes happen: a uprobe and a
+//! uretprobe on a function of this binary (by symbol in this process, by
+//! symbol in every process, by file offset), with their cookie, process,
+//! argument and return value; cgroup_skb egress and cgroup connect4 on a
+//! cgroup of their own, into which a child process moves before it sends
+//! datagrams; a software perf event on every CPU and on one, with its
+//! period, cookie and links, and the fds its links own.
 //!
 //! The pid numbers (pid, tid, ppid and the parent's) are the kernel's,
 //! the initial pid namespace's; in another one the tests compare them with
@@ -16,14 +28,17 @@
 
 use std::mem::MaybeUninit;
 use std::os::unix::fs::MetadataExt;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::ProgramInput;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{Link, OpenObject, ProgramInput};
 use nix::time::{clock_gettime, ClockId};
 use nix::unistd;
 
-use crate::abi::selftest_skel::types::{ebq_capture, ebq_header};
-use crate::abi::selftest_skel::SelftestSkelBuilder;
+use crate::abi::selftest_skel::types::{bss, ebq_capture, ebq_header, selftest_uprobe};
+use crate::abi::selftest_skel::{OpenSelftestSkel, SelftestSkel, SelftestSkelBuilder};
+use crate::model::probe::{Attach, Program, UprobeTarget};
 
 /// The kind every header of the test gets (cfg.kind, set before loading).
 const KIND: u32 = 0x5e1f;
@@ -57,9 +72,7 @@ fn run() -> Headers {
 /// before the program.
 fn run_after(between: impl FnOnce()) -> Headers {
     let mut storage = MaybeUninit::uninit();
-    let mut open = SelftestSkelBuilder::default()
-        .open(&mut storage)
-        .expect("opening bpf/selftest.bpf.c");
+    let mut open = open_only(&mut storage, &["header_selftest"]);
     let cfg = &mut open
         .maps
         .rodata_data
@@ -68,9 +81,7 @@ fn run_after(between: impl FnOnce()) -> Headers {
         .cfg;
     cfg.capture = ebq_capture::EBQ_CAP_NSPID.0 | ebq_capture::EBQ_CAP_CREDS.0;
     cfg.kind = KIND;
-    let skel = open
-        .load()
-        .expect("loading bpf/selftest.bpf.c (as root, on a kernel ebq supports)");
+    let skel = load(open);
     between();
     let before_ns = boot_ns();
     let out = skel
@@ -80,7 +91,7 @@ fn run_after(between: impl FnOnce()) -> Headers {
         .expect("running header_selftest with BPF_PROG_TEST_RUN");
     let after_ns = boot_ns();
     assert_eq!(out.return_value, 0, "header_selftest's return value");
-    let bss = skel.maps.bss_data.as_deref().expect("the object's .bss");
+    let bss = seen(&skel);
     Headers {
         current: bss.hdr_current,
         of_current: bss.hdr_of_current,
@@ -88,6 +99,31 @@ fn run_after(between: impl FnOnce()) -> Headers {
         before_ns,
         after_ns,
     }
+}
+
+/// Opens bpf/selftest.bpf.c with only `progs` of its programs to load.
+fn open_only<'obj>(
+    storage: &'obj mut MaybeUninit<OpenObject>,
+    progs: &[&str],
+) -> OpenSelftestSkel<'obj> {
+    let mut open = SelftestSkelBuilder::default()
+        .open(storage)
+        .expect("opening bpf/selftest.bpf.c");
+    for mut prog in open.open_object_mut().progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        prog.set_autoload(progs.contains(&name.as_str()));
+    }
+    open
+}
+
+fn load(open: OpenSelftestSkel<'_>) -> SelftestSkel<'_> {
+    open.load()
+        .expect("loading bpf/selftest.bpf.c (as root, on a kernel ebq supports)")
+}
+
+/// What the object's programs wrote, as they left it.
+fn seen<'a>(skel: &'a SelftestSkel<'_>) -> &'a bss {
+    skel.maps.bss_data.as_deref().expect("the object's .bss")
 }
 
 fn comm(h: &ebq_header) -> String {
@@ -426,9 +462,43 @@ fn header_of_thread_with_other_ids() {
     }
 }
 
-/// Set in the test binary header_in_other_cgroup runs again: the cgroup v2
-/// directory that process moves into.
+/// Set in the test binary run again (run_child) by header_in_other_cgroup
+/// and the cgroup attach tests: the cgroup v2 directory that process moves
+/// into.
 const CGROUP_ENV: &str = "EBQ_SELFTEST_CGROUP";
+
+/// Runs `test`, a test of this module, again in a process of its own
+/// (this binary, alone, with `env` set: what tells that test it is the
+/// child), and returns the child's pid once it has passed. How a test has
+/// another process act (move into a cgroup, call the uprobe target)
+/// without moving or disturbing the other tests of this one.
+fn run_child(test: &str, env: &[(&str, &str)]) -> u32 {
+    let name = module_path!()
+        .split_once("::")
+        .map_or(module_path!(), |(_, rest)| rest);
+    let child = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "--include-ignored", "--test-threads=1"])
+        .arg(format!("{name}::{test}"))
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running the test binary again");
+    let pid = child.id();
+    let out = child
+        .wait_with_output()
+        .expect("waiting for the test binary run again");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("test result: ok. 1 passed"),
+        "{test} in a process of its own ({env:?}):\n{text}"
+    );
+    pid
+}
 
 /// A directory removed when dropped (a cgroup: empty once its process is
 /// reaped, which may take the kernel a moment).
@@ -440,21 +510,39 @@ impl Drop for Removed {
             if std::fs::remove_dir(&self.0).is_ok() {
                 return;
             }
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(10));
         }
         eprintln!("could not remove {}", self.0);
     }
 }
 
+/// A cgroup of the test's own, ebq-selftest-<what>-<pid> under this
+/// process's cgroup v2 directory, removed when dropped.
+fn new_cgroup(what: &str) -> Removed {
+    let dir = format!(
+        "{}/ebq-selftest-{what}-{}",
+        cgroup_dir("/proc/self"),
+        std::process::id()
+    );
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating the cgroup {dir}: {e}"));
+    Removed(dir)
+}
+
+/// In the test binary run again with CGROUP_ENV set (run_child): moves
+/// this process into that cgroup and returns it. Alone in its process, the
+/// test moves no other test.
+fn moved_into_cgroup() -> Option<String> {
+    let dir = std::env::var_os(CGROUP_ENV)?;
+    let dir = dir.to_str().expect("a UTF-8 path").to_owned();
+    std::fs::write(format!("{dir}/cgroup.procs"), "0")
+        .unwrap_or_else(|e| panic!("moving into {dir}: {e}"));
+    Some(dir)
+}
+
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn header_in_other_cgroup() {
-    if let Some(dir) = std::env::var_os(CGROUP_ENV) {
-        // The test binary run again, alone: moving this process moves no
-        // other test.
-        let dir = dir.to_str().expect("a UTF-8 path").to_owned();
-        std::fs::write(format!("{dir}/cgroup.procs"), "0")
-            .unwrap_or_else(|e| panic!("moving into {dir}: {e}"));
+    if let Some(dir) = moved_into_cgroup() {
         let h = run();
         check_current(&h);
         let ino = std::fs::metadata(&dir).expect("the new cgroup").ino();
@@ -462,29 +550,458 @@ fn header_in_other_cgroup() {
         assert_eq!(h.of_current.cgroup_id, ino, "fill_header_of's cgroup_id");
         return;
     }
-    let dir = format!(
-        "{}/ebq-selftest-{}",
-        cgroup_dir("/proc/self"),
-        std::process::id()
+    let cgroup = new_cgroup("header");
+    run_child("header_in_other_cgroup", &[(CGROUP_ENV, &cgroup.0)]);
+}
+
+// The attach kinds, through kernel::load::attach.
+
+/// Attaches the program `prog` at `at` with `cookie` the way the loader
+/// attaches every probe spec (kernel::load::attach), the spec built at run
+/// time as a query's would be.
+fn attach(skel: &SelftestSkel<'_>, prog: &'static str, at: Attach, cookie: u64) -> Vec<Link> {
+    let spec = Program::at(prog, at, &[], None).runs(prog, cookie);
+    let p = skel
+        .object()
+        .progs_mut()
+        .find(|p| p.name() == prog)
+        .unwrap_or_else(|| panic!("{prog} is not in bpf/selftest.bpf.c"));
+    crate::kernel::load::attach(&p, &spec)
+        .unwrap_or_else(|e| panic!("attaching {prog} to {}: {e}", spec.attach))
+}
+
+/// The uprobe tests' target, a function of this binary. Only those tests
+/// call it, one at a time (UPROBE_TARGET), so every call a uprobe sees is
+/// one its test made.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn ebq_selftest_uprobe_target(x: u64) -> u64 {
+    target_value(std::hint::black_box(x))
+}
+
+/// What ebq_selftest_uprobe_target returns for `x`.
+fn target_value(x: u64) -> u64 {
+    x.wrapping_mul(3).wrapping_add(1)
+}
+
+/// Held while a test's uprobes are attached.
+static UPROBE_TARGET: Mutex<()> = Mutex::new(());
+
+/// Calls of the uprobe target a test makes, and its child.
+const CALLS: u64 = 7;
+const CHILD_CALLS: u64 = 5;
+
+/// Set in the test binary run again (run_child): the calls of the uprobe
+/// target it makes.
+const CALLS_ENV: &str = "EBQ_SELFTEST_UPROBE_CALLS";
+
+/// The attachments' cookies.
+const ENTRY_COOKIE: u64 = 0x5e1f_0e01;
+const RETURN_COOKIE: u64 = 0x5e1f_0e02;
+
+/// Calls the uprobe target with 0, 1 ... n - 1.
+fn call_target(n: u64) {
+    for i in 0..n {
+        std::hint::black_box(ebq_selftest_uprobe_target(std::hint::black_box(i)));
+    }
+}
+
+/// In the test binary run again with CALLS_ENV set: makes those calls.
+fn called_target_as_child() -> bool {
+    let Some(n) = std::env::var_os(CALLS_ENV) else {
+        return false;
+    };
+    call_target(
+        n.to_str()
+            .and_then(|n| n.parse().ok())
+            .expect("a number of calls"),
     );
-    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("creating the cgroup {dir}: {e}"));
-    let _removed = Removed(dir.clone());
-    let name = module_path!()
-        .split_once("::")
-        .map_or(module_path!(), |(_, rest)| rest);
-    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--exact", "--include-ignored", "--test-threads=1"])
-        .arg(format!("{name}::header_in_other_cgroup"))
-        .env(CGROUP_ENV, &dir)
-        .output()
-        .expect("running the test binary again");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    true
+}
+
+/// This binary, as the kernel names its file.
+fn this_binary() -> String {
+    std::fs::read_link("/proc/self/exe")
+        .expect("reading /proc/self/exe")
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_owned()
+}
+
+fn by_symbol() -> UprobeTarget {
+    UprobeTarget::Symbol("ebq_selftest_uprobe_target".into(), 0)
+}
+
+/// The uprobe target's offset in this binary's file: its address, less
+/// the start of the mapping it is in, plus that mapping's offset in the
+/// file (/proc/self/maps). What libbpf finds from the ELF symbols for
+/// by_symbol(), found without them.
+fn target_file_offset() -> u64 {
+    let addr = ebq_selftest_uprobe_target as *const () as usize as u64;
+    let hex = |s: &str| u64::from_str_radix(s, 16).expect("hex numbers in /proc/self/maps");
+    for line in read("/proc/self/maps").lines() {
+        // start-end perms offset dev inode path
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [range, _, offset, _, _, path] = fields[..] else {
+            continue;
+        };
+        let (start, end) = range.split_once('-').expect("start-end");
+        if (hex(start)..hex(end)).contains(&addr) {
+            assert_eq!(path, this_binary(), "the mapping of the uprobe target");
+            return addr - hex(start) + hex(offset);
+        }
+    }
+    panic!("no mapping of the uprobe target ({addr:#x}) in /proc/self/maps");
+}
+
+/// What the uprobe and the uretprobe saw of the calls `act` made while
+/// they were attached on the target (`target` of this binary, for `pid` or
+/// every process), with ENTRY_COOKIE and RETURN_COOKIE.
+fn uprobed(
+    target: UprobeTarget,
+    pid: Option<u32>,
+    act: impl FnOnce(),
+) -> (selftest_uprobe, selftest_uprobe) {
+    let _alone = UPROBE_TARGET.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut storage = MaybeUninit::uninit();
+    let skel = load(open_only(
+        &mut storage,
+        &["uprobe_selftest", "uretprobe_selftest"],
+    ));
+    let at = |ret| Attach::Uprobe {
+        binary: this_binary().into(),
+        target: target.clone(),
+        pid: pid.map(|p| i32::try_from(p).expect("a pid")),
+        ret,
+    };
+    let links = [
+        attach(&skel, "uprobe_selftest", at(false), ENTRY_COOKIE),
+        attach(&skel, "uretprobe_selftest", at(true), RETURN_COOKIE),
+    ];
+    for l in &links {
+        assert_eq!(l.len(), 1, "links of one uprobe");
+    }
+    act();
+    let b = seen(&skel);
+    (b.uprobe_seen, b.uretprobe_seen)
+}
+
+/// The uprobe and the uretprobe each saw `calls` calls, with their own
+/// cookie, the last one made by process `pid` with `last` (at entry) and
+/// returning target_value(last) (at return).
+fn check_uprobes(seen: (selftest_uprobe, selftest_uprobe), calls: u64, pid: u32, last: u64) {
+    let (entry, ret) = seen;
+    assert_eq!(entry.hits, calls, "the uprobe's hits ({entry:?})");
+    assert_eq!(ret.hits, calls, "the uretprobe's hits ({ret:?})");
+    assert_eq!(entry.cookie, ENTRY_COOKIE, "the uprobe's cookie");
+    assert_eq!(ret.cookie, RETURN_COOKIE, "the uretprobe's cookie");
+    assert_eq!(entry.value, last, "the argument the uprobe saw last");
+    assert_eq!(
+        ret.value,
+        target_value(last),
+        "the return value the uretprobe saw last"
     );
+    if initial_pid_ns() {
+        assert_eq!(entry.pid, u64::from(pid), "the process the uprobe saw last");
+        assert_eq!(
+            ret.pid,
+            u64::from(pid),
+            "the process the uretprobe saw last"
+        );
+    } else {
+        eprintln!("not in the initial pid namespace: the uprobes' pid not compared");
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn uprobe_by_symbol_in_one_process() {
+    if called_target_as_child() {
+        return;
+    }
+    let me = std::process::id();
+    let seen = uprobed(by_symbol(), Some(me), || {
+        // Another process's calls: not this process's, not counted.
+        run_child(
+            "uprobe_by_symbol_in_one_process",
+            &[(CALLS_ENV, &CHILD_CALLS.to_string())],
+        );
+        call_target(CALLS);
+    });
+    check_uprobes(seen, CALLS, me, CALLS - 1);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn uprobe_by_symbol_in_every_process() {
+    if called_target_as_child() {
+        return;
+    }
+    let mut child = 0;
+    let seen = uprobed(by_symbol(), None, || {
+        call_target(CALLS);
+        child = run_child(
+            "uprobe_by_symbol_in_every_process",
+            &[(CALLS_ENV, &CHILD_CALLS.to_string())],
+        );
+    });
+    check_uprobes(seen, CALLS + CHILD_CALLS, child, CHILD_CALLS - 1);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn uprobe_by_file_offset() {
+    let me = std::process::id();
+    let seen = uprobed(UprobeTarget::Offset(target_file_offset()), Some(me), || {
+        call_target(CALLS)
+    });
+    check_uprobes(seen, CALLS, me, CALLS - 1);
+}
+
+/// Datagrams the cgroup tests' child sends, each from a socket of its own
+/// it connect()s first, and the bytes of each one's payload.
+const DATAGRAMS: u64 = 6;
+const PAYLOAD: usize = 100;
+
+/// Set in the test binary run again (run_child, with CGROUP_ENV): where
+/// it sends its datagrams.
+const SEND_ENV: &str = "EBQ_SELFTEST_SEND_TO";
+
+/// In the test binary run again with SEND_ENV set: moves into the cgroup
+/// of CGROUP_ENV, then sends DATAGRAMS datagrams there, each from a UDP
+/// socket of its own connected to it.
+fn sent_as_child() -> bool {
+    let Some(to) = std::env::var_os(SEND_ENV) else {
+        return false;
+    };
+    let to = to.to_str().expect("an address").to_owned();
+    moved_into_cgroup().expect("a cgroup to send from");
+    for i in 0..DATAGRAMS {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+        s.connect(&to)
+            .unwrap_or_else(|e| panic!("connect() {i} to {to}: {e}"));
+        s.send(&[0x5e; PAYLOAD])
+            .unwrap_or_else(|e| panic!("datagram {i} to {to}: {e}"));
+    }
+    true
+}
+
+/// What `prog`, attached (cookie 0) on a cgroup of its own
+/// (ebq-selftest-<prog>), saw of a child process, the test `test` run
+/// again, moved into the cgroup before it sends DATAGRAMS datagrams to a
+/// socket of this process; and that socket's port. Each datagram must
+/// arrive: the programs let every one through. None in that child, once
+/// it has sent them.
+fn in_cgroup(test: &str, prog: &'static str) -> Option<(bss, u16)> {
+    if sent_as_child() {
+        return None;
+    }
+    let cgroup = new_cgroup(prog);
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP socket");
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("a receive timeout");
+    let to = receiver.local_addr().expect("the socket's address");
+    let mut storage = MaybeUninit::uninit();
+    let skel = load(open_only(&mut storage, &[prog]));
+    let path = Attach::Cgroup {
+        path: cgroup.0.clone().into(),
+    };
+    let links = attach(&skel, prog, path, 0);
+    assert_eq!(links.len(), 1, "links of one cgroup attachment");
+    run_child(
+        test,
+        &[(CGROUP_ENV, &cgroup.0), (SEND_ENV, &to.to_string())],
+    );
+    let mut buf = [0u8; 2 * PAYLOAD];
+    for i in 0..DATAGRAMS {
+        let n = receiver
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("datagram {i} of {DATAGRAMS} did not arrive: {e}"));
+        assert_eq!(n, PAYLOAD, "datagram {i}'s bytes");
+    }
+    Some((*seen(&skel), to.port()))
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn cgroup_skb_egress_in_own_cgroup() {
+    let Some((b, _)) = in_cgroup("cgroup_skb_egress_in_own_cgroup", "egress_selftest") else {
+        return;
+    };
+    // Exactly one packet per datagram: the child is alone in the cgroup,
+    // sends nothing else, and nothing answers UDP on loopback.
+    assert_eq!(b.egress_packets, DATAGRAMS, "egress packets");
+    // Each from its IPv4 header on: 20 bytes, UDP's 8, the payload.
+    assert_eq!(
+        b.egress_bytes,
+        DATAGRAMS * (20 + 8 + PAYLOAD as u64),
+        "egress bytes"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn cgroup_connect4_in_own_cgroup() {
+    let Some((b, port)) = in_cgroup("cgroup_connect4_in_own_cgroup", "connect4_selftest") else {
+        return;
+    };
+    assert_eq!(b.connect4_calls, DATAGRAMS, "connect() calls");
+    assert_eq!(
+        std::net::Ipv4Addr::from(b.connect4_ip4),
+        std::net::Ipv4Addr::LOCALHOST,
+        "the address of the last connect()"
+    );
+    assert_eq!(
+        b.connect4_port,
+        u32::from(port),
+        "the port of the last connect()"
+    );
+}
+
+/// A sample every millisecond of CPU time (the software CPU clock counts
+/// nanoseconds), and the attachment's cookie.
+const PERIOD: u64 = 1_000_000;
+const PERF_COOKIE: u64 = 0x5e1f_0e03;
+
+/// How long a perf test keeps a CPU busy.
+const SPIN: Duration = Duration::from_millis(200);
+
+/// The software CPU clock on `cpu`, or on every CPU.
+fn cpu_clock(cpu: Option<u32>) -> Attach {
+    Attach::PerfEvent {
+        kind: libbpf_rs::libbpf_sys::PERF_TYPE_SOFTWARE,
+        config: libbpf_rs::libbpf_sys::PERF_COUNT_SW_CPU_CLOCK.into(),
+        period: PERIOD,
+        cpu,
+    }
+}
+
+/// How many CPUs are online (/sys/devices/system/cpu/online: "0-3,6").
+fn online_cpus() -> usize {
+    let list = line("/sys/devices/system/cpu/online");
+    let cpu = |s: &str| -> usize { s.parse().expect("a CPU number") };
+    list.split(',')
+        .map(|r| {
+            let (lo, hi) = r.split_once('-').unwrap_or((r, r));
+            cpu(hi) - cpu(lo) + 1
+        })
+        .sum()
+}
+
+/// Keeps this thread's CPU busy for `d`.
+fn spin(d: Duration) {
+    let end = Instant::now() + d;
+    let mut n = 0u64;
+    while Instant::now() < end {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Runs this thread on `cpu` only.
+fn pin_to(cpu: usize) {
+    // SAFETY: cpu_set_t is a plain bit mask: all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid cpu_set_t and CPU_SET checks `cpu` against
+    // its size.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` outlives the call, which changes the affinity of this
+    // thread only (pid 0).
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    assert_eq!(
+        rc,
+        0,
+        "running this thread on CPU {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn perf_event_on_every_cpu() {
+    let mut storage = MaybeUninit::uninit();
+    let skel = load(open_only(&mut storage, &["perf_event_selftest"]));
+    let links = attach(&skel, "perf_event_selftest", cpu_clock(None), PERF_COOKIE);
+    // One per possible CPU but those offline, which have no events.
+    let possible = libbpf_rs::num_possible_cpus().expect("counting the possible CPUs");
+    let online = online_cpus();
+    assert!(online <= possible, "{online} CPUs online of {possible}");
+    assert_eq!(links.len(), online, "links of a perf event on every CPU");
+    spin(SPIN);
+    let b = seen(&skel);
+    assert!(b.perf_samples > 0, "no sample in {SPIN:?} of a busy CPU");
+    assert_eq!(b.perf_period, PERIOD, "the sample period");
+    assert_eq!(b.perf_cookie, PERF_COOKIE, "the perf event's cookie");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn perf_event_on_one_cpu() {
+    let mut storage = MaybeUninit::uninit();
+    let skel = load(open_only(&mut storage, &["perf_event_selftest"]));
+    let links = attach(
+        &skel,
+        "perf_event_selftest",
+        cpu_clock(Some(0)),
+        PERF_COOKIE,
+    );
+    assert_eq!(links.len(), 1, "links of a perf event on CPU 0");
+    let joined = std::thread::spawn(|| {
+        pin_to(0);
+        spin(SPIN);
+    })
+    .join();
+    if let Err(e) = joined {
+        std::panic::resume_unwind(e);
+    }
+    let b = seen(&skel);
     assert!(
-        out.status.success() && text.contains("test result: ok. 1 passed"),
-        "the test in cgroup {dir}:\n{text}"
+        b.perf_samples_on[0] > 0,
+        "no sample in {SPIN:?} of a busy CPU 0"
+    );
+    assert_eq!(
+        b.perf_samples, b.perf_samples_on[0],
+        "samples on other CPUs than 0: {:?}",
+        b.perf_samples_on
+    );
+}
+
+/// Set in the test binary run again (run_child): perf_event_link_owns_its_fd
+/// runs there, alone.
+const PERF_FD_ENV: &str = "EBQ_SELFTEST_PERF_FD";
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn perf_event_link_owns_its_fd() {
+    use std::os::fd::AsRawFd as _;
+    if std::env::var_os(PERF_FD_ENV).is_none() {
+        // Alone in a process, no other test takes the fd number watched.
+        run_child("perf_event_link_owns_its_fd", &[(PERF_FD_ENV, "1")]);
+        return;
+    }
+    let mut storage = MaybeUninit::uninit();
+    let skel = load(open_only(&mut storage, &["perf_event_selftest"]));
+    let links = attach(
+        &skel,
+        "perf_event_selftest",
+        cpu_clock(Some(0)),
+        PERF_COOKIE,
+    );
+    // A file opened now takes the lowest free fd number: the perf event's,
+    // were it closed while its link lives.
+    let file = std::fs::File::open("/dev/null").expect("opening /dev/null");
+    let fd = file.as_raw_fd();
+    drop(links);
+    // SAFETY: F_GETFD only reads the flags of a fd number.
+    let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0;
+    if !open {
+        // Closed already: not to be closed again.
+        std::mem::forget(file);
+    }
+    assert!(
+        open,
+        "dropping the perf event's link closed fd {fd}, a file opened after the attach: \
+         the link (libbpf's bpf_link_perf) owns the perf event's fd and closes it on detach, \
+         so kernel::load::attach must hand it over, not close it too"
     );
 }
