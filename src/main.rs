@@ -28,8 +28,9 @@ use std::sync::Arc;
 use clap::Parser;
 
 use cli::Args;
-use config::{Config, Target};
+use config::Config;
 use error::Error;
+use exec::target::Target;
 
 fn read_query(q: &str) -> Result<String, Error> {
     if q != "-" {
@@ -71,8 +72,10 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
-        return write_stdout(doc::list(table.as_deref(), cfg.color, cfg.tty_width).as_bytes())
-            .map(|_| Ended::Clean);
+        return write_stdout(
+            doc::list(table.as_deref(), cfg.output.color, cfg.tty_width).as_bytes(),
+        )
+        .map(|_| Ended::Clean);
     }
     let text = read_query(args.query.as_deref().unwrap_or("-"))?;
     *query = Some(text.clone());
@@ -84,20 +87,20 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     }
     if bound.agg.is_none()
         && !bound.order_by.is_empty()
-        && cfg.duration.is_none()
-        && !matches!(cfg.target, Target::Command(_))
+        && cfg.run.duration.is_none()
+        && !matches!(cfg.run.target, Target::Command(_))
         && !args.explain
     {
         return Err(Error::Usage(
             "ORDER BY needs an end to sort at: add -d/--duration (e.g. -d 10s), -c, or an aggregate (GROUP BY)".into(),
         ));
     }
-    if bound.agg.is_none() && cfg.interval.is_some() {
+    if bound.agg.is_none() && cfg.run.interval.is_some() {
         return Err(Error::Usage(
             "--interval is for aggregate queries (GROUP BY, count(), hist() ...)".into(),
         ));
     }
-    let plan = plan::plan(bound, cfg.target != Target::All);
+    let plan = plan::plan(bound, cfg.run.target != Target::All);
     for w in plan::never::warnings(&plan) {
         eprintln!("ebq: warning: {w}");
     }
@@ -140,9 +143,12 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
             .map_err(|e| Error::Internal(format!("installing the Ctrl-C handler: {e}")))?;
     }
-    let summary = exec::run::run(&plan, &cfg, stop.as_ref())?;
+    // The run writes through a sink made here from the configuration:
+    // stdout in the format asked for.
+    let mut sink = output::Stdout::new(cfg.output);
+    let summary = exec::run::run(&plan, &cfg.run, &mut sink, stop.as_ref())?;
     for n in &summary.notes {
-        if cfg.stats {
+        if cfg.run.stats {
             eprintln!("ebq: note: {n}");
         }
     }
@@ -181,7 +187,7 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
             summary.bad_records
         );
     }
-    if cfg.stats {
+    if cfg.run.stats {
         let per: Vec<String> = k
             .sent
             .iter()

@@ -3,9 +3,14 @@
 //! userspace filter, project, write, until LIMIT, --duration, Ctrl-C or
 //! SIGTERM, the end of the traced command, or a closed pipe. Every exit path
 //! drops the `Kernel`, which detaches the programs.
+//!
+//! What a run needs of the command line comes in as `RunOptions` (config.rs
+//! builds them), and its results go out through a `Sink` (sink.rs) the
+//! caller made: a run never reads the configuration or writes stdout, so
+//! the formats, and a sink that is not stdout at all, are the caller's.
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io;
 use std::mem::MaybeUninit;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +19,9 @@ use std::time::{Duration, Instant};
 use libbpf_rs::RingBufferBuilder;
 
 use super::agg::{sort_rows, Groups, State};
-use super::target::{self, descendants};
+use super::sink::{OutColumn, ResultSet, Shape, Sink};
+use super::target::{self, descendants, Target};
 use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
-use crate::config::{Config, Target};
 use crate::error::{Error, KernelError, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats};
@@ -27,13 +32,27 @@ use crate::model::eval::GroupRow;
 use crate::model::expr::{AggFunc, Expr, OrderKey};
 use crate::model::record::{BootOffset, Record};
 use crate::model::value::{KeyPart, Value};
-use crate::output::result::{self, ResultSet};
-use crate::output::{self, OutColumn, Sink, SinkOptions};
 use crate::plan::Plan;
 
 /// How long one poll waits: bounds how late a stop is noticed, and how long
 /// an event the kernel did not wake us for (wakeup batching) can wait.
 const POLL: Duration = Duration::from_millis(25);
+
+/// What a run needs of the command line, resolved once (config.rs).
+#[derive(Debug)]
+pub struct RunOptions {
+    /// -d/--duration: the run ends after this long.
+    pub duration: Option<Duration>,
+    /// Aggregates: a result set every this often.
+    pub interval: Option<Duration>,
+    pub target: Target,
+    /// --stats: count what the kernel filtered, say what was attached.
+    pub stats: bool,
+    /// --buffer-size; None: the plan's default (Plan::default_buffer).
+    pub buffer_size: Option<u32>,
+    /// When ebq started: --stats reports the time to attach.
+    pub started: Instant,
+}
 
 /// What a run counted, for --stats.
 #[derive(Debug, Default)]
@@ -48,22 +67,6 @@ pub struct Summary {
     pub notes: Vec<String>,
     /// The -c command's exit status, when it ended on its own.
     pub command_status: Option<u8>,
-}
-
-/// Whether stdout's reader is gone: a pipe whose read end closed polls
-/// POLLERR on its write end (fs/pipe.c, pipe_poll), a hung-up terminal
-/// POLLHUP. `ebq ... | true` then ends at once, rather than when a row
-/// first fails to be written, which may be never.
-fn stdout_gone() -> bool {
-    let mut fd = libc::pollfd {
-        fd: libc::STDOUT_FILENO,
-        events: 0,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, a zero timeout: poll only reads and
-    // writes that struct.
-    let n = unsafe { libc::poll(&mut fd, 1, 0) };
-    n == 1 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
 }
 
 fn unix_now() -> i64 {
@@ -92,7 +95,7 @@ struct Pipeline<'p> {
     stop: &'p AtomicBool,
     /// After the programs are detached: read what is left, whatever stop says.
     draining: bool,
-    sink: Option<Box<dyn Sink + 'p>>,
+    sink: &'p mut dyn Sink,
     mode: Mode,
     /// Events left out because a userspace bound was reached.
     capped: u64,
@@ -184,11 +187,9 @@ impl Pipeline<'_> {
                 for o in &q.outputs {
                     self.values.push(eval::value(table, &o.expr, &record));
                 }
-                if let Some(sink) = &mut self.sink {
-                    if let Err(e) = sink.row(&self.values) {
-                        self.error = Some(e);
-                        self.done = true;
-                    }
+                if let Err(e) = self.sink.row(&self.values) {
+                    self.error = Some(e);
+                    self.done = true;
                 }
                 if q.limit.is_some_and(|l| self.kept >= l) {
                     self.done = true;
@@ -378,7 +379,14 @@ fn tree_in_kernel_pids(p: u32, in_pidns: bool, proc_is_own: bool) -> Result<Vec<
     })
 }
 
-pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
+/// Runs `plan` until it ends, its results through `sink` (begun here,
+/// finished when the run ends).
+pub fn run(
+    plan: &Plan,
+    opts: &RunOptions,
+    sink: &mut dyn Sink,
+    stop: &AtomicBool,
+) -> Result<Summary> {
     let mut summary = Summary::default();
     let out_columns: Vec<OutColumn> = plan
         .query
@@ -408,47 +416,22 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     } else {
         Mode::Stream
     };
-    let stdout = io::stdout();
-    let mut sink = None;
-    if matches!(mode, Mode::Stream) {
-        let writer: Box<dyn Write> =
-            Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
-        let opts = SinkOptions {
-            format: cfg.format,
-            color: cfg.color,
-            width: cfg.width,
-            wide: cfg.wide,
-        };
-        let mut s = output::sink(writer, out_columns.clone(), &opts).map_err(Error::Output)?;
-        if plan.query.limit == Some(0) {
-            s.flush().map_err(Error::Output)?;
-            return Ok(summary);
-        }
-        sink = Some(s);
-    }
-    // One printer for the run: one CSV header, and --interval redraws.
-    let mut printer = result::Printer::new(
-        io::stdout(),
-        result::Options {
-            format: cfg.format,
-            color: cfg.color,
-            width: cfg.width,
-            wide: cfg.wide,
-            redraw: cfg.redraw,
-        },
-    );
-    let mut print_set = |rows: Vec<Vec<Value>>, interval_end: Option<i64>| -> io::Result<()> {
-        printer.print(ResultSet {
-            columns: &out_columns,
-            rows,
-            interval_end,
-        })
+    // Begun before the checks, so a streamed table's header is out first
+    // (and LIMIT 0 is that header alone, with no root needed).
+    let shape = match mode {
+        Mode::Stream => Shape::Rows,
+        Mode::Sorted(_) | Mode::Groups(_) => Shape::Sets,
     };
+    sink.begin(&out_columns, shape).map_err(Error::Output)?;
+    if shape == Shape::Rows && plan.query.limit == Some(0) {
+        sink.finish().map_err(Error::Output)?;
+        return Ok(summary);
+    }
     // In a pid namespace of its own, ebq's /proc may be the namespace's
     // (--mount-proc, a container) or an outer one's (the host's pids).
     let in_pidns = pidns::in_child_namespace();
     let proc_is_own = !in_pidns || pidns::proc_is_own();
-    let followed_process = match cfg.target {
+    let followed_process = match opts.target {
         Target::Pid(p) => Some(target::Process::open(p, proc_is_own)?),
         _ => None,
     };
@@ -471,7 +454,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .as_ref()
         .and_then(|c| c.existing())
         .map(PathBuf::from);
-    let buffer_size = cfg.buffer_size.unwrap_or_else(|| plan.default_buffer());
+    let buffer_size = opts.buffer_size.unwrap_or_else(|| plan.default_buffer());
     // In a pid namespace of its own ebq is another number to the kernel.
     let self_tgid = if in_pidns {
         pidns::host_pids(&[])?.own
@@ -483,7 +466,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         &crate::plan::physical::Options {
             buffer_size,
             self_tgid,
-            count_filtered: cfg.stats,
+            count_filtered: opts.stats,
         },
     );
     let (mut storage, mut retry) = (MaybeUninit::uninit(), MaybeUninit::uninit());
@@ -511,7 +494,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     // tree is read is followed by follow_fork once its parent is in the
     // set; reading again until nothing new turns up catches the ones
     // forked before that.
-    if let Target::Pid(p) = &cfg.target {
+    if let Target::Pid(p) = &opts.target {
         let mut followed = std::collections::BTreeSet::new();
         for _ in 0..5 {
             let fresh: Vec<u32> = tree_in_kernel_pids(*p, in_pidns, proc_is_own)?
@@ -536,12 +519,12 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             kernel.dropped.join(", ")
         );
     }
-    if cfg.stats {
+    if opts.stats {
         eprintln!(
             "ebq: stats: attached {} programs ({}) in {} ms; ring buffer {} KiB",
             kernel.attached().len(),
             kernel.attached().join(", "),
-            cfg.started.elapsed().as_millis(),
+            opts.started.elapsed().as_millis(),
             buffer_size >> 10
         );
     }
@@ -553,11 +536,11 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
             }
         }
     }
-    if cfg.stats {
+    if opts.stats {
         eprintln!("ebq: stats: BTF: {btf_note}");
     }
     let mut child: Option<target::Command> = None;
-    match &cfg.target {
+    match &opts.target {
         Target::All => {}
         Target::Pid(_) => {}
         Target::Command(c) => {
@@ -597,13 +580,13 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         .build()
         .map_err(|e| KernelError::failed("setting up the ring buffer", e))?;
 
-    let deadline = cfg.duration.map(|d| Instant::now() + d);
+    let deadline = opts.duration.map(|d| Instant::now() + d);
     let mut last_loss_check = Instant::now();
     let mut last_target_check = Instant::now();
     let mut last_pipe_check = Instant::now();
     let mut reported_lost = 0u64;
     let kernel_agg = matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_));
-    let mut next_interval = cfg.interval.map(|i| Instant::now() + i);
+    let mut next_interval = opts.interval.map(|i| Instant::now() + i);
     loop {
         match rb.poll(POLL) {
             Err(e) if e.kind() == libbpf_rs::ErrorKind::Interrupted => {}
@@ -630,7 +613,7 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
         {
             let mut p = pipeline.borrow_mut();
             if p.error.is_none() {
-                if let Some(Err(e)) = p.sink.as_mut().map(|s| s.flush()) {
+                if let Err(e) = p.sink.flush() {
                     p.error = Some(e);
                     p.done = true;
                 }
@@ -643,27 +626,31 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
                     p.absorb(kernel.drain_agg());
                 }
                 if let Some(rows) = p.take_results() {
-                    if let Err(e) = print_set(rows, Some(unix_now())) {
+                    let set = ResultSet {
+                        rows,
+                        interval_end: Some(unix_now()),
+                    };
+                    if let Err(e) = p.sink.set(set) {
                         p.error = Some(e);
                         break;
                     }
                 }
-                next_interval = cfg.interval.map(|i| Instant::now() + i);
+                next_interval = opts.interval.map(|i| Instant::now() + i);
             }
         }
         if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
             break;
         }
         // A syscall, so at most every POLL rather than after each batch.
-        if last_pipe_check.elapsed() >= POLL && {
+        if last_pipe_check.elapsed() >= POLL {
             last_pipe_check = Instant::now();
-            stdout_gone()
-        } {
             let mut p = pipeline.borrow_mut();
-            p.error = Some(io::Error::from(io::ErrorKind::BrokenPipe));
-            break;
+            if p.sink.gone() {
+                p.error = Some(io::Error::from(io::ErrorKind::BrokenPipe));
+                break;
+            }
         }
-        let target_gone = match (&mut child, &cfg.target) {
+        let target_gone = match (&mut child, &opts.target) {
             (Some(c), _) => c.ended(),
             // /proc reads, so a few times a second rather than every poll.
             (None, Target::Pid(_)) if last_target_check.elapsed() >= Duration::from_millis(200) => {
@@ -685,15 +672,20 @@ pub fn run(plan: &Plan, cfg: &Config, stop: &AtomicBool) -> Result<Summary> {
     let _ = rb.consume();
     drop(rb);
     let mut p = pipeline.into_inner();
-    let mut flushed = p.sink.as_mut().map_or(Ok(()), |s| s.flush());
     if kernel_agg {
         p.absorb(kernel.drain_agg());
     }
+    let mut written = Ok(());
     if p.error.is_none() {
         if let Some(rows) = p.take_results() {
-            flushed = print_set(rows, cfg.interval.map(|_| unix_now()));
+            written = p.sink.set(ResultSet {
+                rows,
+                interval_end: opts.interval.map(|_| unix_now()),
+            });
         }
     }
+    // Whatever ended the run, the sink is finished; the first error counts.
+    let flushed = written.and(p.sink.finish());
     if let Mode::Groups(g) = &p.mode {
         summary.capped += g.dropped;
     }

@@ -21,6 +21,15 @@ use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
 
+/// What a run traces: every process, the -c command's tree, or the -p
+/// process's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Command(String),
+    Pid(u32),
+}
+
 /// How long the command's process group has between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(1);
 

@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::{OutColumn, Sink};
+use super::RowWriter;
+use crate::exec::sink::OutColumn;
 use crate::model::sanitize::sanitize;
 use crate::model::value::Value;
 
@@ -18,24 +19,24 @@ fn defuse(s: &str) -> String {
     }
 }
 
-pub struct CsvSink<W: Write> {
+pub struct CsvRows<W: Write> {
     w: csv::Writer<W>,
     cells: Vec<String>,
 }
 
-impl<W: Write> CsvSink<W> {
+impl<W: Write> CsvRows<W> {
     pub fn new(w: W, columns: &[OutColumn]) -> io::Result<Self> {
         let mut w = csv::Writer::from_writer(w);
         w.write_record(columns.iter().map(|c| c.name.as_str()))
             .map_err(io::Error::other)?;
-        Ok(CsvSink {
+        Ok(CsvRows {
             w,
             cells: Vec::new(),
         })
     }
 }
 
-impl<W: Write> Sink for CsvSink<W> {
+impl<W: Write> RowWriter for CsvRows<W> {
     fn row(&mut self, values: &[Value]) -> io::Result<()> {
         self.cells.clear();
         for v in values {
@@ -87,7 +88,7 @@ mod tests {
             .to_vec();
         let mut out = Vec::new();
         {
-            let mut s = CsvSink::new(&mut out, &cols).expect("header");
+            let mut s = CsvRows::new(&mut out, &cols).expect("header");
             s.row(&[Value::Int(-5), Value::Text("=HYPERLINK(\"x\")".into())])
                 .expect("row");
             s.row(&[Value::Int(7), Value::Text("a,b\x1b[0m".into())])

@@ -8,17 +8,18 @@
 
 use std::io::{self, Write};
 
-use super::{OutColumn, Sink};
+use super::RowWriter;
+use crate::exec::sink::OutColumn;
 use crate::model::sanitize::sanitize;
 use crate::model::value::{list_json, Value};
 
-pub struct JsonSink<W> {
+pub struct JsonRows<W> {
     w: W,
     /// Keys, already JSON-quoted, with the separator before them.
     keys: Vec<String>,
 }
 
-impl<W: Write> JsonSink<W> {
+impl<W: Write> JsonRows<W> {
     pub fn new(w: W, columns: Vec<OutColumn>) -> Self {
         let keys = columns
             .iter()
@@ -28,11 +29,11 @@ impl<W: Write> JsonSink<W> {
                 format!("{}{k}:", if i == 0 { "{" } else { "," })
             })
             .collect();
-        JsonSink { w, keys }
+        JsonRows { w, keys }
     }
 }
 
-impl<W: Write> Sink for JsonSink<W> {
+impl<W: Write> RowWriter for JsonRows<W> {
     fn row(&mut self, values: &[Value]) -> io::Result<()> {
         for (k, v) in self.keys.iter().zip(values) {
             self.w.write_all(k.as_bytes())?;
@@ -92,7 +93,7 @@ mod tests {
             .into_iter()
             .collect();
         let mut out = Vec::new();
-        let mut s = JsonSink::new(&mut out, cols);
+        let mut s = JsonRows::new(&mut out, cols);
         s.row(&[
             Value::Int(42),
             Value::Text("/bin/\"x\"\n".into()),
@@ -117,7 +118,7 @@ mod tests {
             .into_iter()
             .collect();
         let mut out = Vec::new();
-        let mut s = JsonSink::new(&mut out, cols);
+        let mut s = JsonRows::new(&mut out, cols);
         s.row(&[
             Value::Text("del\x7f c1\u{85} bidi\u{202e} \\xff".into()),
             Value::List(vec!["ls".into(), "-l\x1b".into()]),

@@ -1,6 +1,6 @@
 //! Finite result sets: the rows of an aggregate query (at each --interval
 //! and at the end) and of a sorted query, printed by one `Printer` created
-//! once per run.
+//! once per run (by the stdout sink, at the run's start).
 //!
 //! - Table: the columns are known in full, so each set is laid out from its
 //!   own cells (layout.rs: widths from the content, fitted to the terminal,
@@ -24,7 +24,8 @@ use owo_colors::OwoColorize;
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{self, Col, Layout};
-use super::{Format, OutColumn, Sink};
+use super::{Format, Options, RowWriter};
+use crate::exec::sink::{OutColumn, ResultSet};
 use crate::model::sanitize::sanitize;
 use crate::model::value::{Hist, Value};
 
@@ -33,24 +34,6 @@ pub const CLEAR: &str = "\x1b[H\x1b[2J";
 
 /// Bars shorter than this are not worth drawing: the column is cut rather.
 const MIN_BAR: usize = 10;
-
-pub struct ResultSet<'a> {
-    pub columns: &'a [OutColumn],
-    pub rows: Vec<Vec<Value>>,
-    /// Unix time the interval ended, with --interval.
-    pub interval_end: Option<i64>,
-}
-
-pub struct Options {
-    pub format: Format,
-    pub color: bool,
-    /// Terminal width for table output.
-    pub width: usize,
-    /// --wide: table cells are never cut.
-    pub wide: bool,
-    /// Draw each --interval set over the last (a terminal, no --no-clear).
-    pub redraw: bool,
-}
 
 /// A writer the printer and its sink share.
 struct Shared<W>(Rc<RefCell<W>>);
@@ -67,18 +50,21 @@ impl<W: Write> Write for Shared<W> {
 pub struct Printer<'w, W: Write + 'w> {
     w: Rc<RefCell<W>>,
     o: Options,
+    /// Every set's columns.
+    columns: Vec<OutColumn>,
     /// JSON and CSV: made at the first set, for the whole run.
-    sink: Option<Box<dyn Sink + 'w>>,
+    rows: Option<Box<dyn RowWriter + 'w>>,
     /// A table set was drawn already (the next one clears it).
     drawn: bool,
 }
 
 impl<'w, W: Write + 'w> Printer<'w, W> {
-    pub fn new(w: W, o: Options) -> Self {
+    pub fn new(w: W, o: Options, columns: Vec<OutColumn>) -> Self {
         Printer {
             w: Rc::new(RefCell::new(w)),
             o,
-            sink: None,
+            columns,
+            rows: None,
             drawn: false,
         }
     }
@@ -96,7 +82,14 @@ impl<'w, W: Write + 'w> Printer<'w, W> {
                     );
                     text.push_str(&format!("{when}\n"));
                 }
-                table(&mut text, &set, self.o.width, self.o.wide, self.o.color);
+                table(
+                    &mut text,
+                    &self.columns,
+                    &set,
+                    self.o.width,
+                    self.o.wide,
+                    self.o.color,
+                );
                 if set.interval_end.is_some() {
                     text.push('\n');
                 }
@@ -106,7 +99,7 @@ impl<'w, W: Write + 'w> Printer<'w, W> {
                 w.flush()
             }
             Format::Json | Format::Csv => {
-                if self.sink.is_none() {
+                if self.rows.is_none() {
                     let mut cols: Vec<OutColumn> = Vec::new();
                     if set.interval_end.is_some() {
                         cols.push(OutColumn {
@@ -115,19 +108,20 @@ impl<'w, W: Write + 'w> Printer<'w, W> {
                             numeric: true,
                         });
                     }
-                    cols.extend(set.columns.iter().cloned());
-                    self.sink = Some(super::sink(
+                    cols.extend(self.columns.iter().cloned());
+                    self.rows = Some(super::row_writer(
                         Box::new(Shared(self.w.clone())),
                         cols,
-                        &super::SinkOptions {
+                        &Options {
                             format: self.o.format,
                             color: false,
                             width: 0,
                             wide: false,
+                            redraw: false,
                         },
                     )?);
                 }
-                let Some(sink) = self.sink.as_mut() else {
+                let Some(sink) = self.rows.as_mut() else {
                     return Ok(());
                 };
                 for r in set.rows {
@@ -194,14 +188,20 @@ fn cell(v: &Value) -> String {
 }
 
 /// The set as a table (or records) at most `total` wide, unless `wide`.
-fn table(out: &mut String, set: &ResultSet, total: usize, wide: bool, color: bool) {
-    let n = set.columns.len();
-    let heads: Vec<String> = set
-        .columns
+fn table(
+    out: &mut String,
+    columns: &[OutColumn],
+    set: &ResultSet,
+    total: usize,
+    wide: bool,
+    color: bool,
+) {
+    let n = columns.len();
+    let heads: Vec<String> = columns
         .iter()
         .map(|c| sanitize(&c.name.to_uppercase()).into_owned())
         .collect();
-    let numeric: Vec<bool> = set.columns.iter().map(|c| c.numeric).collect();
+    let numeric: Vec<bool> = columns.iter().map(|c| c.numeric).collect();
     let scales: Vec<Option<Scale>> = (0..n).map(|i| scale(&set.rows, i)).collect();
     let cells: Vec<Vec<String>> = set
         .rows
@@ -260,8 +260,7 @@ fn table(out: &mut String, set: &ResultSet, total: usize, wide: bool, color: boo
             }
         }
         Layout::Vertical => {
-            let names: Vec<String> = set
-                .columns
+            let names: Vec<String> = columns
                 .iter()
                 .map(|c| sanitize(&c.name).into_owned())
                 .collect();
@@ -311,6 +310,7 @@ mod tests {
                 wide: false,
                 redraw,
             },
+            cols(),
         )
     }
 
@@ -325,9 +325,8 @@ mod tests {
         ]
     }
 
-    fn print(p: &mut Printer<Vec<u8>>, cols: &[OutColumn], rows: Vec<Vec<Value>>, t: Option<i64>) {
+    fn print(p: &mut Printer<Vec<u8>>, rows: Vec<Vec<Value>>, t: Option<i64>) {
         p.print(ResultSet {
-            columns: cols,
             rows,
             interval_end: t,
         })
@@ -336,18 +335,17 @@ mod tests {
 
     #[test]
     fn csv_has_one_header_for_the_whole_run() {
-        let c = cols();
         let mut p = printer(Format::Csv, 80, false);
-        print(&mut p, &c, rows(1), Some(100));
-        print(&mut p, &c, rows(2), Some(101));
-        print(&mut p, &c, rows(3), Some(102));
+        print(&mut p, rows(1), Some(100));
+        print(&mut p, rows(2), Some(101));
+        print(&mut p, rows(3), Some(102));
         assert_eq!(
             output(&p),
             "interval_end,comm,count\n100,bash,1\n100,sshd,10\n101,bash,2\n101,sshd,20\n102,bash,3\n102,sshd,30\n"
         );
         let mut p = printer(Format::Json, 80, false);
-        print(&mut p, &c, rows(1), Some(100));
-        print(&mut p, &c, rows(2), Some(101));
+        print(&mut p, rows(1), Some(100));
+        print(&mut p, rows(2), Some(101));
         let out = output(&p);
         assert_eq!(out.lines().count(), 4);
         assert!(
@@ -358,11 +356,10 @@ mod tests {
 
     #[test]
     fn a_terminal_redraws_each_set_after_the_first() {
-        let c = cols();
         let mut p = printer(Format::Table, 80, true);
-        print(&mut p, &c, rows(1), Some(100));
-        print(&mut p, &c, rows(2), Some(101));
-        print(&mut p, &c, rows(3), Some(102));
+        print(&mut p, rows(1), Some(100));
+        print(&mut p, rows(2), Some(101));
+        print(&mut p, rows(3), Some(102));
         let out = output(&p);
         assert!(!out.starts_with(CLEAR));
         assert_eq!(out.matches(CLEAR).count(), 2, "{out:?}");
@@ -373,8 +370,8 @@ mod tests {
             "{out:?}"
         );
         let mut p = printer(Format::Table, 80, false);
-        print(&mut p, &c, rows(1), Some(100));
-        print(&mut p, &c, rows(2), Some(101));
+        print(&mut p, rows(1), Some(100));
+        print(&mut p, rows(2), Some(101));
         let out = output(&p);
         assert!(!out.contains('\x1b'));
         assert_eq!(out.matches("COMM  COUNT\n").count(), 2);
@@ -421,11 +418,10 @@ mod tests {
         let (c, r) = hist_set();
         let mut out = String::new();
         let set = ResultSet {
-            columns: &c,
             rows: r,
             interval_end: None,
         };
-        table(&mut out, &set, 200, false, false);
+        table(&mut out, &c, &set, 200, false, false);
         let bars: Vec<&str> = out.lines().filter(|l| l.contains('|')).collect();
         assert_eq!(bars.len(), 4, "{out}");
         // Every bar ends at the same column: labels and counts are as wide
@@ -447,11 +443,10 @@ mod tests {
         for total in [30, 40, 60, 80, 120, 200] {
             let mut out = String::new();
             let set = ResultSet {
-                columns: &c,
                 rows: r.clone(),
                 interval_end: None,
             };
-            table(&mut out, &set, total, false, false);
+            table(&mut out, &c, &set, total, false, false);
             assert!(out.lines().all(|l| l.width() <= total), "{total}:\n{out}");
             // One line per bucket and a header, or records below 33 (the
             // comm header, a gap and a histogram with a 10-column bar):
@@ -468,11 +463,10 @@ mod tests {
         let c = cols();
         let mut out = String::new();
         let set = ResultSet {
-            columns: &c,
             rows: vec![vec![Value::Text("x".repeat(300)), Value::Int(7)]],
             interval_end: None,
         };
-        table(&mut out, &set, 80, false, false);
+        table(&mut out, &c, &set, 80, false, false);
         assert_eq!(out.lines().nth(1).map(|l| l.width()), Some(80), "{out}");
         assert!(out.contains('…'));
     }

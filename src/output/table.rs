@@ -17,14 +17,15 @@ use owo_colors::OwoColorize;
 use unicode_width::UnicodeWidthStr;
 
 use super::layout::{self, Col, Layout};
-use super::{OutColumn, Sink};
+use super::RowWriter;
+use crate::exec::sink::OutColumn;
 use crate::model::sanitize::sanitize;
 use crate::model::value::Value;
 
 /// A streamed text column hinted this wide or more takes room to spare.
 const GROWS: usize = 20;
 
-pub struct TableSink<W> {
+pub struct TableRows<W> {
     w: W,
     layout: Layout,
     names: Vec<String>,
@@ -36,7 +37,7 @@ pub struct TableSink<W> {
     line: String,
 }
 
-impl<W: Write> TableSink<W> {
+impl<W: Write> TableRows<W> {
     pub fn new(
         mut w: W,
         columns: Vec<OutColumn>,
@@ -68,7 +69,7 @@ impl<W: Write> TableSink<W> {
                 w.write_all(header.as_bytes())?;
             }
         }
-        Ok(TableSink {
+        Ok(TableRows {
             w,
             layout,
             names: columns
@@ -85,7 +86,7 @@ impl<W: Write> TableSink<W> {
     }
 }
 
-impl<W: Write> Sink for TableSink<W> {
+impl<W: Write> RowWriter for TableRows<W> {
     fn row(&mut self, values: &[Value]) -> io::Result<()> {
         let raw: Vec<String> = values
             .iter()
@@ -144,7 +145,7 @@ mod tests {
     #[test]
     fn rows_align_and_long_cells_are_cut_not_wrapped() {
         let mut out = Vec::new();
-        let mut s = TableSink::new(&mut out, cols(), 40, false, false).expect("header");
+        let mut s = TableRows::new(&mut out, cols(), 40, false, false).expect("header");
         s.row(&[
             Value::Int(1),
             Value::Text("x".repeat(100)),
@@ -190,7 +191,7 @@ mod tests {
     fn columns_that_cannot_fit_usefully_become_records() {
         let path = format!("/tmp/{}", "p".repeat(120));
         let mut out = Vec::new();
-        let mut s = TableSink::new(&mut out, many(), 80, false, false).expect("no header");
+        let mut s = TableRows::new(&mut out, many(), 80, false, false).expect("no header");
         s.row(&many_row(&path)).expect("row");
         s.row(&many_row("/bin/true")).expect("row");
         let text = String::from_utf8(out).expect("utf8");
@@ -207,12 +208,12 @@ mod tests {
     fn wide_cuts_nothing() {
         let path = format!("/tmp/{}", "p".repeat(120));
         let mut out = Vec::new();
-        let mut s = TableSink::new(&mut out, many(), 80, true, false).expect("no header");
+        let mut s = TableRows::new(&mut out, many(), 80, true, false).expect("no header");
         s.row(&many_row(&path)).expect("row");
         let text = String::from_utf8(out).expect("utf8");
         assert!(text.contains(&format!("path       | {path}\n")), "{text}");
         let mut out = Vec::new();
-        let mut s = TableSink::new(&mut out, cols(), 40, true, false).expect("header");
+        let mut s = TableRows::new(&mut out, cols(), 40, true, false).expect("header");
         s.row(&[
             Value::Int(1),
             Value::Text("x".repeat(100)),
