@@ -198,7 +198,10 @@ impl Pipeline<'_> {
         }
     }
 
-    /// Turns the groups the kernel aggregated into userspace states.
+    /// Merges the groups the kernel aggregated into the userspace groups:
+    /// each kernel group's partial states add to the group its key names,
+    /// so two kernel groups that name one (or a group already here) add
+    /// up rather than the last one replacing the others.
     fn absorb(&mut self, drained: Vec<(ebq_agg_key, ebq_agg_val)>) {
         let (Mode::Groups(groups), Some(agg)) = (&mut self.mode, &self.plan.query.agg) else {
             return;
@@ -236,7 +239,7 @@ impl Pipeline<'_> {
                         AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => {
                             State::Count(v.count)
                         }
-                        AggFunc::Sum => State::Sum(i128::from(v.sum), any),
+                        AggFunc::Sum => State::Sum(any.then_some(i128::from(v.sum))),
                         AggFunc::Min => State::Min(any.then_some(Value::Int(v.min))),
                         AggFunc::Max => State::Max(any.then_some(Value::Int(v.max))),
                         AggFunc::Avg => State::Avg(i128::from(v.sum), v.count),
@@ -258,7 +261,11 @@ impl Pipeline<'_> {
                     }
                 })
                 .collect();
-            groups.map.insert(key, states);
+            // States made for these very aggregates always fit; one that
+            // did not would be a kernel group ebq cannot read.
+            if groups.merge(key, states).is_err() {
+                self.bad += 1;
+            }
         }
     }
 
