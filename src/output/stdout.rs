@@ -90,3 +90,30 @@ impl Sink for Stdout {
         n == 1 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Format;
+
+    /// Rows or sets a run did not begin the sink for are an error that
+    /// ends the run, not a panic, and write nothing.
+    #[test]
+    fn out_of_order_calls_are_errors() {
+        let mut s = Stdout::new(Options {
+            format: Format::Json,
+            color: false,
+            width: 80,
+            wide: false,
+            redraw: false,
+        });
+        assert!(s.row(&[Value::Int(1)]).is_err());
+        let set = ResultSet {
+            rows: Vec::new(),
+            interval_end: None,
+        };
+        assert!(s.set(set).is_err());
+        assert!(s.flush().is_ok());
+        assert!(s.finish().is_ok());
+    }
+}
