@@ -218,7 +218,9 @@ enum ebq_agg_hist {
  * Kernel filter columns: the slots of struct ebq_filter_config. The
  * header's columns and the result of a traced call have these slots; a
  * table numbers its own columns from EBQ_COL_TABLE in its own header (one
- * query reads one table, so the tables share those slots).
+ * query reads one table, so the tables share those slots), below
+ * EBQ_FILTER_COLS (asserted there). --explain lists a query's kernel
+ * filters in slot order.
  */
 enum ebq_filter_col {
 	EBQ_COL_PID = 0,
@@ -231,8 +233,7 @@ enum ebq_filter_col {
 	EBQ_COL_AUID = 7,
 	EBQ_COL_CGROUP_ID = 8,
 	EBQ_COL_EXIT_CODE = 9,
-	EBQ_COL_DURATION = 10,
-	EBQ_COL_TABLE = 11,
+	EBQ_COL_TABLE = 10,
 };
 
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */

@@ -26,5 +26,7 @@ enum ebq_exit_stat {
 enum ebq_exit_col {
 	EBQ_EXIT_COL_SIGNAL = EBQ_COL_TABLE,
 };
+_Static_assert(EBQ_EXIT_COL_SIGNAL < EBQ_FILTER_COLS, "process_exit_events' slots fit the configuration");
+_Static_assert(EBQ_STAT_SENT_EXIT + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counter fits the stats map");
 
 #endif /* __EBQ_EXIT_H__ */

@@ -104,5 +104,7 @@ enum ebq_file_stat {
 	/* + enum ebq_file_action */
 	EBQ_STAT_SENT_FILE = EBQ_STAT_TABLE,
 };
+_Static_assert(EBQ_STAT_SENT_FILE + EBQ_FILE_TRUNCATE + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
+	       "its counters fit the stats map");
 
 #endif /* __EBQ_FILE_H__ */

@@ -51,5 +51,7 @@ enum ebq_module_stat {
 	/* + enum ebq_module_action */
 	EBQ_STAT_SENT_MODULE = EBQ_STAT_TABLE,
 };
+_Static_assert(EBQ_STAT_SENT_MODULE + EBQ_MOD_UNLOAD + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
+	       "its counters fit the stats map");
 
 #endif /* __EBQ_MODULE_H__ */

@@ -108,5 +108,7 @@ enum ebq_process_stat {
 	EBQ_STAT_SENT_EXEC = EBQ_STAT_TABLE,  /* exec_done */
 	EBQ_STAT_SENT_EXEC_FAILED,            /* exec_exit (execve and execveat) */
 };
+_Static_assert(EBQ_STAT_SENT_EXEC_FAILED + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
+	       "its counters fit the stats map");
 
 #endif /* __EBQ_PROCESS_H__ */

@@ -31,5 +31,7 @@ enum ebq_signal_col {
 	EBQ_SIGNAL_COL_SIGNAL = EBQ_COL_TABLE,
 	EBQ_SIGNAL_COL_TARGET_PID,
 };
+_Static_assert(EBQ_SIGNAL_COL_TARGET_PID < EBQ_FILTER_COLS, "signal_events' slots fit the configuration");
+_Static_assert(EBQ_STAT_SENT_SIGNAL + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counter fits the stats map");
 
 #endif /* __EBQ_SIGNAL_H__ */

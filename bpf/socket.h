@@ -65,5 +65,8 @@ enum ebq_socket_col {
 	EBQ_SOCKET_COL_PROTOCOL,
 	EBQ_SOCKET_COL_FD,
 };
+_Static_assert(EBQ_SOCKET_COL_FD < EBQ_FILTER_COLS, "socket_events' slots fit the configuration");
+_Static_assert(EBQ_STAT_SENT_SOCKET + EBQ_SOCK_LISTEN + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
+	       "its counters fit the stats map");
 
 #endif /* __EBQ_SOCKET_H__ */

@@ -134,7 +134,7 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 	if (st.what != (__u32)ctx->id)
 		return 0;
 	duration = bpf_ktime_get_ns() - st.start_ns;
-	if (!int_ok(EBQ_COL_EXIT_CODE, ret) || !int_ok(EBQ_COL_DURATION, duration)) {
+	if (!int_ok(EBQ_COL_EXIT_CODE, ret) || !int_ok(EBQ_SYSCALL_COL_DURATION, duration)) {
 		filtered();
 		return 0;
 	}

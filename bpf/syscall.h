@@ -29,11 +29,15 @@ enum ebq_syscall_stat {
 	EBQ_STAT_SENT_SYSCALL = EBQ_STAT_TABLE, /* sys_enter or sys_exit */
 };
 
-/* Its own filter columns: the syscall number, then the six arguments. */
+/* Its own filter columns: the syscall number, the duration, then the six
+ * arguments (in this order for --explain, as before they were its own). */
 enum ebq_syscall_col {
 	EBQ_SYSCALL_COL_NR = EBQ_COL_TABLE,
+	EBQ_SYSCALL_COL_DURATION,
 	EBQ_SYSCALL_COL_ARG0,
 	EBQ_SYSCALL_COL_ARG5 = EBQ_SYSCALL_COL_ARG0 + 5,
 };
+_Static_assert(EBQ_SYSCALL_COL_ARG5 < EBQ_FILTER_COLS, "syscall_events' slots fit the configuration");
+_Static_assert(EBQ_STAT_SENT_SYSCALL + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counter fits the stats map");
 
 #endif /* __EBQ_SYSCALL_H__ */

@@ -140,8 +140,11 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
-        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
-            .map_err(|e| Error::Internal(format!("installing the Ctrl-C handler: {e}")))?;
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst)).map_err(|e| {
+            Error::Kernel(error::KernelError::Failed(format!(
+                "installing the Ctrl-C handler: {e}"
+            )))
+        })?;
     }
     // The run writes through a sink made here from the configuration:
     // stdout in the format asked for.

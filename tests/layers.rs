@@ -4,8 +4,11 @@
 //! this is how the rule is checked, with no root and no build of BPF.
 //!
 //! A module is a top-level folder or file of src/. Test code (a file named
-//! tests.rs, or what follows a file's first `#[cfg(test)]`) may reach up:
-//! it checks a stage against the ones that feed it.
+//! tests.rs, or an item under `#[cfg(test)]`) may reach up: it checks a
+//! stage against the ones that feed it. Paths are read as written:
+//! `crate::x`, `crate::{x, y}`, and `super::` chains that climb to the
+//! crate's root (`super::x` in src/a.rs, `super::super::x` in src/a/b.rs);
+//! `use crate as` is refused, as it would hide the rest.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,13 +37,58 @@ fn floor(module: &str) -> Option<u32> {
     FLOORS.iter().find(|(m, _)| *m == module).map(|(_, f)| *f)
 }
 
-/// The code of a file that is not test code.
+/// The code of a file that is not test code: each `#[cfg(test)]` item is
+/// left out (a `mod x { ... }` to its closing brace, anything else to the
+/// end of its line).
 fn code(path: &Path, text: &str) -> Option<String> {
     if path.file_name().is_some_and(|n| n == "tests.rs") {
         return None;
     }
-    let cut = text.find("#[cfg(test)]").unwrap_or(text.len());
-    Some(text[..cut].to_string())
+    let mut out = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != "#[cfg(test)]" {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let Some(item) = lines.next() else { break };
+        if item.trim_start().starts_with("mod ") && item.trim_end().ends_with('{') {
+            let mut depth = 1i32;
+            for l in lines.by_ref() {
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                if depth <= 0 {
+                    break;
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The top-level modules `super::` chains name in a file at `depth`
+/// (1 for src/a.rs and src/a/mod.rs, 2 for src/a/b.rs ...): a chain of
+/// `depth` supers climbs to the crate's root.
+fn climbed_modules(code: &str, depth: usize) -> Vec<String> {
+    let chain = "super::".repeat(depth);
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = code[from..].find(&chain).map(|i| i + from) {
+        let before = code[..i].chars().last();
+        let after = &code[i + chain.len()..];
+        // Exactly `depth` of them: not inside a longer chain.
+        if !before.is_some_and(|c| c == ':' || c.is_ascii_alphanumeric() || c == '_')
+            && !after.starts_with("super::")
+        {
+            out.extend(
+                named_modules(&format!("crate::{after}"))
+                    .into_iter()
+                    .take(1),
+            );
+        }
+        from = i + "super::".len();
+    }
+    out
 }
 
 /// Every `crate::<module>` a piece of code names (uses and paths alike),
@@ -80,6 +128,7 @@ fn named_modules(code: &str) -> Vec<String> {
                 item_start = false;
             }
         } else {
+            let after = after.trim_start();
             let name = ident(after);
             // `crate::some_macro!` names a macro at the crate's root, no module.
             let is_macro = after[name.len()..].starts_with('!');
@@ -123,7 +172,16 @@ fn no_module_imports_a_higher_floor() {
         });
         let text = std::fs::read_to_string(f).expect("readable");
         let Some(code) = code(f, &text) else { continue };
-        for m in named_modules(&code) {
+        assert!(
+            !code.contains("crate as "),
+            "src/{}: `use crate as` hides what it imports",
+            rel.display()
+        );
+        let depth =
+            rel.components().count() - usize::from(rel.file_name().is_some_and(|n| n == "mod.rs"));
+        let mut named = named_modules(&code);
+        named.extend(climbed_modules(&code, depth));
+        for m in named {
             if m == module {
                 continue;
             }
@@ -146,6 +204,16 @@ fn no_module_imports_a_higher_floor() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn the_checker_sees_relative_paths_and_skips_test_items() {
+    let supers = "use super::exec::run;\nuse super::super::x;\n";
+    assert_eq!(climbed_modules(supers, 1), ["exec"]);
+    assert_eq!(climbed_modules(supers, 2), ["x"]);
+    let text = "use crate::model::Value;\n#[cfg(test)]\nuse crate::exec::run;\nfn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::output::X;\n    fn g() { if true { } }\n}\nuse crate::plan::P;\n";
+    let kept = code(Path::new("src/a.rs"), text).expect("not a tests.rs");
+    assert_eq!(named_modules(&kept), ["model", "plan"]);
 }
 
 #[test]

@@ -58,10 +58,7 @@ fn file<'r>(r: &'r Record) -> Option<File<'r>> {
     let [path, req, path_base, dest, dest_base, ..] = r.fields;
     Some(File {
         e,
-        syscall: FILE_SYSCALLS
-            .iter()
-            .find(|(_, sys)| sys.0 == e.syscall)
-            .map_or("unknown", |(name, _)| name),
+        syscall: syscall_name(e.syscall),
         path,
         path_base,
         dest,
@@ -386,6 +383,15 @@ macro_rules! just_names {
 }
 
 static FILE_PROGRAMS: &[Program] = file_syscalls!(pairs);
+
+/// The name of an enum ebq_file_sys value: the list is in the enum's
+/// order from EBQ_FS_OPEN (a test checks), so it is an index.
+fn syscall_name(sys: u32) -> &'static str {
+    sys.checked_sub(ebq_file_sys::EBQ_FS_OPEN.0)
+        .and_then(|i| FILE_SYSCALLS.get(i as usize))
+        .filter(|(_, s)| s.0 == sys)
+        .map_or("unknown", |(name, _)| name)
+}
 static FILE_SYSCALLS: [(&str, ebq_file_sys); 23] = file_syscalls!(names);
 static FILE_SYSCALL_NAMES: [&str; 23] = file_syscalls!(just_names);
 
@@ -422,6 +428,16 @@ pub static FILE_EVENTS: Table = Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_syscall_list_is_in_the_enums_order() {
+        for (i, (name, sys)) in FILE_SYSCALLS.iter().enumerate() {
+            assert_eq!(sys.0, ebq_file_sys::EBQ_FS_OPEN.0 + i as u32, "{name}");
+            assert_eq!(syscall_name(sys.0), *name);
+        }
+        assert_eq!(syscall_name(99), "unknown");
+        assert_eq!(syscall_name(100 + 23), "unknown");
+    }
 
     #[test]
     fn action_bits_follow_the_c_enum() {

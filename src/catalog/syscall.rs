@@ -110,7 +110,7 @@ static SYSCALL_COLUMNS: &[Column] = &with_common![
     Column::int("duration", "Time in the syscall, ns", |r| exited(r, |e| {
         Value::Int(e.duration_ns as i64)
     }))
-    .slot(ebq_filter_col::EBQ_COL_DURATION.0, 0, i64::MAX)
+    .slot(ebq_syscall_col::EBQ_SYSCALL_COL_DURATION.0, 0, i64::MAX)
     .capture(CAP_EXIT)
     .width(9),
     arg!(0),

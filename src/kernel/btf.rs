@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(whole.len(), small.len());
         // Every program a table runs is in the comparison.
         for t in crate::catalog::TABLES {
-            for p in t.programs {
+            for p in t.programs.iter().chain(&crate::plan::FOLLOW_PROGRAMS) {
                 assert!(whole.contains_key(p.prog), "{} is not compared", p.prog);
             }
         }

@@ -260,10 +260,14 @@ pub fn load<'obj>(
             .ok_or_else(|| missing(format!("program {}", p.prog)))
             .and_then(|prog| {
                 attach(&prog, p).map_err(|e| {
-                    Error::Kernel(KernelError::Refused(format!(
-                        "attaching {} to {}: {e}",
-                        p.prog, p.attach
-                    )))
+                    let what = format!("attaching {} to {}: {e}", p.prog, p.attach);
+                    Error::Kernel(match p.attach {
+                        // The likeliest reason, said: the kernel is older.
+                        Attach::RawTracepoint { .. } if p.cookie != 0 => KernelError::Unsupported(
+                            format!("{what} (a raw tracepoint's cookie needs Linux 6.10)"),
+                        ),
+                        _ => KernelError::Refused(what),
+                    })
                 })
             })?;
         kernel
@@ -520,8 +524,12 @@ impl<'obj> Kernel<'obj> {
         cache.store(&btf)
     }
 
+    /// The attachments made, by name, each once (a perf event on every
+    /// CPU is one attachment of one link per CPU).
     pub fn attached(&self) -> Vec<&'static str> {
-        self.links.borrow().iter().map(|(n, _)| *n).collect()
+        let mut names: Vec<&'static str> = self.links.borrow().iter().map(|(n, _)| *n).collect();
+        names.dedup();
+        names
     }
 
     /// Events lost so far: the ring buffer had no room.
@@ -597,19 +605,65 @@ mod tests {
             .progs()
             .map(|p| p.name().to_string_lossy().into_owned())
             .collect();
+        let maps: Vec<String> = open
+            .open_object()
+            .maps()
+            .map(|m| m.name().to_string_lossy().into_owned())
+            .collect();
         let mut checked = 0;
-        for t in crate::catalog::TABLES {
-            for p in t.programs {
+        let follow = ("-c / -p", &crate::plan::FOLLOW_PROGRAMS[..]);
+        for (owner, programs) in crate::catalog::TABLES
+            .iter()
+            .map(|t| (t.name, t.programs))
+            .chain([follow])
+        {
+            for p in programs {
                 assert!(
                     names.iter().any(|n| n == p.prog),
-                    "{}: {} is not in the BPF object",
-                    t.name,
+                    "{owner}: {} is not in the BPF object",
                     p.prog
                 );
+                if let Some((array, _)) = p.tail_of() {
+                    assert!(
+                        maps.iter().any(|m| m == array),
+                        "{owner}: {}'s prog array {array} is not in the BPF object",
+                        p.prog
+                    );
+                }
                 checked += 1;
             }
         }
         assert!(checked > 20, "{checked}");
+    }
+
+    #[test]
+    fn table_numbers_fit_the_kernels_arrays() {
+        use crate::catalog::{KernelFilter, TABLES};
+        let slots = ebq_filter_config::default().int_mode.len() as u32;
+        let mut kinds = Vec::new();
+        for t in TABLES {
+            for c in t.columns {
+                if let KernelFilter::Int { slot, .. } | KernelFilter::Named { slot, .. } = c.filter
+                {
+                    assert!(slot < slots, "{}.{}: slot {slot}", t.name, c.name);
+                }
+            }
+            for p in t.programs {
+                if let Some(stat) = p.sent_stat {
+                    assert!(
+                        stat >= ebq_stat::EBQ_STAT_TABLE.0
+                            && stat + ebq_stat::EBQ_STAT_LOST_BASE.0 < ebq_stat::EBQ_STAT_MAX.0,
+                        "{}: {}'s counter {stat}",
+                        t.name,
+                        p.name
+                    );
+                }
+            }
+            kinds.push(crate::catalog::kind(t));
+        }
+        // Kinds are 1, 2, ... in TABLES order: none is 0, which a zeroed
+        // record carries.
+        assert_eq!(kinds, (1..=TABLES.len() as u32).collect::<Vec<_>>());
     }
 
     #[test]

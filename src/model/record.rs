@@ -34,17 +34,27 @@ pub const FIXED_MAX: usize = 512;
 /// The most variable-length fields a record carries after its struct.
 pub const FIELDS_MAX: usize = 8;
 
-/// A table's struct, copied out of the ring buffer into 8-aligned bytes
-/// so that it can be read back as itself (`Record::get`).
+/// A table's struct in 8-aligned bytes, when it is not read in place.
 #[repr(C, align(8))]
 struct Fixed([u8; FIXED_MAX]);
+
+/// What a struct reads as where it is not there: zeros.
+static ZEROS: Fixed = Fixed([0; FIXED_MAX]);
+
+/// Where a record's struct is: in place in the ring buffer (its records
+/// are 8-aligned: BPF_RINGBUF_HDR_SZ and the record lengths are multiples
+/// of 8), or copied (a kernel aggregate's key, a misaligned buffer).
+enum Body<'a> {
+    InPlace(&'a [u8]),
+    Copied(Box<Fixed>),
+}
 
 pub struct Record<'a> {
     pub hdr: ebq_header,
     /// This run's number for the record (0 for a kernel aggregate's key).
     pub eid: u64,
     pub boot_offset: BootOffset,
-    fixed: Fixed,
+    body: Body<'a>,
     /// The variable-length fields after the struct, in the order of the
     /// table's `Layout::lens`.
     pub fields: [&'a [u8]; FIELDS_MAX],
@@ -151,15 +161,17 @@ impl<'a> Record<'a> {
         Ok(r)
     }
 
-    fn new(hdr: ebq_header, fixed: &[u8]) -> Record<'a> {
-        let mut f = Fixed([0; FIXED_MAX]);
-        let n = fixed.len().min(FIXED_MAX);
-        f.0[..n].copy_from_slice(&fixed[..n]);
+    fn new(hdr: ebq_header, fixed: &'a [u8]) -> Record<'a> {
+        let body = if fixed.as_ptr().align_offset(8) == 0 {
+            Body::InPlace(fixed)
+        } else {
+            Body::Copied(copied(fixed))
+        };
         Record {
             hdr,
             eid: 0,
             boot_offset: 0,
-            fixed: f,
+            body,
             fields: [&[]; FIELDS_MAX],
         }
     }
@@ -169,31 +181,54 @@ impl<'a> Record<'a> {
     pub fn of<T: plain::Plain>(hdr: ebq_header, v: &T) -> Record<'static> {
         // SAFETY: T is Plain: its bytes are plain data.
         let bytes = unsafe { plain::as_bytes(v) };
-        let mut r = Record::new(hdr, bytes);
+        let mut f = copied(bytes);
         // The struct's own header is the one given.
         // SAFETY: ebq_header is Plain.
         let h = unsafe { plain::as_bytes(&hdr) };
-        let n = h.len().min(r.fixed.0.len()).min(bytes.len());
-        r.fixed.0[..n].copy_from_slice(&h[..n]);
-        r
+        let n = h.len().min(bytes.len()).min(FIXED_MAX);
+        f.0[..n].copy_from_slice(&h[..n]);
+        Record {
+            hdr,
+            eid: 0,
+            boot_offset: 0,
+            body: Body::Copied(f),
+            fields: [&[]; FIELDS_MAX],
+        }
     }
 
-    /// The record's struct as the table's type `T`. A table reads only its
-    /// own records (the decoder checked their kind), so `T` is the struct
-    /// they were decoded with; a shorter record reads as zeros past its
-    /// end.
+    /// The record's struct as the table's type `T`, read in place. A
+    /// table reads only its own records (the decoder checked their kind
+    /// and length), so `T` is the struct they were decoded with; any other
+    /// reads as zeros.
     pub fn get<T: plain::Plain>(&self) -> &T {
-        // A T that does not fit the copy does not build.
+        // A T that does not fit a copy does not build.
         const {
             assert!(std::mem::size_of::<T>() <= FIXED_MAX);
             assert!(std::mem::align_of::<T>() <= 8);
         }
-        match plain::from_bytes(&self.fixed.0[..std::mem::size_of::<T>()]) {
-            Ok(v) => v,
-            // Fixed is 8-aligned and FIXED_MAX long, and T fits it (above).
-            Err(_) => unreachable!("a struct that fits Fixed reads from it"),
+        let n = std::mem::size_of::<T>();
+        let bytes: &[u8] = match &self.body {
+            Body::InPlace(b) => b,
+            Body::Copied(f) => &f.0,
+        };
+        match bytes.get(..n).map(plain::from_bytes::<T>) {
+            Some(Ok(v)) => v,
+            // Shorter than T: zeros, which are 8-aligned and FIXED_MAX
+            // long, so T reads from them (above).
+            _ => match plain::from_bytes(&ZEROS.0[..n]) {
+                Ok(v) => v,
+                Err(_) => unreachable!("ZEROS is aligned and long enough for any T that builds"),
+            },
         }
     }
+}
+
+/// `bytes` (at most FIXED_MAX of them) in 8-aligned zeroed bytes.
+fn copied(bytes: &[u8]) -> Box<Fixed> {
+    let mut f = Box::new(Fixed([0; FIXED_MAX]));
+    let n = bytes.len().min(FIXED_MAX);
+    f.0[..n].copy_from_slice(&bytes[..n]);
+    f
 }
 
 #[cfg(test)]
@@ -240,5 +275,28 @@ mod tests {
         assert_eq!(r.fields[1], b"");
         assert_eq!(r.get::<ebq_exec_event>().argc, 7);
         assert!(r.eid > 0);
+        // Misaligned bytes are copied, and read the same.
+        let mut shifted = vec![0u8];
+        shifted.extend_from_slice(&ok);
+        let r = Record::decode(&shifted[1..], 0, &EXEC, 1).expect("decodes");
+        assert!(matches!(r.body, Body::Copied(_)));
+        assert_eq!(r.get::<ebq_exec_event>().argc, 7);
+        assert_eq!(r.fields[0], b"/bin/true\0");
+    }
+
+    #[test]
+    fn a_struct_longer_than_the_record_reads_as_zeros() {
+        let h = ebq_header {
+            pid: 9,
+            ..Default::default()
+        };
+        let r = Record::of(h, &h);
+        assert_eq!(r.get::<ebq_header>().pid, 9);
+        assert_eq!(r.get::<ebq_exec_event>().argc, 0);
+        let mut bytes = vec![0u8; std::mem::size_of::<ebq_header>()];
+        bytes[16] = 1;
+        let hdr_only = Layout::fixed::<ebq_header>();
+        let r = Record::decode(&bytes, 0, &hdr_only, 1).expect("decodes");
+        assert_eq!(r.get::<ebq_exec_event>().argc, 0);
     }
 }
