@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use libbpf_rs::RingBufferBuilder;
 
 use super::agg::{sort_rows, Groups, State};
-use super::sink::{OutColumn, ResultSet, Shape, Sink};
+use super::sink::{ResultSet, Shape, Sink};
 use super::target::{self, descendants, Target};
 use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
 use crate::error::{Error, KernelError, Result};
@@ -395,27 +395,6 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<Summary> {
     let mut summary = Summary::default();
-    let out_columns: Vec<OutColumn> = plan
-        .query
-        .outputs
-        .iter()
-        .map(|o| match &o.expr {
-            crate::model::expr::Expr::Column(c) => {
-                let col = &plan.table().columns[*c];
-                OutColumn {
-                    name: o.name.clone(),
-                    width: col.width,
-                    numeric: col.ty == crate::catalog::Type::Integer,
-                }
-            }
-            _ => OutColumn {
-                name: o.name.clone(),
-                width: 5,
-                numeric: matches!(o.expr.ty(plan.table()), Some(crate::catalog::Type::Integer | crate::catalog::Type::Float))
-                    || matches!(&o.expr, crate::model::expr::Expr::Agg(i) if plan.query.agg.as_ref().is_some_and(|a| !matches!(a.aggs[*i].func, AggFunc::Hist | AggFunc::Lhist { .. } | AggFunc::Min | AggFunc::Max))),
-            },
-        })
-        .collect();
     let mode = if let Some(agg) = &plan.query.agg {
         Mode::Groups(Groups::new(&agg.aggs))
     } else if !plan.query.order_by.is_empty() {
@@ -429,7 +408,7 @@ pub fn run(
         Mode::Stream => Shape::Rows,
         Mode::Sorted(_) | Mode::Groups(_) => Shape::Sets,
     };
-    sink.begin(&out_columns, shape).map_err(Error::Output)?;
+    sink.begin(&plan.output, shape).map_err(Error::Output)?;
     if shape == Shape::Rows && plan.query.limit == Some(0) {
         sink.finish().map_err(Error::Output)?;
         return Ok(summary);

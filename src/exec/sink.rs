@@ -13,16 +13,8 @@
 
 use std::io;
 
+pub use crate::model::schema::OutColumn;
 use crate::model::value::Value;
-
-/// A column of the output, as a sink needs it to lay out rows.
-#[derive(Clone, Debug)]
-pub struct OutColumn {
-    pub name: String,
-    /// Width hint from the catalog.
-    pub width: usize,
-    pub numeric: bool,
-}
 
 /// What follows `begin`: rows one at a time, or whole result sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

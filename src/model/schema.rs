@@ -323,3 +323,13 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
+
+/// A column of a query's output, as the planner gives it (plan::Plan
+/// output) and a sink needs it to lay out rows.
+#[derive(Clone, Debug)]
+pub struct OutColumn {
+    pub name: String,
+    /// Width hint from the catalog.
+    pub width: usize,
+    pub numeric: bool,
+}

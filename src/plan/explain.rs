@@ -250,7 +250,7 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
             ),
         );
     }
-    let cols: Vec<&str> = q.outputs.iter().map(|o| o.name.as_str()).collect();
+    let cols: Vec<&str> = plan.output.iter().map(|o| o.name.as_str()).collect();
     line(&mut out, "output", &cols.join(", "));
     if let Some(n) = q.limit {
         line(

@@ -19,8 +19,9 @@ mod pushdown;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::abi::types::{ebq_filter_col, ebq_quick};
-use crate::catalog::{Program, Table};
-use crate::model::expr::{Expr, Query};
+use crate::catalog::{Program, Table, Type};
+use crate::model::expr::{AggFunc, Expr, Query};
+use crate::model::schema::OutColumn;
 
 /// Bytes of a comm the kernel keeps (EBQ_COMM_LEN - 1 in bpf/ebq.h;
 /// kernel/load.rs's tests check it against the generated struct).
@@ -315,6 +316,8 @@ pub struct Plan {
     pub kernel: KernelPlan,
     /// The whole WHERE, re-checked in userspace.
     pub predicate: Option<Expr>,
+    /// The output schema: the columns of every row, in SELECT order.
+    pub output: Vec<OutColumn>,
 }
 
 impl Plan {
@@ -390,13 +393,41 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     }
     let predicate = query.predicate();
     let agg_place = place_aggregation(table, &query, &conjuncts);
+    let output = output_schema(&query);
     Plan {
         agg_place,
         query,
         conjuncts,
         kernel,
         predicate,
+        output,
     }
+}
+
+/// The columns of `query`'s rows: names, the catalog's width hints, and
+/// which are numbers (right-aligned in a table).
+fn output_schema(query: &Query) -> Vec<OutColumn> {
+    let table = query.table;
+    query
+        .outputs
+        .iter()
+        .map(|o| match &o.expr {
+            Expr::Column(c) => {
+                let col = &table.columns[*c];
+                OutColumn {
+                    name: o.name.clone(),
+                    width: col.width,
+                    numeric: col.ty == Type::Integer,
+                }
+            }
+            _ => OutColumn {
+                name: o.name.clone(),
+                width: 5,
+                numeric: matches!(o.expr.ty(table), Some(Type::Integer | Type::Float))
+                    || matches!(&o.expr, Expr::Agg(i) if query.agg.as_ref().is_some_and(|a| !matches!(a.aggs[*i].func, AggFunc::Hist | AggFunc::Lhist { .. } | AggFunc::Min | AggFunc::Max))),
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
