@@ -121,21 +121,15 @@ enum ebq_walk_flags {
 _Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
 _Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
 
-/* What the kernel copies into an event: set per query (capture pruning). */
+/*
+ * What the kernel copies into an event (cfg.capture): set per query
+ * (capture pruning). The header's bits are here; a table numbers its own
+ * from EBQ_CAP_TABLE in its header (one query loads one table's programs).
+ */
 enum ebq_capture {
-	EBQ_CAP_PATH = 1 << 0,
-	EBQ_CAP_ARGS = 1 << 1,
-	EBQ_CAP_CWD = 1 << 2,
-	EBQ_CAP_ENV = 1 << 3,  /* search the environment for LD_PRELOAD */
-	EBQ_CAP_EXIT = 1 << 4, /* syscall_events, file_events: trace the exit too */
-	EBQ_CAP_SYSARGS = 1 << 5, /* syscall_events: copy the arguments */
-	EBQ_CAP_NSPID = 1 << 6,   /* the header's ns_pid */
-	EBQ_CAP_REQUESTED = 1 << 7, /* the path as written (requested_path) */
-	EBQ_CAP_INTERP = 1 << 8,  /* process_events: the interpreter's path */
-	EBQ_CAP_CREDS = 1 << 9,   /* the header's suid, sgid, fsuid, fsgid */
-	EBQ_CAP_SIZES = 1 << 10,  /* process_events: argument/environment block sizes */
-	EBQ_CAP_EXEFILE = 1 << 11, /* process_events: the executed file's mode, owner */
-	EBQ_CAP_ENVBLOCK = 1 << 12, /* process_events: the environment block */
+	EBQ_CAP_NSPID = 1 << 0,   /* the header's ns_pid */
+	EBQ_CAP_CREDS = 1 << 1,   /* the header's suid, sgid, fsuid, fsgid */
+	EBQ_CAP_TABLE = 1 << 2,
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */

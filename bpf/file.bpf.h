@@ -205,7 +205,7 @@ static __always_inline int report_dest(void *ctx, __u32 off)
 /*
  * Builds and sends the event of a noted call. From the exit, with its
  * return value and time in the call; from the entry (have_ret false) when
- * the query reads neither (EBQ_CAP_EXIT unset): then no exit program is
+ * the query reads neither (EBQ_FILE_CAP_EXIT unset): then no exit program is
  * attached at all, which halves the cost of every call traced, and the
  * paths are read before the call runs, as the exit would read them.
  */
@@ -239,7 +239,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	 * prefix first: a rejected open costs the walk, not the header's
 	 * helper calls too.
 	 */
-	if ((CFG.capture & EBQ_CAP_PATH) && have_ret && ret >= 0 && opens_fd(what)) {
+	if ((CFG.capture & EBQ_FILE_CAP_PATH) && have_ret && ret >= 0 && opens_fd(what)) {
 		struct file *f = fd_file(task, (__s32)ret);
 
 		if (f) {
@@ -294,7 +294,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 		break;
 	}
 
-	if (!(CFG.capture & (EBQ_CAP_PATH | EBQ_CAP_REQUESTED))) {
+	if (!(CFG.capture & (EBQ_FILE_CAP_PATH | EBQ_FILE_CAP_REQUESTED))) {
 		submit_event(b, sizeof(b->e), sent_stat);
 		return 0;
 	}
@@ -308,7 +308,7 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 	off = forget(&b->cell, off);
 	if (walked) {
 		/* The path as written, for requested_path. */
-		if (CFG.capture & EBQ_CAP_REQUESTED) {
+		if (CFG.capture & EBQ_FILE_CAP_REQUESTED) {
 			n = read_path(b->data, off, (const char *)st->args[0], &e->eflags,
 				      EBQ_FILE_TRUNC_PATH, &relative);
 			if (n > EBQ_PATH_MAX)
@@ -323,14 +323,14 @@ static __always_inline int file_report(void *ctx, struct task_struct *task, __u3
 			n = EBQ_PATH_MAX;
 		/* The path as written is the row's path: checked as written, if
 		 * normalizing cannot change it (path.bpf.h). */
-		if ((CFG.capture & EBQ_CAP_PATH) && !relative &&
+		if ((CFG.capture & EBQ_FILE_CAP_PATH) && !relative &&
 		    !written_prefix_ok((const char *)data_at(b->data, off), false)) {
 			filtered();
 			return 0;
 		}
 		e->path_len = n;
 		off = forget(&b->cell, off + n);
-		if (relative && (CFG.capture & EBQ_CAP_PATH)) {
+		if (relative && (CFG.capture & EBQ_FILE_CAP_PATH)) {
 			n = walk_base(b->data, off, task, (__s32)st->args[1], &e->eflags,
 				      EBQ_FILE_TRUNC_PATH);
 			e->path_base_len = n;
@@ -439,7 +439,7 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 
 	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
 		return 0;
-	if (CFG.agg_enabled && !(CFG.capture & EBQ_CAP_EXIT)) {
+	if (CFG.agg_enabled && !(CFG.capture & EBQ_FILE_CAP_EXIT)) {
 		/* Counted right here: no tail call, nothing else to read. */
 		__u32 action = file_action(what, flags);
 
@@ -459,7 +459,7 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	st.what = what;
 	/* Reported now, unless the query reads the result, or the path of an
 	 * open: the file it opens is only known once it returns. */
-	if (!(CFG.capture & EBQ_CAP_EXIT) && !(opens_fd(what) && (CFG.capture & EBQ_CAP_PATH)))
+	if (!(CFG.capture & EBQ_FILE_CAP_EXIT) && !(opens_fd(what) && (CFG.capture & EBQ_FILE_CAP_PATH)))
 		return report(ctx, &st, 0, false, EBQ_STAT_SENT_FILE + file_action(what, 0));
 	st.start_ns = bpf_ktime_get_boot_ns();
 	put_inflight(&st);
@@ -504,7 +504,7 @@ static __always_inline bool file_entry_ok(void)
 static __always_inline bool file_entry_rejects(__u32 what, const char *path)
 {
 	if (!quick_rejects() && file_entry_ok() &&
-	    (opens_fd(what) || !(CFG.capture & EBQ_CAP_PATH) || written_prefix_ok(path, true)))
+	    (opens_fd(what) || !(CFG.capture & EBQ_FILE_CAP_PATH) || written_prefix_ok(path, true)))
 		return false;
 	filtered();
 	return true;
@@ -580,6 +580,7 @@ int openat2_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* Pins its ABI types into BTF, for their generated Rust twins. */
+enum ebq_file_capture _ebq_file_capture = EBQ_FILE_CAP_PATH;
 struct ebq_file_event _ebq_file_event = {};
 enum ebq_file_action _ebq_file_action = EBQ_FILE_OPEN;
 enum ebq_file_flags _ebq_file_flags = EBQ_FILE_HAS_DEST;

@@ -100,6 +100,13 @@ struct ebq_file_event {
 	__u16 dest_base_len;
 };
 
+/* Its own capture bits (cfg.capture). */
+enum ebq_file_capture {
+	EBQ_FILE_CAP_PATH = EBQ_CAP_TABLE << 0,
+	EBQ_FILE_CAP_REQUESTED = EBQ_CAP_TABLE << 1, /* the path as written (requested_path) */
+	EBQ_FILE_CAP_EXIT = EBQ_CAP_TABLE << 2,      /* trace the exit too */
+};
+
 enum ebq_file_stat {
 	/* + enum ebq_file_action */
 	EBQ_STAT_SENT_FILE = EBQ_STAT_TABLE,

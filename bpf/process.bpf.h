@@ -426,7 +426,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	if (script)
 		e->flags |= EBQ_EXEC_SCRIPT;
 
-	if (captures && (CFG.capture & EBQ_CAP_SIZES)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_SIZES)) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 
 		e->cmdline_size = BPF_CORE_READ(mm, arg_end) - BPF_CORE_READ(mm, arg_start);
@@ -434,7 +434,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		e->env_count = BPF_CORE_READ(bprm, envc);
 		e->flags |= EBQ_EXEC_HAS_SIZES;
 	}
-	if (captures && (CFG.capture & EBQ_CAP_EXEFILE)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_EXEFILE)) {
 		/* The file `path` names: a script's own, not its interpreter's. */
 		struct file *file = script ? script_file(bprm) : BPF_CORE_READ(bprm, file);
 		struct inode *inode = BPF_CORE_READ(file, f_inode);
@@ -446,7 +446,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 			e->flags |= EBQ_EXEC_HAS_INODE;
 		}
 	}
-	if (captures && (CFG.capture & EBQ_CAP_PATH)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_PATH)) {
 		struct file *file = script ? script_file(bprm) : BPF_CORE_READ(bprm, file);
 
 		e->flags |= EBQ_EXEC_HAS_PATH;
@@ -478,7 +478,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		e->path_len = off;
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_INTERP) && script) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_INTERP) && script) {
 		struct file *interp = BPF_CORE_READ(bprm, file);
 		__u32 n = walk_path(b->data, off, &interp->f_path, &e->flags, EBQ_TRUNC_PATH);
 
@@ -487,7 +487,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		off += n;
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_REQUESTED)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_REQUESTED)) {
 		long n = bpf_probe_read_kernel_str(data_at(b->data, off), EBQ_PATH_MAX, filename);
 
 		if (n > 0) {
@@ -503,7 +503,7 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		}
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ARGS)) {
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		__u32 len = read_block(b, off, BPF_CORE_READ(mm, arg_start),
 				       BPF_CORE_READ(mm, arg_end), EBQ_ARGS_MAX, EBQ_TRUNC_ARGS);
@@ -513,13 +513,13 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 		off += len;
 	}
 	off = forget(&b->cell, off);
-	if (captures && ((CFG.capture & EBQ_CAP_CWD) || relative))
+	if (captures && ((CFG.capture & EBQ_PROCESS_CAP_CWD) || relative))
 		off += capture_cwd(b, p, off);
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_ENV))
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ENV))
 		off += capture_ld_preload(b, BPF_CORE_READ(p, mm), NULL, off);
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_ENVBLOCK)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ENVBLOCK)) {
 		/* The environment block, in one read like the arguments. */
 		struct mm_struct *mm = BPF_CORE_READ(p, mm);
 		__u32 len = read_block(b, off, BPF_CORE_READ(mm, env_start),
@@ -681,7 +681,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	 * path). execve("") or a bad pointer has no path at all: NULL, never
 	 * the cwd it would resolve to.
 	 */
-	if (captures && (CFG.capture & (EBQ_CAP_PATH | EBQ_CAP_REQUESTED))) {
+	if (captures && (CFG.capture & (EBQ_PROCESS_CAP_PATH | EBQ_PROCESS_CAP_REQUESTED))) {
 		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
 		if (n > 0) {
@@ -690,7 +690,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 			if (str_cut((const char *)st->args[0], n, EBQ_PATH_MAX, true))
 				e->flags |= EBQ_TRUNC_PATH;
 		}
-		if (n == 1 && (CFG.capture & EBQ_CAP_PATH) && (st->args[4] & AT_EMPTY_PATH) &&
+		if (n == 1 && (CFG.capture & EBQ_PROCESS_CAP_PATH) && (st->args[4] & AT_EMPTY_PATH) &&
 		    (__s32)st->args[2] != AT_FDCWD) {
 			/* execveat(fd, "", AT_EMPTY_PATH): the fd's file, still
 			 * open (an exec that failed closed nothing). */
@@ -703,7 +703,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 				}
 				e->flags |= EBQ_EXEC_HAS_PATH;
 			}
-		} else if (n > 1 && (CFG.capture & EBQ_CAP_PATH)) {
+		} else if (n > 1 && (CFG.capture & EBQ_PROCESS_CAP_PATH)) {
 			e->flags |= EBQ_EXEC_HAS_PATH;
 			if (b->data[0] != '/') {
 				e->flags |= EBQ_EXEC_PATH_RELATIVE;
@@ -718,7 +718,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 		e->path_len = off;
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_ARGS)) {
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ARGS)) {
 		struct args_ctx a = {
 			.argv = (const char *const *)st->args[1],
 			.data = b->data,
@@ -740,7 +740,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	}
 	off = forget(&b->cell, off);
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */
-	if ((captures && (CFG.capture & EBQ_CAP_CWD)) || (relative && (__s32)st->args[2] == AT_FDCWD))
+	if ((captures && (CFG.capture & EBQ_PROCESS_CAP_CWD)) || (relative && (__s32)st->args[2] == AT_FDCWD))
 		off += capture_cwd(b, task, off);
 	off = forget(&b->cell, off);
 	if (relative && (__s32)st->args[2] != AT_FDCWD) {
@@ -758,7 +758,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 		}
 	}
 	off = forget(&b->cell, off);
-	if (captures && (CFG.capture & EBQ_CAP_ENV))
+	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ENV))
 		off += capture_ld_preload(b, NULL, (const char *const *)st->args[3], off);
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_EXEC_FAILED);
 	return 0;
@@ -840,6 +840,7 @@ int exec_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* Pins its ABI types into BTF, for their generated Rust twins. */
+enum ebq_process_capture _ebq_process_capture = EBQ_PROCESS_CAP_PATH;
 struct ebq_exec_event _ebq_exec_event = {};
 enum ebq_exec_syscall _ebq_exec_syscall = EBQ_SYS_NONE;
 enum ebq_exec_flags _ebq_exec_flags = EBQ_TRUNC_ARGS;

@@ -104,6 +104,20 @@ struct ebq_exec_event {
 	__u32 owner_gid;
 };
 
+/* Its own capture bits (cfg.capture). */
+enum ebq_process_capture {
+	EBQ_PROCESS_CAP_PATH = EBQ_CAP_TABLE << 0,
+	EBQ_PROCESS_CAP_ARGS = EBQ_CAP_TABLE << 1,
+	EBQ_PROCESS_CAP_CWD = EBQ_CAP_TABLE << 2,
+	EBQ_PROCESS_CAP_ENV = EBQ_CAP_TABLE << 3,       /* search the environment for LD_PRELOAD */
+	EBQ_PROCESS_CAP_REQUESTED = EBQ_CAP_TABLE << 4, /* the path as written (requested_path) */
+	EBQ_PROCESS_CAP_INTERP = EBQ_CAP_TABLE << 5,    /* the interpreter's path */
+	EBQ_PROCESS_CAP_SIZES = EBQ_CAP_TABLE << 6,     /* argument/environment block sizes */
+	EBQ_PROCESS_CAP_EXEFILE = EBQ_CAP_TABLE << 7,   /* the executed file's mode, owner */
+	EBQ_PROCESS_CAP_ENVBLOCK = EBQ_CAP_TABLE << 8,  /* the environment block */
+};
+_Static_assert(EBQ_PROCESS_CAP_ENVBLOCK < (1u << 31), "its capture bits fit cfg.capture");
+
 enum ebq_process_stat {
 	EBQ_STAT_SENT_EXEC = EBQ_STAT_TABLE,  /* exec_done */
 	EBQ_STAT_SENT_EXEC_FAILED,            /* exec_exit (execve and execveat) */

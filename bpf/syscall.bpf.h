@@ -100,17 +100,17 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
 		return 0;
 	task = (void *)bpf_get_current_task();
-	if (CFG.capture & EBQ_CAP_EXIT) {
+	if (CFG.capture & EBQ_SYSCALL_CAP_EXIT) {
 		struct inflight st = {};
 
 		st.start_ns = bpf_ktime_get_ns();
 		st.what = nr;
-		if (CFG.capture & EBQ_CAP_SYSARGS)
+		if (CFG.capture & EBQ_SYSCALL_CAP_SYSARGS)
 			read_args(st.args, ctx);
 		put_inflight(&st);
 		return 0;
 	}
-	if (CFG.capture & EBQ_CAP_SYSARGS) {
+	if (CFG.capture & EBQ_SYSCALL_CAP_SYSARGS) {
 		__u64 args[6];
 
 		read_args(args, ctx);
@@ -139,13 +139,14 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	}
 	sys_report((void *)bpf_get_current_task(), st.what, ret, duration,
-		   (CFG.capture & EBQ_CAP_SYSARGS) ? st.args : NULL,
+		   (CFG.capture & EBQ_SYSCALL_CAP_SYSARGS) ? st.args : NULL,
 		   EBQ_SYSCALL_HAS_EXIT |
-			   ((CFG.capture & EBQ_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
+			   ((CFG.capture & EBQ_SYSCALL_CAP_SYSARGS) ? EBQ_SYSCALL_HAS_ARGS : 0));
 	return 0;
 }
 
 /* Pins its ABI types into BTF, for their generated Rust twins. */
+enum ebq_syscall_capture _ebq_syscall_capture = EBQ_SYSCALL_CAP_EXIT;
 struct ebq_syscall_event _ebq_syscall_event = {};
 enum ebq_syscall_flags _ebq_syscall_flags = EBQ_SYSCALL_HAS_EXIT;
 enum ebq_syscall_col _ebq_syscall_col = EBQ_SYSCALL_COL_NR;

@@ -25,6 +25,12 @@ enum ebq_syscall_flags {
 	EBQ_SYSCALL_HAS_ARGS = 1 << 1,
 };
 
+/* Its own capture bits (cfg.capture). */
+enum ebq_syscall_capture {
+	EBQ_SYSCALL_CAP_EXIT = EBQ_CAP_TABLE << 0,    /* trace the exit too */
+	EBQ_SYSCALL_CAP_SYSARGS = EBQ_CAP_TABLE << 1, /* copy the arguments */
+};
+
 enum ebq_syscall_stat {
 	EBQ_STAT_SENT_SYSCALL = EBQ_STAT_TABLE, /* sys_enter or sys_exit */
 };

@@ -6,11 +6,17 @@
 //! and cid answer for parent and cgroup_id.
 
 use super::{Column, Domain, KernelFilter};
-use crate::abi::types::ebq_filter_col;
+use crate::abi::types::{ebq_capture, ebq_filter_col};
 use crate::model::record::Record;
 use crate::model::value::{text_from_cstr, Value};
 
 pub const U32_MAX: i64 = u32::MAX as i64;
+
+/// The header's capture bits, named for --explain.
+pub const NSPID_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_NSPID.0, "namespace pid");
+pub const CREDS_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_CREDS.0, "saved and filesystem ids");
+/// The capture bits of a table with none of its own.
+pub const HEADER_CAPTURES: &[(u32, &str)] = &[NSPID_CAPTURE, CREDS_CAPTURE];
 
 const fn id(c: Column, slot: ebq_filter_col) -> Column {
     c.slot(slot.0, 0, U32_MAX)

@@ -91,6 +91,7 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     programs: EXIT_PROGRAMS,
     agg: None,
     buffer: 256 << 10,
+    captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
 };

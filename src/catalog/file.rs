@@ -13,7 +13,7 @@
 use super::common::{errno_name, with_common, ERRNO, U32_MAX};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, Type, RESULT_MEASURES};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_capture, ebq_file_action, ebq_file_event, ebq_file_flags, ebq_file_stat,
+    ebq_agg_keys, ebq_file_action, ebq_file_capture, ebq_file_event, ebq_file_flags, ebq_file_stat,
     ebq_file_sys, ebq_filter_col,
 };
 use crate::model::paths::{normalize, Walked};
@@ -76,9 +76,9 @@ fn result<'r>(r: &'r Record) -> Option<File<'r>> {
     file(r).filter(|f| !has(*f, ebq_file_flags::EBQ_FILE_NO_RESULT))
 }
 
-const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
-const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
-const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
+const CAP_EXIT: u32 = ebq_file_capture::EBQ_FILE_CAP_EXIT.0;
+const CAP_PATH: u32 = ebq_file_capture::EBQ_FILE_CAP_PATH.0;
+const CAP_REQUESTED: u32 = ebq_file_capture::EBQ_FILE_CAP_REQUESTED.0;
 
 /// Action names, in enum ebq_file_action order (index = value).
 pub const ACTIONS: [&str; 12] = [
@@ -421,6 +421,12 @@ pub static FILE_EVENTS: Table = Table {
     programs: FILE_PROGRAMS,
     agg: Some(&FILE_AGG),
     buffer: 4 << 20,
+    captures: &[
+        (CAP_PATH, "path"),
+        (CAP_REQUESTED, "path as written"),
+        super::common::NSPID_CAPTURE,
+        super::common::CREDS_CAPTURE,
+    ],
     fixed_capture: "the header",
     action_bit: Some(action_bit),
 };

@@ -166,6 +166,7 @@ pub static MODULE_EVENTS: Table = Table {
     programs: MODULE_PROGRAMS,
     agg: None,
     buffer: 256 << 10,
+    captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, module name and path",
     action_bit: None,
 };

@@ -6,7 +6,8 @@
 use super::common::{errno_name, ERRNO};
 use super::{Column, Domain, KernelFilter, Program, Table, Type};
 use crate::abi::types::{
-    ebq_capture, ebq_exec_event, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_process_stat,
+    ebq_exec_event, ebq_exec_flags, ebq_exec_syscall, ebq_filter_col, ebq_process_capture,
+    ebq_process_stat,
 };
 use crate::model::paths::{normalize, Walked};
 use crate::model::record::{Layout, Record, FIELDS_MAX};
@@ -330,15 +331,15 @@ fn col_overflows(r: &Record) -> Value {
     Value::Text(names.join(","))
 }
 
-const CAP_PATH: u32 = ebq_capture::EBQ_CAP_PATH.0;
-const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_ARGS.0;
-const CAP_CWD: u32 = ebq_capture::EBQ_CAP_CWD.0;
-const CAP_ENV: u32 = ebq_capture::EBQ_CAP_ENV.0;
-const CAP_REQUESTED: u32 = ebq_capture::EBQ_CAP_REQUESTED.0;
-const CAP_INTERP: u32 = ebq_capture::EBQ_CAP_INTERP.0;
-const CAP_SIZES: u32 = ebq_capture::EBQ_CAP_SIZES.0;
-const CAP_EXEFILE: u32 = ebq_capture::EBQ_CAP_EXEFILE.0;
-const CAP_ENVBLOCK: u32 = ebq_capture::EBQ_CAP_ENVBLOCK.0;
+const CAP_PATH: u32 = ebq_process_capture::EBQ_PROCESS_CAP_PATH.0;
+const CAP_ARGS: u32 = ebq_process_capture::EBQ_PROCESS_CAP_ARGS.0;
+const CAP_CWD: u32 = ebq_process_capture::EBQ_PROCESS_CAP_CWD.0;
+const CAP_ENV: u32 = ebq_process_capture::EBQ_PROCESS_CAP_ENV.0;
+const CAP_REQUESTED: u32 = ebq_process_capture::EBQ_PROCESS_CAP_REQUESTED.0;
+const CAP_INTERP: u32 = ebq_process_capture::EBQ_PROCESS_CAP_INTERP.0;
+const CAP_SIZES: u32 = ebq_process_capture::EBQ_PROCESS_CAP_SIZES.0;
+const CAP_EXEFILE: u32 = ebq_process_capture::EBQ_PROCESS_CAP_EXEFILE.0;
+const CAP_ENVBLOCK: u32 = ebq_process_capture::EBQ_PROCESS_CAP_ENVBLOCK.0;
 
 /// Why osquery's file times of the executable are refused.
 const TIMES_WHY: &str = "the executable's inode times are not read at exec";
@@ -515,12 +516,12 @@ static PROCESS_COLUMNS: &[Column] = &super::common::with_common![
 ];
 
 /// What exec_done and exec_fail_tail copy beyond the header.
-const EXEC_CAPTURES: u32 = ebq_capture::EBQ_CAP_PATH.0
-    | ebq_capture::EBQ_CAP_ARGS.0
-    | ebq_capture::EBQ_CAP_CWD.0
-    | ebq_capture::EBQ_CAP_ENV.0
-    | ebq_capture::EBQ_CAP_REQUESTED.0
-    | ebq_capture::EBQ_CAP_INTERP.0
+const EXEC_CAPTURES: u32 = ebq_process_capture::EBQ_PROCESS_CAP_PATH.0
+    | ebq_process_capture::EBQ_PROCESS_CAP_ARGS.0
+    | ebq_process_capture::EBQ_PROCESS_CAP_CWD.0
+    | ebq_process_capture::EBQ_PROCESS_CAP_ENV.0
+    | ebq_process_capture::EBQ_PROCESS_CAP_REQUESTED.0
+    | ebq_process_capture::EBQ_PROCESS_CAP_INTERP.0
     | CAP_SIZES
     | CAP_EXEFILE
     | CAP_ENVBLOCK;
@@ -594,6 +595,19 @@ pub static PROCESS_EVENTS: Table = Table {
     programs: PROCESS_PROGRAMS,
     agg: None,
     buffer: 1 << 20,
+    captures: &[
+        (CAP_PATH, "path"),
+        (CAP_REQUESTED, "path as written"),
+        (CAP_INTERP, "interpreter"),
+        (CAP_ARGS, "arguments"),
+        (CAP_CWD, "cwd"),
+        (CAP_ENV, "environment (LD_PRELOAD)"),
+        super::common::NSPID_CAPTURE,
+        super::common::CREDS_CAPTURE,
+        (CAP_SIZES, "argument and environment sizes"),
+        (CAP_EXEFILE, "the executable's mode and owner"),
+        (CAP_ENVBLOCK, "environment"),
+    ],
     fixed_capture: "the header, exit code, argc",
     action_bit: None,
 };

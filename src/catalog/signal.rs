@@ -117,6 +117,7 @@ pub static SIGNAL_EVENTS: Table = Table {
     programs: SIGNAL_PROGRAMS,
     agg: None,
     buffer: 256 << 10,
+    captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, signal, target",
     action_bit: None,
 };

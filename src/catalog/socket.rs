@@ -419,6 +419,7 @@ pub static SOCKET_EVENTS: Table = Table {
     programs: SOCKET_PROGRAMS,
     agg: None,
     buffer: 1 << 20,
+    captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, addresses and ports",
     action_bit: None,
 };

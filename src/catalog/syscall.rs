@@ -8,14 +8,14 @@ use syscalls::Sysno;
 use super::common::{errno_name, with_common, ERRNO};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table, RESULT_MEASURES};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_capture, ebq_filter_col, ebq_syscall_col, ebq_syscall_event,
+    ebq_agg_keys, ebq_filter_col, ebq_syscall_capture, ebq_syscall_col, ebq_syscall_event,
     ebq_syscall_flags, ebq_syscall_stat,
 };
 use crate::model::record::{Layout, Record};
 use crate::model::value::Value;
 
-const CAP_EXIT: u32 = ebq_capture::EBQ_CAP_EXIT.0;
-const CAP_ARGS: u32 = ebq_capture::EBQ_CAP_SYSARGS.0;
+const CAP_EXIT: u32 = ebq_syscall_capture::EBQ_SYSCALL_CAP_EXIT.0;
+const CAP_ARGS: u32 = ebq_syscall_capture::EBQ_SYSCALL_CAP_SYSARGS.0;
 
 crate::plain_abi!(ebq_syscall_event);
 
@@ -159,6 +159,11 @@ pub static SYSCALL_EVENTS: Table = Table {
     programs: SYSCALL_PROGRAMS,
     agg: Some(&SYSCALL_AGG),
     buffer: 4 << 20,
+    captures: &[
+        (CAP_ARGS, "syscall arguments"),
+        super::common::NSPID_CAPTURE,
+        super::common::CREDS_CAPTURE,
+    ],
     fixed_capture: "the header, syscall number",
     action_bit: None,
 };

@@ -285,6 +285,9 @@ pub struct Table {
     /// at its likely rate. Creating and mapping the buffer costs start-up
     /// time in proportion (4 MiB: ~0.8 ms more than 1 MiB).
     pub buffer: u32,
+    /// Its capture bits (cfg.capture: the header's and its own), each
+    /// named for --explain, in the order --explain lists them.
+    pub captures: &'static [(u32, &'static str)],
     /// What the kernel copies into every event whatever the query, for
     /// --explain (capture pruning covers the rest).
     pub fixed_capture: &'static str,

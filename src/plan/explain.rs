@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 
 use super::physical::{KernelConfig, Options};
 use super::{IntFilter, Plan, Pushed};
-use crate::abi::types::ebq_capture;
 
 /// Label column width: every section starts its lines at this column.
 const W: usize = 10;
@@ -169,31 +168,12 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
     for (i, f) in filters.iter().enumerate() {
         line(&mut out, if i == 0 { "kernel" } else { "" }, f);
     }
-    let mut cap = Vec::new();
-    for (bit, name) in [
-        (ebq_capture::EBQ_CAP_PATH.0, "path"),
-        (ebq_capture::EBQ_CAP_REQUESTED.0, "path as written"),
-        (ebq_capture::EBQ_CAP_INTERP.0, "interpreter"),
-        (ebq_capture::EBQ_CAP_ARGS.0, "arguments"),
-        (ebq_capture::EBQ_CAP_CWD.0, "cwd"),
-        (ebq_capture::EBQ_CAP_ENV.0, "environment (LD_PRELOAD)"),
-        (ebq_capture::EBQ_CAP_SYSARGS.0, "syscall arguments"),
-        (ebq_capture::EBQ_CAP_NSPID.0, "namespace pid"),
-        (ebq_capture::EBQ_CAP_CREDS.0, "saved and filesystem ids"),
-        (
-            ebq_capture::EBQ_CAP_SIZES.0,
-            "argument and environment sizes",
-        ),
-        (
-            ebq_capture::EBQ_CAP_EXEFILE.0,
-            "the executable's mode and owner",
-        ),
-        (ebq_capture::EBQ_CAP_ENVBLOCK.0, "environment"),
-    ] {
-        if k.capture & bit != 0 {
-            cap.push(name);
-        }
-    }
+    let cap: Vec<&str> = t
+        .captures
+        .iter()
+        .filter(|(bit, _)| k.capture & bit != 0)
+        .map(|(_, name)| *name)
+        .collect();
     line(
         &mut out,
         "capture",
