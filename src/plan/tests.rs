@@ -126,13 +126,17 @@ fn huge_in_lists_fall_back_to_userspace() {
 #[test]
 fn captures_follow_the_columns_used() {
     assert_eq!(p("select pid from process_events").kernel.capture, 0);
+    use crate::abi::types::ebq_process_capture as cap;
     assert_eq!(
         p("select path from process_events where cmdline like '%x%'")
             .kernel
             .capture,
-        3
+        cap::EBQ_PROCESS_CAP_PATH.0 | cap::EBQ_PROCESS_CAP_ARGS.0
     );
-    assert_eq!(p("select cwd from process_events").kernel.capture, 4);
+    assert_eq!(
+        p("select cwd from process_events").kernel.capture,
+        cap::EBQ_PROCESS_CAP_CWD.0
+    );
 }
 
 #[test]
