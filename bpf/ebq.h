@@ -113,13 +113,6 @@ enum ebq_walk_flags {
 #define EBQ_WALK_PSEUDO_INFO 12
 /* The most a walked path takes in an event. */
 #define EBQ_WALKED_MAX (1 + EBQ_WALK_PSEUDO_INFO + EBQ_PATH_MAX)
-/* An exec's data at its longest (path, interp, req, args, cwd,
- * ld_preload, env; a failed one has a base instead of interp and req),
- * and a file event's (path, req or base, dest, dest's base). */
-#define EBQ_EXEC_DATA_MAX (3 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX + EBQ_ARGS_MAX + EBQ_ENV_MAX)
-#define EBQ_FILE_DATA_MAX (2 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX)
-_Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
-_Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
 
 /*
  * What the kernel copies into an event (cfg.capture): set per query

@@ -100,6 +100,11 @@ struct ebq_file_event {
 	__u16 dest_base_len;
 };
 
+/* A file event's data at its longest (path, req or base, dest, dest's
+ * base). */
+#define EBQ_FILE_DATA_MAX (2 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX)
+_Static_assert(EBQ_FILE_DATA_MAX <= EBQ_DATA_MASK, "a file event's fields never wrap");
+
 /* Its own capture bits (cfg.capture). */
 enum ebq_file_capture {
 	EBQ_FILE_CAP_PATH = EBQ_CAP_TABLE << 0,

@@ -104,6 +104,11 @@ struct ebq_exec_event {
 	__u32 owner_gid;
 };
 
+/* An exec's data at its longest (path, interp, req, args, cwd,
+ * ld_preload, env; a failed one has a base instead of interp and req). */
+#define EBQ_EXEC_DATA_MAX (3 * EBQ_WALKED_MAX + 2 * EBQ_PATH_MAX + EBQ_ARGS_MAX + EBQ_ENV_MAX)
+_Static_assert(EBQ_EXEC_DATA_MAX <= EBQ_DATA_MASK, "an exec's fields never wrap");
+
 /* Its own capture bits (cfg.capture). */
 enum ebq_process_capture {
 	EBQ_PROCESS_CAP_PATH = EBQ_CAP_TABLE << 0,
