@@ -36,7 +36,7 @@ fn col_auid(r: &Record) -> Value {
 
 /// The columns every table has first (docs/ARCHITECTURE.md); the hidden ones added
 /// for osquery's names come last, out of SELECT *.
-pub const COMMON: [Column; 19] = [
+pub const COMMON: [Column; 26] = [
     Column::int("time", "Unix time of the event, seconds", col_time).width(10),
     Column::int(
         "ntime",
@@ -140,7 +140,66 @@ pub const COMMON: [Column; 19] = [
         "Filesystem group id (what file access checks use)",
         |r| Value::Int(r.hdr.fsgid.into()),
     )),
+    container(Column::text(
+        "container_id",
+        "The container's full id (64 hex); NULL on the host",
+        |r| text(container_of(r).map(|c| c.id.as_str())),
+    ))
+    .width(64),
+    container(Column::text(
+        "container_runtime",
+        "docker, containerd, cri-o or podman, from the cgroup's path",
+        |r| text(container_of(r).map(|c| c.runtime.name())),
+    ))
+    .width(10),
+    container(Column::text(
+        "container_name",
+        "The container's name, from its runtime's or kubelet's files",
+        |r| text(r.cgroup.as_ref().and_then(|c| c.name.as_deref())),
+    ))
+    .width(16),
+    container(Column::text(
+        "pod_name",
+        "The Kubernetes pod's name, from kubelet's container logs",
+        |r| text(r.cgroup.as_ref().and_then(|c| c.pod_name.as_deref())),
+    ))
+    .width(16),
+    container(Column::text(
+        "pod_namespace",
+        "The Kubernetes pod's namespace, from kubelet's container logs",
+        |r| text(r.cgroup.as_ref().and_then(|c| c.pod_namespace.as_deref())),
+    ))
+    .width(12),
+    container(Column::text(
+        "pod_uid",
+        "The Kubernetes pod's uid, from the cgroup's path",
+        |r| text(container_of(r).and_then(|c| c.pod_uid.as_deref())),
+    ))
+    .width(36),
+    container(Column::text(
+        "cgroup_path",
+        "The cgroup's path under the cgroup2 mount (/ for the root)",
+        |r| text(r.cgroup.as_ref().map(|c| c.path.as_str())),
+    ))
+    .width(28),
 ];
+
+/// A column of the row's container: hidden (SELECT * stays as it was),
+/// read from the cgroup userspace resolved, filtered in userspace.
+const fn container(c: Column) -> Column {
+    c.hidden().of_cgroup()
+}
+
+fn container_of<'r>(r: &'r Record) -> Option<&'r crate::model::container::CgroupContainer> {
+    r.cgroup.as_ref().and_then(|c| c.container.as_ref())
+}
+
+/// Hostile text (paths, names from files on disk) in ebq's encoding.
+fn text(s: Option<&str>) -> Value {
+    s.map_or(Value::Null, |s| {
+        Value::Text(crate::model::value::text_from_bytes(s.as_bytes()))
+    })
+}
 
 /// A saved or filesystem id: read from the task's cred only for a query
 /// that reads one (EBQ_CAP_CREDS), filtered in userspace.
@@ -156,7 +215,8 @@ macro_rules! with_common {
         use $crate::catalog::common::COMMON as C;
         [
             C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], C[12],
-            C[13], C[14], C[15], C[16], C[17], C[18], $($c),*
+            C[13], C[14], C[15], C[16], C[17], C[18], C[19], C[20], C[21], C[22], C[23],
+            C[24], C[25], $($c),*
         ]
     }};
 }

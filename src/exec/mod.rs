@@ -4,6 +4,7 @@
 //! implements: exec names no output format and no configuration.
 
 pub mod agg;
+pub mod containers;
 // The form a state travels in, to a sink on another host; until a sink
 // ships states, only the tests write and read it.
 #[cfg_attr(

@@ -106,6 +106,8 @@ struct Pipeline<'p> {
     bad: u64,
     done: bool,
     error: Option<io::Error>,
+    /// The rows' cgroups, when the query reads a container column.
+    cgroups: Option<super::containers::Resolver>,
 }
 
 impl Pipeline<'_> {
@@ -131,7 +133,7 @@ impl Pipeline<'_> {
 
     fn handle(&mut self, data: &[u8]) {
         let table = self.plan.table();
-        let record =
+        let mut record =
             match Record::decode(data, self.boot_offset, &table.layout, self.plan.kernel.kind) {
                 Ok(r) => r,
                 Err(_) => {
@@ -140,6 +142,9 @@ impl Pipeline<'_> {
                 }
             };
         self.decoded += 1;
+        if let Some(c) = &mut self.cgroups {
+            record.cgroup = c.lookup(record.hdr.cgroup_id);
+        }
         if let Some(p) = &self.plan.predicate {
             if eval::truth(table, p, &record) != Some(true) {
                 return;
@@ -555,6 +560,9 @@ pub fn run(
         bad: 0,
         done: false,
         error: None,
+        // The cgroup tree is walked once here, before the first event is
+        // read; a cgroup made later is found at its first row.
+        cgroups: plan.cgroups.then(super::containers::Resolver::new),
     });
     let mut builder = RingBufferBuilder::new();
     builder

@@ -5,6 +5,8 @@
 //! their evaluation, LIKE, the SQL functions, histogram geometry. Nothing
 //! here imports a stage (sql, plan, kernel, exec, output): they import it.
 
+pub mod cgroup;
+pub mod container;
 pub mod eval;
 pub mod expr;
 pub mod funcs;

@@ -55,6 +55,9 @@ pub struct Record<'a> {
     pub eid: u64,
     pub boot_offset: BootOffset,
     body: Body<'a>,
+    /// The row's cgroup as userspace resolved it, when the query reads a
+    /// column of it (Column::cgroup); None otherwise.
+    pub cgroup: Option<std::sync::Arc<super::cgroup::CgroupInfo>>,
     /// The variable-length fields after the struct, in the order of the
     /// table's `Layout::lens`.
     pub fields: [&'a [u8]; FIELDS_MAX],
@@ -172,6 +175,7 @@ impl<'a> Record<'a> {
             eid: 0,
             boot_offset: 0,
             body,
+            cgroup: None,
             fields: [&[]; FIELDS_MAX],
         }
     }
@@ -192,6 +196,7 @@ impl<'a> Record<'a> {
             eid: 0,
             boot_offset: 0,
             body: Body::Copied(f),
+            cgroup: None,
             fields: [&[]; FIELDS_MAX],
         }
     }

@@ -143,6 +143,10 @@ pub struct Column {
     /// A column of osquery's that ebq does not capture: why. The binder
     /// accepts it, and `uncaptured` turns its use into that error.
     pub refused: Option<&'static str>,
+    /// Read from what userspace learns of the row's cgroup (its path, the
+    /// container and pod it belongs to: exec/containers.rs), not from the
+    /// event: a query that reads one has its rows' cgroups resolved.
+    pub cgroup: bool,
 }
 
 impl Column {
@@ -177,6 +181,7 @@ impl Column {
             domain: None,
             aliases: &[],
             refused: None,
+            cgroup: false,
         }
     }
 
@@ -240,6 +245,12 @@ impl Column {
 
     pub const fn named(mut self, f: fn(&str) -> Option<i64>) -> Column {
         self.named = Some(f);
+        self
+    }
+
+    /// Read from the row's resolved cgroup (`Record::cgroup`).
+    pub const fn of_cgroup(mut self) -> Column {
+        self.cgroup = true;
         self
     }
 

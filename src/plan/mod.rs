@@ -318,6 +318,9 @@ pub struct Plan {
     pub predicate: Option<Expr>,
     /// The output schema: the columns of every row, in SELECT order.
     pub output: Vec<OutColumn>,
+    /// The query reads a column of the row's cgroup (container_id ...):
+    /// the run resolves each row's cgroup (exec/containers.rs).
+    pub cgroups: bool,
 }
 
 impl Plan {
@@ -394,6 +397,10 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     let predicate = query.predicate();
     let agg_place = place_aggregation(table, &query, &conjuncts);
     let output = output_schema(&query);
+    let cgroups = query
+        .used_columns()
+        .iter()
+        .any(|&c| table.columns[c].cgroup);
     Plan {
         agg_place,
         query,
@@ -401,6 +408,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         kernel,
         predicate,
         output,
+        cgroups,
     }
 }
 
