@@ -264,56 +264,14 @@ fn kubelet_log_name(file: &str) -> Option<(String, (String, String, String))> {
 /// The cgroup2 mount, from the mount table: /sys/fs/cgroup on a pure v2
 /// host, /sys/fs/cgroup/unified on a hybrid one (v1 controllers beside it).
 fn cgroup2_mount() -> Option<PathBuf> {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mount_of(&table, "cgroup2")
-}
-
-/// The first mount point of `fstype` in a mountinfo table.
-fn mount_of(table: &str, fstype: &str) -> Option<PathBuf> {
-    table.lines().find_map(|l| {
-        // mount id, parent, dev, root, mount point, options ... - fstype ...
-        let (head, tail) = l.split_once(" - ")?;
-        let point = head.split(' ').nth(4)?;
-        (tail.split(' ').next()? == fstype).then(|| PathBuf::from(unescape(point)))
-    })
-}
-
-/// A mountinfo field with its \ooo escapes (space, tab, newline, \) undone.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::kernel::preflight::mounts()
+        .into_iter()
+        .find_map(|(point, fstype)| (fstype == "cgroup2").then_some(point))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mounts_are_found_by_type_with_escapes_undone() {
-        let table = "24 1 0:22 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n\
-                     25 1 0:23 / /sys/fs/cgroup/un\\040ified rw - cgroup2 cgroup2 rw\n";
-        assert_eq!(
-            mount_of(table, "cgroup2"),
-            Some(PathBuf::from("/sys/fs/cgroup/un ified"))
-        );
-        assert_eq!(mount_of(table, "tracefs"), None);
-        assert_eq!(unescape("a\\134b\\"), "a\\b\\");
-    }
 
     #[test]
     #[ignore = "needs root: cargo test -- --include-ignored, as root"]

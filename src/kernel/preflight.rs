@@ -91,15 +91,56 @@ pub fn check_ringbuf() -> Result<()> {
 /// Where tracefs is mounted among the places libbpf looks for it, from
 /// the mount table (readable by anyone, unlike tracefs itself).
 fn tracefs_mount() -> Option<PathBuf> {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    table.lines().find_map(|l| {
-        // mount id, parent, dev, root, mount point, options ... - fstype ...
-        let (head, tail) = l.split_once(" - ")?;
-        let point = head.split(' ').nth(4)?;
-        let fstype = tail.split(' ').next()?;
-        (fstype == "tracefs" && (point == TRACEFS || point == DEBUGFS_TRACING))
-            .then(|| PathBuf::from(point))
+    mounts().into_iter().find_map(|(point, fstype)| {
+        (fstype == "tracefs"
+            && (point == Path::new(TRACEFS) || point == Path::new(DEBUGFS_TRACING)))
+        .then_some(point)
     })
+}
+
+/// Every mount of this process's mount namespace: (mount point, fstype).
+pub fn mounts() -> Vec<(PathBuf, String)> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|t| parse_mounts(&t))
+        .unwrap_or_default()
+}
+
+/// The mount points and fstypes of a mountinfo table.
+fn parse_mounts(table: &str) -> Vec<(PathBuf, String)> {
+    table
+        .lines()
+        .filter_map(|l| {
+            // mount id, parent, dev, root, mount point, options ... - fstype ...
+            let (head, tail) = l.split_once(" - ")?;
+            let point = head.split(' ').nth(4)?;
+            let fstype = tail.split(' ').next()?;
+            Some((PathBuf::from(unescape(point)), fstype.to_string()))
+        })
+        .collect()
+}
+
+/// A mountinfo field with its \ooo escapes (space, tab, newline, \) undone
+/// (proc_pid_mountinfo(5)).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], octal) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Makes sure tracefs is reachable where libbpf looks for tracepoint ids;
@@ -225,6 +266,24 @@ impl Tracepoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mounts_are_read_with_escapes_undone() {
+        let table = "24 1 0:22 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n\
+                     25 1 0:23 / /sys/fs/cgroup/un\\040ified rw - cgroup2 cgroup2 rw\n\
+                     garbage\n";
+        assert_eq!(
+            parse_mounts(table),
+            [
+                (PathBuf::from("/sys/fs/cgroup/cpu"), "cgroup".to_string()),
+                (
+                    PathBuf::from("/sys/fs/cgroup/un ified"),
+                    "cgroup2".to_string()
+                ),
+            ]
+        );
+        assert_eq!(unescape("a\\134b\\"), "a\\b\\");
+    }
 
     #[test]
     fn the_docs_state_the_same_kernel_floor() {

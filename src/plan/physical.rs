@@ -81,15 +81,20 @@ pub struct KernelConfig {
     pub programs: Vec<Program>,
 }
 
-fn comm_key(kind: ebq_set_kind, comm: &str) -> ebq_comm_key {
-    let mut k = ebq_comm_key {
-        kind: kind.0,
-        ..Default::default()
-    };
-    for (d, s) in k.comm.iter_mut().zip(comm.bytes().take(15)) {
-        *d = s as i8;
+/// A comm as the kernel holds it: at most 15 bytes, NUL-padded to 16.
+fn comm_bytes(comm: &str) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    for (d, s) in b.iter_mut().zip(comm.bytes().take(15)) {
+        *d = s;
     }
-    k
+    b
+}
+
+fn comm_key(kind: ebq_set_kind, comm: &str) -> ebq_comm_key {
+    ebq_comm_key {
+        kind: kind.0,
+        comm: comm_bytes(comm).map(|c| c as i8),
+    }
 }
 
 /// The kernel side of `plan`.
@@ -151,12 +156,7 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
     match &k.comm_in {
         // One value and nothing to exclude: compared in place, no lookup.
         Some(set) if set.len() == 1 && k.comm_not_in.is_empty() => {
-            let mut b = [0u8; 16];
-            if let Some(c) = set.first() {
-                for (d, s) in b.iter_mut().zip(c.bytes().take(15)) {
-                    *d = s;
-                }
-            }
+            let b = set.first().map_or([0; 16], |c| comm_bytes(c));
             let (lo, hi) = b.split_at(8);
             cfg.comm_one = [
                 u64::from_ne_bytes(lo.try_into().unwrap_or_default()),
