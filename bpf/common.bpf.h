@@ -19,6 +19,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "ebq.h"
+#include "cgroup.h"
 
 /* include/uapi/linux/fcntl.h */
 #define AT_FDCWD -100
@@ -82,6 +83,19 @@ struct {
 	__type(value, __u8);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } followed SEC(".maps");
+
+/*
+ * The query's container filters, as verdicts on cgroups (bpf/cgroup.h):
+ * written by userspace for every cgroup it resolved, before the programs
+ * attach and as new cgroups turn up. Sized by userspace; 1 when unused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ebq_cgroup_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cgroup_verdicts SEC(".maps");
 
 /* One scratch slot per CPU (userspace sets max_entries to the CPU count):
  * events with variable-length data are built here, then copied out with
@@ -396,6 +410,61 @@ static __always_inline bool followed_ok(__u32 tgid)
 }
 
 /*
+ * The task's cgroup in the v1 hierarchy of cfg.v1_ssid, by its kernfs id:
+ * task->cgroups->subsys[ssid]->cgroup->kn->id (include/linux/cgroup-defs.h);
+ * 0 without EBQ_CAP_CGROUP_V1 or for a subsystem id out of the kernel's
+ * range (CGROUP_SUBSYS_COUNT, from BTF).
+ */
+static __always_inline __u64 task_cgroup_v1(struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	struct cgroup_subsys_state *css = NULL;
+	__u32 ssid = CFG.v1_ssid;
+
+	if (ssid >= bpf_core_field_size(struct css_set, subsys) / sizeof(void *))
+		return 0;
+	bpf_probe_read_kernel(&css, sizeof(css),
+			      (void *)cs + bpf_core_field_offset(struct css_set, subsys) +
+				      (__u64)ssid * sizeof(void *));
+	return BPF_CORE_READ(css, cgroup, kn, id);
+}
+
+/*
+ * The query's container filters (cfg.cgroup_filter), on the task's
+ * cgroup2 id and, when that one's verdict defers, its v1 one: false only
+ * for a verdict of drop. A cgroup userspace has not resolved yet has no
+ * verdict, and is kept.
+ */
+static __always_inline bool cgroup_ok(__u64 v2, __u64 v1)
+{
+	struct ebq_cgroup_key k = { .id = v2, .hierarchy = 0 };
+	__u8 *v;
+
+	if (!CFG.cgroup_filter)
+		return true;
+	v = bpf_map_lookup_elem(&cgroup_verdicts, &k);
+	if (!v)
+		return true;
+	if (*v != EBQ_CGV_DEFER || CFG.cgroup_filter != EBQ_CGF_V1)
+		return *v != EBQ_CGV_DROP;
+	k.id = v1;
+	k.hierarchy = 1;
+	v = bpf_map_lookup_elem(&cgroup_verdicts, &k);
+	return !v || *v != EBQ_CGV_DROP;
+}
+
+/* cgroup_ok() for the current task. */
+static __always_inline bool cgroup_ok_current(struct task_struct *task)
+{
+	if (!CFG.cgroup_filter)
+		return true;
+	if (CFG.cgroup_filter == EBQ_CGF_V1 && !task)
+		task = (void *)bpf_get_current_task();
+	return cgroup_ok(bpf_get_current_cgroup_id(),
+			 CFG.cgroup_filter == EBQ_CGF_V1 ? task_cgroup_v1(task) : 0);
+}
+
+/*
  * Checks on what an exec cannot change (pid, parent, uid, gid, login uid,
  * cgroup, being followed), cheapest first, reading each field only when
  * its filter is on. Run at syscall entry, before anything is copied.
@@ -423,7 +492,7 @@ static __always_inline bool stable_ok_unfollowed(struct task_struct *task, __u32
 	if (CFG.int_mode[EBQ_COL_CGROUP_ID] &&
 	    !int_ok(EBQ_COL_CGROUP_ID, (__s64)bpf_get_current_cgroup_id()))
 		return false;
-	return true;
+	return cgroup_ok_current(task);
 }
 
 /* stable_ok() and, under -c / -p, being followed. */
@@ -490,6 +559,29 @@ static __always_inline __u32 task_ns_pid(struct task_struct *task)
 }
 
 /*
+ * The inode numbers of the task's pid, mount and network namespaces (as
+ * /proc/<pid>/ns/ shows them): the pid one is task_active_pid_ns(), the
+ * namespace of the task's own pid (include/linux/pid_namespace.h); the
+ * others hang off the nsproxy, which an exiting task has dropped
+ * (exit_task_namespaces()): then 0.
+ */
+static __always_inline void fill_ns(struct ebq_header *h, struct task_struct *task)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	__u32 level = BPF_CORE_READ(pid, level);
+	struct pid_namespace *pidns = NULL;
+
+	bpf_probe_read_kernel(&pidns, sizeof(pidns),
+			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				      (__u64)level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, ns));
+	h->pid_ns = BPF_CORE_READ(pidns, ns.inum);
+	h->mnt_ns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	h->net_ns = BPF_CORE_READ(nsp, net_ns, ns.inum);
+}
+
+/*
  * A row's header comes two ways, from one list of fields. fill_header()
  * is for rows about the current task, nearly every row: helpers answer
  * its pid, uid, gid, cgroup and comm from `current`, with none of the
@@ -544,6 +636,12 @@ static __always_inline void fill_header_from(struct ebq_header *h, struct task_s
 	} else {
 		h->suid = h->sgid = h->fsuid = h->fsgid = 0;
 	}
+	h->_pad_ns = 0;
+	if (CFG.capture & EBQ_CAP_NS)
+		fill_ns(h, task);
+	else
+		h->pid_ns = h->mnt_ns = h->net_ns = 0;
+	h->cgroup_v1 = (CFG.capture & EBQ_CAP_CGROUP_V1) ? task_cgroup_v1(task) : 0;
 }
 
 /* The header of a row about the current task; `task` must be current. */
@@ -568,7 +666,8 @@ static __always_inline bool header_ok_unfollowed(const struct ebq_header *h)
 	       int_ok(EBQ_COL_PARENT, h->ppid) && int_ok(EBQ_COL_UID, h->uid) &&
 	       int_ok(EBQ_COL_GID, h->gid) && int_ok(EBQ_COL_EUID, h->euid) &&
 	       int_ok(EBQ_COL_EGID, h->egid) && int_ok(EBQ_COL_AUID, h->auid) &&
-	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm);
+	       int_ok(EBQ_COL_CGROUP_ID, (__s64)h->cgroup_id) && comm_ok(h->comm) &&
+	       cgroup_ok(h->cgroup_id, h->cgroup_v1);
 }
 
 /* Every header filter, on the values the event will carry. */

@@ -11,6 +11,7 @@
  */
 #include "common.bpf.h"
 #include "follow.bpf.h"
+#include "cgroup.bpf.h"
 #include "process.bpf.h"
 #include "exit.bpf.h"
 #include "signal.bpf.h"
@@ -38,3 +39,11 @@ enum ebq_filter_mode _ebq_filter_mode = EBQ_F_RANGE;
 enum ebq_quick _ebq_quick = EBQ_QUICK_NONE;
 enum ebq_set_kind _ebq_set_kind = EBQ_SET_IN;
 enum ebq_stat _ebq_stat = EBQ_STAT_LOST;
+struct ebq_cgroup_event _ebq_cgroup_event = {};
+enum ebq_cgroup_kind _ebq_cgroup_kind = EBQ_KIND_CGROUP;
+struct ebq_cgroup_key _ebq_cgroup_key = {};
+enum ebq_cgroup_op _ebq_cgroup_op = EBQ_CGROUP_MKDIR;
+enum ebq_cgroup_flags _ebq_cgroup_flags = EBQ_CGROUP_CUT;
+enum ebq_cgroup_filter _ebq_cgroup_filter = EBQ_CGF_OFF;
+enum ebq_cgroup_verdict _ebq_cgroup_verdict = EBQ_CGV_KEEP;
+enum ebq_cgroup_stat _ebq_cgroup_stat = EBQ_STAT_SENT_CGROUP;

@@ -122,7 +122,9 @@ enum ebq_walk_flags {
 enum ebq_capture {
 	EBQ_CAP_NSPID = 1 << 0,   /* the header's ns_pid */
 	EBQ_CAP_CREDS = 1 << 1,   /* the header's suid, sgid, fsuid, fsgid */
-	EBQ_CAP_TABLE = 1 << 2,
+	EBQ_CAP_NS = 1 << 2,      /* the header's pid_ns, mnt_ns, net_ns */
+	EBQ_CAP_CGROUP_V1 = 1 << 3, /* the header's cgroup_v1 */
+	EBQ_CAP_TABLE = 1 << 4,
 };
 
 /* Columns every event carries, filled by fill_header() in common.bpf.h. */
@@ -145,6 +147,22 @@ struct ebq_header {
 	__u32 sgid;
 	__u32 fsuid;
 	__u32 fsgid;
+	/*
+	 * The inode numbers of the task's pid, mount and network namespaces,
+	 * as /proc/<pid>/ns/ shows them, with EBQ_CAP_NS; 0 when the task
+	 * has none left (an exiting task's nsproxy is gone).
+	 */
+	__u32 pid_ns;
+	__u32 mnt_ns;
+	__u32 net_ns;
+	__u32 _pad_ns;
+	/*
+	 * With EBQ_CAP_CGROUP_V1: the task's cgroup in the v1 hierarchy of
+	 * the controller cfg.v1_ssid names, by its kernfs id (the directory's
+	 * inode under that controller's mount): on a hybrid or v1 host a
+	 * container may live in v1 hierarchies only (bpf/cgroup.h).
+	 */
+	__u64 cgroup_v1;
 };
 
 /*
@@ -303,7 +321,9 @@ struct ebq_filter_config {
 	__u8 agg_measure;  /* enum ebq_agg_measure */
 	__u8 agg_hist;     /* enum ebq_agg_hist */
 	__u32 quick_val;   /* the value it must equal */
-	__u32 _pad0;
+	/* The cgroup verdicts (bpf/cgroup.h, enum ebq_cgroup_filter). */
+	__u8 cgroup_filter;
+	__u8 _pad0[3];
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
 	/* Each integer column's range (int_mode EBQ_F_RANGE). */
@@ -334,6 +354,13 @@ struct ebq_filter_config {
 	/* Every event's header.kind: the number the catalog gives the table
 	 * (src/catalog/mod.rs, TABLES), checked by the decoder. */
 	__u32 kind;
+	/* The controller whose v1 hierarchy the header's cgroup_v1 is read
+	 * from: its index in the kernel's subsystems (/proc/cgroups' order,
+	 * enum cgroup_subsys_id), with EBQ_CAP_CGROUP_V1. */
+	__u32 v1_ssid;
+	/* That hierarchy's id (/proc/cgroups' second column): the cgroup
+	 * tracking programs report its cgroups and the cgroup2 ones. */
+	__u32 v1_hierarchy;
 };
 
 _Static_assert(__builtin_offsetof(struct ebq_filter_config, range) == 64,

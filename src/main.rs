@@ -134,7 +134,19 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
                 p.name
             );
         }
-        return write_stdout(plan::explain::render(&plan).as_bytes()).map(|_| Ended::Clean);
+        // Container filters are verdicts on the cgroups there are now:
+        // resolved here, as the run would, so --explain shows them.
+        let text = if plan.kernel.cgroup_filter.is_empty() {
+            plan::explain::render(&plan)
+        } else {
+            let r = exec::containers::Resolver::new();
+            let v = exec::containers::Verdicts {
+                table: plan.table(),
+                filter: &plan.kernel.cgroup_filter,
+            };
+            plan::explain::render_resolved(&plan, v.resolved(&r))
+        };
+        return write_stdout(text.as_bytes()).map(|_| Ended::Clean);
     }
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -179,6 +179,7 @@ struct proc_ns_operations {
 
 struct ns_common {
 	const struct proc_ns_operations *ops;
+	unsigned int inum;
 };
 
 struct dentry {
@@ -306,9 +307,28 @@ typedef struct {
 	int counter;
 } atomic_t;
 
+/* include/linux/pid_namespace.h, include/linux/nsproxy.h: each
+ * namespace's ns_common.inum is its /proc/<pid>/ns/ inode number. */
+struct pid_namespace {
+	struct ns_common ns;
+};
+
+struct mnt_namespace {
+	struct ns_common ns;
+};
+
+struct net {
+	struct ns_common ns;
+};
+
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
+	struct net *net_ns;
+};
+
 struct upid {
 	int nr;
-	void *ns;
+	struct pid_namespace *ns;
 };
 
 /* include/linux/pid.h: numbers[] has level + 1 entries, innermost last. */
@@ -340,12 +360,25 @@ struct kernfs_node {
 	u64 id;
 };
 
-struct cgroup {
-	struct kernfs_node *kn;
+struct cgroup_root {
+	int hierarchy_id;
 };
 
-/* include/linux/cgroup-defs.h: dfl_cgrp, the task's cgroup v2. */
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+/* include/linux/cgroup-defs.h: dfl_cgrp, the task's cgroup v2; subsys,
+ * its cgroup in each controller's hierarchy, by subsystem id (the
+ * kernel's count of them, CGROUP_SUBSYS_COUNT, is read from BTF:
+ * bpf_core_field_size). */
 struct css_set {
+	struct cgroup_subsys_state *subsys[1];
 	struct cgroup *dfl_cgrp;
 };
 
@@ -367,6 +400,7 @@ struct task_struct {
 	struct pid *thread_pid;
 	struct callback_head *task_works;
 	struct css_set *cgroups;
+	struct nsproxy *nsproxy;
 };
 
 struct module {

@@ -15,8 +15,9 @@ pub const U32_MAX: i64 = u32::MAX as i64;
 /// The header's capture bits, named for --explain.
 pub const NSPID_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_NSPID.0, "namespace pid");
 pub const CREDS_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_CREDS.0, "saved and filesystem ids");
+pub const NS_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_NS.0, "namespace inodes");
 /// The capture bits of a table with none of its own.
-pub const HEADER_CAPTURES: &[(u32, &str)] = &[NSPID_CAPTURE, CREDS_CAPTURE];
+pub const HEADER_CAPTURES: &[(u32, &str)] = &[NSPID_CAPTURE, CREDS_CAPTURE, NS_CAPTURE];
 
 const fn id(c: Column, slot: ebq_filter_col) -> Column {
     c.slot(slot.0, 0, U32_MAX)
@@ -36,7 +37,7 @@ fn col_auid(r: &Record) -> Value {
 
 /// The columns every table has first (docs/ARCHITECTURE.md); the hidden ones added
 /// for osquery's names come last, out of SELECT *.
-pub const COMMON: [Column; 26] = [
+pub const COMMON: [Column; 29] = [
     Column::int("time", "Unix time of the event, seconds", col_time).width(10),
     Column::int(
         "ntime",
@@ -178,11 +179,42 @@ pub const COMMON: [Column; 26] = [
     .width(36),
     container(Column::text(
         "cgroup_path",
-        "The cgroup's path under the cgroup2 mount (/ for the root)",
+        "The cgroup's path in cgroup2, or in the v1 hierarchy read on a hybrid host",
         |r| text(r.cgroup.as_ref().map(|c| c.path.as_str())),
     ))
     .width(28),
+    ns(Column::int(
+        "pid_ns",
+        "Inode number of the task's pid namespace (ls -l /proc/PID/ns/pid)",
+        |r| ns_value(r.hdr.pid_ns),
+    )),
+    ns(Column::int(
+        "mnt_ns",
+        "Inode number of the task's mount namespace (ls -l /proc/PID/ns/mnt)",
+        |r| ns_value(r.hdr.mnt_ns),
+    )),
+    ns(Column::int(
+        "net_ns",
+        "Inode number of the task's network namespace (ls -l /proc/PID/ns/net)",
+        |r| ns_value(r.hdr.net_ns),
+    )),
 ];
+
+/// A namespace inode column: read from the task only for a query that
+/// reads one (EBQ_CAP_NS), filtered in userspace.
+const fn ns(c: Column) -> Column {
+    c.hidden()
+        .capture(crate::abi::types::ebq_capture::EBQ_CAP_NS.0)
+        .width(10)
+}
+
+/// 0 is no namespace: an exiting task has dropped its nsproxy.
+fn ns_value(inum: u32) -> Value {
+    match inum {
+        0 => Value::Null,
+        n => Value::Int(n.into()),
+    }
+}
 
 /// A column of the row's container: hidden (SELECT * stays as it was),
 /// read from the cgroup userspace resolved, filtered in userspace.
@@ -216,7 +248,7 @@ macro_rules! with_common {
         [
             C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8], C[9], C[10], C[11], C[12],
             C[13], C[14], C[15], C[16], C[17], C[18], C[19], C[20], C[21], C[22], C[23],
-            C[24], C[25], $($c),*
+            C[24], C[25], C[26], C[27], C[28], $($c),*
         ]
     }};
 }

@@ -426,6 +426,7 @@ pub static FILE_EVENTS: Table = Table {
         (CAP_REQUESTED, "path as written"),
         super::common::NSPID_CAPTURE,
         super::common::CREDS_CAPTURE,
+        super::common::NS_CAPTURE,
     ],
     fixed_capture: "the header",
     action_bit: Some(action_bit),

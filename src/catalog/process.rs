@@ -604,6 +604,7 @@ pub static PROCESS_EVENTS: Table = Table {
         (CAP_ENV, "environment (LD_PRELOAD)"),
         super::common::NSPID_CAPTURE,
         super::common::CREDS_CAPTURE,
+        super::common::NS_CAPTURE,
         (CAP_SIZES, "argument and environment sizes"),
         (CAP_EXEFILE, "the executable's mode and owner"),
         (CAP_ENVBLOCK, "environment"),

@@ -163,6 +163,7 @@ pub static SYSCALL_EVENTS: Table = Table {
         (CAP_ARGS, "syscall arguments"),
         super::common::NSPID_CAPTURE,
         super::common::CREDS_CAPTURE,
+        super::common::NS_CAPTURE,
     ],
     fixed_capture: "the header, syscall number",
     action_bit: None,

@@ -17,10 +17,17 @@
 //! EBQ_CONTAINER_ROOT names another directory to find those files under
 //! (the tests' fake runtimes; a host's root mounted elsewhere).
 //!
-//! Each cgroup is resolved once and kept for the run, so a row of a
-//! container that exited after its event still gets its container as long
-//! as its cgroup was seen: at the start, and at every miss (a new cgroup),
-//! at most every RESCAN apart.
+//! On a hybrid or v1 host the same goes for the v1 hierarchy of one
+//! controller (model/cgroup.rs, Layout): its ids are the inodes under that
+//! controller's mount, and a row whose cgroup2 names no container is the
+//! v1 cgroup's (bpf/cgroup.h).
+//!
+//! Each cgroup is resolved once and kept, so a row of a container that
+//! exited after its event still gets its container: cgroups are learnt
+//! from a walk at the start, from the kernel's cgroup_mkdir notes (which
+//! reach the ring buffer before any event of a task in the new cgroup),
+//! and from a walk at a miss, at most every RESCAN apart. A cgroup the
+//! kernel says was removed is forgotten KEEP_REMOVED later.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -28,11 +35,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::model::cgroup::CgroupInfo;
+use crate::abi::types::{ebq_cgroup_event, ebq_cgroup_flags, ebq_cgroup_op};
+use crate::model::cgroup::{CgroupInfo, Layout};
 use crate::model::container::{from_path, Runtime};
 
 /// Shortest time between two walks of the cgroup tree for unknown ids.
 const RESCAN: Duration = Duration::from_millis(100);
+/// How long a removed cgroup stays known: its rows still in the ring
+/// buffer, or in a stalled reader's batch, find it.
+const KEEP_REMOVED: Duration = Duration::from_secs(60);
 /// Directories one walk visits at most (a host has hundreds to thousands).
 const WALK_MAX: usize = 1 << 20;
 /// Depth of the cgroup tree a walk descends to at most.
@@ -40,26 +51,48 @@ const DEPTH_MAX: usize = 64;
 /// Bytes of a runtime's JSON file read at most.
 const JSON_MAX: u64 = 4 << 20;
 
+/// The hierarchies a resolver knows, as the kernel's verdict keys number
+/// them (bpf/cgroup.h, struct ebq_cgroup_key).
+pub const V2: usize = 0;
+pub const V1: usize = 1;
+
+struct Entry {
+    info: Arc<CgroupInfo>,
+    /// When a cgroup_rmdir note said it went.
+    removed: Option<Instant>,
+}
+
 pub struct Resolver {
-    /// The cgroup2 mount, if there is one.
-    mount: Option<PathBuf>,
+    layout: Layout,
     /// Where the runtimes' and kubelet's files are looked for.
     root: PathBuf,
-    by_id: HashMap<u64, Arc<CgroupInfo>>,
+    /// By hierarchy (V2, V1), then kernfs id.
+    by_id: [HashMap<u64, Entry>; 2],
+    /// Cgroups learnt since the last take_fresh(), and forgotten since
+    /// the last take_gone(): the run keeps the kernel's verdicts in step.
+    fresh: Vec<(usize, u64)>,
+    gone: Vec<(usize, u64)>,
     /// kubelet's names by container id: (pod, namespace, container).
     kubelet: HashMap<String, (String, String, String)>,
     last_walk: Option<Instant>,
 }
 
 impl Resolver {
-    /// A resolver for this machine's cgroup2 mount, its cgroups walked once.
+    /// A resolver for this machine's cgroup layout, its cgroups walked once.
     pub fn new() -> Resolver {
+        Resolver::with_layout(host_layout())
+    }
+
+    /// A resolver for the hierarchies of `layout`, walked once.
+    pub fn with_layout(layout: Layout) -> Resolver {
         let root = std::env::var_os("EBQ_CONTAINER_ROOT")
             .map_or_else(|| PathBuf::from("/"), PathBuf::from);
         let mut r = Resolver {
-            mount: cgroup2_mount(),
+            layout,
             root,
-            by_id: HashMap::new(),
+            by_id: [HashMap::new(), HashMap::new()],
+            fresh: Vec::new(),
+            gone: Vec::new(),
             kubelet: HashMap::new(),
             last_walk: None,
         };
@@ -67,28 +100,130 @@ impl Resolver {
         r
     }
 
-    /// The cgroup of id `id`, or None when no walk has seen it.
-    pub fn lookup(&mut self, id: u64) -> Option<Arc<CgroupInfo>> {
-        if let Some(i) = self.by_id.get(&id) {
-            return Some(i.clone());
+    /// The cgroup of id `id` in hierarchy `h` (V2, V1), or None when no
+    /// walk or note has seen it.
+    pub fn lookup(&mut self, h: usize, id: u64) -> Option<Arc<CgroupInfo>> {
+        if let Some(e) = self.by_id[h].get(&id) {
+            return Some(e.info.clone());
         }
         if self.last_walk.is_some_and(|t| t.elapsed() < RESCAN) {
             return None;
         }
         self.walk();
-        self.by_id.get(&id).cloned()
+        self.by_id[h].get(&id).map(|e| e.info.clone())
     }
 
-    /// Maps every cgroup directory's id to what it is, keeping the ones
-    /// already known (a cgroup removed since stays: its late rows still
-    /// find it).
+    /// A row's cgroup, from its header's cgroup2 id and v1 id (0 when not
+    /// read): the cgroup2 one when it names a container or there is no v1
+    /// one to ask, else the v1 one when known, else the cgroup2 one.
+    pub fn row(&mut self, v2: u64, v1: u64) -> Option<Arc<CgroupInfo>> {
+        let two = self.lookup(V2, v2);
+        if v1 == 0 || two.as_ref().is_some_and(|i| i.container.is_some()) {
+            return two;
+        }
+        self.lookup(V1, v1).or(two)
+    }
+
+    /// Every cgroup known, for the first verdicts.
+    pub fn known(&self) -> impl Iterator<Item = (usize, u64, &Arc<CgroupInfo>)> {
+        self.by_id
+            .iter()
+            .enumerate()
+            .flat_map(|(h, m)| m.iter().map(move |(id, e)| (h, *id, &e.info)))
+    }
+
+    /// The cgroup `id` of hierarchy `h`, if known.
+    pub fn get(&self, h: usize, id: u64) -> Option<&Arc<CgroupInfo>> {
+        self.by_id[h].get(&id).map(|e| &e.info)
+    }
+
+    /// Cgroups learnt since the last call.
+    pub fn take_fresh(&mut self) -> Vec<(usize, u64)> {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// Cgroups forgotten since the last call (removed KEEP_REMOVED ago).
+    pub fn take_gone(&mut self) -> Vec<(usize, u64)> {
+        std::mem::take(&mut self.gone)
+    }
+
+    /// A cgroup_mkdir or cgroup_rmdir note from the kernel (bpf/cgroup.h).
+    pub fn note(&mut self, e: &ebq_cgroup_event) {
+        let h = match e.hierarchy {
+            0 => V2,
+            n if self.layout.v1.as_ref().is_some_and(|v| v.hierarchy == n) => V1,
+            _ => return,
+        };
+        if e.op == ebq_cgroup_op::EBQ_CGROUP_RMDIR.0 {
+            if let Some(entry) = self.by_id[h].get_mut(&e.id) {
+                entry.removed.get_or_insert_with(Instant::now);
+            }
+            self.forget_removed();
+            return;
+        }
+        if e.op != ebq_cgroup_op::EBQ_CGROUP_MKDIR.0 || self.by_id[h].contains_key(&e.id) {
+            return;
+        }
+        let len = (e.path_len as usize).min(e.path.len());
+        let bytes: Vec<u8> = e.path[..len].iter().map(|&c| c as u8).collect();
+        let cut = e.flags & ebq_cgroup_flags::EBQ_CGROUP_CUT.0 != 0;
+        match std::str::from_utf8(&bytes) {
+            Ok(p) if !cut && p.starts_with('/') => self.insert(h, e.id, p.to_string()),
+            // A path the kernel cut, or not UTF-8: the tree says what it is.
+            _ => self.walk(),
+        }
+    }
+
+    fn insert(&mut self, h: usize, id: u64, path: String) {
+        let info = self.info(path);
+        self.by_id[h].insert(
+            id,
+            Entry {
+                info: Arc::new(info),
+                removed: None,
+            },
+        );
+        self.fresh.push((h, id));
+    }
+
+    /// Drops the cgroups removed KEEP_REMOVED ago or more.
+    fn forget_removed(&mut self) {
+        for (h, m) in self.by_id.iter_mut().enumerate() {
+            let old: Vec<u64> = m
+                .iter()
+                .filter(|(_, e)| e.removed.is_some_and(|t| t.elapsed() >= KEEP_REMOVED))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in old {
+                m.remove(&id);
+                self.gone.push((h, id));
+            }
+        }
+    }
+
+    /// Maps every cgroup directory's id to what it is, in each hierarchy,
+    /// keeping the ones already known (a cgroup removed since stays: its
+    /// late rows still find it).
     fn walk(&mut self) {
         self.last_walk = Some(Instant::now());
-        let Some(mount) = self.mount.clone() else {
+        self.forget_removed();
+        let mounts = [
+            self.layout.v2.clone(),
+            self.layout.v1.as_ref().map(|v| v.mount.clone()),
+        ];
+        if mounts.iter().all(Option::is_none) {
             return;
-        };
+        }
         self.kubelet = kubelet_names(&self.root.join("var/log/containers"));
-        let mut stack = vec![(mount.clone(), 0usize)];
+        for (h, mount) in mounts.into_iter().enumerate() {
+            if let Some(m) = mount {
+                self.walk_one(h, &m);
+            }
+        }
+    }
+
+    fn walk_one(&mut self, h: usize, mount: &Path) {
+        let mut stack = vec![(mount.to_path_buf(), 0usize)];
         let mut seen = 0usize;
         while let Some((dir, depth)) = stack.pop() {
             seen += 1;
@@ -99,14 +234,13 @@ impl Resolver {
                 continue;
             };
             let id = meta.ino();
-            if !self.by_id.contains_key(&id) {
-                let rel = match dir.strip_prefix(&mount) {
+            if !self.by_id[h].contains_key(&id) {
+                let rel = match dir.strip_prefix(mount) {
                     Ok(p) if p.as_os_str().is_empty() => "/".to_string(),
                     Ok(p) => format!("/{}", p.to_string_lossy()),
                     Err(_) => continue,
                 };
-                let info = self.info(rel);
-                self.by_id.insert(id, Arc::new(info));
+                self.insert(h, id, rel);
             }
             if depth >= DEPTH_MAX {
                 continue;
@@ -216,6 +350,117 @@ impl Resolver {
     }
 }
 
+/// The query's container filters (plan: KernelPlan::cgroup_filter) as the
+/// kernel holds them: a verdict per cgroup (bpf/cgroup.h).
+pub struct Verdicts<'p> {
+    pub table: &'static crate::catalog::Table,
+    pub filter: &'p [crate::model::expr::Expr],
+}
+
+impl Verdicts<'_> {
+    /// The verdict on cgroup `id` of hierarchy `h`, as the row rule
+    /// (Resolver::row) reads it: a cgroup2 one that names no container
+    /// defers to the v1 one when the host has one; else the filters'
+    /// truth on the cgroup, keep only when all are true.
+    pub fn of(&self, r: &Resolver, h: usize, info: &Arc<CgroupInfo>) -> u8 {
+        use crate::abi::types::ebq_cgroup_verdict as v;
+        if h == V2 && info.container.is_none() && r.layout.v1.is_some() {
+            return v::EBQ_CGV_DEFER.0 as u8;
+        }
+        let mut record = crate::model::record::Record::of(
+            Default::default(),
+            &crate::abi::types::ebq_header::default(),
+        );
+        record.cgroup = Some(info.clone());
+        let keep = self
+            .filter
+            .iter()
+            .all(|e| crate::model::eval::truth(self.table, e, &record) == Some(true));
+        (if keep {
+            v::EBQ_CGV_KEEP.0
+        } else {
+            v::EBQ_CGV_DROP.0
+        }) as u8
+    }
+
+    /// The kernel's key of cgroup `id` of hierarchy `h`.
+    pub fn key(h: usize, id: u64) -> crate::abi::types::ebq_cgroup_key {
+        crate::abi::types::ebq_cgroup_key {
+            id,
+            hierarchy: h as u32,
+            ..Default::default()
+        }
+    }
+
+    /// What the run starts with, for the load and --explain.
+    pub fn resolved(&self, r: &Resolver) -> crate::plan::physical::Cgroups {
+        use crate::abi::types::ebq_cgroup_verdict as v;
+        let verdicts = self.all(r);
+        let mut explain = Vec::new();
+        let mut read = Vec::new();
+        if let Some(m) = &r.layout.v2 {
+            read.push(format!("cgroup2 at {}", m.display()));
+        }
+        if let Some(v1) = &r.layout.v1 {
+            read.push(format!(
+                "the {} v1 hierarchy at {}",
+                v1.controller,
+                v1.mount.display()
+            ));
+        }
+        if read.is_empty() {
+            read.push("no cgroup mount: every cgroup is kept".into());
+        }
+        explain.push(format!("read: {}", read.join(", and ")));
+        let kept: Vec<_> = verdicts
+            .iter()
+            .filter(|(_, x)| *x == v::EBQ_CGV_KEEP.0 as u8)
+            .collect();
+        explain.push(format!(
+            "keeps {} of the {} cgroups known now",
+            kept.len(),
+            verdicts.len()
+        ));
+        const SHOWN: usize = 20;
+        for (k, _) in kept.iter().take(SHOWN) {
+            let h = k.hierarchy as usize;
+            let path = r.get(h, k.id).map_or("?", |i| i.path.as_str());
+            let which = if h == V2 { "cgroup2" } else { "v1" };
+            explain.push(format!("  {which} {} {path}", k.id));
+        }
+        if kept.len() > SHOWN {
+            explain.push(format!("  and {} more", kept.len() - SHOWN));
+        }
+        explain.push(
+            "a cgroup made during the run gets its verdict when the kernel's note of it is read"
+                .into(),
+        );
+        crate::plan::physical::Cgroups {
+            v1: r.layout.v1.as_ref().map(|x| (x.ssid, x.hierarchy)),
+            verdicts,
+            explain,
+        }
+    }
+
+    /// The verdicts on every cgroup `r` knows, for the load.
+    pub fn all(&self, r: &Resolver) -> Vec<(crate::abi::types::ebq_cgroup_key, u8)> {
+        let mut out: Vec<_> = r
+            .known()
+            .map(|(h, id, info)| (Self::key(h, id), self.of(r, h, info)))
+            .collect();
+        // Keeps first: a host with more cgroups than the map holds keeps
+        // the rest's events (no verdict), and loses no kept one.
+        out.sort_by_key(|(k, v)| {
+            (
+                *v != crate::abi::types::ebq_cgroup_verdict::EBQ_CGV_KEEP.0 as u8,
+                k.hierarchy,
+                k.id,
+            )
+        });
+        out
+    }
+}
+
 /// A runtime's JSON file, when it is there, small enough and JSON.
 fn read_json(path: &Path) -> Option<serde_json::Value> {
     use std::io::Read as _;
@@ -261,12 +506,12 @@ fn kubelet_log_name(file: &str) -> Option<(String, (String, String, String))> {
     Some((id.to_string(), (pod.into(), ns.into(), container.into())))
 }
 
-/// The cgroup2 mount, from the mount table: /sys/fs/cgroup on a pure v2
-/// host, /sys/fs/cgroup/unified on a hybrid one (v1 controllers beside it).
-fn cgroup2_mount() -> Option<PathBuf> {
-    crate::kernel::preflight::mounts()
-        .into_iter()
-        .find_map(|(point, fstype)| (fstype == "cgroup2").then_some(point))
+/// This host's cgroup layout (model/cgroup.rs), from its mount table and
+/// /proc/cgroups: cgroup2 at /sys/fs/cgroup on a pure v2 host, at
+/// /sys/fs/cgroup/unified on a hybrid one, v1 controllers beside it.
+pub fn host_layout() -> Layout {
+    let cgroups = std::fs::read_to_string("/proc/cgroups").unwrap_or_default();
+    crate::model::cgroup::layout(&crate::kernel::preflight::mounts(), &cgroups)
 }
 
 #[cfg(test)]
@@ -276,7 +521,7 @@ mod tests {
     #[test]
     #[ignore = "needs root: cargo test -- --include-ignored, as root"]
     fn a_removed_cgroup_stays_known() {
-        let mount = cgroup2_mount().expect("a cgroup2 mount");
+        let mount = host_layout().v2.expect("a cgroup2 mount");
         let id = format!("{:064x}", u128::from(std::process::id()) << 64 | 0xabc);
         let dir = mount.join(format!("ebq-test-docker-{id}.scope"));
         std::fs::create_dir(&dir).expect("mkdir a cgroup (as root)");
@@ -284,12 +529,12 @@ mod tests {
         let mut r = Resolver::new();
         std::fs::remove_dir(&dir).expect("rmdir");
         let ino = ino.expect("stat");
-        let info = r.lookup(ino).expect("known from the first walk");
+        let info = r.lookup(V2, ino).expect("known from the first walk");
         assert_eq!(info.path, format!("/ebq-test-docker-{id}.scope"));
         // Gone from the tree, still known; an id never seen is not.
         assert!(!dir.exists());
-        assert_eq!(r.lookup(ino), Some(info));
-        assert_eq!(r.lookup(u64::MAX), None);
+        assert_eq!(r.lookup(V2, ino), Some(info));
+        assert_eq!(r.lookup(V2, u64::MAX), None);
     }
 
     #[test]

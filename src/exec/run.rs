@@ -21,7 +21,9 @@ use libbpf_rs::RingBufferBuilder;
 use super::agg::{sort_rows, Groups, State};
 use super::sink::{ResultSet, Shape, Sink};
 use super::target::{self, descendants, Target};
-use crate::abi::types::{ebq_agg_key, ebq_agg_val, ebq_header};
+use crate::abi::types::{
+    ebq_agg_key, ebq_agg_val, ebq_cgroup_event, ebq_cgroup_key, ebq_cgroup_kind, ebq_header,
+};
 use crate::error::{Error, KernelError, Result};
 use crate::kernel::btf::BtfCache;
 use crate::kernel::load::{self, KernelStats};
@@ -108,7 +110,13 @@ struct Pipeline<'p> {
     error: Option<io::Error>,
     /// The rows' cgroups, when the query reads a container column.
     cgroups: Option<super::containers::Resolver>,
+    /// Sets one cgroup's verdict in the kernel (None: takes it back), for
+    /// a query with container filters.
+    set_verdict: Option<SetVerdict<'p>>,
 }
+
+/// Sets one cgroup's verdict in the kernel (kernel/load.rs).
+type SetVerdict<'k> = Box<dyn Fn(&ebq_cgroup_key, Option<u8>) + 'k>;
 
 impl Pipeline<'_> {
     fn on_event(&mut self, data: &[u8]) -> i32 {
@@ -131,7 +139,47 @@ impl Pipeline<'_> {
         }
     }
 
+    /// A cgroup note (bpf/cgroup.h): the resolver learns or forgets it,
+    /// and the kernel gets its verdict.
+    fn cgroup_note(&mut self, data: &[u8]) {
+        let mut e = ebq_cgroup_event::default();
+        if plain::copy_from_bytes(&mut e, data).is_err() {
+            self.bad += 1;
+            return;
+        }
+        if let Some(c) = &mut self.cgroups {
+            c.note(&e);
+        }
+        self.sync_verdicts();
+    }
+
+    /// Gives the kernel the verdicts on the cgroups the resolver learnt
+    /// since the last time, and takes back those it forgot.
+    fn sync_verdicts(&mut self) {
+        let (Some(c), Some(set)) = (&mut self.cgroups, &self.set_verdict) else {
+            return;
+        };
+        let v = super::containers::Verdicts {
+            table: self.plan.table(),
+            filter: &self.plan.kernel.cgroup_filter,
+        };
+        for (h, id) in c.take_fresh() {
+            if let Some(info) = c.get(h, id) {
+                set(
+                    &super::containers::Verdicts::key(h, id),
+                    Some(v.of(c, h, info)),
+                );
+            }
+        }
+        for (h, id) in c.take_gone() {
+            set(&super::containers::Verdicts::key(h, id), None);
+        }
+    }
+
     fn handle(&mut self, data: &[u8]) {
+        if data.get(16..20) == Some(&ebq_cgroup_kind::EBQ_KIND_CGROUP.0.to_ne_bytes()) {
+            return self.cgroup_note(data);
+        }
         let table = self.plan.table();
         let mut record =
             match Record::decode(data, self.boot_offset, &table.layout, self.plan.kernel.kind) {
@@ -143,7 +191,10 @@ impl Pipeline<'_> {
             };
         self.decoded += 1;
         if let Some(c) = &mut self.cgroups {
-            record.cgroup = c.lookup(record.hdr.cgroup_id);
+            record.cgroup = c.row(record.hdr.cgroup_id, record.hdr.cgroup_v1);
+            if self.set_verdict.is_some() {
+                self.sync_verdicts();
+            }
         }
         if let Some(p) = &self.plan.predicate {
             if eval::truth(table, p, &record) != Some(true) {
@@ -452,12 +503,24 @@ pub fn run(
     } else {
         std::process::id()
     };
+    // The cgroup tree is walked once here, before anything attaches: the
+    // first verdicts are in the kernel when the programs start, and the
+    // cgroups made later come as notes (bpf/cgroup.bpf.h).
+    let resolver = plan.cgroups.then(super::containers::Resolver::new);
+    let cgroups = resolver.as_ref().map(|r| {
+        super::containers::Verdicts {
+            table: plan.table(),
+            filter: &plan.kernel.cgroup_filter,
+        }
+        .resolved(r)
+    });
     let physical = crate::plan::physical::build(
         plan,
         &crate::plan::physical::Options {
             buffer_size,
             self_tgid,
             count_filtered: opts.stats,
+            cgroups,
         },
     );
     let (mut storage, mut retry) = (MaybeUninit::uninit(), MaybeUninit::uninit());
@@ -560,9 +623,16 @@ pub fn run(
         bad: 0,
         done: false,
         error: None,
-        // The cgroup tree is walked once here, before the first event is
-        // read; a cgroup made later is found at its first row.
-        cgroups: plan.cgroups.then(super::containers::Resolver::new),
+        cgroups: resolver.map(|mut r| {
+            // Its first verdicts went in with the load.
+            r.take_fresh();
+            r
+        }),
+        set_verdict: (!plan.kernel.cgroup_filter.is_empty()).then(|| {
+            let k = &kernel;
+            Box::new(move |key: &ebq_cgroup_key, v: Option<u8>| k.set_cgroup_verdict(key, v))
+                as SetVerdict<'_>
+        }),
     });
     let mut builder = RingBufferBuilder::new();
     builder
@@ -701,12 +771,15 @@ pub fn run(
             .filter(|p| *p != self_tgid)
             .collect()
     };
+    let error = p.error.take();
+    // The pipeline may hold the kernel (set_verdict): it goes first.
+    drop(p);
     drop(kernel);
     if let Some(mut c) = child {
         c.terminate(&tree);
         summary.command_status = c.exit_status();
     }
-    if let Some(e) = p.error.take() {
+    if let Some(e) = error {
         return Err(Error::Output(e));
     }
     flushed.map_err(Error::Output)?;

@@ -16,7 +16,7 @@ use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 use super::preflight;
 use crate::abi::skel::{EbqSkel, EbqSkelBuilder};
 use crate::abi::types::{
-    ebq_agg_key, ebq_agg_val, ebq_comm_key, ebq_int_key, ebq_prefix_key, ebq_stat,
+    ebq_agg_key, ebq_agg_val, ebq_cgroup_key, ebq_comm_key, ebq_int_key, ebq_prefix_key, ebq_stat,
 };
 use crate::error::{Error, KernelError, Result};
 use crate::model::probe::{Attach, Program, UprobeTarget};
@@ -160,6 +160,7 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.comm_sets.set_max_entries(m.comm_sets))
         .and_then(|_| open.maps.path_prefixes.set_max_entries(m.path_prefixes))
         .and_then(|_| open.maps.followed.set_max_entries(m.followed))
+        .and_then(|_| open.maps.cgroup_verdicts.set_max_entries(m.cgroup_verdicts))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
@@ -432,7 +433,25 @@ impl<'obj> Kernel<'obj> {
                     .update(bytes_of(key), &one, MapFlags::ANY),
             )?;
         }
+        for (key, verdict) in &config.cgroup_verdicts {
+            fill(
+                "filling the cgroup verdict map",
+                maps.cgroup_verdicts
+                    .update(bytes_of(key), &[*verdict], MapFlags::ANY),
+            )?;
+        }
         Ok(())
+    }
+
+    /// Sets the container filters' verdict on one cgroup (bpf/cgroup.h),
+    /// None to take it back. A full map keeps the cgroup's events (no
+    /// verdict is keep): not an error.
+    pub fn set_cgroup_verdict(&self, key: &ebq_cgroup_key, verdict: Option<u8>) {
+        let map = &self.skel.maps.cgroup_verdicts;
+        let _ = match verdict {
+            Some(v) => map.update(bytes_of(key), &[v], MapFlags::ANY),
+            None => map.delete(bytes_of(key)),
+        };
     }
 
     /// Adds a process to the followed set (-c / -p).
@@ -612,10 +631,11 @@ mod tests {
             .collect();
         let mut checked = 0;
         let follow = ("-c / -p", &crate::plan::FOLLOW_PROGRAMS[..]);
+        let cgroups = ("the cgroup notes", &crate::plan::CGROUP_PROGRAMS[..]);
         for (owner, programs) in crate::catalog::TABLES
             .iter()
             .map(|t| (t.name, t.programs))
-            .chain([follow])
+            .chain([follow, cgroups])
         {
             for p in programs {
                 assert!(
@@ -694,6 +714,10 @@ mod tests {
         assert_eq!(
             open.maps.followed.max_entries(),
             crate::plan::physical::FOLLOWED_MAX
+        );
+        assert_eq!(
+            open.maps.cgroup_verdicts.max_entries(),
+            crate::plan::physical::CGROUP_VERDICTS_MAX
         );
     }
 }

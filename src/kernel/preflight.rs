@@ -91,30 +91,38 @@ pub fn check_ringbuf() -> Result<()> {
 /// Where tracefs is mounted among the places libbpf looks for it, from
 /// the mount table (readable by anyone, unlike tracefs itself).
 fn tracefs_mount() -> Option<PathBuf> {
-    mounts().into_iter().find_map(|(point, fstype)| {
+    mounts().into_iter().find_map(|(point, fstype, _)| {
         (fstype == "tracefs"
             && (point == Path::new(TRACEFS) || point == Path::new(DEBUGFS_TRACING)))
         .then_some(point)
     })
 }
 
-/// Every mount of this process's mount namespace: (mount point, fstype).
-pub fn mounts() -> Vec<(PathBuf, String)> {
+/// Every mount of this process's mount namespace: (mount point, fstype,
+/// super options: a cgroup v1 mount's name its controllers).
+pub fn mounts() -> Vec<(PathBuf, String, String)> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map(|t| parse_mounts(&t))
         .unwrap_or_default()
 }
 
-/// The mount points and fstypes of a mountinfo table.
-fn parse_mounts(table: &str) -> Vec<(PathBuf, String)> {
+/// The mount points, fstypes and super options of a mountinfo table.
+fn parse_mounts(table: &str) -> Vec<(PathBuf, String, String)> {
     table
         .lines()
         .filter_map(|l| {
-            // mount id, parent, dev, root, mount point, options ... - fstype ...
+            // mount id, parent, dev, root, mount point, options ... - fstype
+            // source super-options
             let (head, tail) = l.split_once(" - ")?;
             let point = head.split(' ').nth(4)?;
-            let fstype = tail.split(' ').next()?;
-            Some((PathBuf::from(unescape(point)), fstype.to_string()))
+            let mut tail = tail.split(' ');
+            let fstype = tail.next()?;
+            let options = tail.nth(1).unwrap_or("");
+            Some((
+                PathBuf::from(unescape(point)),
+                fstype.to_string(),
+                unescape(options),
+            ))
         })
         .collect()
 }
@@ -275,10 +283,15 @@ mod tests {
         assert_eq!(
             parse_mounts(table),
             [
-                (PathBuf::from("/sys/fs/cgroup/cpu"), "cgroup".to_string()),
+                (
+                    PathBuf::from("/sys/fs/cgroup/cpu"),
+                    "cgroup".to_string(),
+                    "rw,cpu".to_string()
+                ),
                 (
                     PathBuf::from("/sys/fs/cgroup/un ified"),
-                    "cgroup2".to_string()
+                    "cgroup2".to_string(),
+                    "rw".to_string()
                 ),
             ]
         );

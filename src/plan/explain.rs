@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::physical::{KernelConfig, Options};
+use super::physical::{Cgroups, KernelConfig, Options};
 use super::{IntFilter, Plan, Pushed};
 
 /// Label column width: every section starts its lines at this column.
@@ -74,11 +74,25 @@ fn lower_first(s: &str) -> String {
 /// The plan as text; the programs are those of its physical plan (what
 /// the loader loads and attaches).
 pub fn render(plan: &Plan) -> String {
-    render_with(plan, &super::physical::build(plan, &Options::explain(plan)))
+    render_with(
+        plan,
+        &super::physical::build(plan, &Options::explain(plan)),
+        None,
+    )
 }
 
-/// `render` with the physical plan `kernel` built already.
-pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
+/// `render` for a query with container filters, with the cgroups the
+/// run would start with resolved (exec/containers.rs) and their verdicts.
+pub fn render_resolved(plan: &Plan, cgroups: Cgroups) -> String {
+    let shown = cgroups.explain.clone();
+    let mut opts = Options::explain(plan);
+    opts.cgroups = Some(cgroups);
+    render_with(plan, &super::physical::build(plan, &opts), Some(&shown))
+}
+
+/// `render` with the physical plan `kernel` built already, and the lines
+/// that say which cgroups its container filters keep, if resolved.
+pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]>) -> String {
     let mut out = String::new();
     let t = plan.table();
     let k = &plan.kernel;
@@ -157,6 +171,12 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
             v.join(" or ")
         ));
     }
+    if !k.cgroup_filter.is_empty() {
+        filters.push(
+            "the cgroup's verdict from the container conjuncts above (a cgroup without one is kept)"
+                .to_string(),
+        );
+    }
     if filters.is_empty() {
         let all = if matches!(plan.agg_place, crate::plan::AggPlace::Kernel(_)) {
             "(no filter: every event is counted in the kernel)"
@@ -167,6 +187,9 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig) -> String {
     }
     for (i, f) in filters.iter().enumerate() {
         line(&mut out, if i == 0 { "kernel" } else { "" }, f);
+    }
+    for (i, l) in cgroups.into_iter().flatten().enumerate() {
+        line(&mut out, if i == 0 { "cgroups" } else { "" }, l);
     }
     let cap: Vec<&str> = t
         .captures

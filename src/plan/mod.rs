@@ -137,6 +137,10 @@ pub struct KernelPlan {
     pub kind: u32,
     /// The slot whose IN set the kernel tests as a bitmap (cfg.nr_bitmap).
     pub bitmap_slot: Option<u32>,
+    /// Conjuncts that read the row's cgroup alone (container_id = ...):
+    /// the run gives each cgroup it resolves their verdict
+    /// (cgroup_verdicts, bpf/cgroup.h).
+    pub cgroup_filter: Vec<Expr>,
 }
 
 impl KernelPlan {
@@ -346,6 +350,19 @@ pub static FOLLOW_PROGRAMS: [Program; 2] = [
     Program::new("follow_free", "raw_tp/sched_process_free", &[], None),
 ];
 
+/// The cgroup notes (bpf/cgroup.bpf.h), whatever the table, for a query
+/// that reads or filters on the row's cgroup: cgroups made during the run
+/// are known before their tasks' events are read.
+pub static CGROUP_PROGRAMS: [Program; 2] = [
+    Program::new(
+        "cgroup_mkdir",
+        "raw_tp/cgroup_mkdir",
+        &[],
+        Some(crate::abi::types::ebq_cgroup_stat::EBQ_STAT_SENT_CGROUP.0),
+    ),
+    Program::new("cgroup_rmdir", "raw_tp/cgroup_rmdir", &[], None),
+];
+
 /// Plans `query`; `follow` is true under -c / -p.
 pub fn plan(query: Query, follow: bool) -> Plan {
     let table = query.table;
@@ -389,6 +406,13 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .chain(FOLLOW_PROGRAMS.iter().filter(|_| follow))
         .cloned()
         .collect();
+    let cgroups = query
+        .used_columns()
+        .iter()
+        .any(|&c| table.columns[c].cgroup);
+    if cgroups {
+        kernel.programs.extend(CGROUP_PROGRAMS.iter().cloned());
+    }
     if let (Some(bit), Some(tags)) = (table.action_bit, &kernel.probe_tags) {
         // No known value at all: a bit no event has, so every one is rejected.
         let mask = tags.iter().filter_map(|t| bit(t)).fold(0, |m, b| m | b);
@@ -397,10 +421,6 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     let predicate = query.predicate();
     let agg_place = place_aggregation(table, &query, &conjuncts);
     let output = output_schema(&query);
-    let cgroups = query
-        .used_columns()
-        .iter()
-        .any(|&c| table.columns[c].cgroup);
     Plan {
         agg_place,
         query,

@@ -10,7 +10,8 @@
 //! (ebq's own pid, the ring buffer size, --stats) come in `Options`.
 
 use crate::abi::types::{
-    ebq_comm_key, ebq_filter_config, ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind,
+    ebq_capture, ebq_cgroup_filter, ebq_cgroup_key, ebq_comm_key, ebq_filter_config,
+    ebq_filter_mode, ebq_int_key, ebq_prefix_key, ebq_set_kind,
 };
 use crate::model::hist::linear_len;
 use crate::model::probe::Program;
@@ -27,6 +28,11 @@ pub const KERNEL_AGG_GROUPS: u32 = 10240;
 /// Processes -c / -p can follow (the `followed` map).
 pub const FOLLOWED_MAX: u32 = 65536;
 
+/// Cgroups the kernel holds a verdict on (cgroup_verdicts): a host has
+/// hundreds to thousands; one with more keeps the rest's events (no
+/// verdict is keep).
+pub const CGROUP_VERDICTS_MAX: u32 = 65536;
+
 /// Bits of the syscall-number bitmap (EBQ_NR_MAX in bpf/ebq.h: checked
 /// against the generated struct by kernel/load.rs's tests).
 pub const EBQ_NR_MAX: u32 = 1024;
@@ -39,6 +45,21 @@ pub struct Options {
     pub self_tgid: u32,
     /// Count what the kernel filters reject (--stats).
     pub count_filtered: bool,
+    /// For a query that reads the row's cgroup: what the run resolved.
+    pub cgroups: Option<Cgroups>,
+}
+
+/// The host's cgroups as the run resolved them (exec/containers.rs).
+#[derive(Debug, Clone, Default)]
+pub struct Cgroups {
+    /// The v1 hierarchy the kernel reads a second id from (subsystem id,
+    /// hierarchy id), on a hybrid or v1 host.
+    pub v1: Option<(u32, u32)>,
+    /// The query's container filters' verdict on each cgroup known now
+    /// (enum ebq_cgroup_verdict).
+    pub verdicts: Vec<(ebq_cgroup_key, u8)>,
+    /// What --explain says of them: the hierarchies read, the cgroups kept.
+    pub explain: Vec<String>,
 }
 
 impl Options {
@@ -48,6 +69,7 @@ impl Options {
             buffer_size: plan.default_buffer(),
             self_tgid: 0,
             count_filtered: false,
+            cgroups: None,
         }
     }
 }
@@ -62,6 +84,7 @@ pub struct MapSizes {
     pub comm_sets: u32,
     pub path_prefixes: u32,
     pub followed: u32,
+    pub cgroup_verdicts: u32,
 }
 
 /// Everything the kernel is given for one query.
@@ -77,6 +100,8 @@ pub struct KernelConfig {
     /// The path prefixes (the path_prefixes LPM trie).
     pub path_prefixes: Vec<ebq_prefix_key>,
     pub maps: MapSizes,
+    /// The first cgroup verdicts (cgroup_verdicts), before anything attaches.
+    pub cgroup_verdicts: Vec<(ebq_cgroup_key, u8)>,
     /// The probes to load and attach, in plan order.
     pub programs: Vec<Program>,
 }
@@ -221,6 +246,23 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
             }
         }
     }
+    let mut cgroup_verdicts = Vec::new();
+    if let Some(c) = opts.cgroups.as_ref().filter(|_| plan.cgroups) {
+        if let Some((ssid, hierarchy)) = c.v1 {
+            cfg.v1_ssid = ssid;
+            cfg.v1_hierarchy = hierarchy;
+            cfg.capture |= ebq_capture::EBQ_CAP_CGROUP_V1.0;
+        }
+        if !k.cgroup_filter.is_empty() {
+            cfg.cgroup_filter = if c.v1.is_some() {
+                ebq_cgroup_filter::EBQ_CGF_V1.0 as u8
+            } else {
+                ebq_cgroup_filter::EBQ_CGF_V2.0 as u8
+            };
+            cgroup_verdicts = c.verdicts.clone();
+            cgroup_verdicts.truncate(CGROUP_VERDICTS_MAX as usize);
+        }
+    }
     // Filter maps hold exactly what the plan puts in them: the kernel sets
     // up a hash map's buckets for all max_entries at creation (65,536 for
     // `followed` cost 0.4 ms of every start). The groups map is
@@ -237,6 +279,12 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         comm_sets: entries(comm_sets.len()),
         path_prefixes: entries(path_prefixes.len()),
         followed: if k.follow { FOLLOWED_MAX } else { 1 },
+        // New cgroups get verdicts during the run: room for them.
+        cgroup_verdicts: if cfg.cgroup_filter != 0 {
+            CGROUP_VERDICTS_MAX
+        } else {
+            1
+        },
     };
     KernelConfig {
         table: plan.table().name,
@@ -245,6 +293,7 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         comm_sets,
         path_prefixes,
         maps,
+        cgroup_verdicts,
         programs: k.programs.clone(),
     }
 }
@@ -255,6 +304,10 @@ mod tests {
     use crate::abi::types::{ebq_filter_col, ebq_quick};
 
     fn build_sql(sql: &str, follow: bool) -> KernelConfig {
+        build_with(sql, follow, None)
+    }
+
+    fn build_with(sql: &str, follow: bool, cgroups: Option<Cgroups>) -> KernelConfig {
         let q = crate::sql::bind(sql).expect("binds");
         let plan = crate::plan::plan(q, follow);
         build(
@@ -263,8 +316,54 @@ mod tests {
                 buffer_size: 1 << 20,
                 self_tgid: 4242,
                 count_filtered: true,
+                cgroups,
             },
         )
+    }
+
+    #[test]
+    fn container_filters_become_cgroup_verdicts_read_per_the_layout() {
+        use crate::abi::types::{ebq_cgroup_filter, ebq_cgroup_verdict};
+        let key = |id| ebq_cgroup_key {
+            id,
+            ..Default::default()
+        };
+        let keep = ebq_cgroup_verdict::EBQ_CGV_KEEP.0 as u8;
+        let hybrid = Cgroups {
+            v1: Some((4, 7)),
+            verdicts: vec![(key(99), keep)],
+            explain: vec![],
+        };
+        let sql = "select pid from process_events where container_id is not null";
+        let k = build_with(sql, false, Some(hybrid.clone()));
+        assert_eq!(k.cfg.cgroup_filter, ebq_cgroup_filter::EBQ_CGF_V1.0 as u8);
+        assert_eq!((k.cfg.v1_ssid, k.cfg.v1_hierarchy), (4, 7));
+        assert_ne!(k.cfg.capture & ebq_capture::EBQ_CAP_CGROUP_V1.0, 0);
+        assert_eq!(k.cgroup_verdicts.len(), 1);
+        assert_eq!(k.maps.cgroup_verdicts, CGROUP_VERDICTS_MAX);
+        // Pure v2: the cgroup2 id alone, no v1 id read.
+        let v2 = Cgroups {
+            v1: None,
+            ..hybrid.clone()
+        };
+        let k = build_with(sql, false, Some(v2));
+        assert_eq!(k.cfg.cgroup_filter, ebq_cgroup_filter::EBQ_CGF_V2.0 as u8);
+        assert_eq!(k.cfg.capture & ebq_capture::EBQ_CAP_CGROUP_V1.0, 0);
+        // A container column read but not filtered on: the v1 id is read
+        // for the columns, and no verdict is.
+        let k = build_with(
+            "select container_id from process_events",
+            false,
+            Some(hybrid.clone()),
+        );
+        assert_eq!(k.cfg.cgroup_filter, 0);
+        assert_ne!(k.cfg.capture & ebq_capture::EBQ_CAP_CGROUP_V1.0, 0);
+        assert!(k.cgroup_verdicts.is_empty());
+        assert_eq!(k.maps.cgroup_verdicts, 1);
+        // No container column: nothing of it, whatever the host.
+        let k = build_with("select pid from process_events", false, Some(hybrid));
+        assert_eq!((k.cfg.cgroup_filter, k.cfg.v1_ssid), (0, 0));
+        assert_eq!(k.cfg.capture & ebq_capture::EBQ_CAP_CGROUP_V1.0, 0);
     }
 
     #[test]
@@ -298,6 +397,7 @@ mod tests {
                 comm_sets: 1,
                 path_prefixes: 1,
                 followed: 1,
+                cgroup_verdicts: 1,
             }
         );
     }

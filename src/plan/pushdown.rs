@@ -36,6 +36,17 @@ enum IntC {
 
 type Found = Result<(Constraint, Pushed), String>;
 
+/// Whether `e` reads the row's cgroup alone (container_id, pod_name ...):
+/// then its truth is one per cgroup, and the kernel can hold it as a
+/// verdict per cgroup id (bpf/cgroup.h), whatever the expression is.
+fn of_cgroups_only(table: &Table, e: &Expr) -> bool {
+    let mut cols = Vec::new();
+    e.columns(&mut cols);
+    let mut row_bound = false;
+    e.visit(&mut |x| row_bound |= matches!(x, Expr::Key(_) | Expr::Agg(_) | Expr::Call(_)));
+    !cols.is_empty() && !row_bound && cols.iter().all(|&c| table.columns[c].cgroup)
+}
+
 /// NOT pushed into the leaves; equal under SQL's three-valued logic.
 fn negate(e: &Expr) -> Expr {
     if let Some(t) = e.toggled() {
@@ -51,6 +62,13 @@ fn negate(e: &Expr) -> Expr {
 }
 
 pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
+    if of_cgroups_only(table, e) {
+        k.cgroup_filter.push(e.clone());
+        return Pushed::Inexact(
+            "as verdicts on cgroups, resolved by userspace; a cgroup not resolved yet is kept"
+                .into(),
+        );
+    }
     if let Expr::Not(x) = e {
         if matches!(x.as_ref(), Expr::And(..) | Expr::Or(..) | Expr::Not(_)) {
             return push(table, &negate(x), k);
