@@ -520,6 +520,12 @@ fn a_runc_container_has_its_columns_on_every_table() {
             listener.port
         ),
     );
+    // The "done when" query, word for word (with the container's
+    // id to pick its rows from those of other tests' containers).
+    let done_when = Ebq::start(
+        &env,
+        "select container_name, pod_name, pid, path, container_id from process_events where container_id is not null",
+    );
     // process_events' query last: the other ebqs' command lines hold the
     // marker too, and their execs are over before it starts.
     let procs = Ebq::start(
@@ -565,18 +571,22 @@ fn a_runc_container_has_its_columns_on_every_table() {
 
     procs.running().wait_rows(3, |_| true);
     by_id.running().wait_rows(4, |_| true);
+    done_when
+        .running()
+        .wait_rows(4, |r| r["container_id"] == json!(id));
     files.running().wait_rows(2, |_| true);
     socks.running().wait_rows(1, |_| true);
     let waited = t0.elapsed();
     // All four told to stop at once: each takes a while to end.
-    for e in [&procs, &by_id, &files, &socks] {
+    for e in [&procs, &by_id, &files, &socks, &done_when] {
         e.signal(Signal::SIGTERM);
     }
-    let (procs, by_id, files, socks) = (
+    let (procs, by_id, files, socks, done_when) = (
         procs.finish(),
         by_id.finish(),
         files.finish(),
         socks.finish(),
+        done_when.finish(),
     );
     eprintln!(
         "ebq ready after {ready:?}, container done after {ran:?}, rows waited for until {waited:?}"
@@ -586,6 +596,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
         ("process_events by container_id", &by_id),
         ("file_events", &files),
         ("socket_events", &socks),
+        ("container_id is not null", &done_when),
     ] {
         assert!(f.status.success(), "{what}: {:?} {:?}", f.status, f.stderr);
     }
@@ -678,6 +689,60 @@ fn a_runc_container_has_its_columns_on_every_table() {
         "process_events where container_id = '<id>': the container's 4 execs",
         got == want,
         &format!("got {got:?}\n    want {want:?}"),
+    );
+
+    // container_id is not null: the same 4 execs, named, with the paths
+    // the container sees; no pod (runc alone is no Kubernetes).
+    let got: Vec<(Value, Value, Value, Value)> = done_when
+        .rows
+        .iter()
+        .filter(|r| r["container_id"] == json!(id))
+        .map(|r| {
+            (
+                r["container_name"].clone(),
+                r["pod_name"].clone(),
+                r["pid"].clone(),
+                r["path"].clone(),
+            )
+        })
+        .collect();
+    let want = vec![
+        (
+            json!("ebq-web"),
+            Value::Null,
+            json!(init_pid),
+            json!("/bin/busybox"),
+        ),
+        (
+            json!("ebq-web"),
+            Value::Null,
+            nth(p, 1)["pid"].clone(),
+            json!("/bin/busybox"),
+        ),
+        (
+            json!("ebq-web"),
+            Value::Null,
+            nth(p, 1)["pid"].clone(),
+            json!("/bin/busybox"),
+        ),
+        // nc, the script's last command: the shell execs it in place.
+        (
+            json!("ebq-web"),
+            Value::Null,
+            json!(init_pid),
+            json!("/bin/busybox"),
+        ),
+    ];
+    k.ok(
+        "process_events where container_id is not null: the container's 4 execs",
+        got == want,
+        &format!("got {got:?}\n    want {want:?}"),
+    );
+    // And no row of the host among them.
+    k.ok(
+        "container_id is not null: no host row",
+        done_when.rows.iter().all(|r| !r["container_id"].is_null()),
+        &format!("{:?}", done_when.rows),
     );
 
     // file_events: pid 1's create and cat's open, the path inside the
