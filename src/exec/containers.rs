@@ -70,8 +70,13 @@ pub struct Resolver {
     by_id: [HashMap<u64, Entry>; 2],
     /// Cgroups learnt since the last take_fresh(), and forgotten since
     /// the last take_gone(): the run keeps the kernel's verdicts in step.
+    /// Kept only once the run asks for them (track_changes).
     fresh: Vec<(usize, u64)>,
     gone: Vec<(usize, u64)>,
+    track: bool,
+    /// When removed cgroups were last looked for: at most every RESCAN,
+    /// so a storm of rmdirs costs one pass over the table per RESCAN.
+    last_forget: Option<Instant>,
     /// kubelet's names by container id: (pod, namespace, container).
     kubelet: HashMap<String, (String, String, String)>,
     last_walk: Option<Instant>,
@@ -93,6 +98,8 @@ impl Resolver {
             by_id: [HashMap::new(), HashMap::new()],
             fresh: Vec::new(),
             gone: Vec::new(),
+            track: false,
+            last_forget: None,
             kubelet: HashMap::new(),
             last_walk: None,
         };
@@ -137,6 +144,12 @@ impl Resolver {
         self.by_id[h].get(&id).map(|e| &e.info)
     }
 
+    /// From now on, keeps the cgroups learnt and forgotten for
+    /// take_fresh() and take_gone() (the run's kernel verdicts).
+    pub fn track_changes(&mut self) {
+        self.track = true;
+    }
+
     /// Cgroups learnt since the last call.
     pub fn take_fresh(&mut self) -> Vec<(usize, u64)> {
         std::mem::take(&mut self.fresh)
@@ -164,9 +177,10 @@ impl Resolver {
         if e.op != ebq_cgroup_op::EBQ_CGROUP_MKDIR.0 || self.by_id[h].contains_key(&e.id) {
             return;
         }
-        let len = (e.path_len as usize).min(e.path.len());
-        let bytes: Vec<u8> = e.path[..len].iter().map(|&c| c as u8).collect();
-        let cut = e.flags & ebq_cgroup_flags::EBQ_CGROUP_CUT.0 != 0;
+        let len = e.path_len as usize;
+        let bytes: Vec<u8> = e.path.iter().take(len).map(|&c| c as u8).collect();
+        // A length the buffer cannot hold is no path the kernel wrote.
+        let cut = e.flags & ebq_cgroup_flags::EBQ_CGROUP_CUT.0 != 0 || len > e.path.len();
         match std::str::from_utf8(&bytes) {
             Ok(p) if !cut && p.starts_with('/') => self.insert(h, e.id, p.to_string()),
             // A path the kernel cut, or not UTF-8: the tree says what it is.
@@ -183,11 +197,17 @@ impl Resolver {
                 removed: None,
             },
         );
-        self.fresh.push((h, id));
+        if self.track {
+            self.fresh.push((h, id));
+        }
     }
 
     /// Drops the cgroups removed KEEP_REMOVED ago or more.
     fn forget_removed(&mut self) {
+        if self.last_forget.is_some_and(|t| t.elapsed() < RESCAN) {
+            return;
+        }
+        self.last_forget = Some(Instant::now());
         for (h, m) in self.by_id.iter_mut().enumerate() {
             let old: Vec<u64> = m
                 .iter()
@@ -196,7 +216,9 @@ impl Resolver {
                 .collect();
             for id in old {
                 m.remove(&id);
-                self.gone.push((h, id));
+                if self.track {
+                    self.gone.push((h, id));
+                }
             }
         }
     }
@@ -535,6 +557,135 @@ mod tests {
         assert!(!dir.exists());
         assert_eq!(r.lookup(V2, ino), Some(info));
         assert_eq!(r.lookup(V2, u64::MAX), None);
+    }
+
+    fn note(
+        op: ebq_cgroup_op,
+        hierarchy: u32,
+        id: u64,
+        path: &[u8],
+        cut: bool,
+    ) -> ebq_cgroup_event {
+        let mut e = ebq_cgroup_event {
+            id,
+            hierarchy,
+            op: op.0,
+            flags: if cut {
+                ebq_cgroup_flags::EBQ_CGROUP_CUT.0
+            } else {
+                0
+            },
+            path_len: path.len() as u32,
+            ..Default::default()
+        };
+        for (d, s) in e.path.iter_mut().zip(path) {
+            *d = *s as _;
+        }
+        e
+    }
+
+    /// A resolver with no cgroup mount (nothing to walk) and a v1
+    /// hierarchy numbered 4: what it knows comes from notes alone.
+    fn noted() -> Resolver {
+        let mut r = Resolver::with_layout(Layout {
+            v2: None,
+            v1: Some(crate::model::cgroup::V1 {
+                controller: "memory".into(),
+                ssid: 4,
+                hierarchy: 4,
+                mount: "/nonexistent".into(),
+            }),
+        });
+        r.track_changes();
+        r
+    }
+
+    #[test]
+    fn notes_teach_the_resolver_and_hostile_ones_teach_nothing() {
+        let mkdir = ebq_cgroup_op::EBQ_CGROUP_MKDIR;
+        let id = "ab".repeat(32);
+        let mut r = noted();
+        r.note(&note(
+            mkdir,
+            0,
+            10,
+            format!("/docker/{id}").as_bytes(),
+            false,
+        ));
+        r.note(&note(mkdir, 4, 10, b"/user.slice", false));
+        assert_eq!(r.take_fresh(), [(V2, 10), (V1, 10)]);
+        let c = r.lookup(V2, 10).expect("noted");
+        assert_eq!(
+            c.container.as_ref().map(|c| c.id.as_str()),
+            Some(id.as_str())
+        );
+        assert_eq!(
+            r.lookup(V1, 10).map(|i| i.path.clone()).as_deref(),
+            Some("/user.slice")
+        );
+        // Another v1 hierarchy, a cut path, bytes that are no UTF-8, a
+        // path that is not absolute, a length past the buffer: not learnt.
+        r.note(&note(mkdir, 3, 11, b"/docker/x", false));
+        r.note(&note(mkdir, 0, 12, b"/a/b", true));
+        r.note(&note(mkdir, 0, 13, b"/\xff\xfe", false));
+        r.note(&note(mkdir, 0, 14, b"relative", false));
+        let mut long = note(mkdir, 0, 15, b"/x", false);
+        long.path_len = u32::MAX;
+        r.note(&long);
+        assert!(r.take_fresh().is_empty());
+        for id in [11, 12, 13, 14, 15] {
+            assert_eq!(r.get(V2, id), None, "{id}");
+        }
+        // An unknown op is ignored; rmdir keeps the cgroup (for now).
+        r.note(&note(ebq_cgroup_op(9), 0, 16, b"/y", false));
+        assert_eq!(r.get(V2, 16), None);
+        r.note(&note(ebq_cgroup_op::EBQ_CGROUP_RMDIR, 0, 10, b"", false));
+        assert!(r.get(V2, 10).is_some());
+        assert!(r.take_gone().is_empty());
+    }
+
+    #[test]
+    fn a_row_is_its_cgroup2_container_else_its_v1_one() {
+        let mkdir = ebq_cgroup_op::EBQ_CGROUP_MKDIR;
+        let (a, b) = ("a1".repeat(32), "b2".repeat(32));
+        let mut r = noted();
+        r.note(&note(mkdir, 0, 1, b"/", false));
+        r.note(&note(mkdir, 0, 2, format!("/docker/{a}").as_bytes(), false));
+        r.note(&note(mkdir, 4, 7, format!("/docker/{b}").as_bytes(), false));
+        let id = |i: Option<Arc<CgroupInfo>>| i.and_then(|i| i.container.clone()).map(|c| c.id);
+        assert_eq!(id(r.row(2, 7)), Some(a.clone()), "cgroup2 names one: it");
+        assert_eq!(id(r.row(1, 7)), Some(b.clone()), "cgroup2 names none: v1's");
+        assert_eq!(
+            r.row(1, 0).map(|i| i.path.clone()).as_deref(),
+            Some("/"),
+            "no v1 id read"
+        );
+        assert_eq!(
+            r.row(1, 99).map(|i| i.path.clone()).as_deref(),
+            Some("/"),
+            "v1 unknown"
+        );
+        // The verdicts of `container_id = a`: drop, keep, and defer for
+        // the cgroup2 root on a host with a v1 hierarchy.
+        let q = crate::sql::bind(&format!(
+            "select pid from process_events where container_id = '{a}'"
+        ))
+        .expect("binds");
+        let plan = crate::plan::plan(q, false);
+        assert_eq!(plan.kernel.cgroup_filter.len(), 1);
+        let v = Verdicts {
+            table: plan.table(),
+            filter: &plan.kernel.cgroup_filter,
+        };
+        use crate::abi::types::ebq_cgroup_verdict as cv;
+        let of = |h, id| v.of(&r, h, r.get(h, id).expect("known"));
+        assert_eq!(of(V2, 2), cv::EBQ_CGV_KEEP.0 as u8);
+        assert_eq!(of(V2, 1), cv::EBQ_CGV_DEFER.0 as u8);
+        assert_eq!(of(V1, 7), cv::EBQ_CGV_DROP.0 as u8);
+        // All of them, keeps first.
+        let all = v.all(&r);
+        assert_eq!(all.len(), 3);
+        assert_eq!((all[0].0.id, all[0].1), (2, cv::EBQ_CGV_KEEP.0 as u8));
     }
 
     #[test]

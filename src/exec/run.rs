@@ -624,8 +624,11 @@ pub fn run(
         done: false,
         error: None,
         cgroups: resolver.map(|mut r| {
-            // Its first verdicts went in with the load.
-            r.take_fresh();
+            // Its first verdicts went in with the load: the changes from
+            // here on are the run's to give the kernel.
+            if !plan.kernel.cgroup_filter.is_empty() {
+                r.track_changes();
+            }
             r
         }),
         set_verdict: (!plan.kernel.cgroup_filter.is_empty()).then(|| {
