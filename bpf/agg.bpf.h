@@ -110,7 +110,8 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
  * key (the syscall number, the file action). The key is read field by
  * field from helpers, only the fields the query groups by, with no event
  * header filled. The entry already applied the filters the header would
- * (stable_ok, comm); tid, euid and egid are checked here.
+ * (stable_ok, comm); tid, euid, egid and the cgroup (as it is now, at the
+ * event: cgroup_now_ok) are checked here.
  */
 static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duration)
 {
@@ -120,7 +121,7 @@ static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duratio
 
 	if (CFG.int_mode[EBQ_COL_TID] || (keys & (EBQ_AGG_PID | EBQ_AGG_TID)))
 		id = bpf_get_current_pid_tgid();
-	if (!int_ok(EBQ_COL_TID, (__u32)id)) {
+	if (!int_ok(EBQ_COL_TID, (__u32)id) || !cgroup_now_ok(NULL)) {
 		filtered();
 		return;
 	}

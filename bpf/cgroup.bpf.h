@@ -19,6 +19,7 @@
  */
 static __always_inline int cgroup_note(struct cgroup *cgrp, const char *path, __u32 op)
 {
+	__u32 sent = op == EBQ_CGROUP_MKDIR ? EBQ_STAT_SENT_CGROUP : EBQ_STAT_SENT_CGROUP_RMDIR;
 	__u32 hierarchy = BPF_CORE_READ(cgrp, root, hierarchy_id);
 	struct ebq_cgroup_event *e;
 	long n;
@@ -26,7 +27,19 @@ static __always_inline int cgroup_note(struct cgroup *cgrp, const char *path, __
 	/* cgroup2's root is cgrp_dfl_root, hierarchy 0 (kernel/cgroup/cgroup.c). */
 	if (hierarchy != 0 && hierarchy != CFG.v1_hierarchy)
 		return 0;
-	e = reserve_event(sizeof(*e), EBQ_STAT_SENT_CGROUP);
+	/*
+	 * Notes never push out rows: with half the ring buffer waiting to be
+	 * read, a note is dropped (and counted lost). A cgroup whose note was
+	 * lost is found by a walk of the tree at its first row, as long as
+	 * it is still there. Anyone allowed to make cgroups (a delegated
+	 * subtree) can make them by the thousand.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		stat_inc(sent + EBQ_STAT_LOST_BASE);
+		return 0;
+	}
+	e = scratch_slot();
 	if (!e)
 		return 0;
 	__builtin_memset(&e->h, 0, sizeof(e->h));
@@ -44,11 +57,13 @@ static __always_inline int cgroup_note(struct cgroup *cgrp, const char *path, __
 	} else if (n >= (long)sizeof(e->path)) {
 		/* The kernel's own buffer is this size: a path that fills it
 		 * may have been cut there. */
+		n = sizeof(e->path);
 		e->flags |= EBQ_CGROUP_CUT;
 	}
 	e->path_len = n - 1;
-	stat_inc(EBQ_STAT_SENT_CGROUP);
-	bpf_ringbuf_submit(e, 0);
+	/* As long as its path, not the whole buffer: notes are many when
+	 * cgroups come and go. */
+	submit_event(e, __builtin_offsetof(struct ebq_cgroup_event, path) + (__u64)n, sent);
 	return 0;
 }
 

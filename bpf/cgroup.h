@@ -86,10 +86,11 @@ enum ebq_cgroup_verdict {
 	EBQ_CGV_DEFER = 3,
 };
 
-/* The cgroup notes' counter (sent, and lost + EBQ_STAT_LOST_BASE). */
+/* The cgroup notes' counters (sent, and lost + EBQ_STAT_LOST_BASE). */
 enum ebq_cgroup_stat {
-	EBQ_STAT_SENT_CGROUP = 4,
+	EBQ_STAT_SENT_CGROUP = 4,       /* cgroup_mkdir */
+	EBQ_STAT_SENT_CGROUP_RMDIR = 5, /* cgroup_rmdir */
 };
-_Static_assert(EBQ_STAT_SENT_CGROUP < EBQ_STAT_TABLE, "below every table's counters");
+_Static_assert(EBQ_STAT_SENT_CGROUP_RMDIR < EBQ_STAT_TABLE, "below every table's counters");
 
 #endif /* __EBQ_CGROUP_H__ */

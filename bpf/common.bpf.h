@@ -466,8 +466,9 @@ static __always_inline bool cgroup_ok_current(struct task_struct *task)
 
 /*
  * Checks on what an exec cannot change (pid, parent, uid, gid, login uid,
- * cgroup, being followed), cheapest first, reading each field only when
- * its filter is on. Run at syscall entry, before anything is copied.
+ * being followed), cheapest first, reading each field only when its
+ * filter is on. Run at syscall entry, before anything is copied. The
+ * cgroup is not one of them (cgroup_now_ok).
  */
 static __always_inline bool stable_ok_unfollowed(struct task_struct *task, __u32 tgid)
 {
@@ -489,6 +490,19 @@ static __always_inline bool stable_ok_unfollowed(struct task_struct *task, __u32
 	if (CFG.int_mode[EBQ_COL_AUID] &&
 	    !int_ok(EBQ_COL_AUID, (__u32)BPF_CORE_READ(task, loginuid.val)))
 		return false;
+	return true;
+}
+
+/*
+ * The cgroup filters (cgroup_id, and the container filters' verdicts) on
+ * the current task as it is now. Not among the stable ones: another
+ * process can move a task to another cgroup while it waits in a syscall
+ * (writing its pid to cgroup.procs), and its row carries the cgroup at
+ * the row's time. So these run where the row is made: the header's check
+ * (header_ok), an aggregation, or an entry that reports at once.
+ */
+static __always_inline bool cgroup_now_ok(struct task_struct *task)
+{
 	if (CFG.int_mode[EBQ_COL_CGROUP_ID] &&
 	    !int_ok(EBQ_COL_CGROUP_ID, (__s64)bpf_get_current_cgroup_id()))
 		return false;

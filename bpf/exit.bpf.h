@@ -32,7 +32,7 @@ int BPF_PROG(process_exit, struct task_struct *p)
 	killed = (status & 0x7f) != 0;
 	code = (status >> 8) & 0xff;
 	/* A NULL column fails every comparison the kernel filters make. */
-	if (!stable_ok(p, tgid) ||
+	if (!stable_ok(p, tgid) || !cgroup_now_ok(p) ||
 	    (CFG.int_mode[EBQ_COL_EXIT_CODE] && (killed || !int_ok(EBQ_COL_EXIT_CODE, code))) ||
 	    (CFG.int_mode[EBQ_EXIT_COL_SIGNAL] && (!killed || !int_ok(EBQ_EXIT_COL_SIGNAL, status & 0x7f)))) {
 		filtered();

@@ -119,6 +119,13 @@ static __always_inline bool opens_fd(__u32 what)
 	return what >= EBQ_FS_OPEN && what <= EBQ_FS_CREAT;
 }
 
+/* Reported at the exit: when the query reads the result, or the path of
+ * an open (the file it opens is only known once it returns); else now. */
+static __always_inline bool file_reports_at_exit(__u32 what)
+{
+	return (CFG.capture & EBQ_FILE_CAP_EXIT) || (opens_fd(what) && (CFG.capture & EBQ_FILE_CAP_PATH));
+}
+
 /* Whether a syscall has a second path; a constant in each program. */
 static __always_inline bool has_dest(__u32 what)
 {
@@ -457,9 +464,7 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 	st.args[4] = flags;
 	st.args[5] = mode;
 	st.what = what;
-	/* Reported now, unless the query reads the result, or the path of an
-	 * open: the file it opens is only known once it returns. */
-	if (!(CFG.capture & EBQ_FILE_CAP_EXIT) && !(opens_fd(what) && (CFG.capture & EBQ_FILE_CAP_PATH)))
+	if (!file_reports_at_exit(what))
 		return report(ctx, &st, 0, false, EBQ_STAT_SENT_FILE + file_action(what, 0));
 	st.start_ns = bpf_ktime_get_boot_ns();
 	put_inflight(&st);
@@ -504,6 +509,7 @@ static __always_inline bool file_entry_ok(void)
 static __always_inline bool file_entry_rejects(__u32 what, const char *path)
 {
 	if (!quick_rejects() && file_entry_ok() &&
+	    (file_reports_at_exit(what) || cgroup_now_ok(NULL)) &&
 	    (opens_fd(what) || !(CFG.capture & EBQ_FILE_CAP_PATH) || written_prefix_ok(path, true)))
 		return false;
 	filtered();

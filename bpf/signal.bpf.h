@@ -34,7 +34,7 @@ int BPF_PROG(signal_generate, int sig, struct kernel_siginfo *info, struct task_
 		return 0;
 	if (!int_ok(EBQ_SIGNAL_COL_SIGNAL, sig) || !int_ok(EBQ_SIGNAL_COL_TARGET_PID, target) ||
 	    (CFG.follow && !followed_ok(tgid) && !bpf_map_lookup_elem(&followed, &target)) ||
-	    !stable_ok_unfollowed(cur, tgid)) {
+	    !stable_ok_unfollowed(cur, tgid) || !cgroup_now_ok(cur)) {
 		filtered();
 		return 0;
 	}

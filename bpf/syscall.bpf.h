@@ -93,7 +93,9 @@ int sys_enter(struct trace_event_raw_sys_enter *ctx)
 	/* Filters first, our own pid after: most calls stop at a filter. */
 	if (quick_rejects() ||
 	    (CFG.int_mode[EBQ_COL_TID] && !int_ok(EBQ_COL_TID, (__u32)bpf_get_current_pid_tgid())) ||
-	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current() || !args_ok(ctx)) {
+	    !stable_ok(NULL, tgid_if_needed()) || !comm_ok_current() || !args_ok(ctx) ||
+	    /* Reported now: the cgroup now is the row's (cgroup_now_ok). */
+	    (!(CFG.capture & EBQ_SYSCALL_CAP_EXIT) && !cgroup_now_ok(NULL))) {
 		filtered();
 		return 0;
 	}

@@ -180,7 +180,12 @@ pub const COMMON: [Column; 29] = [
     container(Column::text(
         "cgroup_path",
         "The cgroup's path in cgroup2, or in the v1 hierarchy read on a hybrid host",
-        |r| text(r.cgroup.as_ref().map(|c| c.path.as_str())),
+        // Already in ebq's encoding (exec/containers.rs).
+        |r| {
+            r.cgroup
+                .as_ref()
+                .map_or(Value::Null, |c| Value::Text(c.path.clone()))
+        },
     ))
     .width(28),
     ns(Column::int(

@@ -60,6 +60,22 @@ struct Entry {
     info: Arc<CgroupInfo>,
     /// When a cgroup_rmdir note said it went.
     removed: Option<Instant>,
+    /// When it was learnt, and its names last looked for.
+    seen: Instant,
+    checked: Instant,
+}
+
+/// How long the names of a container are looked for again when its
+/// files were not there yet: kubelet makes its log link after the
+/// container started, and a runtime may write its file late.
+const NAMES_WAIT: Duration = Duration::from_secs(60);
+
+/// A container whose names its runtime's or kubelet's files may still
+/// give (podman keeps none in files: its are never looked for).
+pub fn names_pending(info: &CgroupInfo) -> bool {
+    info.container
+        .as_ref()
+        .is_some_and(|c| c.runtime != Runtime::Podman && info.name.is_none())
 }
 
 pub struct Resolver {
@@ -80,6 +96,7 @@ pub struct Resolver {
     /// kubelet's names by container id: (pod, namespace, container).
     kubelet: HashMap<String, (String, String, String)>,
     last_walk: Option<Instant>,
+    last_kubelet: Option<Instant>,
 }
 
 impl Resolver {
@@ -102,6 +119,7 @@ impl Resolver {
             last_forget: None,
             kubelet: HashMap::new(),
             last_walk: None,
+            last_kubelet: None,
         };
         r.walk();
         r
@@ -111,7 +129,14 @@ impl Resolver {
     /// walk or note has seen it.
     pub fn lookup(&mut self, h: usize, id: u64) -> Option<Arc<CgroupInfo>> {
         if let Some(e) = self.by_id[h].get(&id) {
-            return Some(e.info.clone());
+            if !names_pending(&e.info)
+                || e.checked.elapsed() < RESCAN
+                || e.seen.elapsed() >= NAMES_WAIT
+            {
+                return Some(e.info.clone());
+            }
+            self.recheck(h, id);
+            return self.by_id[h].get(&id).map(|e| e.info.clone());
         }
         if self.last_walk.is_some_and(|t| t.elapsed() < RESCAN) {
             return None;
@@ -181,10 +206,44 @@ impl Resolver {
         let bytes: Vec<u8> = e.path.iter().take(len).map(|&c| c as u8).collect();
         // A length the buffer cannot hold is no path the kernel wrote.
         let cut = e.flags & ebq_cgroup_flags::EBQ_CGROUP_CUT.0 != 0 || len > e.path.len();
-        match std::str::from_utf8(&bytes) {
-            Ok(p) if !cut && p.starts_with('/') => self.insert(h, e.id, p.to_string()),
-            // A path the kernel cut, or not UTF-8: the tree says what it is.
-            _ => self.walk(),
+        if cut || bytes.first() != Some(&b'/') {
+            // A path the kernel cut: the tree says what it is (at the
+            // next miss, at most every RESCAN: a storm of such notes
+            // costs no walk each).
+            self.walk_soon();
+        } else {
+            let p = crate::model::value::text_from_bytes(&bytes);
+            self.insert(h, e.id, p);
+        }
+    }
+
+    /// Looks for the names of container `id` again (names_pending): when
+    /// they are there now, the cgroup is learnt anew (take_fresh).
+    fn recheck(&mut self, h: usize, id: u64) {
+        if self.last_kubelet.is_none_or(|t| t.elapsed() >= RESCAN) {
+            self.kubelet = kubelet_names(&self.root.join("var/log/containers"));
+            self.last_kubelet = Some(Instant::now());
+        }
+        let Some(path) = self.by_id[h].get(&id).map(|e| e.info.path.clone()) else {
+            return;
+        };
+        let info = self.info(path);
+        let Some(e) = self.by_id[h].get_mut(&id) else {
+            return;
+        };
+        e.checked = Instant::now();
+        if !names_pending(&info) {
+            e.info = Arc::new(info);
+            if self.track {
+                self.fresh.push((h, id));
+            }
+        }
+    }
+
+    /// A walk at once, unless one ran less than RESCAN ago.
+    fn walk_soon(&mut self) {
+        if self.last_walk.is_none_or(|t| t.elapsed() >= RESCAN) {
+            self.walk();
         }
     }
 
@@ -195,6 +254,8 @@ impl Resolver {
             Entry {
                 info: Arc::new(info),
                 removed: None,
+                seen: Instant::now(),
+                checked: Instant::now(),
             },
         );
         if self.track {
@@ -237,6 +298,7 @@ impl Resolver {
             return;
         }
         self.kubelet = kubelet_names(&self.root.join("var/log/containers"));
+        self.last_kubelet = Some(Instant::now());
         for (h, mount) in mounts.into_iter().enumerate() {
             if let Some(m) = mount {
                 self.walk_one(h, &m);
@@ -257,9 +319,16 @@ impl Resolver {
             };
             let id = meta.ino();
             if !self.by_id[h].contains_key(&id) {
+                // In ebq's encoding, as every path column: bytes that are
+                // no UTF-8 as \xNN, never lost.
                 let rel = match dir.strip_prefix(mount) {
                     Ok(p) if p.as_os_str().is_empty() => "/".to_string(),
-                    Ok(p) => format!("/{}", p.to_string_lossy()),
+                    Ok(p) => {
+                        use std::os::unix::ffi::OsStrExt as _;
+                        let mut b = vec![b'/'];
+                        b.extend_from_slice(p.as_os_str().as_bytes());
+                        crate::model::value::text_from_bytes(&b)
+                    }
                     Err(_) => continue,
                 };
                 self.insert(h, id, rel);
@@ -384,10 +453,15 @@ impl Verdicts<'_> {
     /// (Resolver::row) reads it: a cgroup2 one that names no container
     /// defers to the v1 one when the host has one; else the filters'
     /// truth on the cgroup, keep only when all are true.
-    pub fn of(&self, r: &Resolver, h: usize, info: &Arc<CgroupInfo>) -> u8 {
+    /// None for a container whose names may still turn up
+    /// (names_pending): no verdict yet, so its events are kept.
+    pub fn of(&self, r: &Resolver, h: usize, info: &Arc<CgroupInfo>) -> Option<u8> {
         use crate::abi::types::ebq_cgroup_verdict as v;
         if h == V2 && info.container.is_none() && r.layout.v1.is_some() {
-            return v::EBQ_CGV_DEFER.0 as u8;
+            return Some(v::EBQ_CGV_DEFER.0 as u8);
+        }
+        if names_pending(info) && self.reads_names() {
+            return None;
         }
         let mut record = crate::model::record::Record::of(
             Default::default(),
@@ -398,11 +472,22 @@ impl Verdicts<'_> {
             .filter
             .iter()
             .all(|e| crate::model::eval::truth(self.table, e, &record) == Some(true));
-        (if keep {
-            v::EBQ_CGV_KEEP.0
+        let verdict = if keep {
+            v::EBQ_CGV_KEEP
         } else {
-            v::EBQ_CGV_DROP.0
-        }) as u8
+            v::EBQ_CGV_DROP
+        };
+        Some(verdict.0 as u8)
+    }
+
+    /// Whether the filters read a name the files give (container_name,
+    /// pod_name, pod_namespace): not the id, runtime, pod uid or path,
+    /// which the cgroup's path alone says, once and for all.
+    fn reads_names(&self) -> bool {
+        let mut cols = Vec::new();
+        self.filter.iter().for_each(|e| e.columns(&mut cols));
+        cols.iter()
+            .any(|&c| crate::model::cgroup::NAME_COLUMNS.contains(&self.table.columns[c].name))
     }
 
     /// The kernel's key of cgroup `id` of hierarchy `h`.
@@ -438,11 +523,17 @@ impl Verdicts<'_> {
             .iter()
             .filter(|(_, x)| *x == v::EBQ_CGV_KEEP.0 as u8)
             .collect();
+        let waiting = r.known().filter(|(_, _, i)| names_pending(i)).count();
         explain.push(format!(
             "keeps {} of the {} cgroups known now",
             kept.len(),
-            verdicts.len()
+            r.known().count()
         ));
+        if verdicts.len() < r.known().count() {
+            explain.push(format!(
+                "({waiting} containers wait for their names' files: kept until those say)"
+            ));
+        }
         const SHOWN: usize = 20;
         for (k, _) in kept.iter().take(SHOWN) {
             let h = k.hierarchy as usize;
@@ -468,7 +559,7 @@ impl Verdicts<'_> {
     pub fn all(&self, r: &Resolver) -> Vec<(crate::abi::types::ebq_cgroup_key, u8)> {
         let mut out: Vec<_> = r
             .known()
-            .map(|(h, id, info)| (Self::key(h, id), self.of(r, h, info)))
+            .filter_map(|(h, id, info)| Some((Self::key(h, id), self.of(r, h, info)?)))
             .collect();
         // Keeps first: a host with more cgroups than the map holds keeps
         // the rest's events (no verdict), and loses no kept one.
@@ -483,10 +574,21 @@ impl Verdicts<'_> {
     }
 }
 
-/// A runtime's JSON file, when it is there, small enough and JSON.
+/// A runtime's JSON file, when it is there, a regular file, small enough
+/// and JSON. Opened without blocking: a FIFO put in its place (the
+/// directory is the runtime's, or EBQ_CONTAINER_ROOT's) would hang the run
+/// at open; it is no file, and is skipped.
 fn read_json(path: &Path) -> Option<serde_json::Value> {
     use std::io::Read as _;
-    let f = std::fs::File::open(path).ok()?;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut text = String::new();
     f.take(JSON_MAX).read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
@@ -623,19 +725,24 @@ mod tests {
             r.lookup(V1, 10).map(|i| i.path.clone()).as_deref(),
             Some("/user.slice")
         );
-        // Another v1 hierarchy, a cut path, bytes that are no UTF-8, a
-        // path that is not absolute, a length past the buffer: not learnt.
+        // Another v1 hierarchy, a cut path, a path that is not absolute,
+        // a length past the buffer: not learnt.
         r.note(&note(mkdir, 3, 11, b"/docker/x", false));
         r.note(&note(mkdir, 0, 12, b"/a/b", true));
-        r.note(&note(mkdir, 0, 13, b"/\xff\xfe", false));
         r.note(&note(mkdir, 0, 14, b"relative", false));
         let mut long = note(mkdir, 0, 15, b"/x", false);
         long.path_len = u32::MAX;
         r.note(&long);
         assert!(r.take_fresh().is_empty());
-        for id in [11, 12, 13, 14, 15] {
+        for id in [11, 12, 14, 15] {
             assert_eq!(r.get(V2, id), None, "{id}");
         }
+        // Bytes that are no UTF-8, and a backslash: in ebq's encoding.
+        r.note(&note(mkdir, 0, 13, b"/a\\b\xff\xfe", false));
+        assert_eq!(
+            r.get(V2, 13).map(|i| i.path.as_str()),
+            Some("/a\\\\b\\xff\\xfe")
+        );
         // An unknown op is ignored; rmdir keeps the cgroup (for now).
         r.note(&note(ebq_cgroup_op(9), 0, 16, b"/y", false));
         assert_eq!(r.get(V2, 16), None);
@@ -678,14 +785,52 @@ mod tests {
             filter: &plan.kernel.cgroup_filter,
         };
         use crate::abi::types::ebq_cgroup_verdict as cv;
+        r.note(&note(
+            mkdir,
+            0,
+            3,
+            format!("/machine.slice/libpod-{a}.scope").as_bytes(),
+            false,
+        ));
         let of = |h, id| v.of(&r, h, r.get(h, id).expect("known"));
-        assert_eq!(of(V2, 2), cv::EBQ_CGV_KEEP.0 as u8);
-        assert_eq!(of(V2, 1), cv::EBQ_CGV_DEFER.0 as u8);
-        assert_eq!(of(V1, 7), cv::EBQ_CGV_DROP.0 as u8);
+        // The id is the path's: no name needed for it.
+        assert_eq!(of(V2, 2), Some(cv::EBQ_CGV_KEEP.0 as u8));
+        assert_eq!(of(V2, 1), Some(cv::EBQ_CGV_DEFER.0 as u8));
+        assert_eq!(of(V1, 7), Some(cv::EBQ_CGV_DROP.0 as u8));
+        // A filter on a name: docker's containers with no file here may
+        // get one, so no verdict yet.
+        let q = crate::sql::bind(
+            "select pid from process_events where container_name = 'web' or container_id is null",
+        )
+        .expect("binds");
+        let by_name = crate::plan::plan(q, false);
+        let n = Verdicts {
+            table: by_name.table(),
+            filter: &by_name.kernel.cgroup_filter,
+        };
+        assert_eq!(n.of(&r, V2, r.get(V2, 2).expect("known")), None);
+        assert_eq!(n.of(&r, V1, r.get(V1, 7).expect("known")), None);
+        // With their names known: keep and drop.
+        let named = |id| {
+            let mut i = (**r.get(V1, id).or(r.get(V2, id)).expect("known")).clone();
+            i.name = Some("web".into());
+            Arc::new(i)
+        };
+        assert_eq!(n.of(&r, V2, &named(2)), Some(cv::EBQ_CGV_KEEP.0 as u8));
+        let mut other = (*named(7)).clone();
+        other.name = Some("db".into());
+        assert_eq!(
+            n.of(&r, V1, &Arc::new(other)),
+            Some(cv::EBQ_CGV_DROP.0 as u8)
+        );
+        // Podman's keep no names in files: a verdict at once.
+        assert_eq!(of(V2, 3), Some(cv::EBQ_CGV_KEEP.0 as u8));
         // All of them, keeps first.
         let all = v.all(&r);
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 4);
         assert_eq!((all[0].0.id, all[0].1), (2, cv::EBQ_CGV_KEEP.0 as u8));
+        // By name: the pending ones have none.
+        assert_eq!(n.all(&r).len(), 2);
     }
 
     #[test]

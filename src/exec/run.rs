@@ -142,11 +142,17 @@ impl Pipeline<'_> {
     /// A cgroup note (bpf/cgroup.h): the resolver learns or forgets it,
     /// and the kernel gets its verdict.
     fn cgroup_note(&mut self, data: &[u8]) {
+        // Sent as long as its path (bpf/cgroup.bpf.h): the rest is zeros.
         let mut e = ebq_cgroup_event::default();
-        if plain::copy_from_bytes(&mut e, data).is_err() {
+        // SAFETY: ebq_cgroup_event is Plain (model/cgroup.rs).
+        let bytes = unsafe { plain::as_mut_bytes(&mut e) };
+        let fixed = std::mem::offset_of!(ebq_cgroup_event, path);
+        if data.len() < fixed {
             self.bad += 1;
             return;
         }
+        let n = data.len().min(bytes.len());
+        bytes[..n].copy_from_slice(&data[..n]);
         if let Some(c) = &mut self.cgroups {
             c.note(&e);
         }
@@ -165,10 +171,7 @@ impl Pipeline<'_> {
         };
         for (h, id) in c.take_fresh() {
             if let Some(info) = c.get(h, id) {
-                set(
-                    &super::containers::Verdicts::key(h, id),
-                    Some(v.of(c, h, info)),
-                );
+                set(&super::containers::Verdicts::key(h, id), v.of(c, h, info));
             }
         }
         for (h, id) in c.take_gone() {

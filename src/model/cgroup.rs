@@ -10,9 +10,14 @@ use crate::abi::types::{ebq_cgroup_event, ebq_cgroup_key};
 
 crate::plain_abi!(ebq_cgroup_event, ebq_cgroup_key);
 
+/// The columns (catalog/common.rs) whose values come from the runtimes'
+/// and kubelet's files, which may be written after the cgroup is made.
+pub const NAME_COLUMNS: [&str; 3] = ["container_name", "pod_name", "pod_namespace"];
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CgroupInfo {
-    /// The cgroup's path under its hierarchy's mount ("/" for the root).
+    /// The cgroup's path under its hierarchy's mount ("/" for the root),
+    /// in ebq's encoding (model/value.rs, text_from_bytes): kernel bytes.
     pub path: String,
     /// The container, by the path's shape (model/container.rs).
     pub container: Option<CgroupContainer>,

@@ -170,6 +170,18 @@ impl Expr {
         });
     }
 
+    /// Whether the expression may read the clock: a date function, whose
+    /// time 'now' (written, defaulted, or a column's value) changes as the
+    /// run goes on. Such an expression is not the same from one event to
+    /// the next even when it reads nothing of them.
+    pub fn may_read_clock(&self) -> bool {
+        let mut clock = false;
+        self.visit(&mut |e| {
+            clock |= matches!(e, Expr::Func(Func::Datetime(_) | Func::Strftime, _));
+        });
+        clock
+    }
+
     /// The expressions directly inside this one.
     pub fn children(&self) -> Vec<&Expr> {
         match self {

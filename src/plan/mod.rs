@@ -360,7 +360,12 @@ pub static CGROUP_PROGRAMS: [Program; 2] = [
         &[],
         Some(crate::abi::types::ebq_cgroup_stat::EBQ_STAT_SENT_CGROUP.0),
     ),
-    Program::new("cgroup_rmdir", "raw_tp/cgroup_rmdir", &[], None),
+    Program::new(
+        "cgroup_rmdir",
+        "raw_tp/cgroup_rmdir",
+        &[],
+        Some(crate::abi::types::ebq_cgroup_stat::EBQ_STAT_SENT_CGROUP_RMDIR.0),
+    ),
 ];
 
 /// Plans `query`; `follow` is true under -c / -p.

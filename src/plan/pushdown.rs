@@ -38,8 +38,12 @@ type Found = Result<(Constraint, Pushed), String>;
 
 /// Whether `e` reads the row's cgroup alone (container_id, pod_name ...):
 /// then its truth is one per cgroup, and the kernel can hold it as a
-/// verdict per cgroup id (bpf/cgroup.h), whatever the expression is.
+/// verdict per cgroup id (bpf/cgroup.h). Not when it may read the clock
+/// (datetime('now') > ...): its truth then changes during the run.
 fn of_cgroups_only(table: &Table, e: &Expr) -> bool {
+    if e.may_read_clock() {
+        return false;
+    }
     let mut cols = Vec::new();
     e.columns(&mut cols);
     let mut row_bound = false;
