@@ -284,3 +284,45 @@ fn a_backslash_is_never_compared_byte_for_byte_in_the_kernel() {
         Pushed::Userspace(_)
     ));
 }
+
+#[test]
+fn conjuncts_on_the_rows_cgroup_alone_become_cgroup_verdicts() {
+    let verdict = |sql: &str| {
+        let plan = p(sql);
+        (plan.kernel.cgroup_filter.len(), pushed(sql))
+    };
+    let inexact =
+        |n| move |(k, p): (usize, Vec<Pushed>)| k == n && matches!(p[..], [Pushed::Inexact(_)]);
+    for sql in [
+        "select pid from process_events where container_id = 'a1b2'",
+        "select pid from process_events where container_id like 'a1b2c3d4e5f6%'",
+        "select pid from file_events where container_name = 'web'",
+        "select pid from socket_events where pod_name in ('web-1', 'web-2')",
+        "select pid from process_events where container_id is not null",
+        "select pid from process_events where container_id is null",
+        "select pid from process_events where not (pod_namespace = 'kube-system')",
+        "select pid from process_events where lower(container_name) like 'w%' or cgroup_path like '/docker/%'",
+    ] {
+        assert!(inexact(1)(verdict(sql)), "{sql}");
+    }
+    // With a column of the event, the clock, or an aggregate: not one
+    // truth per cgroup, so userspace alone.
+    for sql in [
+        "select pid from process_events where container_id = 'a' or pid = 1",
+        "select pid from process_events where container_name = comm",
+        "select pid from process_events where container_name = 'x' or datetime('now') > '2030-01-01'",
+    ] {
+        let (k, p) = verdict(sql);
+        assert_eq!(k, 0, "{sql}");
+        assert!(matches!(p[..], [Pushed::Userspace(_)]), "{sql}: {p:?}");
+    }
+    // And beside other conjuncts, each its own.
+    let plan = p("select pid from process_events where uid = 0 and container_name = 'web' and pod_name = 'p'");
+    assert_eq!(plan.kernel.cgroup_filter.len(), 2);
+    assert!(plan.cgroups);
+    assert!(plan
+        .kernel
+        .programs
+        .iter()
+        .any(|pr| pr.name == "cgroup_mkdir"));
+}
