@@ -23,7 +23,7 @@ _ebq() {
 
     case "${cmd}" in
         ebq)
-            opts="-o -d -c -p -w -h -V --explain --list --output --duration --interval --command --pid --stats --buffer-size --wide --no-clear --color --generate --help --version"
+            opts="-o -d -c -p -w -h -V --explain --check --list --output --duration --interval --command --pid --stats --buffer-size --wide --no-clear --color --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -24,6 +24,7 @@ bash\t''
 zsh\t''
 fish\t''"
 complete -c ebq -l explain -d 'Print the plan (programs, kernel filters, captured data, userspace filter) and exit; attaches nothing and needs no root'
+complete -c ebq -l check -d 'Say what this kernel offers ebq (BPF features, with the release that brought each) and whether each table\'s programs load and attach here (that part needs root)'
 complete -c ebq -l stats -d 'At the end, print on stderr how many events the kernel sent up, filtered out and lost, and how many rows the userspace filter kept'
 complete -c ebq -s w -l wide -d 'Table output: never cut a cell, even when lines get longer than the terminal (for `less -S`)'
 complete -c ebq -l no-clear -d 'With --interval on a terminal: append each result set rather than draw it over the last'

@@ -74,13 +74,19 @@ fn table_names_parser() -> clap::builder::PossibleValuesParser {
 )]
 pub struct Args {
     /// The query: one SELECT over an event table; "-" reads it from stdin
-    #[arg(value_name = "QUERY", required_unless_present_any = ["list", "generate"])]
+    #[arg(value_name = "QUERY", required_unless_present_any = ["list", "generate", "check"])]
     pub query: Option<String>,
 
     /// Print the plan (programs, kernel filters, captured data, userspace
     /// filter) and exit; attaches nothing and needs no root
     #[arg(long)]
     pub explain: bool,
+
+    /// Say what this kernel offers ebq (BPF features, with the release
+    /// that brought each) and whether each table's programs load and
+    /// attach here (that part needs root)
+    #[arg(long, conflicts_with_all = ["query", "explain", "list"])]
+    pub check: bool,
 
     /// List the tables, or the columns of TABLE
     #[arg(long, value_name = "TABLE", num_args = 0..=1, value_parser = table_names_parser(), ignore_case = true, conflicts_with_all = ["query", "explain"])]

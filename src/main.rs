@@ -70,6 +70,9 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     if let Some(what) = args.generate {
         return write_stdout(&doc::generate(what)).map(|_| Ended::Clean);
     }
+    if args.check {
+        return write_stdout(kernel::check::report().as_bytes()).map(|_| Ended::Clean);
+    }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
         return write_stdout(

@@ -188,3 +188,36 @@ fn explain_says_the_same_notes_to_any_user() {
         assert_eq!(nobody.stdout, root.stdout, "{q}");
     }
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn check_without_privileges_says_what_it_can_and_tries_no_load() {
+    let (_dir, bin) = reachable_ebq();
+    let out = as_nobody(&bin, "", &["--check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    assert!(
+        text.starts_with(&format!("kernel    {} (", release.trim())),
+        "{text}"
+    );
+    // BTF is a file anyone can see; the BPF probes need privileges.
+    assert!(text.contains("yes kernel BTF"), "{text}");
+    assert!(text.contains("?   bpf_loop"), "{text}");
+    assert!(
+        text.contains("tables    not tried: loading BPF needs root"),
+        "{text}"
+    );
+    // With them, every probe answers.
+    let out = as_nobody(&bin, "bpf,perfmon,dac_read_search", &["--check"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("yes bpf_loop"), "{text}");
+    assert!(
+        text.contains("process_events       loads and attaches: "),
+        "{text}"
+    );
+}

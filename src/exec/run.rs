@@ -543,7 +543,9 @@ pub fn run(
             btf_note = "the kernel's (the cached copy failed: removed)".into();
             load::load(&mut retry, &physical, None)?
         }
-        Err(e) => return Err(e),
+        // A kernel that lacks what the programs use says so in one line,
+        // rather than in libbpf's log.
+        Err(e) => return Err(crate::kernel::features::require().err().unwrap_or(e)),
     };
 
     // -p: the tree is followed before anything says ebq is attached, so

@@ -2,6 +2,8 @@
 //! checks before loading, and the loader that owns what it attaches.
 
 pub mod btf;
+pub mod check;
+pub mod features;
 pub mod load;
 mod perf;
 pub mod pidns;
