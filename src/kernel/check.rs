@@ -86,7 +86,17 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             drop(k);
             line
         }
-        Err(e) => format!("FAILS: {}", first_line(&e.to_string())),
+        Err(e) => {
+            let lacks: Vec<String> = super::features::missing()
+                .iter()
+                .map(|f| format!("{} ({})", f.name, f.since))
+                .collect();
+            if lacks.is_empty() {
+                format!("FAILS: {}", first_line(&e.to_string()))
+            } else {
+                format!("FAILS: this kernel lacks {}", lacks.join(", "))
+            }
+        }
     };
     line
 }

@@ -124,10 +124,7 @@ fn answer(r: i32) -> Option<bool> {
 /// what needs it. Asked when a load failed (as root: the probes need it),
 /// so a run on a kernel that has all pays nothing for it.
 pub fn require() -> Result<()> {
-    let missing: Vec<&Feature> = FEATURES
-        .iter()
-        .filter(|f| f.present() == Some(false))
-        .collect();
+    let missing = missing();
     let Some(first) = missing.first() else {
         return Ok(());
     };
@@ -136,18 +133,26 @@ pub fn require() -> Result<()> {
             .iter()
             .map(|f| format!("{} ({})", f.name, f.since))
             .collect();
-        format!("; it lacks {} too", rest.join(", "))
+        format!(", and {}", rest.join(", "))
     } else {
         String::new()
     };
     Err(Error::Kernel(KernelError::Unsupported(format!(
-        "this kernel ({}) has no {} (Linux {}), which {} need{also}: ebq needs Linux {} or newer (ebq --check lists what this kernel has)",
+        "this kernel ({}) lacks {} (Linux {}; used by {}){also}: ebq needs Linux {} or newer (ebq --check says what this kernel has)",
         release(),
         first.name,
         first.since,
         first.used_by,
         super::preflight::MIN_KERNEL
     ))))
+}
+
+/// What the probes say this kernel lacks, oldest first.
+pub fn missing() -> Vec<&'static Feature> {
+    FEATURES
+        .iter()
+        .filter(|f| f.present() == Some(false))
+        .collect()
 }
 
 /// The running kernel's release (uname -r).
