@@ -746,6 +746,23 @@ static __always_inline __u8 *data_at(__u8 *data, __u32 off)
 }
 
 /*
+ * bpf_probe_read_user_str() with one answer on every kernel: the length
+ * copied with its NUL, so 1 for an empty string. The helper's
+ * strncpy_from_user_nofault() (mm/maccess.c) returned 0 for "" (it added
+ * the NUL to a positive length only) until "maccess: fix
+ * strncpy_from_user_nofault() empty string handling" (2025: not in 6.1
+ * or 6.12), which read as a failure: execve("") had no requested path, an
+ * empty argument ended a failed exec's argv. 0 is never an error (those
+ * are negative, and the size is never 0 here), and the NUL is in dst.
+ */
+static __always_inline long read_user_str(void *dst, __u32 size, const void *src)
+{
+	long n = bpf_probe_read_user_str(dst, size, src);
+
+	return n == 0 ? 1 : n;
+}
+
+/*
  * Whether a string copy that filled its `size`-byte buffer (the helper
  * returned `size`) was cut: the byte after the last one copied is not the
  * string's end. A string exactly size - 1 long fills the buffer too, and

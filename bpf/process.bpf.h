@@ -133,7 +133,7 @@ static long env_block_step(__u32 i, void *arg)
 		s->done = 1;
 		return 1;
 	}
-	n = bpf_probe_read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
+	n = read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
 	if (n <= 0) {
 		s->done = 1;
 		return 1;
@@ -206,7 +206,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 		b->e.flags |= EBQ_TRUNC_ENV;
 	if (!s->found || off > EBQ_DATA_MASK)
 		return 0;
-	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
+	n = read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
 	if (n <= 0)
 		return 0;
 	if (str_cut((const char *)s->found, n, EBQ_PATH_MAX, true))
@@ -584,7 +584,7 @@ static long args_step(__u32 i, void *arg)
 	room = EBQ_ARGS_MAX - used;
 	barrier_var(room);
 	room = ((room - 1) & (EBQ_ARGS_MAX - 1)) + 1;
-	n = bpf_probe_read_user_str(data_at(a->data, a->off + used), room, p);
+	n = read_user_str(data_at(a->data, a->off + used), room, p);
 	if (n <= 0) {
 		a->done = 1;
 		return 1;
@@ -682,7 +682,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	 * the cwd it would resolve to.
 	 */
 	if (captures && (CFG.capture & (EBQ_PROCESS_CAP_PATH | EBQ_PROCESS_CAP_REQUESTED))) {
-		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
+		long n = read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
 		if (n > 0) {
 			off = n - 1;
