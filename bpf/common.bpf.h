@@ -319,7 +319,7 @@ static __always_inline bool quick_rejects(void)
 	case EBQ_QUICK_GID:
 		return (__u32)(bpf_get_current_uid_gid() >> 32) != CFG.quick_val;
 	case EBQ_QUICK_COMM: {
-		__u64 w[2];
+		__u64 w[2] = {}; /* padded: see fill_header_from() */
 
 		bpf_get_current_comm(w, sizeof(w));
 		return w[0] != CFG.comm_one[0] || w[1] != CFG.comm_one[1];
@@ -331,7 +331,7 @@ static __always_inline bool quick_rejects(void)
 /* comm_ok() on the current task, read only when a comm filter is on. */
 static __always_inline bool comm_ok_current(void)
 {
-	char comm[EBQ_COMM_LEN];
+	char comm[EBQ_COMM_LEN] = {}; /* padded: see fill_header_from() */
 
 	if (!CFG.comm_mode)
 		return true;
@@ -633,14 +633,20 @@ static __always_inline void fill_header_from(struct ebq_header *h, struct task_s
 	h->egid = BPF_CORE_READ(cred, egid.val);
 	h->auid = BPF_CORE_READ(task, loginuid.val);
 	h->ns_pid = (CFG.capture & EBQ_CAP_NSPID) ? task_ns_pid(task) : 0;
-	if (cur) {
+	/*
+	 * Zero-padded to the end: comm filters compare all 16 bytes. Before
+	 * 6.4 bpf_get_current_comm() copied with strscpy(), which leaves the
+	 * bytes after the NUL as they were (strscpy_pad() since f3f213497797,
+	 * "bpf: ensure all memory is initialized in bpf_get_current_comm"):
+	 * in a reused scratch slot or on the stack, the last event's bytes,
+	 * and `comm = 'cat'` matched no cat on 6.1. Every buffer it fills is
+	 * zeroed first.
+	 */
+	__builtin_memset(h->comm, 0, sizeof(h->comm));
+	if (cur)
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
-	} else {
-		/* Zero-padded to the end, as bpf_get_current_comm() pads it
-		 * (strscpy_pad()): comm filters compare all 16 bytes. */
-		__builtin_memset(h->comm, 0, sizeof(h->comm));
+	else
 		BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
-	}
 	/* Four more reads of the cred, only for a query that reads them. */
 	if (CFG.capture & EBQ_CAP_CREDS) {
 		h->suid = BPF_CORE_READ(cred, suid.val);
