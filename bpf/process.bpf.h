@@ -311,6 +311,23 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
 #define EBQ_TASK_WORKS_MAX 4096
 
 /*
+ * Where a struct file's task work is, by the kernel's name for it
+ * (vmlinux.h: f_task_work since 6.12, f_rcuhead in 6.1, f_u.fu_rcuhead
+ * in 5.10), or -1. Without it (6.1 read only f_task_work) a script's
+ * path fell back to the name it was run by: a symlink, not its target.
+ */
+static __always_inline long file_work_offset(void)
+{
+	if (bpf_core_field_exists(((struct file *)0)->f_task_work))
+		return bpf_core_field_offset(struct file, f_task_work);
+	if (bpf_core_field_exists(((struct file___rcuhead *)0)->f_rcuhead))
+		return bpf_core_field_offset(struct file___rcuhead, f_rcuhead);
+	if (bpf_core_field_exists(((struct file___f_u *)0)->f_u.fu_rcuhead))
+		return bpf_core_field_offset(((struct file___f_u *)0)->f_u.fu_rcuhead);
+	return -1;
+}
+
+/*
  * The file the caller executed when the kernel ran an interpreter for it
  * (#! or binfmt_misc), or NULL. exec_binprm() (fs/exec.c) swaps the
  * interpreter into bprm->file and drops the script's file: binfmt_misc's
@@ -332,7 +349,7 @@ static long works_step(__u32 i, void *arg)
 
 	if (!cb)
 		return 1;
-	f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
+	f = (void *)cb - file_work_offset();
 	if (((BPF_CORE_READ(f, f_flags) | BPF_CORE_READ(f, f_mode)) & EBQ_FMODE_EXEC) &&
 	    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
 		s->found = (__u64)f;
@@ -351,7 +368,7 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 		if (exe)
 			return exe;
 	}
-	if (!bpf_core_field_exists(((struct file *)0)->f_task_work))
+	if (file_work_offset() < 0)
 		return NULL;
 	c.s = loop_state();
 	if (!c.s)
