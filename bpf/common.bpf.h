@@ -319,7 +319,7 @@ static __always_inline bool quick_rejects(void)
 	case EBQ_QUICK_GID:
 		return (__u32)(bpf_get_current_uid_gid() >> 32) != CFG.quick_val;
 	case EBQ_QUICK_COMM: {
-		__u64 w[2];
+		__u64 w[2] = {}; /* padded: see fill_header_from() */
 
 		bpf_get_current_comm(w, sizeof(w));
 		return w[0] != CFG.comm_one[0] || w[1] != CFG.comm_one[1];
@@ -331,7 +331,7 @@ static __always_inline bool quick_rejects(void)
 /* comm_ok() on the current task, read only when a comm filter is on. */
 static __always_inline bool comm_ok_current(void)
 {
-	char comm[EBQ_COMM_LEN];
+	char comm[EBQ_COMM_LEN] = {}; /* padded: see fill_header_from() */
 
 	if (!CFG.comm_mode)
 		return true;
@@ -633,14 +633,20 @@ static __always_inline void fill_header_from(struct ebq_header *h, struct task_s
 	h->egid = BPF_CORE_READ(cred, egid.val);
 	h->auid = BPF_CORE_READ(task, loginuid.val);
 	h->ns_pid = (CFG.capture & EBQ_CAP_NSPID) ? task_ns_pid(task) : 0;
-	if (cur) {
+	/*
+	 * Zero-padded to the end: comm filters compare all 16 bytes. Before
+	 * 6.4 bpf_get_current_comm() copied with strscpy(), which leaves the
+	 * bytes after the NUL as they were (strscpy_pad() since f3f213497797,
+	 * "bpf: ensure all memory is initialized in bpf_get_current_comm"):
+	 * in a reused scratch slot or on the stack, the last event's bytes,
+	 * and `comm = 'cat'` matched no cat on 6.1. Every buffer it fills is
+	 * zeroed first.
+	 */
+	__builtin_memset(h->comm, 0, sizeof(h->comm));
+	if (cur)
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
-	} else {
-		/* Zero-padded to the end, as bpf_get_current_comm() pads it
-		 * (strscpy_pad()): comm filters compare all 16 bytes. */
-		__builtin_memset(h->comm, 0, sizeof(h->comm));
+	else
 		BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
-	}
 	/* Four more reads of the cred, only for a query that reads them. */
 	if (CFG.capture & EBQ_CAP_CREDS) {
 		h->suid = BPF_CORE_READ(cred, suid.val);
@@ -743,6 +749,23 @@ static __always_inline __u8 *data_at(__u8 *data, __u32 off)
 {
 	barrier_var(off);
 	return data + (off & EBQ_DATA_MASK);
+}
+
+/*
+ * bpf_probe_read_user_str() with one answer on every kernel: the length
+ * copied with its NUL, so 1 for an empty string. The helper's
+ * strncpy_from_user_nofault() (mm/maccess.c) returned 0 for "" (it added
+ * the NUL to a positive length only) until "maccess: fix
+ * strncpy_from_user_nofault() empty string handling" (2025: not in 6.1
+ * or 6.12), which read as a failure: execve("") had no requested path, an
+ * empty argument ended a failed exec's argv. 0 is never an error (those
+ * are negative, and the size is never 0 here), and the NUL is in dst.
+ */
+static __always_inline long read_user_str(void *dst, __u32 size, const void *src)
+{
+	long n = bpf_probe_read_user_str(dst, size, src);
+
+	return n == 0 ? 1 : n;
 }
 
 /*

@@ -147,7 +147,7 @@ static __always_inline bool has_dest(__u32 what)
 static __always_inline __u32 read_path(__u8 *data, __u32 off, const char *p, __u32 *eflags,
 				       __u32 trunc, bool *relative)
 {
-	long n = bpf_probe_read_user_str(data_at(data, off), EBQ_PATH_MAX, p);
+	long n = read_user_str(data_at(data, off), EBQ_PATH_MAX, p);
 	__u8 first = 0;
 
 	if (n <= 0) {

@@ -86,7 +86,7 @@ static __always_inline int module_exit(__u32 what, long ret)
 	e->path_len = 0;
 	__builtin_memset(e->name, 0, sizeof(e->name));
 	if (what == EBQ_MS_DELETE_MODULE) {
-		if (bpf_probe_read_user_str(e->name, sizeof(e->name), (void *)st.args[0]) > 0)
+		if (read_user_str(e->name, sizeof(e->name), (void *)st.args[0]) > 0)
 			e->mflags |= EBQ_MOD_HAS_NAME;
 	} else {
 		seen = bpf_map_lookup_elem(&module_names, &tid);

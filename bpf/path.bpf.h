@@ -428,7 +428,7 @@ static __noinline bool written_prefix_in_trie(const char *path, bool is_user)
 	if (!k)
 		return true;
 	if (is_user)
-		n = bpf_probe_read_user_str(k->data, sizeof(k->data), path);
+		n = read_user_str(k->data, sizeof(k->data), path);
 	else
 		n = bpf_probe_read_kernel_str(k->data, sizeof(k->data), path);
 	/* Empty, unreadable, relative, or too long to see whole: kept. */

@@ -133,7 +133,7 @@ static long env_block_step(__u32 i, void *arg)
 		s->done = 1;
 		return 1;
 	}
-	n = bpf_probe_read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
+	n = read_user_str(var, EBQ_ENV_VAR_MAX, (void *)pos);
 	if (n <= 0) {
 		s->done = 1;
 		return 1;
@@ -206,7 +206,7 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 		b->e.flags |= EBQ_TRUNC_ENV;
 	if (!s->found || off > EBQ_DATA_MASK)
 		return 0;
-	n = bpf_probe_read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
+	n = read_user_str(data_at(b->data, off), EBQ_PATH_MAX, (void *)s->found);
 	if (n <= 0)
 		return 0;
 	if (str_cut((const char *)s->found, n, EBQ_PATH_MAX, true))
@@ -311,6 +311,23 @@ static __always_inline __u32 capture_cwd(struct exec_buf *b, struct task_struct 
 #define EBQ_TASK_WORKS_MAX 4096
 
 /*
+ * Where a struct file's task work is, by the kernel's name for it
+ * (vmlinux.h: f_task_work since 6.12, f_rcuhead in 6.1, f_u.fu_rcuhead
+ * in 5.10), or -1. Without it (6.1 read only f_task_work) a script's
+ * path fell back to the name it was run by: a symlink, not its target.
+ */
+static __always_inline long file_work_offset(void)
+{
+	if (bpf_core_field_exists(((struct file *)0)->f_task_work))
+		return bpf_core_field_offset(struct file, f_task_work);
+	if (bpf_core_field_exists(((struct file___rcuhead *)0)->f_rcuhead))
+		return bpf_core_field_offset(struct file___rcuhead, f_rcuhead);
+	if (bpf_core_field_exists(((struct file___f_u *)0)->f_u.fu_rcuhead))
+		return bpf_core_field_offset(((struct file___f_u *)0)->f_u.fu_rcuhead);
+	return -1;
+}
+
+/*
  * The file the caller executed when the kernel ran an interpreter for it
  * (#! or binfmt_misc), or NULL. exec_binprm() (fs/exec.c) swaps the
  * interpreter into bprm->file and drops the script's file: binfmt_misc's
@@ -332,7 +349,7 @@ static long works_step(__u32 i, void *arg)
 
 	if (!cb)
 		return 1;
-	f = (void *)cb - bpf_core_field_offset(struct file, f_task_work);
+	f = (void *)cb - file_work_offset();
 	if (((BPF_CORE_READ(f, f_flags) | BPF_CORE_READ(f, f_mode)) & EBQ_FMODE_EXEC) &&
 	    BPF_CORE_READ(f, f_inode) == BPF_CORE_READ(f, f_path.dentry, d_inode))
 		s->found = (__u64)f;
@@ -351,7 +368,7 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 		if (exe)
 			return exe;
 	}
-	if (!bpf_core_field_exists(((struct file *)0)->f_task_work))
+	if (file_work_offset() < 0)
 		return NULL;
 	c.s = loop_state();
 	if (!c.s)
@@ -584,7 +601,7 @@ static long args_step(__u32 i, void *arg)
 	room = EBQ_ARGS_MAX - used;
 	barrier_var(room);
 	room = ((room - 1) & (EBQ_ARGS_MAX - 1)) + 1;
-	n = bpf_probe_read_user_str(data_at(a->data, a->off + used), room, p);
+	n = read_user_str(data_at(a->data, a->off + used), room, p);
 	if (n <= 0) {
 		a->done = 1;
 		return 1;
@@ -682,7 +699,7 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	 * the cwd it would resolve to.
 	 */
 	if (captures && (CFG.capture & (EBQ_PROCESS_CAP_PATH | EBQ_PROCESS_CAP_REQUESTED))) {
-		long n = bpf_probe_read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
+		long n = read_user_str(b->data, EBQ_PATH_MAX, (void *)st->args[0]);
 
 		if (n > 0) {
 			off = n - 1;

@@ -673,21 +673,24 @@ fn hostile_arguments_stay_inert_in_every_format() {
         real("/bin/true")
     );
     let (json_run, csv_run) = (Running::start(&[&q]), common::ebq_root());
-    let table = table
-        .args(["-o", "table", "-d", "3s", &q])
+    // Both attached before the exec: a fixed wait lost to a slow start
+    // (2 s and more each under qemu's TCG, two starting at once).
+    let mut table = table
+        .args(["-o", "table", "--stats", "-d", "3s", &q])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("ebq");
-    let csv = {
+    let mut csv = {
         let mut c = csv_run;
-        c.args(["-o", "csv", "-d", "3s", &q])
+        c.args(["-o", "csv", "--stats", "-d", "3s", &q])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("ebq")
     };
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    common::wait_attached(&mut table);
+    common::wait_attached(&mut csv);
     run_ok(Command::new("/bin/true").args(&args));
     let rows = json_run.wait_rows(1, |_| true);
     json_run.stop();

@@ -221,6 +221,22 @@ struct file {
 	void *private_data;
 };
 
+/*
+ * The same task work (fput()'s deferred __fput, fs/file_table.c) by its
+ * older names, as CO-RE flavors of struct file: f_rcuhead before 6.12
+ * (6.1's BTF has it; an rcu_head, which is a callback_head), and
+ * f_u.fu_rcuhead in the union of older kernels (5.10).
+ */
+struct file___rcuhead {
+	struct callback_head f_rcuhead;
+};
+
+struct file___f_u {
+	union {
+		struct callback_head fu_rcuhead;
+	} f_u;
+};
+
 struct in6_addr {
 	union {
 		__u8 u6_addr8[16];

@@ -278,6 +278,35 @@ impl Running {
     }
 }
 
+/// Waits until `child`, an ebq run with `--stats` and its stderr piped,
+/// says its programs are attached (as `Running::start` does), then drains
+/// its stderr in the background; panics when it ends first or takes 30 s.
+pub fn wait_attached(child: &mut Child) {
+    let err = child.stderr.take().expect("stderr piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut tx = Some(tx);
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("stats: attached") {
+                if let Some(t) = tx.take() {
+                    let _ = t.send(Ok(()));
+                }
+            }
+            lines.push(line);
+        }
+        if let Some(t) = tx {
+            let _ = t.send(Err(lines));
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(())) => {}
+        Ok(Err(lines)) => panic!("ebq ended before attaching: {lines:?}"),
+        Err(e) => panic!("ebq did not attach in time: {e}"),
+    }
+}
+
 /// The path the kernel resolves `p` to (symlinks followed: /bin/true is
 /// /usr/bin/true on a merged-/usr system): what a row's `path` says.
 pub fn real(p: &str) -> String {
