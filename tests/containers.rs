@@ -217,8 +217,9 @@ fn a_kubepods_container_names_its_pod_on_every_table() {
     run_in(
         &cg,
         &format!(
-            "touch '{}' && python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind((\"127.0.0.1\", 0))'",
-            file.display()
+            "touch '{}' && '{}' bind-udp",
+            file.display(),
+            common::helper("sockets").display()
         ),
     );
     let f = files.wait_rows(1, |_| true);
@@ -519,11 +520,10 @@ fn namespace_columns_are_the_tasks_own() {
     assert_eq!(r["ns_pid"], Value::from(1));
 }
 
-/// A container conjunct that also reads the clock ('now') is pushed as a
-/// verdict per cgroup, computed once when the cgroup is learnt. When the
-/// clock later makes it true, userspace would keep the rows, but the
-/// kernel still drops them. Defect: 'now' must keep a conjunct out of the
-/// cgroup verdicts (or the verdict must be KEEP).
+/// A container conjunct that also reads the clock ('now') stays out of the
+/// cgroup verdicts: a verdict is computed once per cgroup, and the clock
+/// may make the conjunct true later in the run (found by an adversarial
+/// pass: the kernel kept dropping rows userspace would keep).
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_verdict_does_not_freeze_the_clock() {
@@ -564,10 +564,10 @@ fn a_verdict_does_not_freeze_the_clock() {
     );
 }
 
-/// The verdict is checked at syscall entry on the entry's cgroup, the row
-/// carries the exit's. A process blocked in accept() and moved into a
-/// container's cgroup: its accept row is a container row, which the
-/// userspace filter keeps, but the kernel dropped it at entry. Defect.
+/// A process blocked in accept() and moved into a container's cgroup: its
+/// accept row is a container row, and the kernel keeps it, since the
+/// cgroup filters run where the row is made, not at the syscall's entry
+/// (an adversarial pass found the entry's check dropping it).
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_process_moved_into_a_container_mid_syscall_keeps_its_row() {
@@ -578,14 +578,11 @@ fn a_process_moved_into_a_container_mid_syscall_keeps_its_row() {
         "select pid, action, container_id from socket_events where action = 'accept' and local_port = {port} and container_id = '{id}'"
     );
     let ebq = Running::start(&[&q]);
-    let mut server = Command::new("python3")
-        .arg("-c")
-        .arg(format!(
-            "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(1); print('ready', flush=True); s.accept()"
-        ))
+    let mut server = Command::new(common::helper("sockets"))
+        .args(["accept", &port.to_string()])
         .stdout(Stdio::piped())
         .spawn()
-        .expect("python3");
+        .expect("the sockets helper");
     let mut line = String::new();
     use std::io::BufRead as _;
     std::io::BufReader::new(server.stdout.take().expect("stdout"))
@@ -605,12 +602,10 @@ fn a_process_moved_into_a_container_mid_syscall_keeps_its_row() {
     );
 }
 
-/// kubelet makes its log link after the container's cgroup exists; the
-/// names are read once, when the cgroup's mkdir note comes. A container
-/// made during the run never gets its pod's names, and a filter on them
-/// drops its rows, where a run started later names them. Defect: names
-/// missing at note time must be looked for again (or the verdict must
-/// stay KEEP while they are unknown).
+/// kubelet makes its log link after the container's cgroup exists: names
+/// missing when the cgroup is learnt are looked for again, and a filter
+/// on them gives no verdict until they are known (an adversarial pass
+/// found them read once only, the pod never named).
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_kubelet_link_made_after_the_cgroup_still_names_the_pod() {
@@ -641,10 +636,9 @@ fn a_kubelet_link_made_after_the_cgroup_still_names_the_pod() {
     assert_eq!(rows[0]["pod_name"], Value::from("web-7d4b9"), "{rows:?}");
 }
 
-/// A FIFO where docker's config.v2.json should be: ebq blocks in open()
-/// forever, SIGTERM and SIGINT do not end it, and so does --explain.
-/// Defect: the runtimes' files must be opened O_NONBLOCK (or checked to
-/// be regular files) before they are read.
+/// A FIFO where docker's config.v2.json should be: the runtimes' files are
+/// opened without blocking and read only when regular (an adversarial pass
+/// found ebq, and --explain, blocked in open() past SIGTERM).
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_fifo_for_a_config_file_does_not_hang_the_run() {
@@ -685,10 +679,8 @@ fn a_fifo_for_a_config_file_does_not_hang_the_run() {
     );
 }
 
-/// A cgroup name that is not UTF-8: cgroup_path shows U+FFFD where every
-/// other path column shows ebq's \xNN escapes (file_events path of the
-/// same bytes gives "\xff"). Defect (low): the bytes are lost, and
-/// `cgroup_path like '%\xff%'` cannot match.
+/// A cgroup name that is not UTF-8: cgroup_path shows ebq's \xNN escapes,
+/// as every other path column does (it showed U+FFFD, the bytes lost).
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_non_utf8_cgroup_path_is_escaped_like_other_paths() {

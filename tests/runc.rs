@@ -507,7 +507,9 @@ fn a_runc_container_has_its_columns_on_every_table() {
     let env = [("EBQ_CONTAINER_ROOT", root.as_str())];
     let by_id = Ebq::start(
         &env,
-        &format!("select requested_path, ns_pid from process_events where container_id = '{id}'"),
+        &format!(
+            "select requested_path, ns_pid, pid_ns from process_events where container_id = '{id}'"
+        ),
     );
     let files = Ebq::start(
         &env,
@@ -524,7 +526,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
     // id to pick its rows from those of other tests' containers).
     let done_when = Ebq::start(
         &env,
-        "select container_name, pod_name, pid, path, container_id from process_events where container_id is not null",
+        "select container_name, pod_name, pid, path, container_id, pid_ns from process_events where container_id is not null",
     );
     // process_events' query last: the other ebqs' command lines hold the
     // marker too, and their execs are over before it starts.
@@ -548,6 +550,16 @@ fn a_runc_container_has_its_columns_on_every_table() {
         .find_map(|l| l.strip_prefix("0::"))
         .expect("a 0:: line")
         .to_string();
+    // The container's pid namespace: its own processes' rows carry it.
+    // runc's bootstrap (runc init re-executing itself from a memfd) may
+    // be in the container's cgroup before it enters that namespace: its
+    // execs are rows of the container too, and not the container's own.
+    let pid_ns = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/{init_pid}/ns/pid"))
+            .expect("the container's pid namespace")
+            .ino()
+    };
     let v2_id = {
         use std::os::unix::fs::MetadataExt;
         let dir = cgroup2().join(v2.trim_start_matches('/'));
@@ -677,6 +689,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
     // above and nc's (its pid inside as its connect gives it).
     let got: Vec<(Value, Value)> = b
         .iter()
+        .filter(|r| r["pid_ns"] == json!(pid_ns))
         .map(|r| (r["requested_path"].clone(), r["ns_pid"].clone()))
         .collect();
     let want = vec![
@@ -696,7 +709,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
     let got: Vec<(Value, Value, Value, Value)> = done_when
         .rows
         .iter()
-        .filter(|r| r["container_id"] == json!(id))
+        .filter(|r| r["container_id"] == json!(id) && r["pid_ns"] == json!(pid_ns))
         .map(|r| {
             (
                 r["container_name"].clone(),

@@ -346,7 +346,11 @@ pub fn helper(name: &str) -> std::path::PathBuf {
     if out.exists() {
         return out;
     }
-    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+    // One name per build: two tests of one binary may build the same
+    // helper at once, and each renames a whole file into place.
+    static BUILDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("{name}.{}.{n}.tmp", std::process::id()));
     let cc = std::env::var("CC").unwrap_or_else(|_| "clang".into());
     let status = Command::new(&cc)
         .args(["-O1", "-pthread", "-o"])
