@@ -597,6 +597,7 @@ pub fn run(
     }
     if opts.stats {
         eprintln!("ebq: stats: BTF: {btf_note}");
+        eprintln!("ebq: stats: variant: {}", kernel.variants.describe());
     }
     let mut child: Option<target::Command> = None;
     match &opts.target {
