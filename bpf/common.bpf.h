@@ -125,6 +125,14 @@ static __always_inline void *scratch_slot(void)
  * a hash probe; it goes away with the task, so nothing can leak. An exec
  * keeps its task_struct when de_thread() hands it the leader's pid, so the
  * entry is still found by sched_process_exec.
+ *
+ * A kernel without task storage (before 5.11) gets the same map as an LRU
+ * hash keyed by thread id (EBQ_V_INFLIGHT_HASH: userspace sets its type,
+ * flags and size before load, src/kernel/variants.rs): taken entries are
+ * deleted, and one a thread left behind (it died in its syscall) is the
+ * first to go when the map is full. The exec of a thread other than the
+ * leader changes its id, so sched_process_exec looks for the old one
+ * (take_inflight_of()).
  */
 struct inflight {
 	__u64 start_ns;
@@ -142,12 +150,25 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* Notes the current thread's syscall. */
-static __always_inline void put_inflight(const struct inflight *st)
+static __always_inline bool inflight_hash(void)
 {
-	struct inflight *v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	return CFG.variants & EBQ_V_INFLIGHT_HASH;
+}
 
+/* Notes the current thread's syscall. */
+static __always_inline void put_inflight(struct inflight *st)
+{
+	struct inflight *v;
+
+	if (inflight_hash()) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		st->valid = 1;
+		bpf_map_update_elem(&inflight, &tid, st, BPF_ANY);
+		return;
+	}
+	v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (v) {
 		*v = *st;
 		v->valid = 1;
@@ -157,21 +178,66 @@ static __always_inline void put_inflight(const struct inflight *st)
 /* The current thread's noted syscall, if any, still left in place. */
 static __always_inline struct inflight *peek_inflight(void)
 {
-	struct inflight *v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct inflight *v;
 
+	if (inflight_hash()) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		v = bpf_map_lookup_elem(&inflight, &tid);
+	} else {
+		v = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	}
 	return v && v->valid ? v : NULL;
 }
 
-/* Takes the current thread's noted syscall out, into *st. */
-static __always_inline bool take_inflight_raw(struct inflight *st)
+/*
+ * Takes the noted syscall of the current thread out, into *st; `tid` is
+ * the id it had when it noted it (0: the one it has), read only by the
+ * hash (task storage is the task's, whatever its id).
+ */
+static __always_inline bool take_inflight_of(struct inflight *st, __u32 tid)
 {
-	struct inflight *v = peek_inflight();
+	struct inflight *v;
 
+	if (inflight_hash()) {
+		if (!tid)
+			tid = (__u32)bpf_get_current_pid_tgid();
+		v = bpf_map_lookup_elem(&inflight, &tid);
+		if (!v)
+			return false;
+		*st = *v;
+		bpf_map_delete_elem(&inflight, &tid);
+		return st->valid;
+	}
+	v = peek_inflight();
 	if (!v)
 		return false;
 	*st = *v;
 	v->valid = 0;
 	return true;
+}
+
+/* Takes the current thread's noted syscall out, into *st. */
+static __always_inline bool take_inflight_raw(struct inflight *st)
+{
+	return take_inflight_of(st, 0);
+}
+
+/*
+ * The attach cookie of a program that serves several syscalls'
+ * tracepoints (catalog: Program::runs): what the attachment was given,
+ * or, on a kernel without cookies (EBQ_V_NO_COOKIES), the same value
+ * looked up by the syscall number of the record. The enter and exit
+ * records both have it after the common header.
+ */
+static __always_inline __u64 syscall_cookie(void *ctx)
+{
+	if (CFG.variants & EBQ_V_NO_COOKIES) {
+		__u64 nr = ((struct trace_event_raw_sys_enter *)ctx)->id;
+
+		return nr < EBQ_NR_MAX ? CFG.cookie_of_nr[nr] : 0;
+	}
+	return bpf_get_attach_cookie(ctx);
 }
 
 static __always_inline void stat_inc(__u32 id);

@@ -37,6 +37,7 @@ enum ebq_capture _ebq_capture = EBQ_CAP_NSPID;
 enum ebq_filter_col _ebq_filter_col = EBQ_COL_PID;
 enum ebq_filter_mode _ebq_filter_mode = EBQ_F_RANGE;
 enum ebq_quick _ebq_quick = EBQ_QUICK_NONE;
+enum ebq_variant _ebq_variant = EBQ_V_INFLIGHT_HASH;
 enum ebq_set_kind _ebq_set_kind = EBQ_SET_IN;
 enum ebq_stat _ebq_stat = EBQ_STAT_LOST;
 struct ebq_cgroup_event _ebq_cgroup_event = {};

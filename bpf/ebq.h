@@ -241,6 +241,27 @@ enum ebq_filter_col {
 	EBQ_COL_TABLE = 10,
 };
 
+/*
+ * ebq_filter_config.variants: the ways of kernels older than the programs'
+ * fast path needs, each on only when this kernel lacks what it stands in
+ * for (or EBQ_FORCE_FALLBACK asks, for tests). The verifier cuts the way
+ * not taken, helper calls included.
+ */
+enum ebq_variant {
+	/*
+	 * No task storage (BPF_MAP_TYPE_TASK_STORAGE and
+	 * bpf_get_current_task_btf, Linux 5.11): the `inflight` map is an
+	 * LRU hash keyed by thread id instead (bpf/common.bpf.h).
+	 */
+	EBQ_V_INFLIGHT_HASH = 1 << 0,
+	/*
+	 * No attach cookies (bpf_get_attach_cookie, Linux 5.15): a program
+	 * serving several syscalls' tracepoints tells them apart by the
+	 * record's syscall number (cfg.cookie_of_nr), and attaches without.
+	 */
+	EBQ_V_NO_COOKIES = 1 << 1,
+};
+
 /* ebq_filter_config.int_mode[col] and .comm_mode bits */
 enum ebq_filter_mode {
 	EBQ_F_RANGE = 1 << 0,  /* lo <= v <= hi */
@@ -323,7 +344,10 @@ struct ebq_filter_config {
 	__u32 quick_val;   /* the value it must equal */
 	/* The cgroup verdicts (bpf/cgroup.h, enum ebq_cgroup_filter). */
 	__u8 cgroup_filter;
-	__u8 _pad0[3];
+	/* enum ebq_variant: how this kernel's programs do what an older
+	 * kernel lacks (chosen at load, src/kernel/variants.rs) */
+	__u8 variants;
+	__u8 _pad0[2];
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
 	/* Each integer column's range (int_mode EBQ_F_RANGE). */
@@ -361,6 +385,14 @@ struct ebq_filter_config {
 	/* That hierarchy's id (/proc/cgroups' second column): the cgroup
 	 * tracking programs report its cgroups and the cgroup2 ones. */
 	__u32 v1_hierarchy;
+	/*
+	 * With EBQ_V_NO_COOKIES: the attach cookie each attachment would
+	 * have had, by the syscall number its tracepoint's record carries
+	 * (struct trace_event_raw_sys_enter/exit, `id`), filled at load from
+	 * the plan's probes (src/kernel/variants.rs). Read only by a program
+	 * that serves several syscalls' tracepoints (syscall_cookie()).
+	 */
+	__u8 cookie_of_nr[EBQ_NR_MAX];
 };
 
 _Static_assert(__builtin_offsetof(struct ebq_filter_config, range) == 64,

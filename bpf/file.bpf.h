@@ -479,7 +479,7 @@ static __always_inline int file_enter(void *ctx, __u32 what, const char *path, _
 SEC("tracepoint/syscalls/sys_exit_openat")
 int file_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 what = bpf_get_attach_cookie(ctx);
+	__u32 what = syscall_cookie(ctx);
 	struct inflight st;
 
 	if (!take_inflight(&st) || st.what != what)

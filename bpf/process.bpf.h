@@ -15,7 +15,8 @@
  *    memory is still there, so the arguments are read pointer by pointer.
  * The entry lives in the calling thread's task storage; sched_process_exec
  * runs in the same task_struct even when de_thread() (fs/exec.c) hands it
- * the leader's pid, so it finds the entry there.
+ * the leader's pid, so it finds the entry there (in the hash of a kernel
+ * without task storage, by the old pid the tracepoint hands it).
  *
  * `path` is the file the kernel ran, walked from its dentry (path.bpf.h);
  * for a #! script (or a binfmt_misc format) the kernel runs an interpreter
@@ -251,7 +252,7 @@ static __always_inline int exec_enter_call(__u32 syscall, __s32 dirfd, const cha
 SEC("tracepoint/syscalls/sys_enter_execve")
 int exec_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	bool at = bpf_get_attach_cookie(ctx) == EBQ_SYS_EXECVEAT;
+	bool at = syscall_cookie(ctx) == EBQ_SYS_EXECVEAT;
 	const char *const *envp = (const char *const *)ctx->args[2];
 	__u64 a0 = ctx->args[0], a1 = ctx->args[1], a2 = ctx->args[2], flags = 0;
 
@@ -403,8 +404,8 @@ static __always_inline bool walk_exec_file(struct exec_buf *b, struct file *file
  * program loads costs per instruction, dead or not: exec_done took 0.7 ms
  * of a 6 ms start for a query that reads no path, argument or cwd.
  */
-static __always_inline int exec_done_report(struct task_struct *p, struct linux_binprm *bprm,
-					    bool captures)
+static __always_inline int exec_done_report(struct task_struct *p, pid_t old_pid,
+					    struct linux_binprm *bprm, bool captures)
 {
 	__u32 off = 0;
 	struct inflight st;
@@ -413,7 +414,8 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 	struct ebq_exec_event *e;
 	const char *filename;
 
-	noted = take_inflight_raw(&st);
+	/* The thread's id before de_thread() gave it the leader's. */
+	noted = take_inflight_of(&st, old_pid);
 	b = scratch_slot();
 	if (!b)
 		return 0;
@@ -553,13 +555,13 @@ static __always_inline int exec_done_report(struct task_struct *p, struct linux_
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_done, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return exec_done_report(p, bprm, true);
+	return exec_done_report(p, old_pid, bprm, true);
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_done_bare, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return exec_done_report(p, bprm, false);
+	return exec_done_report(p, old_pid, bprm, false);
 }
 
 struct args_ctx {

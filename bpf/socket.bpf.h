@@ -247,7 +247,7 @@ int socket_enter(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
 		return 0;
-	action = bpf_get_attach_cookie(ctx);
+	action = syscall_cookie(ctx);
 	if (action != EBQ_SOCK_LISTEN)
 		bpf_probe_read_kernel(&a2, sizeof(a2), &ctx->args[2]);
 	return sock_enter(action, ctx->args[0], ctx->args[1], a2);
@@ -256,7 +256,7 @@ int socket_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_connect")
 int socket_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 action = bpf_get_attach_cookie(ctx);
+	__u32 action = syscall_cookie(ctx);
 
 	return sock_exit(action, ctx->ret, EBQ_STAT_SENT_SOCKET + action);
 }

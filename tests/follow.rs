@@ -98,6 +98,31 @@ fn an_exec_from_another_thread_keeps_the_command_followed() {
 
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn an_exec_from_another_thread_finds_what_its_entry_noted() {
+    // de_thread() gives the thread the leader's pid: the row still has
+    // the call its entry noted (the syscall, and a duration from its
+    // start), in task storage and in the hash by thread id alike
+    // (EBQ_FORCE_FALLBACK=task_storage: the old pid looks it up).
+    let m = marker("tentry");
+    let helper = threads_helper();
+    let cmd = format!("{} thread-exec /bin/true {m}", helper.display());
+    let (status, rows, err) = ebq_run(&[
+        "-c",
+        &cmd,
+        &format!(
+            "select syscall, duration > 0 as timed, pid = tid as leader from process_events where cmdline = '/bin/true {m}'"
+        ),
+    ]);
+    assert!(status.success(), "{err}");
+    assert_eq!(
+        rows,
+        vec![json!({"syscall": "execve", "timed": true, "leader": true})],
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn an_exec_from_another_thread_keeps_a_pid_followed() {
     common::require_bpf();
     let m = marker("texecp");

@@ -541,7 +541,8 @@ pub fn run(
                 c.discard();
             }
             btf_note = "the kernel's (the cached copy failed: removed)".into();
-            load::load(&mut retry, &physical, None)?
+            load::load(&mut retry, &physical, None)
+                .map_err(|e| crate::kernel::features::require().err().unwrap_or(e))?
         }
         // A kernel that lacks what the programs use says so in one line,
         // rather than in libbpf's log.
@@ -597,6 +598,7 @@ pub fn run(
     }
     if opts.stats {
         eprintln!("ebq: stats: BTF: {btf_note}");
+        eprintln!("ebq: stats: variant: {}", kernel.variants.describe());
     }
     let mut child: Option<target::Command> = None;
     match &opts.target {

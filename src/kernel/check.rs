@@ -27,9 +27,13 @@ pub fn report() -> String {
             Some(false) => "NO ",
             None => "?  ",
         };
+        let without = match (f.present(), f.fallback) {
+            (Some(false), Some(fb)) => format!(" (without it: {})", fb.instead()),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{:<w$}{has} {:<26} Linux {:<5} {}",
+            "{:<w$}{has} {:<26} Linux {:<5} {}{without}",
             if i == 0 { "features" } else { "" },
             f.name,
             f.since,
@@ -43,6 +47,14 @@ pub fn report() -> String {
             "tables"
         );
         return out;
+    }
+    match super::variants::Variants::detect() {
+        Ok(v) => {
+            let _ = writeln!(out, "{:<w$}{}", "variant", v.describe());
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{:<w$}{e}", "variant");
+        }
     }
     if let Err(e) = preflight::ensure_tracefs() {
         let _ = writeln!(out, "{:<w$}tracefs: {e}", "");
@@ -78,7 +90,11 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
     let line = match load::load(&mut storage, &physical, None) {
         Ok(k) => {
             let at = k.attached();
-            let mut line = format!("loads and attaches: {}", shown(&at));
+            let mut line = format!(
+                "loads and attaches ({}): {}",
+                k.variants.of_table(&physical.programs),
+                shown(&at)
+            );
             if !k.dropped.is_empty() {
                 let _ = write!(line, "; left out (no tracepoint): {}", k.dropped.join(", "));
             }
@@ -87,8 +103,10 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             line
         }
         Err(e) => {
+            // What the variants stand in for is not why it failed.
             let lacks: Vec<String> = super::features::missing()
                 .iter()
+                .filter(|f| f.fallback.is_none())
                 .map(|f| format!("{} ({})", f.name, f.since))
                 .collect();
             if lacks.is_empty() {
@@ -143,9 +161,33 @@ mod tests {
                     "{line}"
                 );
             } else {
-                assert!(line.contains("loads and attaches: "), "{line}");
+                // With the ways this kernel's programs take (variants.rs;
+                // EBQ_FORCE_FALLBACK the old kernels').
+                let v = super::super::variants::Variants::detect().expect("variants");
+                let inflight = if v.task_storage {
+                    "in flight: task storage"
+                } else {
+                    "in flight: LRU hash by tid"
+                };
+                let shared = if v.cookies {
+                    "shared programs: attach cookie"
+                } else {
+                    "shared programs: syscall number"
+                };
+                let ways = match t.name {
+                    "process_events" | "socket_events" | "file_events" => {
+                        format!("{inflight}, {shared}")
+                    }
+                    "syscall_events" => inflight.to_string(),
+                    _ => "no variant".to_string(),
+                };
+                assert!(
+                    line.contains(&format!("loads and attaches ({ways}): ")),
+                    "{line}"
+                );
             }
         }
+        assert!(r.contains("\nvariant   calls in flight in "), "{r}");
         assert!(!r.contains("NO "), "{r}");
     }
 

@@ -9,6 +9,7 @@
 //! backports), which is why the kernel is asked rather than its version
 //! compared.
 
+use super::variants::Fallback;
 use crate::error::{Error, KernelError, Result};
 
 /// One thing the programs need of the kernel.
@@ -20,6 +21,9 @@ pub struct Feature {
     pub since: &'static str,
     /// What in ebq needs it.
     pub used_by: &'static str,
+    /// The variant of the programs that does without it (the kernel's
+    /// lack of it is then no reason a load fails): None, it is needed.
+    pub fallback: Option<super::variants::Fallback>,
     probe: Probe,
 }
 
@@ -39,6 +43,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "kernel BTF",
         since: "5.4",
         used_by: "every program (CO-RE: field offsets fixed at load)",
+        fallback: None,
         probe: Probe::Btf,
     },
     // bpf: Implement BPF ring buffer and verifier support for it
@@ -46,6 +51,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "ring buffer",
         since: "5.8",
         used_by: "every table's events",
+        fallback: None,
         probe: Probe::Map(libbpf_sys::BPF_MAP_TYPE_RINGBUF),
     },
     // bpf: Implement task local storage
@@ -53,6 +59,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "task storage",
         since: "5.11",
         used_by: "a syscall's entry noted for its exit (every table but signal_events)",
+        fallback: Some(Fallback::TaskStorage),
         probe: Probe::Map(libbpf_sys::BPF_MAP_TYPE_TASK_STORAGE),
     },
     // bpf: Add bpf_get_current_task_btf helper
@@ -60,6 +67,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "bpf_get_current_task_btf",
         since: "5.11",
         used_by: "the task storage lookups",
+        fallback: Some(Fallback::TaskStorage),
         probe: Probe::Helper(libbpf_sys::BPF_FUNC_get_current_task_btf),
     },
     // bpf: Add bpf_get_attach_cookie() BPF helper to access bpf_cookie value
@@ -67,6 +75,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "attach cookies",
         since: "5.15",
         used_by: "one program on several tracepoints (exec, file and socket calls)",
+        fallback: Some(Fallback::Cookies),
         probe: Probe::Helper(libbpf_sys::BPF_FUNC_get_attach_cookie),
     },
     // e6f2dd0f8067, bpf: Add bpf_loop helper
@@ -74,6 +83,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "bpf_loop",
         since: "5.17",
         used_by: "path walks, argument and environment copies",
+        fallback: None,
         probe: Probe::Helper(libbpf_sys::BPF_FUNC_loop),
     },
 ];
@@ -87,6 +97,12 @@ impl Feature {
             // refused with EPERM reads as unsupported), so none is asked.
             return None;
         }
+        self.probe()
+    }
+
+    /// The probe's answer, asked without checking privileges first (the
+    /// loader's, which needs them anyway).
+    pub(super) fn probe(&self) -> Option<bool> {
         match self.probe {
             Probe::Btf => Some(std::path::Path::new("/sys/kernel/btf/vmlinux").exists()),
             Probe::Map(t) => {
@@ -120,11 +136,15 @@ fn answer(r: i32) -> Option<bool> {
     }
 }
 
-/// The first thing this kernel lacks, as one line: what, since when, and
-/// what needs it. Asked when a load failed (as root: the probes need it),
-/// so a run on a kernel that has all pays nothing for it.
+/// The first thing this kernel lacks that no variant of the programs does
+/// without, as one line: what, since when, and what needs it. Asked when a
+/// load failed (as root: the probes need it), so a run on a kernel that
+/// has all pays nothing for it.
 pub fn require() -> Result<()> {
-    let missing = missing();
+    let missing: Vec<&Feature> = missing()
+        .into_iter()
+        .filter(|f| f.fallback.is_none())
+        .collect();
     let Some(first) = missing.first() else {
         return Ok(());
     };

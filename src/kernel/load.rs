@@ -14,6 +14,7 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{libbpf_sys, Link, MapCore, MapFlags, OpenObject, PrintLevel};
 
 use super::preflight;
+use super::variants::{self, Variants};
 use crate::abi::skel::{EbqSkel, EbqSkelBuilder};
 use crate::abi::types::{
     ebq_agg_key, ebq_agg_val, ebq_cgroup_key, ebq_comm_key, ebq_int_key, ebq_prefix_key, ebq_stat,
@@ -47,6 +48,8 @@ pub struct Kernel<'obj> {
     skel: EbqSkel<'obj>,
     /// Optional programs left out because their tracepoint is missing.
     pub dropped: Vec<&'static str>,
+    /// The programs' ways on this kernel (variants.rs).
+    pub variants: Variants,
     /// Attached programs: dropping a link detaches its program.
     links: std::cell::RefCell<Vec<(&'static str, Link)>>,
 }
@@ -144,11 +147,7 @@ pub fn load<'obj>(
         .open_opts(open_opts, storage)
         .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
 
-    open.maps
-        .rodata_data
-        .as_deref_mut()
-        .ok_or_else(|| missing("the configuration section (.rodata)".into()))?
-        .cfg = config.cfg;
+    let variants = Variants::detect()?;
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
     let m = &config.maps;
     open.maps
@@ -203,6 +202,33 @@ pub fn load<'obj>(
         .filter(|p| !dropped.contains(&p.name))
         .map(|p| p.prog)
         .collect();
+    // The configuration, with this kernel's variants (variants.rs).
+    let mut cfg = config.cfg;
+    let kept: Vec<Program> = config
+        .programs
+        .iter()
+        .filter(|p| !dropped.contains(&p.name))
+        .cloned()
+        .collect();
+    variants.configure(&mut cfg, &kept)?;
+    open.maps
+        .rodata_data
+        .as_deref_mut()
+        .ok_or_else(|| missing("the configuration section (.rodata)".into()))?
+        .cfg = cfg;
+    if !variants.task_storage {
+        // An LRU hash by thread id: preallocated, as LRU maps must be.
+        open.maps
+            .inflight
+            .set_type(libbpf_rs::MapType::LruHash)
+            .and_then(|_| open.maps.inflight.set_map_flags(0))
+            .and_then(|_| {
+                open.maps
+                    .inflight
+                    .set_max_entries(variants::INFLIGHT_THREADS)
+            })
+            .map_err(|e| kernel_err("making the in-flight map a hash", e))?;
+    }
     // Developer aid: the verifier's own statistics per program (time,
     // instructions processed, states), from its log at level 4.
     let verifier_stats = std::env::var_os("EBQ_VERIFIER_STATS").is_some();
@@ -244,6 +270,7 @@ pub fn load<'obj>(
     let mut kernel = Kernel {
         skel,
         dropped,
+        variants,
         links: std::cell::RefCell::new(Vec::new()),
     };
     kernel.fill_maps(config)?;
@@ -260,6 +287,18 @@ pub fn load<'obj>(
             .find(|q| q.name() == p.prog)
             .ok_or_else(|| missing(format!("program {}", p.prog)))
             .and_then(|prog| {
+                // Without cookies the shared programs tell their
+                // attachments apart by syscall number (variants.rs).
+                let uncookied;
+                let p = if variants.cookies {
+                    p
+                } else {
+                    uncookied = Program {
+                        cookie: 0,
+                        ..p.clone()
+                    };
+                    &uncookied
+                };
                 attach(&prog, p).map_err(|e| {
                     let what = format!("attaching {} to {}: {e}", p.prog, p.attach);
                     Error::Kernel(match p.attach {

@@ -10,3 +10,4 @@ pub mod pidns;
 pub mod preflight;
 #[cfg(test)]
 mod selftest;
+pub mod variants;
