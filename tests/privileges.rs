@@ -217,7 +217,7 @@ fn check_without_privileges_says_what_it_can_and_tries_no_load() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("yes bpf_loop"), "{text}");
     assert!(
-        text.contains("process_events       loads and attaches: "),
+        text.contains("process_events       loads and attaches ("),
         "{text}"
     );
 }
