@@ -306,7 +306,10 @@ pub fn load<'obj>(
                         Attach::RawTracepoint { .. } if p.cookie != 0 => KernelError::Unsupported(
                             format!("{what} (a raw tracepoint's cookie needs Linux 6.10)"),
                         ),
-                        _ => KernelError::Refused(what),
+                        _ => match preflight::paranoid_blocks() {
+                            Some(why) => KernelError::Privileges(format!("{what}: {why}")),
+                            None => KernelError::Refused(what),
+                        },
                     })
                 })
             })?;

@@ -60,6 +60,28 @@ pub fn check_privileges() -> Result<()> {
     ))))
 }
 
+/// Why perf_event_open refused a process with CAP_BPF and CAP_PERFMON but
+/// not CAP_SYS_ADMIN, when that is the likely reason: Debian's and
+/// Ubuntu's kernels add a level 3 to kernel.perf_event_paranoid, their
+/// default, at which only CAP_SYS_ADMIN opens perf events (their patch
+/// "security,perf: Allow further restriction of perf_event_open"); a
+/// tracepoint's attachment is one. Upstream kernels read 3 as 2.
+pub fn paranoid_blocks() -> Option<String> {
+    if has_cap(CAP_SYS_ADMIN) {
+        return None;
+    }
+    let level: i32 = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (level > 2).then(|| {
+        format!(
+            "kernel.perf_event_paranoid is {level}, at which this kernel (Debian's and Ubuntu's add the level) lets only CAP_SYS_ADMIN attach tracepoints: run ebq as root, or set it to 2 (sysctl kernel.perf_event_paranoid=2) for CAP_BPF and CAP_PERFMON to do"
+        )
+    })
+}
+
 /// The oldest kernel ebq runs on, said once: the programs call bpf_loop
 /// (Linux 5.17, commit e6f2dd0f8067), besides the BTF and ring buffer of
 /// 5.8. README says the same.
