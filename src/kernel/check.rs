@@ -178,7 +178,7 @@ mod tests {
                     "process_events" | "socket_events" | "file_events" => {
                         format!("{inflight}, {shared}")
                     }
-                    "syscall_events" => inflight.to_string(),
+                    "syscall_events" | "module_events" => inflight.to_string(),
                     _ => "no variant".to_string(),
                 };
                 assert!(
