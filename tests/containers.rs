@@ -30,7 +30,11 @@ fn cgroup2() -> PathBuf {
 /// A cgroup this test made, with every directory it had to make: removed
 /// (deepest first) however the test ends.
 struct Cgroup {
+    /// What this cgroup alone made (its leaf), and the parents it shares.
     made: Vec<PathBuf>,
+    shared: Vec<PathBuf>,
+    /// The hierarchy's mount: where a process left inside is moved to.
+    base: PathBuf,
     leaf: PathBuf,
 }
 
@@ -43,37 +47,67 @@ impl Cgroup {
     /// under the hierarchy mounted at `base`.
     fn make_in(base: &Path, rel: impl AsRef<[u8]>) -> Cgroup {
         use std::os::unix::ffi::OsStrExt;
-        let mut made = Vec::new();
+        let mut users = PARENTS.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut made, mut shared) = (Vec::new(), Vec::new());
         let mut dir = base.to_path_buf();
-        for part in rel.as_ref().split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+        let parts: Vec<&[u8]> = rel
+            .as_ref()
+            .split(|&b| b == b'/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        for (i, part) in parts.iter().enumerate() {
             dir.push(std::ffi::OsStr::from_bytes(part));
+            let leaf = i + 1 == parts.len();
             if !dir.exists() {
                 std::fs::create_dir(&dir)
                     .unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-                made.push(dir.clone());
+                if leaf {
+                    made.push(dir.clone());
+                } else {
+                    users.insert(dir.clone(), 1);
+                    shared.push(dir.clone());
+                }
+            } else if let Some(n) = users.get_mut(&dir).filter(|_| !leaf) {
+                *n += 1;
+                shared.push(dir.clone());
             }
         }
-        Cgroup { made, leaf: dir }
+        Cgroup {
+            made,
+            shared,
+            base: base.to_path_buf(),
+            leaf: dir,
+        }
     }
 }
 
+/// Parent cgroups this process made (system.slice ...), by how many of
+/// its tests' cgroups are under them: the last one out removes it (tests
+/// run at once, and one's parent may be another's).
+static PARENTS: std::sync::Mutex<std::collections::BTreeMap<PathBuf, usize>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        let base = self
-            .made
-            .first()
-            .and_then(|d| d.parent())
-            .map(Path::to_path_buf);
-        for d in self.made.iter().rev() {
-            // A cgroup with a process left in it cannot go: move them out.
-            if let (Ok(procs), Some(base)) =
-                (std::fs::read_to_string(d.join("cgroup.procs")), &base)
-            {
-                for p in procs.lines() {
-                    let _ = std::fs::write(base.join("cgroup.procs"), p);
+        let mut users = PARENTS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut gone: Vec<PathBuf> = self.made.iter().rev().cloned().collect();
+        for d in self.shared.iter().rev() {
+            if let Some(n) = users.get_mut(d) {
+                *n -= 1;
+                if *n == 0 {
+                    users.remove(d);
+                    gone.push(d.clone());
                 }
             }
-            let _ = std::fs::remove_dir(d);
+        }
+        for d in gone {
+            // A cgroup with a process left in it cannot go: move them out.
+            if let Ok(procs) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                for p in procs.lines() {
+                    let _ = std::fs::write(self.base.join("cgroup.procs"), p);
+                }
+            }
+            let _ = std::fs::remove_dir(&d);
         }
     }
 }
