@@ -14,19 +14,6 @@ use std::time::{Duration, Instant};
 use common::Running;
 use serde_json::Value;
 
-/// The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host.
-fn cgroup2() -> PathBuf {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    table
-        .lines()
-        .find_map(|l| {
-            let (head, tail) = l.split_once(" - ")?;
-            let point = head.split(' ').nth(4)?;
-            (tail.split(' ').next()? == "cgroup2").then(|| PathBuf::from(point))
-        })
-        .expect("a cgroup2 mount (this machine has one at /sys/fs/cgroup/unified)")
-}
-
 /// A cgroup this test made, with every directory it had to make: removed
 /// (deepest first) however the test ends.
 struct Cgroup {
@@ -40,7 +27,7 @@ struct Cgroup {
 
 impl Cgroup {
     fn make(rel: impl AsRef<[u8]>) -> Cgroup {
-        Cgroup::make_in(&cgroup2(), rel)
+        Cgroup::make_in(&common::cgroup2(), rel)
     }
 
     /// A cgroup at `rel` (any bytes but NUL: names need not be UTF-8)
@@ -153,15 +140,6 @@ fn docker_config(root: &Path, id: &str, name: &str) {
     .expect("write");
 }
 
-/// A 64-hex id no other test uses.
-fn fresh_id(tag: u8) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{tag:02x}{:030x}{:032x}", std::process::id(), nanos)
-}
-
 /// A copy of /bin/true in `dir` named after a fresh marker (cut to a
 /// comm's 15 bytes), so its exec has that comm; and the comm.
 fn marker_bin(dir: &Path, tag: &str) -> (PathBuf, String) {
@@ -193,7 +171,7 @@ fn field<'a>(row: &'a Value, k: &str) -> &'a Value {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_docker_scope_names_its_container() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xd0);
+    let id = common::fresh_id(0xd0);
     let (bin, comm) = marker_bin(tmp.path(), "dock");
     let root = tmp.path().join("root");
     docker_config(&root, &id, "web-front");
@@ -235,7 +213,7 @@ fn a_docker_scope_names_its_container() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_kubepods_container_names_its_pod_on_every_table() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xc1);
+    let id = common::fresh_id(0xc1);
     let uid = "1b2c3d4e-5f60-7a8b-9c0d-1e2f3a4b5c6d";
     let root = tmp.path().join("root");
     let logs = root.join("var/log/containers");
@@ -290,7 +268,7 @@ fn a_kubepods_container_names_its_pod_on_every_table() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_container_gone_before_its_row_is_read_keeps_its_columns() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xe2);
+    let id = common::fresh_id(0xe2);
     let (bin, comm) = marker_bin(tmp.path(), "gone");
     let cg = Cgroup::make(format!("machine.slice/libpod-{id}.scope"));
     // Seen by ebq's first walk; the command removes it right after its
@@ -303,7 +281,7 @@ fn a_container_gone_before_its_row_is_read_keeps_its_columns() {
         "sh -c \"echo \\$\\$ > '{}/cgroup.procs' && exec '{}'\"; echo $$ > '{}/cgroup.procs'; rmdir '{}'",
         leaf.display(),
         bin.display(),
-        cgroup2().display(),
+        common::cgroup2().display(),
         leaf.display()
     );
     let out = common::ebq_root()
@@ -339,7 +317,7 @@ fn a_container_in_the_v1_hierarchy_only_gets_its_columns() {
     // is the root, as a cgroupfs-driver runtime leaves it on a hybrid
     // host. Known from the kernel's cgroup_mkdir note.
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0x71);
+    let id = common::fresh_id(0x71);
     let (bin, comm) = marker_bin(tmp.path(), "vone");
     let root = tmp.path().join("root");
     docker_config(&root, &id, "v1-web");
@@ -355,7 +333,9 @@ fn a_container_in_the_v1_hierarchy_only_gets_its_columns() {
     let rows = ebq.wait_rows(2, |_| true);
     let done = ebq.stop();
     assert_eq!(rows.len(), 2, "{rows:?} {:?}", done.stderr);
-    let root_id = std::fs::metadata(cgroup2()).map(|m| m.ino()).expect("stat");
+    let root_id = std::fs::metadata(common::cgroup2())
+        .map(|m| m.ino())
+        .expect("stat");
     let inside: Vec<&Value> = rows
         .iter()
         .filter(|r| !field(r, "container_id").is_null())
@@ -384,7 +364,7 @@ fn host_runs(bin: &Path, n: usize) {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_short_container_id_filter_keeps_other_cgroups_events_in_the_kernel() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xa5);
+    let id = common::fresh_id(0xa5);
     let (bin, comm) = marker_bin(tmp.path(), "kfil");
     // Known at the start: its verdict is in the kernel before it attaches.
     let cg = Cgroup::make(format!("system.slice/docker-{id}.scope"));
@@ -412,7 +392,7 @@ fn a_short_container_id_filter_keeps_other_cgroups_events_in_the_kernel() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_container_name_filter_follows_cgroups_made_during_the_run() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let (web, other) = (fresh_id(0xb1), fresh_id(0xb2));
+    let (web, other) = (common::fresh_id(0xb1), common::fresh_id(0xb2));
     let root = tmp.path().join("root");
     docker_config(&root, &web, "web-b1");
     docker_config(&root, &other, "other-b2");
@@ -445,7 +425,7 @@ fn a_container_name_filter_follows_cgroups_made_during_the_run() {
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn explain_shows_the_cgroups_a_container_filter_resolved_to() {
-    let id = fresh_id(0xe7);
+    let id = common::fresh_id(0xe7);
     let cg = Cgroup::make(format!("system.slice/docker-{id}.scope"));
     let ino = std::fs::metadata(&cg.leaf).map(|m| m.ino()).expect("stat");
     let out = common::ebq_root()
@@ -474,7 +454,7 @@ fn explain_shows_the_cgroups_a_container_filter_resolved_to() {
 fn on_a_pure_v2_layout_the_cgroup2_id_alone_tells_containers_apart() {
     // A mount namespace where cgroup2 is at /sys/fs/cgroup and no v1
     // hierarchy is mounted: the layout of a pure v2 host.
-    let id = fresh_id(0xf2);
+    let id = common::fresh_id(0xf2);
     let tmp = tempfile::tempdir().expect("tmp");
     let (bin, comm) = marker_bin(tmp.path(), "pure");
     let cg = Cgroup::make(format!("system.slice/docker-{id}.scope"));
@@ -576,7 +556,7 @@ fn namespace_columns_are_the_tasks_own() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_verdict_does_not_freeze_the_clock() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xa1);
+    let id = common::fresh_id(0xa1);
     let (bin, comm) = marker_bin(tmp.path(), "clk");
     let root = tmp.path().join("root");
     docker_config(&root, &id, "web");
@@ -619,7 +599,7 @@ fn a_verdict_does_not_freeze_the_clock() {
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_process_moved_into_a_container_mid_syscall_keeps_its_row() {
-    let id = fresh_id(0xa2);
+    let id = common::fresh_id(0xa2);
     let cg = Cgroup::make(format!("docker-{id}.scope").as_bytes());
     let port = 40000 + (std::process::id() % 20000) as u16;
     let q = format!(
@@ -658,7 +638,7 @@ fn a_process_moved_into_a_container_mid_syscall_keeps_its_row() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_kubelet_link_made_after_the_cgroup_still_names_the_pod() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xa3);
+    let id = common::fresh_id(0xa3);
     let (bin, comm) = marker_bin(tmp.path(), "kub");
     let root = tmp.path().join("root");
     let logs = root.join("var/log/containers");
@@ -691,7 +671,7 @@ fn a_kubelet_link_made_after_the_cgroup_still_names_the_pod() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_fifo_for_a_config_file_does_not_hang_the_run() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xa4);
+    let id = common::fresh_id(0xa4);
     let root = tmp.path().join("root");
     let conf = root.join("var/lib/docker/containers").join(&id);
     std::fs::create_dir_all(&conf).expect("mkdir");
@@ -733,7 +713,7 @@ fn a_fifo_for_a_config_file_does_not_hang_the_run() {
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn a_non_utf8_cgroup_path_is_escaped_like_other_paths() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let id = fresh_id(0xa5);
+    let id = common::fresh_id(0xa5);
     let (bin, comm) = marker_bin(tmp.path(), "u8");
     let mut rel = b"ebq-adv-\xff\xfe/".to_vec();
     rel.extend_from_slice(format!("docker-{id}.scope").as_bytes());

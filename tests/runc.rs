@@ -64,28 +64,6 @@ fn hierarchies() -> Vec<PathBuf> {
         .collect()
 }
 
-/// The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host.
-fn cgroup2() -> PathBuf {
-    let table = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    table
-        .lines()
-        .find_map(|l| {
-            let (head, tail) = l.split_once(" - ")?;
-            let point = head.split(' ').nth(4)?;
-            (tail.split(' ').next()? == "cgroup2").then(|| PathBuf::from(point))
-        })
-        .expect("a cgroup2 mount (this machine has one at /sys/fs/cgroup/unified)")
-}
-
-/// A 64-hex id no other test uses.
-fn fresh_id(tag: u8) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{tag:02x}{:030x}{:032x}", std::process::id(), nanos)
-}
-
 /// A runc container: its bundle (a busybox rootfs and config.json) in a
 /// temporary directory, beside the files ebq is pointed to. Dropped, it is
 /// deleted (`runc delete -f`, which also kills what is left of it), and so
@@ -487,7 +465,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
     require_tools();
     let _turn = turn();
     let t0 = Instant::now();
-    let id = fresh_id(0xa7);
+    let id = common::fresh_id(0xa7);
     let marker = common::marker("runc");
     let file = format!("/{marker}");
     let listener = Listener::new();
@@ -562,7 +540,7 @@ fn a_runc_container_has_its_columns_on_every_table() {
     };
     let v2_id = {
         use std::os::unix::fs::MetadataExt;
-        let dir = cgroup2().join(v2.trim_start_matches('/'));
+        let dir = common::cgroup2().join(v2.trim_start_matches('/'));
         std::fs::metadata(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .ino()
@@ -810,7 +788,7 @@ fn a_runc_container_gone_before_its_row_is_read_keeps_its_columns() {
     require_tools();
     let _turn = turn();
     let t0 = Instant::now();
-    let id = fresh_id(0xb8);
+    let id = common::fresh_id(0xb8);
     let marker = common::marker("gone");
     // One exec, and the container is over: runc removes its cgroups.
     let c = Container::new("gone", &id, "ebq-gone", &["/bin/true", &marker]);

@@ -370,3 +370,26 @@ pub fn with(rows: &[Value], key: &str, needle: &str) -> Vec<Value> {
         .cloned()
         .collect()
 }
+
+/// The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host.
+pub fn cgroup2() -> std::path::PathBuf {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    table
+        .lines()
+        .find_map(|l| {
+            let (head, tail) = l.split_once(" - ")?;
+            let point = head.split(' ').nth(4)?;
+            (tail.split(' ').next()? == "cgroup2").then(|| std::path::PathBuf::from(point))
+        })
+        .expect("a cgroup2 mount (this machine has one at /sys/fs/cgroup/unified)")
+}
+
+/// A 64-hex id (a container's, to the path parser) no other test uses:
+/// the tag, the test process's pid and the time.
+pub fn fresh_id(tag: u8) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{tag:02x}{:030x}{:032x}", std::process::id(), nanos)
+}
