@@ -91,7 +91,11 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 	if (CFG.agg_measure != EBQ_MEASURE_NONE) {
 		__s64 x = CFG.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
 
-		__sync_fetch_and_add(&v->sum, x);
+		/* Never an add of 0: clang turns that into an atomic OR of 0
+		 * (an idempotent RMW, to it), which needs Linux 5.12 (BPF_ATOMIC
+		 * ops beyond add, 981f94c3e921); Linux 5.10 refuses the load. */
+		if (x)
+			__sync_fetch_and_add(&v->sum, x);
 		if (x < v->min)
 			v->min = x;
 		if (x > v->max)
