@@ -20,6 +20,7 @@
 #include <bpf/bpf_endian.h>
 #include "ebq.h"
 #include "cgroup.h"
+#include "steps.bpf.h"
 
 /* include/uapi/linux/fcntl.h */
 #define AT_FDCWD -100

@@ -194,6 +194,15 @@ static long walk_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* The steps of a walk a compat round runs (EBQ_STEPS(), common.bpf.h). */
+#define EBQ_WALK_INNER 64
+
+EBQ_DEFINE_STEPS(ebq_walk_steps, walk_step, EBQ_WALK_INNER,
+		 __u32 zero = 0;
+		 struct walk_ctx w = { .wb = bpf_map_lookup_elem(&walk_scratch, &zero) };
+		 void *ctx = &w;
+		 if (!w.wb) return 1)
+
 /* ebq_walk_path()'s result: the bytes written, and these bits. */
 #define EBQ_WALK_R_CUT (1ULL << 32)
 #define EBQ_WALK_R_REJECT (1ULL << 33)
@@ -248,11 +257,12 @@ static __always_inline bool walked_prefix_ok(__u8 *buf, __u32 pos, __u32 n)
  * file's is kept: its reported text is not what was matched.
  *
  * A global function (not static, not inlined): the verifier checks it once
- * per program, on its own, instead of once per state of every caller. The
- * steps run under bpf_loop() (Linux 5.17): as a plain bounded loop the
+ * per program, on its own, instead of once per state of every caller (but
+ * in the compat object, whose kernels take no pointer into one). The
+ * steps run under EBQ_STEPS(): as a plain bounded loop of whole steps the
  * verifier explores every depth separately and gives up (E2BIG).
  */
-__noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u32 check)
+EBQ_GLOBAL __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u32 check)
 {
 	const struct path *p = (const struct path *)path;
 	struct task_struct *task = (void *)bpf_get_current_task();
@@ -293,7 +303,7 @@ __noinline __u64 ebq_walk_path(struct ebq_data *d, __u32 start, __u64 path, __u3
 	if (leaf == wb->mnt_root &&
 	    !BPF_CORE_READ(leaf, d_hash.pprev) && BPF_CORE_READ(leaf, d_parent) != leaf)
 		flags |= EBQ_WALK_DELETED;
-	bpf_loop(EBQ_WALK_STEPS, walk_step, &w, 0);
+	EBQ_STEPS(EBQ_WALK_STEPS, walk_step, &w, EBQ_WALK_INNER, ebq_walk_steps);
 	flags |= wb->flags;
 	if (wb->deleted)
 		flags |= EBQ_WALK_DELETED;

@@ -11,11 +11,13 @@
  * never reports itself, and follows its -c command), and turns the pids
  * of ebq's namespace that userspace puts in `ns_pids` (the -p tree) into
  * host pids, by walking the task list once. Read from test_run's task, the
- * walk needs no helper but bpf_loop.
+ * walk needs no helper but bpf_loop (or, built as pidns_compat.bpf.o for
+ * kernels without it, none: EBQ_STEPS(), steps.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "steps.bpf.h"
 
 /* Thread-group leaders walked at most (every process of the machine). */
 #define EBQ_PIDNS_TASKS_MAX (1 << 22)
@@ -40,6 +42,10 @@ struct walk {
 	void *ns;      /* ebq's pid namespace */
 	__u32 level;   /* its depth */
 };
+
+/* The walk's state: global data, which a compat round (a global function,
+ * handed no pointer) finds on its own. */
+struct walk walk = {};
 
 /* The number and namespace of a struct pid at one depth. */
 static __always_inline void pid_at(struct pid *pid, __u32 level, struct upid *out)
@@ -76,6 +82,11 @@ static long step(__u32 i, void *arg)
 	return 0;
 }
 
+/* Tasks a compat round walks. */
+#define EBQ_PIDNS_INNER 512
+
+EBQ_DEFINE_STEPS(pidns_steps, step, EBQ_PIDNS_INNER, void *ctx = &walk)
+
 SEC("raw_tp")
 int pidns_resolve(void *ctx)
 {
@@ -83,14 +94,14 @@ int pidns_resolve(void *ctx)
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 	struct pid *pid = BPF_CORE_READ(leader, thread_pid);
 	struct upid up = {};
-	struct walk w = {};
+	struct walk *w = &walk;
 
 	self_tgid = bpf_get_current_pid_tgid() >> 32;
-	w.level = BPF_CORE_READ(pid, level);
-	pid_at(pid, w.level, &up);
-	w.ns = up.ns;
-	w.start = leader;
-	w.cur = leader;
+	w->level = BPF_CORE_READ(pid, level);
+	pid_at(pid, w->level, &up);
+	w->ns = up.ns;
+	w->start = leader;
+	w->cur = leader;
 	/* The leader itself, then every other one. */
 	{
 		__u32 nr = up.nr;
@@ -99,6 +110,6 @@ int pidns_resolve(void *ctx)
 		if (host)
 			*host = self_tgid;
 	}
-	bpf_loop(EBQ_PIDNS_TASKS_MAX, step, &w, 0);
+	EBQ_STEPS(EBQ_PIDNS_TASKS_MAX, step, w, EBQ_PIDNS_INNER, pidns_steps);
 	return 0;
 }

@@ -72,12 +72,23 @@ struct loop_state {
 	__u64 found;
 	__u64 done;
 	__u64 inside; /* env_block_step(): `at` is inside a variable */
+	__u64 argv;   /* the caller's argv or envp array, in user memory */
+};
+
+/* A failed exec's arguments copied so far (args_step()). */
+struct args_state {
+	__u32 off;       /* where they start in the event's data */
+	__u32 used;
+	__u32 argc;
+	__u32 truncated;
+	__u32 done;
 };
 
 /* Per CPU: that state, and one environment variable at a time while the
  * block is searched. One map for both: each per-CPU map costs start-up. */
 struct exec_scratch {
 	struct loop_state s;
+	struct args_state args;
 	char var[EBQ_ENV_VAR_MAX];
 };
 
@@ -169,6 +180,24 @@ static long env_array_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* Steps of the environment's loops a compat round runs (EBQ_STEPS()). */
+#define EBQ_ENV_INNER 64
+
+/* Their context, as a compat round rebuilds it: for either loop. */
+#define EBQ_ENV_CTX                                                        \
+	__u32 zero = 0;                                                    \
+	struct exec_scratch *x = bpf_map_lookup_elem(&exec_scratch, &zero); \
+	struct env_ctx c = {};                                             \
+	void *ctx = &c;                                                    \
+	if (!x)                                                            \
+		return 1;                                                  \
+	c.s = &x->s;                                                       \
+	c.var = x->var;                                                    \
+	c.envp = (const char *const *)x->s.argv
+
+EBQ_DEFINE_STEPS(ebq_env_block_steps, env_block_step, EBQ_ENV_INNER, EBQ_ENV_CTX)
+EBQ_DEFINE_STEPS(ebq_env_array_steps, env_array_step, EBQ_ENV_INNER, EBQ_ENV_CTX)
+
 /*
  * LD_PRELOAD from the environment: the new program's for a successful
  * exec (mm != NULL), else the caller's envp; its last occurrence, as the
@@ -196,10 +225,11 @@ static __always_inline __u32 capture_ld_preload(struct exec_buf *b, struct mm_st
 		c.var = x->var;
 		s->at = BPF_CORE_READ(mm, env_start);
 		s->end = BPF_CORE_READ(mm, env_end);
-		bpf_loop(EBQ_ENV_STEPS, env_block_step, &c, 0);
+		EBQ_STEPS(EBQ_ENV_STEPS, env_block_step, &c, EBQ_ENV_INNER, ebq_env_block_steps);
 	} else {
 		c.envp = envp;
-		bpf_loop(EBQ_ENV_STEPS, env_array_step, &c, 0);
+		s->argv = (__u64)envp;
+		EBQ_STEPS(EBQ_ENV_STEPS, env_array_step, &c, EBQ_ENV_INNER, ebq_env_array_steps);
 	}
 	/* Not searched to the end: a later LD_PRELOAD may be there. Said,
 	 * never guessed. */
@@ -358,6 +388,14 @@ static long works_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* Pending works a compat round walks (EBQ_STEPS()). */
+#define EBQ_WORKS_INNER 64
+
+EBQ_DEFINE_STEPS(ebq_works_steps, works_step, EBQ_WORKS_INNER,
+		 struct loop_ctx c = { .s = loop_state() };
+		 void *ctx = &c;
+		 if (!c.s) return 1)
+
 static __always_inline struct file *script_file(struct linux_binprm *bprm)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
@@ -376,7 +414,7 @@ static __always_inline struct file *script_file(struct linux_binprm *bprm)
 		return NULL;
 	c.s->cur = (__u64)BPF_CORE_READ(task, task_works);
 	c.s->found = 0;
-	bpf_loop(EBQ_TASK_WORKS_MAX, works_step, &c, 0);
+	EBQ_STEPS(EBQ_TASK_WORKS_MAX, works_step, &c, EBQ_WORKS_INNER, ebq_works_steps);
 	return (struct file *)c.s->found;
 }
 
@@ -564,29 +602,28 @@ int BPF_PROG(exec_done_bare, struct task_struct *p, pid_t old_pid, struct linux_
 	return exec_done_report(p, old_pid, bprm, false);
 }
 
+/* The copy's state is in exec_scratch: read from a map, its numbers are
+ * unknown to the verifier, which checks the step once (see loop_state). */
 struct args_ctx {
+	struct args_state *a;
 	const char *const *argv;
 	__u8 *data;
-	__u32 off;
-	__u32 used;
-	__u32 argc;
-	__u32 truncated;
-	__u32 done;
 };
 
 /*
  * One argument of a failed exec, read from the caller's argv array; run
- * under bpf_loop() because the verifier cannot prove a plain loop of
+ * under EBQ_STEPS() because the verifier cannot prove a plain loop of
  * EBQ_ARGV_MAX string copies within its instruction budget.
  */
 static long args_step(__u32 i, void *arg)
 {
-	struct args_ctx *a = arg;
+	struct args_ctx *c = arg;
+	struct args_state *a = c->a;
 	const char *p = NULL;
 	__u32 used = a->used, room;
 	long n;
 
-	if (bpf_probe_read_user(&p, sizeof(p), &a->argv[i]) || !p) {
+	if (bpf_probe_read_user(&p, sizeof(p), &c->argv[i]) || !p) {
 		a->done = 1;
 		return 1;
 	}
@@ -603,7 +640,7 @@ static long args_step(__u32 i, void *arg)
 	room = EBQ_ARGS_MAX - used;
 	barrier_var(room);
 	room = ((room - 1) & (EBQ_ARGS_MAX - 1)) + 1;
-	n = read_user_str(data_at(a->data, a->off + used), room, p);
+	n = read_user_str(data_at(c->data, a->off + used), room, p);
 	if (n <= 0) {
 		a->done = 1;
 		return 1;
@@ -654,6 +691,27 @@ static long count_step(__u32 i, void *arg)
 }
 
 /* The number of pointers in argv from `from` on, up to EBQ_ARGC_MAX. */
+/* Steps a compat round runs (EBQ_STEPS()): argv's chunks, its strings. */
+#define EBQ_COUNT_INNER 128
+#define EBQ_ARGS_INNER 32
+
+EBQ_DEFINE_STEPS(ebq_count_steps, count_step, EBQ_COUNT_INNER,
+		 struct loop_ctx c = { .s = loop_state() };
+		 void *ctx = &c;
+		 if (!c.s) return 1;
+		 c.argv = (const char *const *)c.s->argv)
+
+EBQ_DEFINE_STEPS(ebq_args_steps, args_step, EBQ_ARGS_INNER,
+		 __u32 zero = 0;
+		 struct exec_scratch *x = bpf_map_lookup_elem(&exec_scratch, &zero);
+		 struct exec_buf *b = scratch_slot();
+		 struct args_ctx c = {};
+		 void *ctx = &c;
+		 if (!x || !b) return 1;
+		 c.a = &x->args;
+		 c.argv = (const char *const *)x->s.argv;
+		 c.data = b->data)
+
 static __always_inline __u32 count_args(const char *const *argv, __u32 from)
 {
 	struct loop_ctx c = { .argv = argv };
@@ -663,7 +721,8 @@ static __always_inline __u32 count_args(const char *const *argv, __u32 from)
 		return from;
 	c.s->at = from;
 	c.s->done = 0;
-	bpf_loop(EBQ_ARGC_MAX / EBQ_ARGV_CHUNK, count_step, &c, 0);
+	c.s->argv = (__u64)argv;
+	EBQ_STEPS(EBQ_ARGC_MAX / EBQ_ARGV_CHUNK, count_step, &c, EBQ_COUNT_INNER, ebq_count_steps);
 	return c.s->at;
 }
 
@@ -738,24 +797,39 @@ static __always_inline int exec_fail_report(const struct inflight *st, long ret,
 	}
 	off = forget(&b->cell, off);
 	if (captures && (CFG.capture & EBQ_PROCESS_CAP_ARGS)) {
-		struct args_ctx a = {
-			.argv = (const char *const *)st->args[1],
-			.data = b->data,
-			.off = off,
-		};
+		const char *const *argv = (const char *const *)st->args[1];
+		__u32 zero = 0;
+		struct exec_scratch *x = bpf_map_lookup_elem(&exec_scratch, &zero);
+		struct args_state *a;
+		struct args_ctx c;
+		__u32 used, argc;
 
+		if (!x)
+			return 0;
+		a = &x->args;
+		a->off = off;
+		a->used = 0;
+		a->argc = 0;
+		a->truncated = 0;
+		a->done = 0;
+		x->s.argv = (__u64)argv;
+		c.a = a;
+		c.argv = argv;
+		c.data = b->data;
 		e->flags |= EBQ_EXEC_HAS_ARGS;
-		bpf_loop(EBQ_ARGV_MAX, args_step, &a, 0);
-		if (a.truncated || !a.done)
+		EBQ_STEPS(EBQ_ARGV_MAX, args_step, &c, EBQ_ARGS_INNER, ebq_args_steps);
+		if (a->truncated || !a->done)
 			e->flags |= EBQ_TRUNC_ARGS;
-		if (a.used > EBQ_ARGS_MAX)
-			a.used = EBQ_ARGS_MAX;
+		used = a->used;
+		if (used > EBQ_ARGS_MAX)
+			used = EBQ_ARGS_MAX;
+		argc = a->argc;
 		/* Copied or not, every argument counts. */
-		if (!a.done || a.truncated)
-			a.argc = count_args(a.argv, a.argc);
-		e->argc = a.argc;
-		e->args_len = a.used;
-		off += a.used;
+		if (!a->done || a->truncated)
+			argc = count_args(argv, argc);
+		e->argc = argc;
+		e->args_len = used;
+		off += used;
 	}
 	off = forget(&b->cell, off);
 	/* A relative path is resolved against the cwd, or execveat's dirfd. */

@@ -38,8 +38,10 @@ use libbpf_rs::{AsRawLibbpf, Btf, HasSize};
 /// Where the copies live: runtime data, root's.
 const DIR: &str = "/run/ebq";
 
-/// The embedded BPF object's hash, written by bpf/build.rs.
+/// The embedded BPF objects' hashes, written by bpf/build.rs: the main
+/// one and its compat build (either may be the one loaded).
 const OBJECT_HASH: &str = include_str!(concat!(env!("OUT_DIR"), "/ebq.objhash"));
+const COMPAT_HASH: &str = include_str!(concat!(env!("OUT_DIR"), "/ebq_compat.objhash"));
 
 /// This boot's copy of the kernel's BTF for this ebq build.
 pub struct BtfCache {
@@ -62,7 +64,13 @@ impl BtfCache {
         boot.hash(&mut h);
         read("/proc/sys/kernel/osrelease").hash(&mut h);
         read("/proc/sys/kernel/version").hash(&mut h);
-        OBJECT_HASH.hash(&mut h);
+        // The object this run loads (the copy holds the types it reads).
+        let bpf_loop = super::variants::Variants::detect().map_or(true, |v| v.bpf_loop);
+        if !bpf_loop {
+            COMPAT_HASH.hash(&mut h);
+        } else {
+            OBJECT_HASH.hash(&mut h);
+        }
         Some(Self::at(&dir, h.finish()))
     }
 

@@ -83,7 +83,7 @@ pub const FEATURES: [Feature; 6] = [
         name: "bpf_loop",
         since: "5.17",
         used_by: "path walks, argument and environment copies",
-        fallback: None,
+        fallback: Some(Fallback::Loop),
         probe: Probe::Helper(libbpf_sys::BPF_FUNC_loop),
     },
 ];
@@ -199,11 +199,20 @@ mod tests {
             last = v;
             assert!(!f.used_by.is_empty());
         }
-        // The newest one is the floor the docs state.
-        assert_eq!(
-            FEATURES[FEATURES.len() - 1].since,
-            super::super::preflight::MIN_KERNEL
-        );
+        // The newest one that no variant does without is older than the
+        // floor the docs state: the floor is what the tests run on.
+        let floor = super::super::preflight::MIN_KERNEL;
+        let needed = FEATURES.iter().rev().find(|f| f.fallback.is_none());
+        let version = |s: &str| -> (u32, u32) {
+            let (a, b) = s.split_once('.').expect("x.y");
+            (a.parse().expect("major"), b.parse().expect("minor"))
+        };
+        assert!(version(needed.expect("some").since) <= version(floor));
+        // Every newer one has its fallback.
+        assert!(FEATURES
+            .iter()
+            .filter(|f| version(f.since) > version(floor))
+            .all(|f| f.fallback.is_some()));
     }
 
     #[test]

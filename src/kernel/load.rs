@@ -142,12 +142,14 @@ pub fn load<'obj>(
         btf_custom_path: custom.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         ..Default::default()
     };
+    let variants = Variants::detect()?;
+    // Without bpf_loop, the compat build of the object (variants.rs).
+    crate::abi::use_compat(!variants.bpf_loop);
     // libbpf copies btf_custom_path while opening; `custom` outlives that.
     let mut open = EbqSkelBuilder::default()
         .open_opts(open_opts, storage)
         .map_err(|e| kernel_err("opening the embedded BPF object", e))?;
 
-    let variants = Variants::detect()?;
     let cpus = libbpf_rs::num_possible_cpus().map_err(|e| kernel_err("counting CPUs", e))?;
     let m = &config.maps;
     open.maps
@@ -161,6 +163,22 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.followed.set_max_entries(m.followed))
         .and_then(|_| open.maps.cgroup_verdicts.set_max_entries(m.cgroup_verdicts))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
+    if !variants.bpf_loop {
+        // Before 5.13 a tracing program that uses a hash map the kernel
+        // allocates into at run time (BPF_F_NO_PREALLOC) is a kernel
+        // warning, a backtrace in dmesg (a panic with panic_on_warn) at
+        // its load: check_map_prog_compatibility() in kernel/bpf/
+        // verifier.c, until 94dacdbd5d2d. Every kernel that takes the
+        // compat object (before 5.17) gets them preallocated: some MiB
+        // more for -p and container filters, no warning.
+        open.maps
+            .int_sets
+            .set_map_flags(0)
+            .and_then(|_| open.maps.comm_sets.set_map_flags(0))
+            .and_then(|_| open.maps.followed.set_map_flags(0))
+            .and_then(|_| open.maps.cgroup_verdicts.set_map_flags(0))
+            .map_err(|e| kernel_err("preallocating the filter maps", e))?;
+    }
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
     // else the run cannot answer the query.

@@ -54,6 +54,8 @@ fn err(what: &str, e: libbpf_rs::Error) -> Error {
 /// kernel's, and finds ebq's own.
 pub fn host_pids(ns_pids: &[u32]) -> Result<HostPids> {
     let mut storage = MaybeUninit::uninit();
+    // Without bpf_loop, its compat build (variants.rs).
+    crate::abi::use_compat(!super::variants::Variants::detect()?.bpf_loop);
     let mut open = PidnsSkelBuilder::default()
         .open(&mut storage)
         .map_err(|e| err("opening the helper", e))?;

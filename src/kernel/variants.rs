@@ -11,10 +11,17 @@
 //!   apart by the record's syscall number, mapped to the cookie each
 //!   attachment would have had (cfg.cookie_of_nr, filled from the plan's
 //!   probes and this architecture's syscall table, the syscalls crate), and
-//!   attaches without one.
+//!   attaches without one;
+//! - **bpf_loop** (Linux 5.17): without it, the programs come from the
+//!   compat object (bpf/ebq.bpf.c built again with EBQ_COMPAT, embedded
+//!   beside the main one: src/abi.rs), whose loops are bounded loops of
+//!   global functions (bpf/steps.bpf.h). Not a branch of one program: a
+//!   kernel before 5.17 refuses a program that names bpf_loop's callback
+//!   at all, run or not. Same steps, same bounds: the same rows.
 //!
-//! `EBQ_FORCE_FALLBACK=task_storage,cookies` takes the old kernels' ways on
-//! a kernel that has both, so the tests check their rows here.
+//! `EBQ_FORCE_FALLBACK=task_storage,cookies,bpf_loop` (or `all`) takes the
+//! old kernels' ways on a kernel that has them all, so the tests check
+//! their rows here.
 
 use std::sync::OnceLock;
 
@@ -28,16 +35,18 @@ use crate::model::probe::{Attach, Program};
 pub enum Fallback {
     TaskStorage,
     Cookies,
+    Loop,
 }
 
 impl Fallback {
-    const ALL: [Fallback; 2] = [Fallback::TaskStorage, Fallback::Cookies];
+    const ALL: [Fallback; 3] = [Fallback::TaskStorage, Fallback::Cookies, Fallback::Loop];
 
     /// What the programs do instead, for --check.
     pub fn instead(self) -> &'static str {
         match self {
             Fallback::TaskStorage => "calls in flight in an LRU hash by thread id",
             Fallback::Cookies => "shared programs tell syscalls apart by number",
+            Fallback::Loop => "the compat object: loops bounded, as global functions",
         }
     }
 
@@ -46,6 +55,7 @@ impl Fallback {
         match self {
             Fallback::TaskStorage => "task_storage",
             Fallback::Cookies => "cookies",
+            Fallback::Loop => "bpf_loop",
         }
     }
 }
@@ -69,6 +79,8 @@ pub struct Variants {
     pub task_storage: bool,
     /// Shared programs read their attach cookie (else the syscall number).
     pub cookies: bool,
+    /// The main object, whose loops are bpf_loop's (else the compat one).
+    pub bpf_loop: bool,
     /// Whether the old ways were forced (EBQ_FORCE_FALLBACK).
     pub forced: bool,
 }
@@ -76,9 +88,9 @@ pub struct Variants {
 impl Variants {
     /// This kernel's, probed once per process; EBQ_FORCE_FALLBACK on top.
     pub fn detect() -> Result<Variants> {
-        static PROBED: OnceLock<(bool, bool)> = OnceLock::new();
+        static PROBED: OnceLock<(bool, bool, bool)> = OnceLock::new();
         let forced = forced()?;
-        let &(task_storage, cookies) = PROBED.get_or_init(|| {
+        let &(task_storage, cookies, bpf_loop) = PROBED.get_or_init(|| {
             let has = |fb: Fallback| {
                 // A probe that cannot answer (None) is taken as yes: the
                 // fast way, whose load then says what is wrong.
@@ -87,11 +99,16 @@ impl Variants {
                     .filter(|f| f.fallback == Some(fb))
                     .all(|f| f.probe() != Some(false))
             };
-            (has(Fallback::TaskStorage), has(Fallback::Cookies))
+            (
+                has(Fallback::TaskStorage),
+                has(Fallback::Cookies),
+                has(Fallback::Loop),
+            )
         });
         Ok(Variants {
             task_storage: task_storage && !forced.contains(&Fallback::TaskStorage),
             cookies: cookies && !forced.contains(&Fallback::Cookies),
+            bpf_loop: bpf_loop && !forced.contains(&Fallback::Loop),
             forced: !forced.is_empty(),
         })
     }
@@ -120,12 +137,17 @@ impl Variants {
         } else {
             "shared programs by syscall number (no attach cookies)"
         };
+        let loops = if self.bpf_loop {
+            "loops by bpf_loop"
+        } else {
+            "loops bounded, in the compat object (no bpf_loop)"
+        };
         let forced = if self.forced {
             format!(" [forced by {FORCE_ENV}]")
         } else {
             String::new()
         };
-        format!("{inflight}; {cookies}{forced}")
+        format!("{inflight}; {cookies}; {loops}{forced}")
     }
 
     /// What of this applies to a table of these programs, for --check:
@@ -152,6 +174,9 @@ impl Variants {
             } else {
                 "shared programs: syscall number"
             });
+        }
+        if !self.bpf_loop {
+            ways.push("compat object (bounded loops)");
         }
         if ways.is_empty() {
             "no variant".into()
@@ -188,7 +213,7 @@ fn forced() -> Result<Vec<Fallback>> {
             Some(f) => out.push(*f),
             None => {
                 return Err(Error::Usage(format!(
-                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, all)"
+                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, bpf_loop, all)"
                 )))
             }
         }
@@ -276,12 +301,14 @@ mod tests {
         let new = Variants {
             task_storage: true,
             cookies: true,
+            bpf_loop: true,
             forced: false,
         };
         assert_eq!(new.bits(), 0);
         let old = Variants {
             task_storage: false,
             cookies: false,
+            bpf_loop: false,
             forced: false,
         };
         assert_eq!(
@@ -289,5 +316,7 @@ mod tests {
             ebq_variant::EBQ_V_INFLIGHT_HASH.0 | ebq_variant::EBQ_V_NO_COOKIES.0
         );
         assert!(old.describe().contains("no task storage"));
+        assert!(old.describe().contains("compat object (no bpf_loop)"));
+        assert!(new.describe().ends_with("loops by bpf_loop"));
     }
 }
