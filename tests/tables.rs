@@ -457,61 +457,6 @@ fn path_prefix_filter_keeps_other_opens_in_the_kernel() {
 
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
-fn module_events_report_a_failed_load_or_say_why_not() {
-    let mut cmd = common::ebq_root();
-    if std::path::Path::new("/proc/modules").exists() {
-        // Loading a real module is not something a test does to its host:
-        // finit_module on a file that is no module must fail, and be a row.
-        let ebq = Running::start(&[&format!(
-            "select action, path, exit_code from module_events where pid = {}",
-            me()
-        )]);
-        let f = std::fs::File::open("/bin/true").expect("open");
-        let empty = std::ffi::CString::default();
-        // SAFETY: finit_module(2) with a valid fd and an empty argument string.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_finit_module,
-                std::os::fd::AsRawFd::as_raw_fd(&f),
-                empty.as_ptr(),
-                0,
-            )
-        };
-        assert_eq!(r, -1);
-        let errno = -std::io::Error::last_os_error()
-            .raw_os_error()
-            .expect("errno");
-        let rows = ebq.wait_rows(1, |_| true);
-        ebq.stop();
-        let true_path = std::fs::canonicalize("/bin/true").expect("canonical");
-        assert_eq!(
-            rows,
-            [
-                json!({"action": "load", "path": true_path.to_str().expect("utf8"), "exit_code": errno})
-            ]
-        );
-    } else {
-        let out = cmd
-            .args([
-                "-o",
-                "json",
-                "-d",
-                "300ms",
-                "select action, name, exit_code, error from module_events",
-            ])
-            .output()
-            .expect("ebq runs");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        assert_eq!(
-            err.trim_end(),
-            "ebq: this kernel has no tracepoint syscalls:sys_enter_init_module, which module_events needs (it was built without module support)"
-        );
-    }
-}
-
-#[test]
-#[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn chown_link_and_truncate_rows_carry_their_values() {
     common::require_root("chown a file to another user");
     let dir = tempfile::tempdir().expect("tempdir");
