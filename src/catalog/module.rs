@@ -52,7 +52,7 @@ static MODULE_COLUMNS: &[Column] = &with_common![
     .width(6),
     Column::text(
         "name",
-        "Module name (unload: as asked, its first 55 bytes); NULL for a load refused before the kernel named the module (no module image, the name taken, a bad parameter)",
+        "Module name (an unload's as asked, 55 bytes); NULL when no module was named",
         |r| match module(r) {
             Some(m) if has(m, ebq_module_flags::EBQ_MOD_HAS_NAME) =>
                 Value::Text(text_from_cstr(&m.e.name.map(|c| c as u8))),

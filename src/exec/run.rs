@@ -697,7 +697,7 @@ pub fn run(
             }
             if next_interval.is_some_and(|t| Instant::now() >= t) {
                 if kernel_agg {
-                    p.absorb(kernel.drain_agg());
+                    p.absorb(kernel.drain_agg()?);
                 }
                 if let Some(rows) = p.take_results() {
                     let set = ResultSet {
@@ -747,7 +747,7 @@ pub fn run(
     drop(rb);
     let mut p = pipeline.into_inner();
     if kernel_agg {
-        p.absorb(kernel.drain_agg());
+        p.absorb(kernel.drain_agg()?);
     }
     let mut written = Ok(());
     if p.error.is_none() {

@@ -217,11 +217,14 @@ mod tests {
 
     #[test]
     #[ignore = "needs root: cargo test -- --include-ignored, as root"]
-    fn this_kernel_has_every_feature() {
-        // Linux 6.18, the machine's: everything is there, and asked.
+    fn as_root_every_feature_is_asked_and_none_needed_is_missing() {
+        // On every kernel the tests run on (5.10 and newer): each probe
+        // answers, and what this kernel lacks has its fallback
+        // (check.rs's tests compare the answers with the release).
         for f in FEATURES {
-            assert_eq!(f.present(), Some(true), "{}", f.name);
+            assert!(f.present().is_some(), "{}", f.name);
         }
+        assert!(missing().iter().all(|f| f.fallback.is_some()));
         assert!(require().is_ok());
     }
 }

@@ -121,6 +121,59 @@ fn missing(what: String) -> Error {
     Error::Internal(format!("{what} is missing from the BPF object"))
 }
 
+/// common_maps_for() on a skeleton's open maps: each skeleton has a
+/// struct of its own, with these names.
+macro_rules! common_maps_of {
+    ($variants:expr, $maps:expr) => {{
+        let m = &mut $maps;
+        $crate::kernel::load::common_maps_for(
+            $variants,
+            &mut m.inflight,
+            [
+                &mut m.int_sets,
+                &mut m.comm_sets,
+                &mut m.followed,
+                &mut m.cgroup_verdicts,
+            ],
+        )
+    }};
+}
+#[cfg(test)] // For kernel/selftest.rs; load() names it in place.
+pub(crate) use common_maps_of;
+
+/// The maps of bpf/common.bpf.h (every object that includes it has them)
+/// as this kernel's variants need them (variants.rs), before load:
+/// `inflight` an LRU hash by thread id without task storage, and the
+/// filter hashes preallocated on kernels that take the compat object.
+pub(super) fn common_maps_for(
+    variants: &Variants,
+    inflight: &mut libbpf_rs::OpenMapMut<'_>,
+    hashes: [&mut libbpf_rs::OpenMapMut<'_>; 4],
+) -> Result<()> {
+    if !variants.task_storage {
+        // An LRU hash by thread id: preallocated, as LRU maps must be.
+        inflight
+            .set_type(libbpf_rs::MapType::LruHash)
+            .and_then(|_| inflight.set_map_flags(0))
+            .and_then(|_| inflight.set_max_entries(variants::INFLIGHT_THREADS))
+            .map_err(|e| kernel_err("making the in-flight map a hash", e))?;
+    }
+    if !variants.bpf_loop {
+        // Before 5.13 a tracing program that uses a hash map the kernel
+        // allocates into at run time (BPF_F_NO_PREALLOC) is a kernel
+        // warning, a backtrace in dmesg (a panic with panic_on_warn) at
+        // its load: check_map_prog_compatibility() in kernel/bpf/
+        // verifier.c, until 94dacdbd5d2d. Every kernel that takes the
+        // compat object (before 5.17) gets them preallocated: some MiB
+        // more for -p and container filters, no warning.
+        for map in hashes {
+            map.set_map_flags(0)
+                .map_err(|e| kernel_err("preallocating the filter maps", e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Loads the kernel side of a query: opens the embedded object (with
 /// `btf`, a small copy of the kernel's BTF, in place of the whole of it),
 /// writes `config`'s configuration, sizes and fills its maps, loads the
@@ -163,22 +216,6 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.followed.set_max_entries(m.followed))
         .and_then(|_| open.maps.cgroup_verdicts.set_max_entries(m.cgroup_verdicts))
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
-    if !variants.bpf_loop {
-        // Before 5.13 a tracing program that uses a hash map the kernel
-        // allocates into at run time (BPF_F_NO_PREALLOC) is a kernel
-        // warning, a backtrace in dmesg (a panic with panic_on_warn) at
-        // its load: check_map_prog_compatibility() in kernel/bpf/
-        // verifier.c, until 94dacdbd5d2d. Every kernel that takes the
-        // compat object (before 5.17) gets them preallocated: some MiB
-        // more for -p and container filters, no warning.
-        open.maps
-            .int_sets
-            .set_map_flags(0)
-            .and_then(|_| open.maps.comm_sets.set_map_flags(0))
-            .and_then(|_| open.maps.followed.set_map_flags(0))
-            .and_then(|_| open.maps.cgroup_verdicts.set_map_flags(0))
-            .map_err(|e| kernel_err("preallocating the filter maps", e))?;
-    }
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
     // else the run cannot answer the query.
@@ -234,19 +271,7 @@ pub fn load<'obj>(
         .as_deref_mut()
         .ok_or_else(|| missing("the configuration section (.rodata)".into()))?
         .cfg = cfg;
-    if !variants.task_storage {
-        // An LRU hash by thread id: preallocated, as LRU maps must be.
-        open.maps
-            .inflight
-            .set_type(libbpf_rs::MapType::LruHash)
-            .and_then(|_| open.maps.inflight.set_map_flags(0))
-            .and_then(|_| {
-                open.maps
-                    .inflight
-                    .set_max_entries(variants::INFLIGHT_THREADS)
-            })
-            .map_err(|e| kernel_err("making the in-flight map a hash", e))?;
-    }
+    common_maps_of!(&variants, open.maps)?;
     // Developer aid: the verifier's own statistics per program (time,
     // instructions processed, states), from its log at level 4.
     let verifier_stats = std::env::var_os("EBQ_VERIFIER_STATS").is_some();
@@ -541,25 +566,78 @@ impl<'obj> Kernel<'obj> {
         });
     }
 
-    /// Takes every group out of the kernel's aggregation map: each key is
-    /// read and deleted in one step, so an update that comes after it makes
-    /// a new group for the next interval rather than being lost.
-    pub fn drain_agg(&self) -> Vec<(ebq_agg_key, ebq_agg_val)> {
+    /// Takes every group out of the kernel's aggregation map: each bucket
+    /// of the hash is read and emptied in one step under its lock
+    /// (BPF_MAP_LOOKUP_AND_DELETE_BATCH, Linux 5.6), so an update that
+    /// comes after it makes a new group for the next interval rather than
+    /// being lost. Not key by key: a hash map's lookup-and-delete of one
+    /// element is 5.14's (3e87f192b405), and a read then a delete would
+    /// lose what came between.
+    pub fn drain_agg(&self) -> Result<Vec<(ebq_agg_key, ebq_agg_val)>> {
+        use std::os::fd::{AsFd, AsRawFd};
+        const BATCH: usize = 1024;
         let map = &self.skel.maps.agg_map;
-        let keys: Vec<Vec<u8>> = map.keys().collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            let Ok(Some(v)) = map.lookup_and_delete(&k) else {
-                continue;
+        let (ks, vs) = (
+            std::mem::size_of::<ebq_agg_key>(),
+            std::mem::size_of::<ebq_agg_val>(),
+        );
+        let mut keys = vec![0u8; ks * BATCH];
+        let mut vals = vec![0u8; vs * BATCH];
+        // A hash map's place in its walk: a bucket number.
+        let (mut from, mut next) = (0u32, 0u32);
+        let opts = libbpf_sys::bpf_map_batch_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as libbpf_sys::size_t,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let mut first = true;
+        loop {
+            let mut count = BATCH as u32;
+            // SAFETY: the buffers hold BATCH keys and values of the map's
+            // sizes (generated from the same BTF), `count` says BATCH, the
+            // batch tokens are u32 as a hash map's are, and the map's fd
+            // lives as long as `self`.
+            let r = unsafe {
+                libbpf_sys::bpf_map_lookup_and_delete_batch(
+                    map.as_fd().as_raw_fd(),
+                    if first {
+                        std::ptr::null_mut()
+                    } else {
+                        (&raw mut from).cast()
+                    },
+                    (&raw mut next).cast(),
+                    keys.as_mut_ptr().cast(),
+                    vals.as_mut_ptr().cast(),
+                    &mut count,
+                    &opts,
+                )
             };
-            let (mut key, mut val) = (ebq_agg_key::default(), ebq_agg_val::default());
-            if plain::copy_from_bytes(&mut key, &k).is_ok()
-                && plain::copy_from_bytes(&mut val, &v).is_ok()
-            {
-                out.push((key, val));
+            let errno = if r < 0 { -r } else { 0 };
+            if errno == libc::EINTR {
+                continue;
             }
+            if errno != 0 && errno != libc::ENOENT {
+                return Err(KernelError::failed(
+                    "reading the kernel's groups",
+                    libbpf_rs::Error::from_raw_os_error(errno),
+                ));
+            }
+            let n = (count as usize).min(BATCH);
+            for (k, v) in keys.chunks_exact(ks).zip(vals.chunks_exact(vs)).take(n) {
+                let (mut key, mut val) = (ebq_agg_key::default(), ebq_agg_val::default());
+                if plain::copy_from_bytes(&mut key, k).is_ok()
+                    && plain::copy_from_bytes(&mut val, v).is_ok()
+                {
+                    out.push((key, val));
+                }
+            }
+            // ENOENT: the walk reached the map's end.
+            if errno == libc::ENOENT {
+                return Ok(out);
+            }
+            from = next;
+            first = false;
         }
-        out
     }
 
     /// The processes followed now (-c / -p): the traced tree.

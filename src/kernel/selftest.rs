@@ -109,6 +109,9 @@ fn open_only<'obj>(
     let mut open = SelftestSkelBuilder::default()
         .open(storage)
         .expect("opening bpf/selftest.bpf.c");
+    // Its maps as this kernel takes them (what ebq's own object gets).
+    let variants = super::variants::Variants::detect().expect("this kernel's variants");
+    super::load::common_maps_of!(&variants, open.maps).expect("the maps for this kernel");
     for mut prog in open.open_object_mut().progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
         prog.set_autoload(progs.contains(&name.as_str()));
