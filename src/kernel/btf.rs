@@ -439,9 +439,13 @@ mod tests {
             ..Default::default()
         };
         let mut storage = MaybeUninit::uninit();
+        // The object this kernel loads, its maps as load() makes them.
+        let variants = crate::kernel::variants::Variants::detect().expect("variants");
+        crate::abi::use_compat(!variants.bpf_loop);
         let mut open = EbqSkelBuilder::default()
             .open_opts(opts, &mut storage)
             .expect("opening the object");
+        crate::kernel::load::common_maps_of!(&variants, open.maps).expect("the maps");
         let obj = open.open_object_mut().as_libbpf_object();
         // SAFETY: the open object is alive (held by `open`).
         let r = unsafe { libbpf_rs::libbpf_sys::bpf_object__prepare(obj.as_ptr()) };

@@ -304,6 +304,11 @@ pub fn load<'obj>(
         if let Err(no_ringbuf) = preflight::check_ringbuf() {
             return no_ringbuf;
         }
+        if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
+            if let Some(why) = preflight::memlock_blocks() {
+                return Error::Kernel(KernelError::Privileges(why));
+            }
+        }
         Error::Kernel(KernelError::Refused(format!(
             "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
             log_tail(20)

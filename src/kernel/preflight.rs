@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, KernelError, Result};
 
+const CAP_SYS_RESOURCE: u32 = 24;
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_PERFMON: u32 = 38;
 const CAP_BPF: u32 = 39;
@@ -80,6 +81,35 @@ pub fn paranoid_blocks() -> Option<String> {
             "kernel.perf_event_paranoid is {level}, at which this kernel (Debian's and Ubuntu's add the level) lets only CAP_SYS_ADMIN attach tracepoints: run ebq as root, or set it to 2 (sysctl kernel.perf_event_paranoid=2) for CAP_BPF and CAP_PERFMON to do"
         )
     })
+}
+
+/// Why a map was refused with EPERM, when that is RLIMIT_MEMLOCK: before
+/// Linux 5.11 the kernel charges every BPF map to its user's locked
+/// memory (bpf_map_charge_memlock(), kernel/bpf/syscall.c, until the memcg
+/// accounting of "bpf: switch to memcg-based memory accounting"), which
+/// only CAP_SYS_RESOURCE may raise past its limit: libbpf raises it for
+/// root; with CAP_BPF and CAP_PERFMON alone, the ring buffer is already
+/// more than the 64 KiB those kernels default to.
+pub fn memlock_blocks() -> Option<String> {
+    use nix::sys::resource::{getrlimit, Resource, RLIM_INFINITY};
+    if has_cap(CAP_SYS_RESOURCE) {
+        return None;
+    }
+    let (soft, _) = getrlimit(Resource::RLIMIT_MEMLOCK).ok()?;
+    if soft == RLIM_INFINITY {
+        return None;
+    }
+    let release = super::features::release();
+    let mut v = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|x| x.parse::<u32>().unwrap_or(0));
+    if (v.next()?, v.next()?) >= (5, 11) {
+        return None;
+    }
+    Some(format!(
+        "this kernel ({release}, before Linux 5.11) charges BPF maps to RLIMIT_MEMLOCK, here {} KiB, which only CAP_SYS_RESOURCE may exceed: raise it for ebq (ulimit -l unlimited, or LimitMEMLOCK=infinity in its unit) or add CAP_SYS_RESOURCE",
+        soft / 1024
+    ))
 }
 
 /// The oldest kernel ebq runs on, said once: the oldest one ci/kernels
