@@ -195,7 +195,7 @@ static long walk_step(__u32 i, void *arg)
 }
 
 /* The steps of a walk a compat round runs (EBQ_STEPS(), common.bpf.h). */
-#define EBQ_WALK_INNER 64
+#define EBQ_WALK_INNER 32
 
 EBQ_DEFINE_STEPS(ebq_walk_steps, walk_step, EBQ_WALK_INNER,
 		 __u32 zero = 0;

@@ -181,7 +181,7 @@ static long env_array_step(__u32 i, void *arg)
 }
 
 /* Steps of the environment's loops a compat round runs (EBQ_STEPS()). */
-#define EBQ_ENV_INNER 64
+#define EBQ_ENV_INNER 128
 
 /* Their context, as a compat round rebuilds it: for either loop. */
 #define EBQ_ENV_CTX                                                        \
@@ -389,7 +389,7 @@ static long works_step(__u32 i, void *arg)
 }
 
 /* Pending works a compat round walks (EBQ_STEPS()). */
-#define EBQ_WORKS_INNER 64
+#define EBQ_WORKS_INNER 32
 
 EBQ_DEFINE_STEPS(ebq_works_steps, works_step, EBQ_WORKS_INNER,
 		 struct loop_ctx c = { .s = loop_state() };
