@@ -55,7 +55,10 @@ struct selftest_uprobe uretprobe_seen = {};
 static __always_inline void uprobe_hit(struct selftest_uprobe *seen, void *ctx, u64 value)
 {
 	__sync_fetch_and_add(&seen->hits, 1);
-	seen->cookie = bpf_get_attach_cookie(ctx);
+	/* Cut by the configuration where the kernel has no cookies (5.15),
+	 * as ebq's own programs are (src/kernel/variants.rs). */
+	if (!(CFG.variants & EBQ_V_NO_COOKIES))
+		seen->cookie = bpf_get_attach_cookie(ctx);
 	seen->pid = bpf_get_current_pid_tgid() >> 32;
 	seen->value = value;
 }
@@ -118,6 +121,7 @@ int perf_event_selftest(struct bpf_perf_event_data *ctx)
 	if (cpu < SELFTEST_CPUS)
 		__sync_fetch_and_add(&perf_samples_on[cpu], 1);
 	perf_period = ctx->sample_period;
-	perf_cookie = bpf_get_attach_cookie(ctx);
+	if (!(CFG.variants & EBQ_V_NO_COOKIES))
+		perf_cookie = bpf_get_attach_cookie(ctx);
 	return 0;
 }
