@@ -103,17 +103,20 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             line
         }
         Err(e) => {
-            // What the variants stand in for is not why it failed.
+            // The load's own error first: a missing feature may be beside
+            // the point (syscall_events on 5.10 once failed for an atomic
+            // instruction while bpf_loop was what it lacked). What the
+            // variants stand in for is never the reason.
             let lacks: Vec<String> = super::features::missing()
                 .iter()
                 .filter(|f| f.fallback.is_none())
                 .map(|f| format!("{} ({})", f.name, f.since))
                 .collect();
-            if lacks.is_empty() {
-                format!("FAILS: {}", first_line(&e.to_string()))
-            } else {
-                format!("FAILS: this kernel lacks {}", lacks.join(", "))
+            let mut line = format!("FAILS: {}", reason(&e.to_string()));
+            if !lacks.is_empty() {
+                let _ = write!(line, "; this kernel lacks {}", lacks.join(", "));
             }
+            line
         }
     };
     line
@@ -132,6 +135,25 @@ fn shown(names: &[&str]) -> String {
         let _ = write!(s, " and {} more", names.len() - SHOWN);
     }
     s
+}
+
+/// A failed load's message in one line: its first, and when libbpf's log
+/// follows, the verifier's last word in it (what it refused, before its
+/// statistics and libbpf's own lines), at most 300 characters.
+fn reason(s: &str) -> String {
+    let first = first_line(s);
+    let rest: Vec<&str> = s.lines().skip(1).collect();
+    let last = rest.iter().rev().map(|l| l.trim()).find(|l| {
+        !l.is_empty()
+            && !l.starts_with("libbpf:")
+            && !l.starts_with("--")
+            && !l.starts_with("processed ")
+            && !l.starts_with("verification time")
+    });
+    match last {
+        Some(l) => first_line(&format!("{} {l}", first.trim_end_matches(':'))),
+        None => first,
+    }
 }
 
 /// The first line of a message, and at most 300 characters of it.
@@ -229,6 +251,16 @@ mod tests {
             );
             assert_eq!(!has, line.contains("(without it: "), "{}: {line}", f.name);
         }
+    }
+
+    #[test]
+    fn a_refusal_says_the_verifiers_last_word() {
+        let msg = "the kernel refused ebq's BPF programs (Bad address); the end of libbpf's log:\n  2455: (55) if r2 != 0x3d goto pc+3\n  The sequence of 8193 jumps is too complex.\n  processed 69942 insns (limit 1000000)\n  -- END PROG LOAD LOG --\n  libbpf: prog 'exec_done': failed to load: -EFAULT";
+        assert_eq!(
+            super::reason(msg),
+            "the kernel refused ebq's BPF programs (Bad address); the end of libbpf's log The sequence of 8193 jumps is too complex."
+        );
+        assert_eq!(super::reason("no tracepoint x"), "no tracepoint x");
     }
 
     #[test]
