@@ -57,7 +57,9 @@ static __always_inline void pid_at(struct pid *pid, __u32 level, struct upid *ou
 
 static long step(__u32 i, void *arg)
 {
-	struct walk *w = arg;
+	/* The global, not `arg`: bpf_loop() hands its callback a pointer to
+	 * the stack only (ARG_PTR_TO_STACK_OR_NULL), never to a map value. */
+	struct walk *w = &walk;
 	struct task_struct *cur = w->cur;
 	struct list_head *next = BPF_CORE_READ(cur, tasks.next);
 	struct task_struct *task = (void *)next - bpf_core_field_offset(struct task_struct, tasks);
@@ -85,7 +87,7 @@ static long step(__u32 i, void *arg)
 /* Tasks a compat round walks. */
 #define EBQ_PIDNS_INNER 512
 
-EBQ_DEFINE_STEPS(pidns_steps, step, EBQ_PIDNS_INNER, void *ctx = &walk)
+EBQ_DEFINE_STEPS(pidns_steps, step, EBQ_PIDNS_INNER, void *ctx = NULL)
 
 SEC("raw_tp")
 int pidns_resolve(void *ctx)
@@ -110,6 +112,6 @@ int pidns_resolve(void *ctx)
 		if (host)
 			*host = self_tgid;
 	}
-	EBQ_STEPS(EBQ_PIDNS_TASKS_MAX, step, w, EBQ_PIDNS_INNER, pidns_steps);
+	EBQ_STEPS(EBQ_PIDNS_TASKS_MAX, step, NULL, EBQ_PIDNS_INNER, pidns_steps);
 	return 0;
 }
