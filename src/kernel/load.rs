@@ -158,14 +158,15 @@ pub(super) fn common_maps_for(
             .and_then(|_| inflight.set_max_entries(variants::INFLIGHT_THREADS))
             .map_err(|e| kernel_err("making the in-flight map a hash", e))?;
     }
-    if !variants.bpf_loop {
-        // Before 5.13 a tracing program that uses a hash map the kernel
-        // allocates into at run time (BPF_F_NO_PREALLOC) is a kernel
-        // warning, a backtrace in dmesg (a panic with panic_on_warn) at
-        // its load: check_map_prog_compatibility() in kernel/bpf/
-        // verifier.c, until 94dacdbd5d2d. Every kernel that takes the
-        // compat object (before 5.17) gets them preallocated: some MiB
-        // more for -p and container filters, no warning.
+    if !variants.bpf_loop || preflight::release_before(6, 1) {
+        // From 5.7 to 6.0 a tracing program that uses a hash map the
+        // kernel allocates into at run time (BPF_F_NO_PREALLOC) is a
+        // kernel warning, a backtrace in dmesg (a panic with
+        // panic_on_warn; a refusal on PREEMPT_RT) at its load:
+        // check_map_prog_compatibility() in kernel/bpf/verifier.c, from
+        // 94dacdbd5d2d until bpf_mem_alloc let 96da3f7d489d drop it. Those
+        // kernels, and any run that takes the compat object, get them
+        // preallocated: some MiB more for -p and container filters.
         for map in hashes {
             map.set_map_flags(0)
                 .map_err(|e| kernel_err("preallocating the filter maps", e))?;
@@ -301,13 +302,18 @@ pub fn load<'obj>(
     let skel = loaded.map_err(|e| {
         // Said plainly when that is why (probed only now: the probe makes
         // and drops a map, which every start would pay for).
-        if let Err(no_ringbuf) = preflight::check_ringbuf() {
-            return no_ringbuf;
-        }
-        if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
+        // A map refused with EPERM (not a verifier's EACCES, which reads
+        // as the same kind) where maps are charged to RLIMIT_MEMLOCK:
+        // asked first, since the ring buffer probe is charged too.
+        if e.kind() == libbpf_rs::ErrorKind::PermissionDenied
+            && log_tail(40).contains("failed to create: -EPERM")
+        {
             if let Some(why) = preflight::memlock_blocks() {
                 return Error::Kernel(KernelError::Privileges(why));
             }
+        }
+        if let Err(no_ringbuf) = preflight::check_ringbuf() {
+            return no_ringbuf;
         }
         Error::Kernel(KernelError::Refused(format!(
             "the kernel refused ebq's BPF programs ({e}); the end of libbpf's log:\n  {}",
@@ -586,6 +592,13 @@ impl<'obj> Kernel<'obj> {
             std::mem::size_of::<ebq_agg_key>(),
             std::mem::size_of::<ebq_agg_val>(),
         );
+        if map.key_size() as usize != ks || map.value_size() as usize != vs {
+            return Err(Error::Internal(format!(
+                "agg_map's entries are {} and {} bytes, its generated types {ks} and {vs}",
+                map.key_size(),
+                map.value_size()
+            )));
+        }
         let mut keys = vec![0u8; ks * BATCH];
         let mut vals = vec![0u8; vs * BATCH];
         // A hash map's place in its walk: a bucket number.

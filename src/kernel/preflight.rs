@@ -99,17 +99,28 @@ pub fn memlock_blocks() -> Option<String> {
     if soft == RLIM_INFINITY {
         return None;
     }
-    let release = super::features::release();
-    let mut v = release
-        .split(|c: char| !c.is_ascii_digit())
-        .map(|x| x.parse::<u32>().unwrap_or(0));
-    if (v.next()?, v.next()?) >= (5, 11) {
+    if !release_before(5, 11) {
         return None;
     }
+    let release = super::features::release();
     Some(format!(
         "this kernel ({release}, before Linux 5.11) charges BPF maps to RLIMIT_MEMLOCK, here {} KiB, which only CAP_SYS_RESOURCE may exceed: raise it for ebq (ulimit -l unlimited, or LimitMEMLOCK=infinity in its unit) or add CAP_SYS_RESOURCE",
         soft / 1024
     ))
+}
+
+/// Whether the running kernel's release is older than major.minor (false
+/// when it cannot be read). For what a release decides and no probe can
+/// ask: how the kernel charges and checks maps.
+pub fn release_before(major: u32, minor: u32) -> bool {
+    let release = super::features::release();
+    let mut v = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|x| x.parse::<u32>().unwrap_or(0));
+    match (v.next(), v.next()) {
+        (Some(a), Some(b)) => (a, b) < (major, minor),
+        _ => false,
+    }
 }
 
 /// The oldest kernel ebq runs on, said once: the oldest one ci/kernels
