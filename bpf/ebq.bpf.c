@@ -19,6 +19,7 @@
 #include "file.bpf.h"
 #include "module.bpf.h"
 #include "syscall.bpf.h"
+#include "dns.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

@@ -129,6 +129,11 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub buffer_size: Option<u32>,
 
+    /// dns_events: how long a query waits for its response before ebq
+    /// adds a row saying it timed out (timed_out = 1)
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
+    pub dns_timeout: Duration,
+
     /// Table output: never cut a cell, even when lines get longer than the
     /// terminal (for `less -S`)
     #[arg(short, long)]

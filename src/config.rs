@@ -73,6 +73,9 @@ impl Config {
                 stats: args.stats,
                 buffer_size: args.buffer_size,
                 started,
+                stream: crate::model::stream::StreamOptions {
+                    timeout: args.dns_timeout,
+                },
             },
             tty_width,
         }

@@ -122,18 +122,46 @@ struct bpf_perf_event_data {
 	__u64 addr;
 };
 
-/* A cgroup_skb program's context: its len is the packet's, from the IP header. */
+/* A cgroup_skb program's context: its len is the packet's, from the IP
+ * header; protocol is the frame's ethertype, in network byte order. */
 struct __sk_buff {
 	__u32 len;
+	__u32 pkt_type;
+	__u32 mark;
+	__u32 queue_mapping;
+	__u32 protocol;
+};
+
+/* The socket a sock_addr program's context points to (struct bpf_sock):
+ * src_port in host byte order. */
+struct bpf_sock {
+	__u32 bound_dev_if;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u32 mark;
+	__u32 priority;
+	__u32 src_ip4;
+	__u32 src_ip6[4];
+	__u32 src_port;
 };
 
 /* A cgroup sock_addr program's context (connect4 ...): the address in
- * network byte order. */
+ * network byte order; sk is a __bpf_md_ptr (64 bits wide on every arch). */
 struct bpf_sock_addr {
 	__u32 user_family;
 	__u32 user_ip4;
 	__u32 user_ip6[4];
 	__u32 user_port;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u32 msg_src_ip4;
+	__u32 msg_src_ip6[4];
+	union {
+		struct bpf_sock *sk;
+		__u64 :64;
+	} __attribute__((aligned(8)));
 };
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)

@@ -20,7 +20,7 @@ pub const NS_CAPTURE: (u32, &str) = (ebq_capture::EBQ_CAP_NS.0, "namespace inode
 pub const HEADER_CAPTURES: &[(u32, &str)] = &[NSPID_CAPTURE, CREDS_CAPTURE, NS_CAPTURE];
 
 const fn id(c: Column, slot: ebq_filter_col) -> Column {
-    c.slot(slot.0, 0, U32_MAX)
+    c.slot(slot.0, 0, U32_MAX).of_task()
 }
 
 fn col_time(r: &Record) -> Value {
@@ -60,6 +60,7 @@ pub const COMMON: [Column; 29] = [
         |r| Value::Int(r.hdr.ns_pid.into()),
     )
     .hidden()
+    .of_task()
     .capture(crate::abi::types::ebq_capture::EBQ_CAP_NSPID.0),
     id(
         Column::int(
@@ -103,6 +104,7 @@ pub const COMMON: [Column; 29] = [
         Value::Text(text_from_cstr(&r.hdr.comm.map(|c| c as u8)))
     })
     .filter(KernelFilter::Comm)
+    .of_task()
     .width(15),
     Column::int(
         "cgroup_id",
@@ -110,6 +112,7 @@ pub const COMMON: [Column; 29] = [
         |r| Value::Int(r.hdr.cgroup_id as i64),
     )
     .slot(ebq_filter_col::EBQ_COL_CGROUP_ID.0, 0, i64::MAX)
+    .of_task()
     .alias(&["cid"])
     .width(8),
     Column::int(
@@ -209,6 +212,7 @@ pub const COMMON: [Column; 29] = [
 /// reads one (EBQ_CAP_NS), filtered in userspace.
 const fn ns(c: Column) -> Column {
     c.hidden()
+        .of_task()
         .capture(crate::abi::types::ebq_capture::EBQ_CAP_NS.0)
         .width(10)
 }
@@ -242,6 +246,7 @@ fn text(s: Option<&str>) -> Value {
 /// that reads one (EBQ_CAP_CREDS), filtered in userspace.
 const fn cred(c: Column) -> Column {
     c.hidden()
+        .of_task()
         .capture(crate::abi::types::ebq_capture::EBQ_CAP_CREDS.0)
         .width(5)
 }

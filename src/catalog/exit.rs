@@ -94,4 +94,5 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
+    stream: None,
 };

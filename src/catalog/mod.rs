@@ -15,6 +15,7 @@
 //! "unknown column".
 
 pub mod common;
+pub mod dns;
 pub mod exit;
 pub mod file;
 pub mod module;
@@ -67,6 +68,7 @@ pub static TABLES: &[&Table] = &[
     &file::FILE_EVENTS,
     &module::MODULE_EVENTS,
     &syscall::SYSCALL_EVENTS,
+    &dns::DNS_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

@@ -169,4 +169,5 @@ pub static MODULE_EVENTS: Table = Table {
     captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, module name and path",
     action_bit: None,
+    stream: None,
 };

@@ -611,6 +611,7 @@ pub static PROCESS_EVENTS: Table = Table {
     ],
     fixed_capture: "the header, exit code, argc",
     action_bit: None,
+    stream: None,
 };
 
 #[cfg(test)]

@@ -120,4 +120,5 @@ pub static SIGNAL_EVENTS: Table = Table {
     captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, signal, target",
     action_bit: None,
+    stream: None,
 };

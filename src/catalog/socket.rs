@@ -422,6 +422,7 @@ pub static SOCKET_EVENTS: Table = Table {
     captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the header, addresses and ports",
     action_bit: None,
+    stream: None,
 };
 
 #[cfg(test)]

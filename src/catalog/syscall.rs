@@ -167,6 +167,7 @@ pub static SYSCALL_EVENTS: Table = Table {
     ],
     fixed_capture: "the header, syscall number",
     action_bit: None,
+    stream: None,
 };
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub buffer_size: Option<u32>,
     /// When ebq started: --stats reports the time to attach.
     pub started: Instant,
+    /// What a table with a stream is told (dns_events: --dns-timeout).
+    pub stream: crate::model::stream::StreamOptions,
 }
 
 /// What a run counted, for --stats.
@@ -113,6 +115,9 @@ struct Pipeline<'p> {
     /// Sets one cgroup's verdict in the kernel (None: takes it back), for
     /// a query with container filters.
     set_verdict: Option<SetVerdict<'p>>,
+    /// The table's stream, when its rows are not one per record
+    /// (model/stream.rs): it makes the rows of each record.
+    stream: Option<Box<dyn crate::model::stream::Stream>>,
 }
 
 /// Sets one cgroup's verdict in the kernel (kernel/load.rs).
@@ -184,7 +189,7 @@ impl Pipeline<'_> {
             return self.cgroup_note(data);
         }
         let table = self.plan.table();
-        let mut record =
+        let record =
             match Record::decode(data, self.boot_offset, &table.layout, self.plan.kernel.kind) {
                 Ok(r) => r,
                 Err(_) => {
@@ -193,6 +198,46 @@ impl Pipeline<'_> {
                 }
             };
         self.decoded += 1;
+        match self.stream.take() {
+            None => self.row(record),
+            Some(mut s) => {
+                let mut rows = Vec::new();
+                s.feed(record, &mut rows);
+                self.stream = Some(s);
+                for r in rows {
+                    if self.done {
+                        break;
+                    }
+                    self.row(r);
+                }
+            }
+        }
+    }
+
+    /// The rows the stream makes due by now, without a record (a DNS
+    /// query that timed out).
+    fn tick(&mut self) {
+        let Some(mut s) = self.stream.take() else {
+            return;
+        };
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+            .map_or(0, |t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64);
+        let mut rows = Vec::new();
+        s.tick(now, &mut rows);
+        self.stream = Some(s);
+        for mut r in rows {
+            if self.done {
+                break;
+            }
+            r.boot_offset = self.boot_offset;
+            self.row(r);
+        }
+    }
+
+    /// One row: its cgroup resolved, the WHERE checked, then written,
+    /// held or aggregated.
+    fn row(&mut self, mut record: Record) {
+        let table = self.plan.table();
         if let Some(c) = &mut self.cgroups {
             record.cgroup = c.row(record.hdr.cgroup_id, record.hdr.cgroup_v1);
             if self.set_verdict.is_some() {
@@ -643,6 +688,7 @@ pub fn run(
             Box::new(move |key: &ebq_cgroup_key, v: Option<u8>| k.set_cgroup_verdict(key, v))
                 as SetVerdict<'_>
         }),
+        stream: plan.table().stream.map(|make| make(&opts.stream)),
     });
     let mut builder = RingBufferBuilder::new();
     builder
@@ -674,6 +720,7 @@ pub fn run(
         // batching are read here.
         if !pipeline.borrow().done {
             let _ = rb.consume();
+            pipeline.borrow_mut().tick();
         }
         // Losses are said while they happen, at most once a second.
         if last_loss_check.elapsed() >= Duration::from_secs(1) {
@@ -746,6 +793,9 @@ pub fn run(
     let _ = rb.consume();
     drop(rb);
     let mut p = pipeline.into_inner();
+    if !p.done {
+        p.tick();
+    }
     if kernel_agg {
         p.absorb(kernel.drain_agg()?);
     }

@@ -377,6 +377,16 @@ pub fn load<'obj>(
 
 use libbpf_rs::skel::Skel as _;
 
+/// The cgroup2 mount, whose root cgroup programs attach to for every
+/// process of the machine (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
+/// hybrid host).
+pub fn cgroup2_root() -> Option<std::path::PathBuf> {
+    super::preflight::mounts()
+        .into_iter()
+        .find(|(_, fstype, _)| fstype == "cgroup2")
+        .map(|(p, _, _)| p)
+}
+
 /// Attaches `prog` where the probe spec says, with the attachment's
 /// cookie: explicitly rather than from the program's section name, since
 /// one program may serve several attach points. One link per attachment
@@ -432,7 +442,20 @@ pub(crate) fn attach(
             ))
         }
         Attach::Cgroup { path } => {
-            let dir = std::fs::File::open(path.as_ref()).map_err(libbpf_rs::Error::from)?;
+            // No path: the cgroup2 root, where every process is covered.
+            let root;
+            let path = if path.is_empty() {
+                root = cgroup2_root().ok_or_else(|| {
+                    libbpf_rs::Error::from(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no cgroup2 is mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)",
+                    ))
+                })?;
+                root.as_path()
+            } else {
+                std::path::Path::new(path.as_ref())
+            };
+            let dir = std::fs::File::open(path).map_err(libbpf_rs::Error::from)?;
             use std::os::fd::AsRawFd as _;
             // The kernel takes its own reference to the cgroup: the
             // directory's fd may close once the link exists.

@@ -31,7 +31,11 @@ pub trait Source {
 
 impl Source for Record<'_> {
     fn column(&self, table: &Table, c: usize) -> Value {
-        (table.columns[c].get)(self)
+        let col = &table.columns[c];
+        if self.anonymous && (col.task || col.cgroup) {
+            return Value::Null;
+        }
+        (col.get)(self)
     }
 }
 

@@ -18,4 +18,5 @@ pub mod probe;
 pub mod record;
 pub mod sanitize;
 pub mod schema;
+pub mod stream;
 pub mod value;

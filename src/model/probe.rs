@@ -34,8 +34,9 @@ pub enum Attach {
         pid: Option<i32>,
         ret: bool,
     },
-    /// A cgroup attach point: the cgroup2 directory; the hook (cgroup_skb
-    /// egress, connect4 ...) is the program's section.
+    /// A cgroup attach point: the cgroup2 directory (empty: the cgroup2
+    /// root, found when the run attaches); the hook (cgroup_skb egress,
+    /// connect4 ...) is the program's section.
     Cgroup { path: Cow<'static, str> },
     /// A perf event (a software or hardware counter, sampling every
     /// `period` events), on one CPU or on every one.
@@ -149,6 +150,7 @@ impl fmt::Display for Attach {
                     None => Ok(()),
                 }
             }
+            Attach::Cgroup { path } if path.is_empty() => f.write_str("cgroup (the cgroup2 root)"),
             Attach::Cgroup { path } => write!(f, "cgroup {path}"),
             Attach::PerfEvent {
                 kind,

@@ -35,6 +35,7 @@ pub const FIXED_MAX: usize = 512;
 pub const FIELDS_MAX: usize = 8;
 
 /// A table's struct in 8-aligned bytes, when it is not read in place.
+#[derive(Clone)]
 #[repr(C, align(8))]
 struct Fixed([u8; FIXED_MAX]);
 
@@ -44,13 +45,25 @@ static ZEROS: Fixed = Fixed([0; FIXED_MAX]);
 /// Where a record's struct is: in place in the ring buffer (its records
 /// are 8-aligned: BPF_RINGBUF_HDR_SZ and the record lengths are multiples
 /// of 8), or copied (a kernel aggregate's key, a misaligned buffer).
+#[derive(Clone)]
 enum Body<'a> {
     InPlace(&'a [u8]),
     Copied(Box<Fixed>),
 }
 
+/// What userspace made of a record's bytes, for a table whose rows are
+/// not one per record (a DNS message parsed from a packet: src/model/stream.rs).
+pub type Derived = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
+#[derive(Clone)]
 pub struct Record<'a> {
     pub hdr: ebq_header,
+    /// No task is known for the row (a packet of a socket whose owner
+    /// was never seen): the columns read from the task (`Column::task`)
+    /// are NULL, whatever the header holds.
+    pub anonymous: bool,
+    /// The row's share of what its table's stream made of the record.
+    pub derived: Option<Derived>,
     /// This run's number for the record (0 for a kernel aggregate's key).
     pub eid: u64,
     pub boot_offset: BootOffset,
@@ -172,6 +185,8 @@ impl<'a> Record<'a> {
         };
         Record {
             hdr,
+            anonymous: false,
+            derived: None,
             eid: 0,
             boot_offset: 0,
             body,
@@ -193,12 +208,21 @@ impl<'a> Record<'a> {
         f.0[..n].copy_from_slice(&h[..n]);
         Record {
             hdr,
+            anonymous: false,
+            derived: None,
             eid: 0,
             boot_offset: 0,
             body: Body::Copied(f),
             cgroup: None,
             fields: [&[]; FIELDS_MAX],
         }
+    }
+
+    /// This record, numbered as the run's next (a row a stream makes
+    /// without a record of its own: a query that timed out).
+    pub fn numbered(mut self) -> Self {
+        self.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
+        self
     }
 
     /// The record's struct as the table's type `T`, read in place. A

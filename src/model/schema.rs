@@ -147,6 +147,16 @@ pub struct Column {
     /// container and pod it belongs to: exec/containers.rs), not from the
     /// event: a query that reads one has its rows' cgroups resolved.
     pub cgroup: bool,
+    /// Read from the task the row is about (pid, uid, comm ...): NULL in a
+    /// row with no known task (`Record::anonymous`).
+    pub task: bool,
+    /// Its kernel filter keeps a superset of what the conjunct keeps, and
+    /// why (said by --explain): the pushdown is Inexact, never Exact.
+    pub inexact: Option<&'static str>,
+    /// Columns that need every row this column's kernel filter would
+    /// drop (a latency needs the queries a `direction = 'response'` filter
+    /// drops): a query reading one keeps this column's filter in userspace.
+    pub needs_all_for: &'static [&'static str],
 }
 
 impl Column {
@@ -182,6 +192,9 @@ impl Column {
             aliases: &[],
             refused: None,
             cgroup: false,
+            task: false,
+            inexact: None,
+            needs_all_for: &[],
         }
     }
 
@@ -254,6 +267,25 @@ impl Column {
         self
     }
 
+    /// Read from the row's task.
+    pub const fn of_task(mut self) -> Column {
+        self.task = true;
+        self
+    }
+
+    /// Its kernel filter is left to userspace for a query reading one of
+    /// `cols` (they need the rows it would drop).
+    pub const fn needs_all_for(mut self, cols: &'static [&'static str]) -> Column {
+        self.needs_all_for = cols;
+        self
+    }
+
+    /// Its kernel filter is a superset, for the reason given.
+    pub const fn inexact(mut self, why: &'static str) -> Column {
+        self.inexact = Some(why);
+        self
+    }
+
     pub const fn domain(mut self, d: Domain) -> Column {
         self.domain = Some(d);
         self
@@ -305,6 +337,10 @@ pub struct Table {
     /// When the programs serve several values of the Probe column, the bit
     /// of each value in the kernel's action mask (cfg.actions).
     pub action_bit: Option<fn(&str) -> Option<u32>>,
+    /// For a table whose rows are not one per record (DNS messages from
+    /// packets, reassembled and matched): the stream that makes them
+    /// (src/model/stream.rs). None: each record is one row.
+    pub stream: Option<fn(&super::stream::StreamOptions) -> Box<dyn super::stream::Stream>>,
 }
 
 impl std::fmt::Debug for Table {

@@ -368,6 +368,22 @@ pub static CGROUP_PROGRAMS: [Program; 2] = [
     ),
 ];
 
+/// Why conjunct `e` cannot be given to the kernel, when it reads a column
+/// whose kernel filter would drop rows another column the query reads
+/// needs (dns_events' direction, when latency pairs responses with their
+/// queries: `Column::needs_all_for`).
+fn kept_whole(table: &Table, e: &Expr, used: &[usize]) -> Option<String> {
+    let mut cols = Vec::new();
+    e.columns(&mut cols);
+    cols.iter().find_map(|&c| {
+        let col = &table.columns[c];
+        used.iter()
+            .map(|&u| table.columns[u].name)
+            .find(|u| col.needs_all_for.contains(u))
+            .map(|u| format!("{u} needs the rows a kernel filter on {} would drop", col.name))
+    })
+}
+
 /// Plans `query`; `follow` is true under -c / -p.
 pub fn plan(query: Query, follow: bool) -> Plan {
     let table = query.table;
@@ -377,18 +393,22 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         bitmap_slot: table.bitmap_slot,
         ..Default::default()
     };
+    let used = query.used_columns();
     let conjuncts: Vec<ConjunctPlan> = query
         .conjuncts
         .iter()
         .map(|c| ConjunctPlan {
             sql: c.sql.clone(),
-            pushed: pushdown::push(table, &c.expr, &mut kernel),
+            pushed: match kept_whole(table, &c.expr, &used) {
+                Some(why) => Pushed::Userspace(why),
+                None => pushdown::push(table, &c.expr, &mut kernel),
+            },
         })
         .collect();
     for f in kernel.ints.values_mut() {
         f.simplify();
     }
-    for c in query.used_columns() {
+    for &c in &used {
         kernel.capture |= table.columns[c].capture;
     }
     kernel.programs = table

@@ -66,6 +66,18 @@ fn negate(e: &Expr) -> Expr {
 }
 
 pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
+    let pushed = push_exact(table, e, k);
+    // A column whose kernel filter keeps more than it says (Column::inexact):
+    // the conjunct it is in is decided by userspace in the end.
+    let mut cols = Vec::new();
+    e.columns(&mut cols);
+    match (pushed, cols.iter().find_map(|&c| table.columns[c].inexact)) {
+        (Pushed::Exact, Some(why)) => Pushed::Inexact(why.into()),
+        (p, _) => p,
+    }
+}
+
+fn push_exact(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
     if of_cgroups_only(table, e) {
         k.cgroup_filter.push(e.clone());
         return Pushed::Inexact(
@@ -75,7 +87,7 @@ pub(super) fn push(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushe
     }
     if let Expr::Not(x) = e {
         if matches!(x.as_ref(), Expr::And(..) | Expr::Or(..) | Expr::Not(_)) {
-            return push(table, &negate(x), k);
+            return push_exact(table, &negate(x), k);
         }
     }
     // Each side of an AND narrows the kernel filter on its own.

@@ -1,0 +1,40 @@
+//! Streams: the rows of a table whose rows are not one per kernel record.
+//!
+//! dns_events gets packets from the kernel; a row is a DNS message. A UDP
+//! datagram is one message, a TCP segment is part of a length-prefixed
+//! stream (none, one or several messages), a response is matched with its
+//! query for its latency, and a query that no response answers within a
+//! timeout is a row of its own with no record behind it. So such a table
+//! names a `Stream` (Table::stream), and the run (exec/run.rs) hands it
+//! every record decoded and asks it, now and then, for the rows a clock
+//! makes due. The rows it returns are records still: the record they came
+//! from, with what the stream derived (`Record::derived`) for each.
+//! Tables without one are not touched.
+
+use std::time::Duration;
+
+use super::record::Record;
+
+/// What a stream is told at the start of a run.
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    /// How long a DNS query waits for its response before it is said to
+    /// have timed out (--dns-timeout).
+    pub timeout: Duration,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub trait Stream {
+    /// The rows record `r` makes, in order, pushed on `out`.
+    fn feed<'a>(&mut self, r: Record<'a>, out: &mut Vec<Record<'a>>);
+    /// The rows due by `now` (ns on the boot clock, as the kernel's
+    /// timestamps) that no record makes.
+    fn tick(&mut self, now: u64, out: &mut Vec<Record<'static>>);
+}
