@@ -5,6 +5,9 @@
  *   storm open PATH N      N openat()+close() of PATH
  *   storm exec N           N fork()+execve("/bin/true")+wait()
  *   storm connect N        N TCP connect()+accept()+close() on 127.0.0.1
+ *   storm udp PORT N       N 64-byte UDP datagrams sent to 127.0.0.1:PORT
+ *                          and received there (PORT 53: a DNS query each,
+ *                          for a DNS query storm)
  *   storm every USEC PROG  fork()+execve(PROG) every USEC microseconds,
  *                          until killed (start-up's marker)
  */
@@ -48,6 +51,35 @@ static int storm_connect(long n)
 	return 0;
 }
 
+/* A DNS query for storm.ebq.test, type A (RFC 1035 4.1). */
+static const unsigned char dns_query[] = {
+	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	5, 's', 't', 'o', 'r', 'm', 3, 'e', 'b', 'q', 4, 't', 'e', 's', 't', 0,
+	0x00, 0x01, 0x00, 0x01,
+};
+
+static int storm_udp(int port, long n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int r = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned char buf[64] = { 0 };
+
+	if (r < 0 || t < 0 || bind(r, (void *)&a, sizeof(a))) {
+		perror("udp bind");
+		return 1;
+	}
+	memcpy(buf, dns_query, sizeof(dns_query));
+	for (long i = 0; i < n; i++) {
+		if (sendto(t, buf, sizeof(buf), 0, (void *)&a, sizeof(a)) != sizeof(buf) ||
+		    recv(r, buf, sizeof(buf), 0) < 0) {
+			perror("udp");
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "getppid")) {
@@ -77,6 +109,8 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "udp"))
+		return storm_udp(atoi(argv[2]), atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "connect"))
 		return storm_connect(atol(argv[2]));
 	if (argc == 4 && !strcmp(argv[1], "every")) {
@@ -93,6 +127,6 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | every USEC PROG\n");
+	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | udp PORT N | every USEC PROG\n");
 	return 2;
 }

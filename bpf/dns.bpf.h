@@ -248,17 +248,21 @@ static __always_inline int dns_packet(struct __sk_buff *skb, const bool ingress)
 		e->tcp_seq = bpf_ntohl(seq);
 	}
 	e->payload_len = plen;
-	len = plen;
-	if (len > EBQ_DNS_PAYLOAD) {
-		len = EBQ_DNS_PAYLOAD;
+	if (plen > EBQ_DNS_PAYLOAD)
 		e->flags |= EBQ_DNS_CUT;
-	}
-	/* The barrier keeps the bound check on the register passed on. */
+	/*
+	 * len - 1, bounded, then + 1: the size passed is then known to be
+	 * 1 to EBQ_DNS_PAYLOAD on the register itself (5.10's verifier
+	 * refuses a size whose minimum it sees as 0: "R3 min value is outside
+	 * of the allowed memory range"). plen is at least 1 here.
+	 */
+	len = plen > EBQ_DNS_PAYLOAD ? EBQ_DNS_PAYLOAD - 1 : plen - 1;
 	barrier_var(len);
-	if (len < 1 || len > EBQ_DNS_PAYLOAD ||
-	    bpf_skb_load_bytes(skb, off, (void *)(e + 1), len)) {
+	if (len >= EBQ_DNS_PAYLOAD || bpf_skb_load_bytes(skb, off, (void *)(e + 1), len + 1)) {
 		len = 0;
 		e->flags |= EBQ_DNS_CUT;
+	} else {
+		len += 1;
 	}
 	e->copied = len;
 	bpf_ringbuf_submit(e, wake_flags());

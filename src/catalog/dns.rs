@@ -435,9 +435,11 @@ static DNS_COLUMNS: &[Column] = &with_common![
     .slot(ebq_dns_col::EBQ_DNS_COL_SERVER_PORT.0, 0, 65535)
     .inexact("the kernel keeps a packet when either of its ports passes")
     .width(5),
-    Column::int("id", "The message's id (a response carries its query's)", |r| {
-        hdr_val(r, |m| Value::Int(m.id.into()))
-    })
+    Column::int(
+        "id",
+        "The message's id (a response carries its query's)",
+        |r| { hdr_val(r, |m| Value::Int(m.id.into())) }
+    )
     .width(5),
     Column::text("opcode", "QUERY, NOTIFY, UPDATE ...", |r| hdr_val(r, |m| {
         Value::Text(opcode_name(m.opcode))
@@ -451,7 +453,9 @@ static DNS_COLUMNS: &[Column] = &with_common![
     )
     .width(30),
     Column::text("qtype", "The question's type: A, AAAA, PTR, TXT ...", |r| {
-        msg_val(r, |m| m.qtype.map_or(Value::Null, |t| Value::Text(type_name(t))))
+        msg_val(r, |m| {
+            m.qtype.map_or(Value::Null, |t| Value::Text(type_name(t)))
+        })
     })
     .domain(Domain::Fn {
         what: "a record type",
@@ -464,7 +468,9 @@ static DNS_COLUMNS: &[Column] = &with_common![
     Column::int(
         "qclass",
         "The question's class: 1 IN (mDNS's unicast bit cleared)",
-        |r| msg_val(r, |m| m.qclass.map_or(Value::Null, |c| Value::Int(c.into())))
+        |r| msg_val(r, |m| m
+            .qclass
+            .map_or(Value::Null, |c| Value::Int(c.into())))
     )
     .hidden(),
     Column::text(
@@ -499,9 +505,10 @@ static DNS_COLUMNS: &[Column] = &with_common![
         |r| hdr_val(r, |m| Value::Int(m.counts[1].into()))
     )
     .width(3),
-    Column::int("authority_count", "NSCOUNT", |r| hdr_val(r, |m| Value::Int(
-        m.counts[2].into()
-    )))
+    Column::int("authority_count", "NSCOUNT", |r| hdr_val(
+        r,
+        |m| Value::Int(m.counts[2].into())
+    ))
     .hidden(),
     Column::int("additional_count", "ARCOUNT", |r| hdr_val(r, |m| {
         Value::Int(m.counts[3].into())
@@ -513,15 +520,28 @@ static DNS_COLUMNS: &[Column] = &with_common![
         |r| flag(r, |m| m.tc)
     )
     .width(2),
-    Column::int("rd", "1 when recursion was desired (RD)", |r| flag(r, |m| m.rd)).width(2),
-    Column::int("ra", "1 when recursion is available (RA)", |r| flag(r, |m| m.ra)).width(2),
-    Column::int("aa", "1 for an authoritative answer (AA)", |r| flag(r, |m| m.aa))
-        .hidden()
-        .width(2),
+    Column::int("rd", "1 when recursion was desired (RD)", |r| flag(
+        r,
+        |m| m.rd
+    ))
+    .width(2),
+    Column::int("ra", "1 when recursion is available (RA)", |r| flag(
+        r,
+        |m| m.ra
+    ))
+    .width(2),
+    Column::int("aa", "1 for an authoritative answer (AA)", |r| flag(
+        r,
+        |m| m.aa
+    ))
+    .hidden()
+    .width(2),
     Column::int(
         "latency",
         "A response's time since its query (same socket, id and peer), ns",
-        |r| msg_val(r, |m| m.latency.map_or(Value::Null, |l| Value::Int(l as i64)))
+        |r| msg_val(r, |m| m
+            .latency
+            .map_or(Value::Null, |l| Value::Int(l as i64)))
     )
     .width(9),
     Column::int(
@@ -777,8 +797,8 @@ impl Stream for DnsStream {
             let mut msg = parse(&bytes, cut);
             if !msg.header {
                 // No QR bit: a message sent to a DNS port is taken for a query.
-                msg.response = DEFAULT_PORTS.contains(&e.src_port)
-                    && !DEFAULT_PORTS.contains(&e.dst_port);
+                msg.response =
+                    DEFAULT_PORTS.contains(&e.src_port) && !DEFAULT_PORTS.contains(&e.dst_port);
             }
             // The client sends queries and receives responses.
             let client = msg.response == ingress;
@@ -795,7 +815,7 @@ impl Stream for DnsStream {
                 break;
             }
             self.pending_order.pop_front();
-            if !self.pending.get(&k).is_some_and(|p| p.at == at) {
+            if self.pending.get(&k).is_none_or(|p| p.at != at) {
                 continue;
             }
             let Some(p) = self.pending.remove(&k) else {
@@ -900,10 +920,7 @@ mod tests {
     #[test]
     fn names_are_escaped_as_dig_writes_them() {
         let labels: [&[u8]; 3] = [b"a.b", b"c\\d\x07\xff", b"ok"];
-        assert_eq!(
-            name_text(labels.into_iter()),
-            "a\\.b.c\\\\d\\007\\255.ok"
-        );
+        assert_eq!(name_text(labels.into_iter()), "a\\.b.c\\\\d\\007\\255.ok");
         assert_eq!(name_text(std::iter::empty()), ".");
         assert_eq!(type_number("aaaa"), Some(28));
         assert_eq!(type_number("TYPE99"), Some(99));

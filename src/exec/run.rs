@@ -220,8 +220,9 @@ impl Pipeline<'_> {
         let Some(mut s) = self.stream.take() else {
             return;
         };
-        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
-            .map_or(0, |t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64);
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map_or(0, |t| {
+            t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+        });
         let mut rows = Vec::new();
         s.tick(now, &mut rows);
         self.stream = Some(s);

@@ -340,7 +340,7 @@ pub struct Table {
     /// For a table whose rows are not one per record (DNS messages from
     /// packets, reassembled and matched): the stream that makes them
     /// (src/model/stream.rs). None: each record is one row.
-    pub stream: Option<fn(&super::stream::StreamOptions) -> Box<dyn super::stream::Stream>>,
+    pub stream: Option<super::stream::MakeStream>,
 }
 
 impl std::fmt::Debug for Table {

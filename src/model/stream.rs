@@ -31,6 +31,9 @@ impl Default for StreamOptions {
     }
 }
 
+/// How a table makes its stream for a run.
+pub type MakeStream = fn(&StreamOptions) -> Box<dyn Stream>;
+
 pub trait Stream {
     /// The rows record `r` makes, in order, pushed on `out`.
     fn feed<'a>(&mut self, r: Record<'a>, out: &mut Vec<Record<'a>>);

@@ -380,7 +380,12 @@ fn kept_whole(table: &Table, e: &Expr, used: &[usize]) -> Option<String> {
         used.iter()
             .map(|&u| table.columns[u].name)
             .find(|u| col.needs_all_for.contains(u))
-            .map(|u| format!("{u} needs the rows a kernel filter on {} would drop", col.name))
+            .map(|u| {
+                format!(
+                    "{u} needs the rows a kernel filter on {} would drop",
+                    col.name
+                )
+            })
     })
 }
 
