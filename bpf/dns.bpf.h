@@ -56,12 +56,27 @@ struct {
 	__type(value, struct dns_owner);
 } dns_owner_scratch SEC(".maps");
 
-/* A port of the server_port set: the query's filter, else the defaults. */
+/*
+ * A port of the server_port set. A filter that names ports (= or IN, or
+ * a range narrower than EBQ_DNS_NAMED_SPAN) replaces the default ports;
+ * any other comparison (server_port != 53, > 1000) filters within them,
+ * so it never turns every packet of the machine into a DNS candidate.
+ * src/catalog/dns.rs says the same to --list and --explain.
+ */
 static __always_inline bool dns_port(__u16 port)
 {
-	if (CFG.int_mode[EBQ_DNS_COL_SERVER_PORT])
-		return int_ok(EBQ_DNS_COL_SERVER_PORT, port);
-	return port == EBQ_DNS_PORT || port == EBQ_MDNS_PORT || port == EBQ_LLMNR_PORT;
+	__u8 mode = CFG.int_mode[EBQ_DNS_COL_SERVER_PORT];
+	bool named;
+
+	if (!mode)
+		return port == EBQ_DNS_PORT || port == EBQ_MDNS_PORT || port == EBQ_LLMNR_PORT;
+	named = (mode & EBQ_F_IN) ||
+		((mode & EBQ_F_RANGE) &&
+		 CFG.range[EBQ_DNS_COL_SERVER_PORT].hi - CFG.range[EBQ_DNS_COL_SERVER_PORT].lo <
+			 EBQ_DNS_NAMED_SPAN);
+	if (!named && port != EBQ_DNS_PORT && port != EBQ_MDNS_PORT && port != EBQ_LLMNR_PORT)
+		return false;
+	return int_ok(EBQ_DNS_COL_SERVER_PORT, port);
 }
 
 /*
@@ -133,14 +148,18 @@ int dns_recvmsg6(struct bpf_sock_addr *ctx)
 	return dns_note_owner(ctx);
 }
 
-/* A header filter is on: a row with no known task cannot pass it (its
- * task columns are NULL, and NULL passes no comparison). */
+/*
+ * A header filter is on: a row with no known task cannot pass it (its
+ * task columns are NULL, and NULL passes no comparison the kernel makes).
+ * The container filters are not among them: `container_id IS NULL` keeps
+ * a row with no task, so such rows go up and userspace decides.
+ */
 static __always_inline bool task_filtered(void)
 {
 	for (int c = EBQ_COL_PID; c <= EBQ_COL_CGROUP_ID; c++)
 		if (CFG.int_mode[c])
 			return true;
-	return CFG.comm_mode || CFG.cgroup_filter || CFG.follow;
+	return CFG.comm_mode || CFG.follow;
 }
 
 /*
@@ -155,18 +174,32 @@ static __always_inline int dns_packet(struct __sk_buff *skb, const bool ingress)
 	__u16 ports[2];
 	__u8 proto, b;
 	__u64 cookie, len;
-	__u32 sent = EBQ_STAT_SENT_DNS + (ingress ? 2 : 1);
+	__u32 sent = CFG.side_feed ? EBQ_STAT_DNS_ANSWERS : EBQ_STAT_SENT_DNS + (ingress ? 2 : 1);
 	bool v6;
+
+	/*
+	 * The headers read in place when the linear part holds them (a
+	 * locally built packet, a received one after GRO: nearly always),
+	 * else with the helper; the port check is then a few loads.
+	 */
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 
 	if (proto_eth == bpf_htons(EBQ_ETH_P_IP)) {
 		v6 = false;
-		if (bpf_skb_load_bytes(skb, 0, &b, 1) || bpf_skb_load_bytes(skb, 9, &proto, 1))
+		if (data + 20 <= end) {
+			b = *(__u8 *)data;
+			proto = *(__u8 *)(data + 9);
+		} else if (bpf_skb_load_bytes(skb, 0, &b, 1) ||
+			   bpf_skb_load_bytes(skb, 9, &proto, 1)) {
 			return 1;
+		}
 		l4 = (b & 0xf) * 4;
 	} else if (proto_eth == bpf_htons(EBQ_ETH_P_IPV6)) {
 		/* A next header other than TCP or UDP (an extension) is left. */
 		v6 = true;
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1))
+		if (data + 40 <= end)
+			proto = *(__u8 *)(data + 6);
+		else if (bpf_skb_load_bytes(skb, 6, &proto, 1))
 			return 1;
 		l4 = 40;
 	} else {
@@ -174,7 +207,11 @@ static __always_inline int dns_packet(struct __sk_buff *skb, const bool ingress)
 	}
 	if (proto != EBQ_IPPROTO_UDP && proto != EBQ_IPPROTO_TCP)
 		return 1;
-	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
+	/* l4 is at most 60: the bound the verifier sees is the mask's. */
+	l4 &= 0x3f;
+	if (data + l4 + sizeof(ports) <= end)
+		__builtin_memcpy(ports, data + l4, sizeof(ports));
+	else if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)))
 		return 1;
 	if (!dns_port(bpf_ntohs(ports[0])) && !dns_port(bpf_ntohs(ports[1])))
 		return 1;
@@ -189,25 +226,44 @@ static __always_inline int dns_packet(struct __sk_buff *skb, const bool ingress)
 	if (off >= skb->len)
 		return 1; /* no payload: a SYN, an ACK */
 	plen = skb->len - off;
-	cookie = bpf_get_socket_cookie(skb);
-	o = bpf_map_lookup_elem(&dns_owners, &cookie);
-	if (o ? !header_ok(&o->h) : task_filtered()) {
-		filtered();
-		return 1;
-	}
-	if (o && o->h.pid == CFG.self_tgid)
-		return 1;
-	/* The QR bit, for a query that asked for one direction: a UDP
-	 * payload starts with the header (a TCP one, only the first segment
-	 * of a message: TCP is left to userspace). */
-	if (CFG.int_mode[EBQ_DNS_COL_QR] && proto == EBQ_IPPROTO_UDP) {
+	/*
+	 * A UDP payload starts with the DNS header (a TCP one only at a
+	 * message's first segment: TCP is left to userspace). Its QR bit says
+	 * which end is the server (a query goes to it, a response comes from
+	 * it), whose port alone must be in the set: exact for UDP. A
+	 * direction filter drops queries only: a response is kept, since its
+	 * query may be wanted (and, kept, it never makes a false timeout).
+	 * Feeding another table, only responses are wanted.
+	 */
+	if (proto == EBQ_IPPROTO_UDP && plen >= 3) {
 		__u8 flags = 0;
+		bool qr;
 
-		if (!bpf_skb_load_bytes(skb, off + 2, &flags, 1) &&
-		    !int_ok(EBQ_DNS_COL_QR, flags >> 7)) {
+		if (bpf_skb_load_bytes(skb, off + 2, &flags, 1))
+			return 1;
+		qr = flags >> 7;
+		if (!dns_port(bpf_ntohs(qr ? ports[0] : ports[1])))
+			return 1;
+		if (CFG.side_feed && !qr)
+			return 1;
+		if (CFG.int_mode[EBQ_DNS_COL_QR] && !qr && !CFG.side_feed &&
+		    !int_ok(EBQ_DNS_COL_QR, 0)) {
 			filtered();
 			return 1;
 		}
+	}
+	cookie = bpf_get_socket_cookie(skb);
+	if (CFG.side_feed) {
+		/* Answers for another table: no owner, none of its filters. */
+		o = NULL;
+	} else {
+		o = bpf_map_lookup_elem(&dns_owners, &cookie);
+		if (o ? !header_ok(&o->h) : task_filtered()) {
+			filtered();
+			return 1;
+		}
+		if (o && o->h.pid == CFG.self_tgid)
+			return 1;
 	}
 	e = reserve_event(sizeof(*e) + EBQ_DNS_PAYLOAD, sent);
 	if (!e)
@@ -219,7 +275,7 @@ static __always_inline int dns_packet(struct __sk_buff *skb, const bool ingress)
 	} else {
 		__builtin_memset(&e->h, 0, sizeof(e->h));
 		e->h.ktime_ns = bpf_ktime_get_boot_ns();
-		e->h.kind = CFG.kind;
+		e->h.kind = CFG.side_feed ? EBQ_KIND_DNS_ANSWER : CFG.kind;
 		e->flags = 0;
 	}
 	e->cookie = cookie;
@@ -287,5 +343,6 @@ struct ebq_dns_event _ebq_dns_event = {};
 enum ebq_dns_flags _ebq_dns_flags = EBQ_DNS_OWNED;
 enum ebq_dns_col _ebq_dns_col = EBQ_DNS_COL_SERVER_PORT;
 enum ebq_dns_stat _ebq_dns_stat = EBQ_STAT_SENT_DNS;
+enum ebq_dns_kind _ebq_dns_kind = EBQ_KIND_DNS_ANSWER;
 
 #endif /* __EBQ_DNS_BPF_H__ */

@@ -17,6 +17,9 @@
  * EBQ_DNS_CUT: its answers are parsed as far as they arrived).
  */
 #define EBQ_DNS_PAYLOAD 1536
+/* A server_port range narrower than this names its ports (bpf/dns.bpf.h,
+ * dns_port()): they replace the default ones. */
+#define EBQ_DNS_NAMED_SPAN 1024
 /* Sockets whose owner is remembered at once (an LRU: the oldest go). */
 #define EBQ_DNS_OWNERS 16384
 
@@ -49,9 +52,22 @@ struct ebq_dns_event {
 	__u8 dst_addr[16];
 };
 
+/*
+ * The kind a DNS packet's header carries when the programs feed another
+ * table (cfg.side_feed: socket_events' remote_name learns from the
+ * answers): received packets only, with no owner, whatever that table's
+ * filters say. Far from any table's number (src/catalog/mod.rs, kind()).
+ */
+enum ebq_dns_kind {
+	EBQ_KIND_DNS_ANSWER = 0xd5d5,
+};
+
 enum ebq_dns_stat {
 	EBQ_STAT_SENT_DNS = EBQ_STAT_TABLE, /* + 1 egress, + 2 ingress */
 	EBQ_STAT_DNS_OWNERS = EBQ_STAT_TABLE + 3, /* sockets whose owner was noted */
+	/* Answers fed to another table (cfg.side_feed): above the counters
+	 * of any table's own (EBQ_STAT_TABLE + its actions). */
+	EBQ_STAT_DNS_ANSWERS = EBQ_STAT_TABLE + 40,
 };
 
 /* Its own filter columns. */
@@ -60,7 +76,7 @@ enum ebq_dns_col {
 	EBQ_DNS_COL_QR, /* the header's QR bit: 0 query, 1 response */
 };
 _Static_assert(EBQ_DNS_COL_QR < EBQ_FILTER_COLS, "dns_events' slots fit the configuration");
-_Static_assert(EBQ_STAT_DNS_OWNERS + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
+_Static_assert(EBQ_STAT_DNS_ANSWERS + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX,
 	       "its counters fit the stats map");
 
 #endif /* __EBQ_DNS_H__ */

@@ -347,7 +347,10 @@ struct ebq_filter_config {
 	/* enum ebq_variant: how this kernel's programs do what an older
 	 * kernel lacks (chosen at load, src/kernel/variants.rs) */
 	__u8 variants;
-	__u8 _pad0[2];
+	/* A side feed's programs serve the table (dns_events' answers, for
+	 * socket_events' remote_name: bpf/dns.h, EBQ_KIND_DNS_ANSWER). */
+	__u8 side_feed;
+	__u8 _pad0[1];
 	/* comm = 'x' (EBQ_F_ONE): the comm, NUL-padded, as two words */
 	__u64 comm_one[2];
 	/* Each integer column's range (int_mode EBQ_F_RANGE). */

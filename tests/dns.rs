@@ -142,6 +142,7 @@ fn answer(q: &[u8], tcp: bool) -> Option<Vec<u8>> {
 fn test_server() -> Netns {
     Netns::new(|ready| {
         let udp = UdpSocket::bind("127.0.0.1:53").expect("bind udp 53");
+        let udp6 = UdpSocket::bind("[::1]:53").expect("bind udp [::1]:53");
         let tcp = TcpListener::bind("127.0.0.1:53").expect("bind tcp 53");
         std::thread::spawn(move || {
             for s in tcp.incoming() {
@@ -168,23 +169,30 @@ fn test_server() -> Netns {
                 });
             }
         });
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 2048];
-            while let Ok((n, from)) = udp.recv_from(&mut buf) {
-                if let Some(a) = answer(&buf[..n], false) {
-                    let _ = udp.send_to(&a, from);
+        for udp in [udp, udp6] {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                while let Ok((n, from)) = udp.recv_from(&mut buf) {
+                    if let Some(a) = answer(&buf[..n], false) {
+                        let _ = udp.send_to(&a, from);
+                    }
                 }
-            }
-        });
+            });
+        }
         ready();
     })
 }
 
 /// dig's answer and its pid (nsenter execs it: one process).
 fn dig_pid(ns: &Netns, args: &[&str]) -> (String, u32) {
+    let server = if args.contains(&"-6") {
+        "@::1"
+    } else {
+        "@127.0.0.1"
+    };
     let child = ns
         .cmd("dig")
-        .args(["@127.0.0.1", "+tries=1", "+time=2"])
+        .args([server, "+tries=1", "+time=2"])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -318,11 +326,12 @@ fn dig_over_udp_and_tcp_nxdomain_and_a_truncated_answer() {
     let ebq = Running::start(&[&format!(
         "select {COLS} from dns_events where name like '%{m}.ebq.test' and side = 'client'"
     )]);
-    let (nx, cname, big, tcp) = (
+    let (nx, cname, big, tcp, six) = (
         format!("nx-{m}.ebq.test"),
         format!("cname-{m}.ebq.test"),
         format!("big-{m}.ebq.test"),
         format!("a-{m}.ebq.test"),
+        format!("a-6{m}.ebq.test"),
     );
     let t0 = Instant::now();
     let mut pids = std::collections::HashMap::new();
@@ -332,6 +341,8 @@ fn dig_over_udp_and_tcp_nxdomain_and_a_truncated_answer() {
         // dig retries over TCP
         (vec![big.as_str()], "198.18.0.39"),
         (vec!["+tcp", tcp.as_str()], "192.0.2.2"),
+        // Over IPv6, to ::1.
+        (vec!["-6", six.as_str()], "192.0.2.2"),
     ] {
         let (out, pid) = dig_pid(&ns, &args);
         assert!(out.contains(want), "{args:?}: {out}");
@@ -394,6 +405,18 @@ fn dig_over_udp_and_tcp_nxdomain_and_a_truncated_answer() {
     latency_ok(t, wall);
     let tq = one(&tr, |r| r["direction"] == "query", "+tcp query");
     assert_eq!(tq["local_port"], t["local_port"], "one connection");
+    let sr = rows_named(&rows, &six);
+    assert_eq!(sr.len(), 2, "{sr:#?}");
+    for r in &sr {
+        assert_eq!(
+            (&r["server_address"], &r["local_address"], &r["protocol"]),
+            (&"::1".into(), &"::1".into(), &"udp".into()),
+            "{r}"
+        );
+    }
+    let s6 = one(&sr, |r| r["direction"] == "response", "IPv6 response");
+    assert_eq!(s6["answers"], r#"["192.0.2.1","192.0.2.2"]"#);
+    latency_ok(s6, wall);
 }
 
 /// A thread of this process in `ns`, named `comm`, running `f`.
@@ -540,6 +563,21 @@ fn a_udp_flood_on_another_port_sends_nothing_up() {
     assert!(done.rows.is_empty(), "{:?}", done.rows);
     assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
     assert_eq!(done.stat("lost"), 0);
+    // A comparison that names no ports filters within the default ones:
+    // a flood on a port it admits (60001 > 60000) is not DNS either.
+    let ebq = Running::start(&["select name from dns_events where server_port > 60000"]);
+    in_ns(&ns, "ebqdnsflood", || {
+        let rx = UdpSocket::bind("127.0.0.1:60001").expect("bind");
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let payload = query_bytes(1, "flood.ebq.test");
+        for _ in 0..20000 {
+            let _ = tx.send_to(&payload, "127.0.0.1:60001");
+        }
+        drop(rx);
+    });
+    let done = ebq.stop();
+    assert!(done.rows.is_empty(), "{:?}", done.rows);
+    assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
 }
 
 #[test]
@@ -606,4 +644,170 @@ fn dnsmasq_answers_and_both_ends_are_seen() {
         (&"dnsmasq".into(), &53.into(), &53.into())
     );
     assert_eq!(s["pid"], u64::from(dnsmasq.id()));
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_connect_to_an_answered_address_carries_the_name() {
+    common::require_bpf();
+    let m = common::marker("r");
+    let ns = test_server();
+    // The answer's address, on lo in the namespace, with a listener.
+    let st = ns
+        .cmd("ip")
+        .args(["addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .status()
+        .expect("ip addr");
+    assert!(st.success());
+    let ebq = Running::start(&[&format!(
+        "select pid, comm, remote_address, remote_port, remote_name, status from socket_events where action = 'connect' and pid = {} and remote_port in (8053, 8054)",
+        std::process::id()
+    )]);
+    let name = format!("a-{m}.ebq.test");
+    let q = query_bytes(0x4444, &name);
+    in_ns(&ns, "ebqdnsname", move || {
+        let l = TcpListener::bind("192.0.2.1:8053").expect("listen");
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.send_to(&q, "127.0.0.1:53").expect("sendto");
+        let mut buf = [0u8; 1500];
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        s.recv_from(&mut buf).expect("an answer");
+        std::net::TcpStream::connect("192.0.2.1:8053").expect("connect");
+        drop(l);
+        // No answer named this one: refused, and no name.
+        let _ = std::net::TcpStream::connect("127.0.0.1:8054");
+    });
+    let rows = ebq.wait_rows(2, |_| true);
+    let done = ebq.stop();
+    assert!(rows.len() >= 2, "{:?}", done.stderr);
+    let named = one(&done.rows, |r| r["remote_port"] == 8053, "the connect");
+    assert_eq!(
+        (
+            &named["remote_address"],
+            &named["remote_name"],
+            &named["comm"]
+        ),
+        (
+            &"192.0.2.1".into(),
+            &name.as_str().into(),
+            &"ebqdnsname".into()
+        )
+    );
+    let other = one(
+        &done.rows,
+        |r| r["remote_port"] == 8054,
+        "the other connect",
+    );
+    assert_eq!(
+        (&other["remote_name"], &other["status"]),
+        (&Value::Null, &"failed".into())
+    );
+    assert!(
+        done.stderr.iter().any(|l| l.contains("dns_answers")),
+        "the DNS programs are attached for it: {:?}",
+        done.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_socket_whose_owner_was_not_seen_has_null_task_columns() {
+    common::require_bpf();
+    let m = common::marker("o");
+    // A fresh server: its socket has not received yet, so its owner is
+    // known only from its first send (sendmsg4), after the first query.
+    let ns = test_server();
+    let name = format!("a-{m}.ebq.test");
+    let ebq = Running::start(&[&format!(
+        "select pid, comm, uid, side, direction, container_id from dns_events where name = '{name}' and side = 'server' and container_id is null"
+    )]);
+    let q = query_bytes(0x5555, &name);
+    in_ns(&ns, "ebqdnsowner", move || {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.send_to(&q, "127.0.0.1:53").expect("sendto");
+        let mut buf = [0u8; 1500];
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        s.recv_from(&mut buf).expect("an answer");
+    });
+    ebq.wait_rows(2, |_| true);
+    let done = ebq.stop();
+    let rows = done.rows;
+    let q = one(
+        &rows,
+        |r| r["direction"] == "query",
+        "the query the server got",
+    );
+    assert_eq!(
+        (&q["pid"], &q["comm"], &q["uid"]),
+        (&Value::Null, &Value::Null, &Value::Null),
+        "{q}"
+    );
+    let r = one(
+        &rows,
+        |r| r["direction"] == "response",
+        "the server's response",
+    );
+    assert_eq!(
+        r["pid"],
+        u64::from(std::process::id()),
+        "known from its sendmsg: {r}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_direction_filter_keeps_the_responses_that_answer_its_queries() {
+    common::require_bpf();
+    let m = common::marker("q");
+    let ns = test_server();
+    let name = format!("a-{m}.ebq.test");
+    let ebq = Running::start(&[
+        "--dns-timeout",
+        "1s",
+        &format!("select name, direction, timed_out from dns_events where direction = 'query' and name = '{name}'"),
+    ]);
+    let q = query_bytes(0x6666, &name);
+    in_ns(&ns, "ebqdnsdir", move || {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.send_to(&q, "127.0.0.1:53").expect("sendto");
+        let mut buf = [0u8; 1500];
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        s.recv_from(&mut buf).expect("an answer");
+    });
+    // Past the timeout: an answered query must not come back as timed out.
+    std::thread::sleep(Duration::from_millis(2000));
+    let done = ebq.stop();
+    let rows = done.rows;
+    // The client's query, and the server's view of it.
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["direction"] == "query" && r["timed_out"] == 0),
+        "{rows:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn without_cgroup2_it_says_so_in_one_line() {
+    common::require_root("unmount cgroup2 in a mount namespace of its own");
+    let root = common::cgroup2();
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(format!(
+            "umount -l {} && exec {} -d 1s 'select name from dns_events'",
+            root.display(),
+            common::bin()
+        ))
+        .output()
+        .expect("unshare");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        err,
+        "ebq: dns_events needs cgroup2: dns_connect4 attaches at its root, and none is mounted (mount -t cgroup2 none /sys/fs/cgroup)\n"
+    );
 }

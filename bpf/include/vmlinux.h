@@ -123,13 +123,26 @@ struct bpf_perf_event_data {
 };
 
 /* A cgroup_skb program's context: its len is the packet's, from the IP
- * header; protocol is the frame's ethertype, in network byte order. */
+ * header; protocol is the frame's ethertype, in network byte order; data
+ * to data_end, the linear part of the packet, read in place. */
 struct __sk_buff {
 	__u32 len;
 	__u32 pkt_type;
 	__u32 mark;
 	__u32 queue_mapping;
 	__u32 protocol;
+	__u32 vlan_present;
+	__u32 vlan_tci;
+	__u32 vlan_proto;
+	__u32 priority;
+	__u32 ingress_ifindex;
+	__u32 ifindex;
+	__u32 tc_index;
+	__u32 cb[5];
+	__u32 hash;
+	__u32 tc_classid;
+	__u32 data;
+	__u32 data_end;
 };
 
 /* The socket a sock_addr program's context points to (struct bpf_sock):

@@ -21,10 +21,10 @@ use std::sync::Arc;
 
 use super::common::with_common;
 use super::{Column, Domain, KernelFilter, Program, Table};
-use crate::abi::types::{ebq_dns_col, ebq_dns_event, ebq_dns_flags, ebq_dns_stat};
+use crate::abi::types::{ebq_dns_col, ebq_dns_event, ebq_dns_flags, ebq_dns_kind, ebq_dns_stat};
 use crate::model::probe::Attach;
 use crate::model::record::{Layout, Record, FIELDS_MAX};
-use crate::model::stream::{Stream, StreamOptions};
+use crate::model::stream::{Feed, SideFeed, Stream, StreamOptions};
 use crate::model::value::{text_from_bytes, Value};
 
 crate::plain_abi!(ebq_dns_event);
@@ -43,7 +43,7 @@ pub const DEFAULT_PORTS: [u16; 3] = [53, 5353, 5355];
 /// The longest TCP stream buffered, a message and its length prefix.
 const TCP_MAX: usize = 65535 + 2;
 /// Streams and unanswered queries remembered at once: the oldest go first.
-const STREAMS_MAX: usize = 4096;
+const STREAMS_MAX: usize = 1024;
 const PENDING_MAX: usize = 65536;
 
 fn has(e: &ebq_dns_event, f: ebq_dns_flags) -> bool {
@@ -69,6 +69,8 @@ pub struct Message {
     pub qtype: Option<u16>,
     pub qclass: Option<u16>,
     pub answers: Vec<String>,
+    /// The addresses among the answers, with their TTLs (remote_name).
+    pub addrs: Vec<(std::net::IpAddr, u32)>,
     /// The message was longer than what the kernel copied.
     pub cut: bool,
     pub size: usize,
@@ -257,6 +259,15 @@ fn fill_from(p: &simple_dns::Packet, m: &mut Message) {
         m.qclass = Some(u16::from(q.qclass));
     }
     m.answers = p.answers.iter().map(rdata_text).collect();
+    m.addrs = p
+        .answers
+        .iter()
+        .filter_map(|rr| match &rr.rdata {
+            simple_dns::rdata::RData::A(a) => Some((Ipv4Addr::from(a.address).into(), rr.ttl)),
+            simple_dns::rdata::RData::AAAA(a) => Some((Ipv6Addr::from(a.address).into(), rr.ttl)),
+            _ => None,
+        })
+        .collect();
     // RFC 6891's extended codes: simple-dns names only BADVERS of them.
     if p.rcode() == simple_dns::RCODE::BADVERS {
         m.rcode = 16;
@@ -288,12 +299,15 @@ pub fn parse(b: &[u8], cut: bool) -> Message {
             // end cut off, still leaves what came before).
             let [qd, an, _, _] = m.counts;
             let qd = qd.min(1);
-            let tries = (0..=an.min(64)).rev().map(|a| [qd, a, 0, 0]);
-            for counts in tries {
-                let v = with_counts(b, counts);
-                if let Ok(p) = simple_dns::Packet::parse(&v) {
-                    fill_from(&p, &mut m);
-                    break;
+            // The question first: when even it does not parse, nothing
+            // after it will (and a hostile message costs one more try).
+            if let Ok(p) = simple_dns::Packet::parse(&with_counts(b, [qd, 0, 0, 0])) {
+                fill_from(&p, &mut m);
+                for a in (1..=an.min(64)).rev() {
+                    if let Ok(p) = simple_dns::Packet::parse(&with_counts(b, [qd, a, 0, 0])) {
+                        fill_from(&p, &mut m);
+                        break;
+                    }
                 }
             }
         }
@@ -386,7 +400,7 @@ static DNS_COLUMNS: &[Column] = &with_common![
         slot: ebq_dns_col::EBQ_DNS_COL_QR.0,
         to_int: direction_number,
     })
-    .inexact("the kernel reads the QR bit of UDP messages; TCP's are left to userspace")
+    .inexact("the kernel drops UDP queries only; responses and TCP are left to userspace")
     .needs_all_for(&["latency", "timed_out"])
     .domain(Domain::List("a direction", &["query", "response"]))
     .width(8),
@@ -429,11 +443,11 @@ static DNS_COLUMNS: &[Column] = &with_common![
     .width(15),
     Column::int(
         "server_port",
-        "The server's port; WHERE on it replaces the default 53, 5353, 5355",
+        "The server's port; WHERE = or IN on it replaces the default 53, 5353, 5355",
         |r| end(r, 2, true)
     )
     .slot(ebq_dns_col::EBQ_DNS_COL_SERVER_PORT.0, 0, 65535)
-    .inexact("the kernel keeps a packet when either of its ports passes")
+    .inexact("exact for UDP; a TCP segment is kept when either of its ports passes")
     .width(5),
     Column::int(
         "id",
@@ -601,6 +615,16 @@ static DNS_PROGRAMS: &[Program] = &[
     ),
 ];
 
+/// dns_ingress, feeding remote_name: its counter is not one of the
+/// table's own (EBQ_STAT_DNS_ANSWERS, far above any table's).
+static ANSWER_PROGRAMS: &[Program] = &[Program::at(
+    "dns_answers",
+    ROOT,
+    &[],
+    Some(ebq_dns_stat::EBQ_STAT_DNS_ANSWERS.0),
+)
+.runs("dns_ingress", 0)];
+
 pub static DNS_EVENTS: Table = Table {
     name: "dns_events",
     layout: LAYOUT,
@@ -617,15 +641,108 @@ pub static DNS_EVENTS: Table = Table {
     stream: Some(DnsStream::boxed),
 };
 
+/// How long a name is remembered for an address at least, whatever the
+/// answer's TTL (a client may connect after a TTL of 0 ran out).
+const NAME_KEEP_NS: u64 = 60_000_000_000;
+/// Addresses remembered at once: the oldest go first.
+const NAMES_MAX: usize = 65536;
+
+/// socket_events' remote_name: the name whose DNS answer returned the
+/// address a socket connects to, learnt from the answers this host
+/// receives while the query runs.
+pub static REMOTE_NAMES: SideFeed = SideFeed {
+    kind: ebq_dns_kind::EBQ_KIND_DNS_ANSWER.0,
+    programs: ANSWER_PROGRAMS,
+    what: "remote_name: the DNS answers this host receives",
+    key: "remote_address",
+    make: |opts| Box::new(Names::new(opts)),
+};
+
+/// The name each address was last the answer for.
+pub struct RemoteName(pub String);
+
+/// A row's remote_name, as its feed found it.
+pub fn remote_name(r: &Record) -> Value {
+    r.derived
+        .as_ref()
+        .and_then(|d| d.downcast_ref::<RemoteName>())
+        .map_or(Value::Null, |n| text(&n.0))
+}
+
+struct Names {
+    stream: DnsStream,
+    /// address -> (name, learnt at, kept until), boot clock ns.
+    names: HashMap<String, (String, u64, u64)>,
+    order: VecDeque<(String, u64)>,
+}
+
+impl Names {
+    fn new(opts: &StreamOptions) -> Names {
+        Names {
+            stream: DnsStream::new(opts),
+            names: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl Feed for Names {
+    fn learn(&mut self, bytes: &[u8]) {
+        let Ok(r) = Record::decode(bytes, 0, &LAYOUT, ebq_dns_kind::EBQ_KIND_DNS_ANSWER.0) else {
+            return;
+        };
+        let at = r.hdr.ktime_ns;
+        let mut rows = Vec::new();
+        self.stream.feed(r, &mut rows);
+        for row in rows.iter().filter_map(|r| row(r)) {
+            let m = &row.msg;
+            let Some(name) = &m.name else { continue };
+            if !m.response || !row.client {
+                continue;
+            }
+            for (addr, ttl) in &m.addrs {
+                let until = at.saturating_add((u64::from(*ttl) * 1_000_000_000).max(NAME_KEEP_NS));
+                let key = addr.to_string();
+                if self.names.len() >= NAMES_MAX && !self.names.contains_key(&key) {
+                    while let Some((k, t)) = self.order.pop_front() {
+                        if self.names.get(&k).is_some_and(|e| e.1 == t) {
+                            self.names.remove(&k);
+                            break;
+                        }
+                    }
+                }
+                self.names.insert(key.clone(), (name.clone(), at, until));
+                self.order.push_back((key, at));
+            }
+        }
+    }
+
+    fn enrich(&self, r: &mut Record, key: &Value) {
+        let Value::Text(addr) = key else { return };
+        if let Some((name, at, until)) = self.names.get(addr) {
+            // Learnt before the row, and not forgotten yet.
+            if *at <= r.hdr.ktime_ns && r.hdr.ktime_ns <= *until {
+                r.derived = Some(Arc::new(RemoteName(name.clone())));
+            }
+        }
+    }
+}
+
 /// (socket cookie, sent: egress) of a TCP stream, one way.
 type StreamKey = (u64, bool);
 
+/// One way of a TCP stream, as far as it can be framed.
 struct Tcp {
     buf: Vec<u8>,
     /// The sequence number the next segment should start at.
     next: u32,
-    /// Bytes at the buffer's end the kernel did not copy (zeros here).
-    hole_from: Option<usize>,
+    /// Bytes of the buffer the kernel did not copy (zeros here): start and end.
+    hole: Option<(usize, usize)>,
+    /// Framing was lost (a segment missed, a length prefix not copied):
+    /// nothing more of this stream is read, rather than garbage.
+    lost: bool,
+    /// Its place in the eviction order (least recently used first).
+    used: u64,
 }
 
 /// (socket cookie, id, remote address, remote port, client side).
@@ -641,9 +758,27 @@ struct Pending {
 pub struct DnsStream {
     timeout_ns: u64,
     tcp: HashMap<StreamKey, Tcp>,
-    tcp_order: VecDeque<StreamKey>,
+    /// (stream, its `used` when queued): stale entries are skipped.
+    tcp_order: VecDeque<(StreamKey, u64)>,
+    tcp_uses: u64,
+    /// Bytes buffered over all streams.
+    tcp_bytes: usize,
     pending: HashMap<PendingKey, Pending>,
     pending_order: VecDeque<(PendingKey, u64)>,
+}
+
+/// Bytes buffered over all TCP streams at most: the least recently used
+/// streams go first beyond it.
+const TCP_BUDGET: usize = 32 << 20;
+
+/// A multicast destination (mDNS 224.0.0.251, ff02::fb; LLMNR 224.0.0.252):
+/// its answers come from unicast addresses, so no response pairs with it.
+fn multicast(e: &ebq_dns_event) -> bool {
+    if has(e, ebq_dns_flags::EBQ_DNS_V6) {
+        e.dst_addr[0] == 0xff
+    } else {
+        (224..=239).contains(&e.dst_addr[0])
+    }
 }
 
 impl DnsStream {
@@ -652,6 +787,8 @@ impl DnsStream {
             timeout_ns: u64::try_from(opts.timeout.as_nanos()).unwrap_or(u64::MAX),
             tcp: HashMap::new(),
             tcp_order: VecDeque::new(),
+            tcp_uses: 0,
+            tcp_bytes: 0,
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
         }
@@ -661,33 +798,68 @@ impl DnsStream {
         Box::new(DnsStream::new(opts))
     }
 
-    /// The messages a TCP segment completes, with whether each was cut.
-    fn tcp_messages(&mut self, e: &ebq_dns_event, payload: &[u8]) -> Vec<(Vec<u8>, bool)> {
+    /// Forgets the least recently used stream; false when there is none.
+    fn evict_one(&mut self) -> bool {
+        while let Some((k, used)) = self.tcp_order.pop_front() {
+            if self.tcp.get(&k).is_some_and(|t| t.used == used) {
+                if let Some(t) = self.tcp.remove(&k) {
+                    self.tcp_bytes -= t.buf.len();
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The messages a TCP segment completes, with whether each was cut,
+    /// and each one's length (its prefix's).
+    fn tcp_messages(&mut self, e: &ebq_dns_event, payload: &[u8]) -> Vec<(Vec<u8>, bool, usize)> {
         let key = (e.cookie, !has(e, ebq_dns_flags::EBQ_DNS_INGRESS));
         let seq = e.tcp_seq;
         let len = e.payload_len as usize;
         if !self.tcp.contains_key(&key) {
-            if self.tcp.len() >= STREAMS_MAX {
-                if let Some(old) = self.tcp_order.pop_front() {
-                    self.tcp.remove(&old);
-                }
-            }
-            self.tcp_order.push_back(key);
+            while self.tcp.len() >= STREAMS_MAX && self.evict_one() {}
             self.tcp.insert(
                 key,
                 Tcp {
                     buf: Vec::new(),
                     next: seq,
-                    hole_from: None,
+                    hole: None,
+                    lost: false,
+                    used: 0,
                 },
             );
+        }
+        self.tcp_uses += 1;
+        let uses = self.tcp_uses;
+        self.tcp_order.push_back((key, uses));
+        // Stale entries are dropped when they outnumber the streams.
+        if self.tcp_order.len() > 4 * STREAMS_MAX {
+            let tcp = &self.tcp;
+            self.tcp_order
+                .retain(|(k, u)| tcp.get(k).is_some_and(|t| t.used == *u) || *u == uses);
         }
         let Some(s) = self.tcp.get_mut(&key) else {
             return Vec::new();
         };
+        s.used = uses;
+        let before = s.buf.len();
+        let out = Self::frame(s, seq, len, payload);
+        let after = s.buf.len();
+        self.tcp_bytes = self.tcp_bytes.saturating_sub(before) + after;
+        while self.tcp_bytes > TCP_BUDGET && self.evict_one() {}
+        out
+    }
+
+    /// Adds a segment to one way of a stream and cuts the messages it
+    /// completes at their length prefixes (RFC 1035 4.2.2).
+    fn frame(s: &mut Tcp, seq: u32, len: usize, payload: &[u8]) -> Vec<(Vec<u8>, bool, usize)> {
+        if s.lost {
+            return Vec::new();
+        }
         // A retransmission (all before `next`) adds nothing; a segment
-        // that overlaps adds its new bytes; a gap (a segment not seen)
-        // leaves the stream unframed: it starts again here.
+        // that overlaps adds its new bytes; a gap (a segment not seen, or
+        // one arriving before its predecessor) loses the framing.
         let have = payload.len().min(len);
         let mut skip = 0usize;
         if seq != s.next {
@@ -698,49 +870,56 @@ impl DnsStream {
                     return Vec::new();
                 }
             } else {
-                s.buf.clear();
-                s.hole_from = None;
+                s.lost = true;
+                s.buf = Vec::new();
+                s.hole = None;
+                return Vec::new();
             }
         }
         s.next = seq.wrapping_add(len as u32);
-        // More than a message can be: what is buffered cannot be framed.
+        // More than a message and a segment: this cannot be framed.
         if s.buf.len() + (len - skip) > 2 * TCP_MAX {
-            s.buf.clear();
-            s.hole_from = None;
+            s.lost = true;
+            s.buf = Vec::new();
+            s.hole = None;
             return Vec::new();
         }
         if have < len {
             let from = s.buf.len() + have.saturating_sub(skip);
-            s.hole_from.get_or_insert(from);
+            let to = s.buf.len() + (len - skip);
+            s.hole = Some(match s.hole {
+                Some((a, b)) => (a.min(from), b.max(to)),
+                None => (from, to),
+            });
         }
         s.buf.extend_from_slice(&payload[skip.min(have)..have]);
         let missing = len - skip.max(have);
         s.buf.resize(s.buf.len() + missing, 0);
         let mut out = Vec::new();
         loop {
+            // A length prefix in the hole: framing is lost from here.
+            if s.hole.is_some_and(|(a, b)| a < 2 && b > 0) {
+                s.lost = true;
+                s.buf = Vec::new();
+                s.hole = None;
+                break;
+            }
             if s.buf.len() < 2 {
                 break;
             }
             let n = usize::from(u16::from_be_bytes([s.buf[0], s.buf[1]]));
             if s.buf.len() < 2 + n {
-                if s.buf.len() > TCP_MAX {
-                    s.buf.clear();
-                    s.hole_from = None;
-                }
                 break;
             }
-            let holed = s.hole_from.is_some_and(|h| h < 2 + n);
-            let upto = match s.hole_from {
-                Some(h) if h < 2 + n => h.max(2),
-                _ => 2 + n,
+            let (upto, holed) = match s.hole {
+                Some((a, _)) if a < 2 + n => (a.max(2), true),
+                _ => (2 + n, false),
             };
-            out.push((s.buf[2..upto].to_vec(), holed));
+            out.push((s.buf[2..upto].to_vec(), holed, n));
             s.buf.drain(..2 + n);
-            s.hole_from = match s.hole_from {
-                Some(h) if h > 2 + n => Some(h - 2 - n),
-                Some(_) if !s.buf.is_empty() => Some(0),
-                _ => None,
-            };
+            s.hole = s
+                .hole
+                .and_then(|(a, b)| (b > 2 + n).then(|| (a.saturating_sub(2 + n), b - 2 - n)));
         }
         out
     }
@@ -757,6 +936,11 @@ impl DnsStream {
             if let Some(q) = self.pending.remove(&key) {
                 msg.latency = Some(at.saturating_sub(q.at));
             }
+            return;
+        }
+        // A query to a multicast group is answered from elsewhere, by
+        // any number of responders: it neither pairs nor times out.
+        if multicast(e) {
             return;
         }
         if self.pending.len() >= PENDING_MAX {
@@ -779,6 +963,13 @@ impl DnsStream {
             },
         );
         self.pending_order.push_back((key, at));
+        // Answered queries leave stale entries: dropped when they outnumber
+        // the live ones.
+        if self.pending_order.len() > 2 * self.pending.len().max(1024) {
+            let pending = &self.pending;
+            self.pending_order
+                .retain(|(k, t)| pending.get(k).is_some_and(|p| p.at == *t));
+        }
     }
 }
 
@@ -791,10 +982,15 @@ impl Stream for DnsStream {
         let messages = if has(&e, ebq_dns_flags::EBQ_DNS_TCP) {
             self.tcp_messages(&e, payload)
         } else {
-            vec![(payload.to_vec(), has(&e, ebq_dns_flags::EBQ_DNS_CUT))]
+            vec![(
+                payload.to_vec(),
+                has(&e, ebq_dns_flags::EBQ_DNS_CUT),
+                e.payload_len as usize,
+            )]
         };
-        for (bytes, cut) in messages {
+        for (bytes, cut, size) in messages {
             let mut msg = parse(&bytes, cut);
+            msg.size = size;
             if !msg.header {
                 // No QR bit: a message sent to a DNS port is taken for a query.
                 msg.response =
@@ -961,6 +1157,7 @@ mod tests {
         let got = s.tcp_messages(&e2, &all[5..]);
         assert_eq!(got.len(), 2);
         assert_eq!(parse(&got[0].0, got[0].1).name.as_deref(), Some("one.test"));
+        assert_eq!(got[0].2, a.len());
         assert_eq!(parse(&got[1].0, got[1].1).name.as_deref(), Some("two.test"));
         assert!(s.tcp_messages(&e, &all[..5]).is_empty());
         // A segment the kernel cut: the message is parsed as far as it came.
@@ -973,6 +1170,136 @@ mod tests {
         let m = parse(&got[0].0, got[0].1);
         assert_eq!(m.name.as_deref(), Some("one.test"));
         assert!(m.error.is_some() && m.counts[1] == 100);
+    }
+
+    #[test]
+    fn a_hole_over_a_length_prefix_loses_the_stream_not_floods_it() {
+        let mut s = DnsStream::new(&StreamOptions::default());
+        let a = query(1, "one.test", 1);
+        // A 64 KB segment of many messages, of which 100 bytes came up.
+        let msgs: Vec<Vec<u8>> = (0..2000).map(|_| a.clone()).collect();
+        let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+        let all = framed(&refs);
+        let e = event(ebq_dns_flags::EBQ_DNS_TCP, 7, all.len() as u32);
+        let got = s.tcp_messages(&e, &all[..100]);
+        assert!(got.len() <= 4, "{} messages from a hole", got.len());
+        // The stream is lost: what follows is not read as messages.
+        let e2 = event(
+            ebq_dns_flags::EBQ_DNS_TCP,
+            7 + all.len() as u32,
+            all.len() as u32,
+        );
+        assert!(s.tcp_messages(&e2, &all).is_empty());
+        assert_eq!(s.tcp_bytes, 0);
+    }
+
+    #[test]
+    fn a_gap_loses_the_stream() {
+        let mut s = DnsStream::new(&StreamOptions::default());
+        let a = framed(&[&query(1, "one.test", 1)]);
+        let e = event(ebq_dns_flags::EBQ_DNS_TCP, 100, a.len() as u32);
+        assert_eq!(s.tcp_messages(&e, &a).len(), 1);
+        // A segment 10 bytes after where the next should be.
+        let e2 = event(
+            ebq_dns_flags::EBQ_DNS_TCP,
+            110 + a.len() as u32,
+            a.len() as u32,
+        );
+        assert!(s.tcp_messages(&e2, &a).is_empty());
+        let e3 = event(
+            ebq_dns_flags::EBQ_DNS_TCP,
+            110 + 2 * a.len() as u32,
+            a.len() as u32,
+        );
+        assert!(s.tcp_messages(&e3, &a).is_empty(), "nothing after a gap");
+    }
+
+    fn udp_record(e: &ebq_dns_event, bytes: &[u8]) -> Vec<u8> {
+        let mut e = *e;
+        e.h.kind = 1;
+        e.copied = bytes.len() as u16;
+        // SAFETY: ebq_dns_event is Plain.
+        let mut v = unsafe { plain::as_bytes(&e) }.to_vec();
+        v.extend_from_slice(bytes);
+        v
+    }
+
+    fn fed(s: &mut DnsStream, e: &ebq_dns_event, bytes: &[u8], rows: &mut Vec<Record<'static>>) {
+        let buf = udp_record(e, bytes);
+        let r = Record::decode(&buf, 0, &LAYOUT, 1).expect("decodes");
+        let mut out = Vec::new();
+        s.feed(r, &mut out);
+        for r in out {
+            let mut kept = Record::of(r.hdr, ev(&r));
+            kept.derived = r.derived.clone();
+            rows.push(kept);
+        }
+    }
+
+    #[test]
+    fn queries_pair_time_out_and_stay_bounded() {
+        let mut s = DnsStream::new(&StreamOptions {
+            timeout: std::time::Duration::from_secs(1),
+        });
+        let q = query(5, "a.test", 1);
+        let a = answer(&q, 0, &[[1, 1, 1, 1]]);
+        let mut e = event(ebq_dns_flags(0), 0, q.len() as u32);
+        e.dst_addr[..4].copy_from_slice(&[127, 0, 0, 1]);
+        let mut ae = event(ebq_dns_flags::EBQ_DNS_INGRESS, 0, a.len() as u32);
+        (ae.src_addr, ae.dst_addr) = (e.dst_addr, e.src_addr);
+        (ae.src_port, ae.dst_port) = (e.dst_port, e.src_port);
+        let mut rows = Vec::new();
+        // 10000 queries, each answered 400 ns later.
+        for i in 0..10_000u64 {
+            e.h.ktime_ns = i * 1000;
+            fed(&mut s, &e, &q, &mut rows);
+            ae.h.ktime_ns = i * 1000 + 400;
+            fed(&mut s, &ae, &a, &mut rows);
+        }
+        assert_eq!(rows.len(), 20_000);
+        let responses: Vec<&Row> = rows
+            .iter()
+            .filter_map(|r| row(r))
+            .filter(|m| m.msg.response)
+            .collect();
+        assert_eq!(responses.len(), 10_000);
+        assert!(responses
+            .iter()
+            .all(|m| m.msg.latency == Some(400) && m.client));
+        assert!(s.pending.is_empty());
+        assert!(
+            s.pending_order.len() <= 2048,
+            "{} stale entries",
+            s.pending_order.len()
+        );
+        // One left unanswered times out once, a second after.
+        e.h.ktime_ns = 50_000_000_000;
+        fed(&mut s, &e, &q, &mut rows);
+        let mut out = Vec::new();
+        s.tick(50_900_000_000, &mut out);
+        assert!(out.is_empty());
+        s.tick(51_000_000_000, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(row(&out[0]).is_some_and(|m| m.msg.timed_out && !m.msg.response));
+        s.tick(99_000_000_000, &mut out);
+        assert_eq!(out.len(), 1);
+        // A query to mDNS's group neither pairs nor times out.
+        let mut me = e;
+        me.dst_addr[..4].copy_from_slice(&[224, 0, 0, 251]);
+        me.dst_port = 5353;
+        fed(&mut s, &me, &q, &mut rows);
+        assert!(s.pending.is_empty());
+    }
+
+    #[test]
+    fn a_cut_datagram_says_its_whole_size() {
+        let mut s = DnsStream::new(&StreamOptions::default());
+        let q = query(5, "a.test", 1);
+        let e = event(ebq_dns_flags::EBQ_DNS_CUT, 0, 4000);
+        let mut rows = Vec::new();
+        fed(&mut s, &e, &q, &mut rows);
+        let m = row(&rows[0]).expect("a row");
+        assert_eq!((m.msg.size, m.msg.cut), (4000, true));
     }
 
     proptest! {
@@ -990,7 +1317,7 @@ mod tests {
             let mut s = DnsStream::new(&StreamOptions::default());
             for (seq, bytes, extra) in segs {
                 let e = event(ebq_dns_flags::EBQ_DNS_TCP, seq, bytes.len() as u32 + extra % 3 * extra);
-                for (m, cut) in s.tcp_messages(&e, &bytes) {
+                for (m, cut, _) in s.tcp_messages(&e, &bytes) {
                     let _ = parse(&m, cut);
                 }
             }

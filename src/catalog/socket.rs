@@ -316,6 +316,14 @@ static SOCKET_COLUMNS: &[Column] = &with_common![
         |r| int(r, |_| 0)
     )
     .hidden(),
+    Column::text(
+        "remote_name",
+        "The name a DNS answer this host got for remote_address (attaches DNS programs)",
+        super::dns::remote_name
+    )
+    .fed_by(&super::dns::REMOTE_NAMES)
+    .hidden()
+    .width(24),
     Column::refused(
         "path",
         Type::Text,

@@ -118,6 +118,9 @@ struct Pipeline<'p> {
     /// The table's stream, when its rows are not one per record
     /// (model/stream.rs): it makes the rows of each record.
     stream: Option<Box<dyn crate::model::stream::Stream>>,
+    /// The side feeds the query reads (model/stream.rs), with the kind
+    /// their records carry and the table column each looks up.
+    feeds: Vec<(u32, usize, Box<dyn crate::model::stream::Feed>)>,
 }
 
 /// Sets one cgroup's verdict in the kernel (kernel/load.rs).
@@ -188,6 +191,15 @@ impl Pipeline<'_> {
         if data.get(16..20) == Some(&ebq_cgroup_kind::EBQ_KIND_CGROUP.0.to_ne_bytes()) {
             return self.cgroup_note(data);
         }
+        if !self.feeds.is_empty() {
+            let kind = data
+                .get(16..20)
+                .map(|k| u32::from_ne_bytes([k[0], k[1], k[2], k[3]]));
+            if let Some((_, _, f)) = self.feeds.iter_mut().find(|(k, _, _)| Some(*k) == kind) {
+                f.learn(data);
+                return;
+            }
+        }
         let table = self.plan.table();
         let record =
             match Record::decode(data, self.boot_offset, &table.layout, self.plan.kernel.kind) {
@@ -220,9 +232,15 @@ impl Pipeline<'_> {
         let Some(mut s) = self.stream.take() else {
             return;
         };
-        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map_or(0, |t| {
-            t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
-        });
+        // A little behind the clock: a record stamped before `now` may
+        // still be on its way into the ring buffer (stamped, not yet
+        // committed), and a response in flight must not lose to its
+        // query's timeout.
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+            .map_or(0, |t| {
+                t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+            })
+            .saturating_sub(2 * POLL.as_nanos() as u64);
         let mut rows = Vec::new();
         s.tick(now, &mut rows);
         self.stream = Some(s);
@@ -239,6 +257,10 @@ impl Pipeline<'_> {
     /// held or aggregated.
     fn row(&mut self, mut record: Record) {
         let table = self.plan.table();
+        for (_, key, f) in &self.feeds {
+            let k = (table.columns[*key].get)(&record);
+            f.enrich(&mut record, &k);
+        }
         if let Some(c) = &mut self.cgroups {
             record.cgroup = c.row(record.hdr.cgroup_id, record.hdr.cgroup_v1);
             if self.set_verdict.is_some() {
@@ -529,6 +551,7 @@ pub fn run(
 
     preflight::check_privileges()?;
     preflight::check_btf()?;
+    preflight::check_cgroup2(plan.table().name, &plan.kernel.programs)?;
     if plan
         .kernel
         .programs
@@ -690,6 +713,15 @@ pub fn run(
                 as SetVerdict<'_>
         }),
         stream: plan.table().stream.map(|make| make(&opts.stream)),
+        feeds: plan
+            .kernel
+            .feeds
+            .iter()
+            .filter_map(|f| {
+                let key = plan.table().column(f.key)?;
+                Some((f.kind, key, (f.make)(&opts.stream)))
+            })
+            .collect(),
     });
     let mut builder = RingBufferBuilder::new();
     builder

@@ -164,6 +164,23 @@ fn tracefs_mount() -> Option<PathBuf> {
 
 /// Every mount of this process's mount namespace: (mount point, fstype,
 /// super options: a cgroup v1 mount's name its controllers).
+/// Programs that attach at the cgroup2 root (dns_events' own, and those
+/// feeding socket_events' remote_name) need a cgroup2 mount: said before
+/// anything is loaded.
+pub fn check_cgroup2(table: &str, programs: &[crate::model::probe::Program]) -> Result<()> {
+    use crate::model::probe::Attach;
+    let at_root = programs
+        .iter()
+        .find(|p| matches!(&p.attach, Attach::Cgroup { path } if path.is_empty()));
+    match at_root {
+        Some(p) if super::load::cgroup2_root().is_none() => Err(Error::Kernel(KernelError::Unsupported(format!(
+            "{table} needs cgroup2: {} attaches at its root, and none is mounted (mount -t cgroup2 none /sys/fs/cgroup)",
+            p.name
+        )))),
+        _ => Ok(()),
+    }
+}
+
 pub fn mounts() -> Vec<(PathBuf, String, String)> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map(|t| parse_mounts(&t))

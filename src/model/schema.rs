@@ -157,6 +157,9 @@ pub struct Column {
     /// drop (a latency needs the queries a `direction = 'response'` filter
     /// drops): a query reading one keeps this column's filter in userspace.
     pub needs_all_for: &'static [&'static str],
+    /// Read from what another table's programs feed the run
+    /// (model/stream.rs): a query reading it attaches them.
+    pub feed: Option<&'static super::stream::SideFeed>,
 }
 
 impl Column {
@@ -195,6 +198,7 @@ impl Column {
             task: false,
             inexact: None,
             needs_all_for: &[],
+            feed: None,
         }
     }
 
@@ -270,6 +274,12 @@ impl Column {
     /// Read from the row's task.
     pub const fn of_task(mut self) -> Column {
         self.task = true;
+        self
+    }
+
+    /// Read from a side feed's records.
+    pub const fn fed_by(mut self, f: &'static super::stream::SideFeed) -> Column {
+        self.feed = Some(f);
         self
     }
 

@@ -31,6 +31,36 @@ impl Default for StreamOptions {
     }
 }
 
+/// Another table's programs feeding a column of this one (socket_events'
+/// remote_name learns names from dns_events' answers): attached for a
+/// query that reads the column; their records carry `kind` and go to the
+/// feed, which gives each row of the table what it learnt.
+pub struct SideFeed {
+    /// The kind (header.kind) the feed's records carry.
+    pub kind: u32,
+    /// Its programs, attached beside the table's.
+    pub programs: &'static [super::probe::Program],
+    /// What it is, for --explain.
+    pub what: &'static str,
+    /// The column of the table whose value the feed looks up.
+    pub key: &'static str,
+    pub make: fn(&StreamOptions) -> Box<dyn Feed>,
+}
+
+impl std::fmt::Debug for SideFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.what)
+    }
+}
+
+pub trait Feed {
+    /// Learns from one of its records (the raw bytes, checked by the feed).
+    fn learn(&mut self, bytes: &[u8]);
+    /// What it knows of a row whose key column is `key`, put in the row
+    /// (`Record::derived`).
+    fn enrich(&self, r: &mut Record, key: &super::value::Value);
+}
+
 /// How a table makes its stream for a run.
 pub type MakeStream = fn(&StreamOptions) -> Box<dyn Stream>;
 

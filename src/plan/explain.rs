@@ -122,6 +122,14 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]
     if !pruned.is_empty() {
         line(&mut out, "pruned", &pruned.join(", "));
     }
+    for f in &k.feeds {
+        let progs: Vec<&str> = f.programs.iter().map(|p| p.name).collect();
+        line(
+            &mut out,
+            "feeds",
+            &format!("{}: {} attached for it", f.what, progs.join(", ")),
+        );
+    }
     if plan.conjuncts.is_empty() {
         line(&mut out, "where", "(none: every event)");
     }

@@ -135,6 +135,9 @@ pub struct KernelPlan {
     pub follow: bool,
     /// The number every header of the table's events carries (cfg.kind).
     pub kind: u32,
+    /// Other tables' programs feeding columns the query reads
+    /// (model/stream.rs): socket_events' remote_name, from DNS answers.
+    pub feeds: Vec<&'static crate::model::stream::SideFeed>,
     /// The slot whose IN set the kernel tests as a bitmap (cfg.nr_bitmap).
     pub bitmap_slot: Option<u32>,
     /// Conjuncts that read the row's cgroup alone (container_id = ...):
@@ -440,6 +443,14 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .used_columns()
         .iter()
         .any(|&c| table.columns[c].cgroup);
+    for &c in &used {
+        if let Some(f) = table.columns[c].feed {
+            if !kernel.feeds.iter().any(|g| std::ptr::eq(*g, f)) {
+                kernel.feeds.push(f);
+                kernel.programs.extend(f.programs.iter().cloned());
+            }
+        }
+    }
     if cgroups {
         kernel.programs.extend(CGROUP_PROGRAMS.iter().cloned());
     }

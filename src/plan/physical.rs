@@ -137,6 +137,7 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         actions: k.actions,
         kind: k.kind,
         follow: u8::from(k.follow),
+        side_feed: u8::from(!k.feeds.is_empty()),
         ..Default::default()
     };
     let mut int_sets = Vec::new();
