@@ -436,6 +436,22 @@ fn in_ns<T: Send + 'static>(ns: &Netns, comm: &str, f: impl FnOnce() -> T + Send
     .expect("client thread")
 }
 
+/// From a thread of this process named `comm`, in `ns`: a query for
+/// `name` with id `id`, sent with sendto on an unconnected socket, and its
+/// answer received; the socket's local port.
+fn ask(ns: &Netns, comm: &str, id: u16, name: &str) -> u16 {
+    let q = query_bytes(id, name);
+    in_ns(ns, comm, move || {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        s.send_to(&q, "127.0.0.1:53").expect("sendto");
+        let mut buf = [0u8; 1500];
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .expect("timeout");
+        s.recv_from(&mut buf).expect("an answer");
+        s.local_addr().expect("addr").port()
+    })
+}
+
 fn query_bytes(id: u16, name: &str) -> Vec<u8> {
     let mut p = simple_dns::Packet::new_query(id);
     p.set_flags(simple_dns::PacketFlag::RECURSION_DESIRED);
@@ -467,21 +483,9 @@ fn sendto_and_connect_clients_and_a_query_that_times_out() {
         format!("a2-{m}.ebq.test").replacen("a2-", "a-x", 1),
         format!("silent-{m}.ebq.test"),
     );
-    let (qa, qb, qs) = (
-        query_bytes(0x1111, &a),
-        query_bytes(0x2222, &b),
-        query_bytes(0x3333, &silent),
-    );
+    let (qb, qs) = (query_bytes(0x2222, &b), query_bytes(0x3333, &silent));
     let t0 = Instant::now();
-    let port_a = in_ns(&ns, "ebqdnssendto", move || {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        s.send_to(&qa, server).expect("sendto");
-        let mut buf = [0u8; 1500];
-        s.set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        s.recv_from(&mut buf).expect("an answer");
-        s.local_addr().expect("addr").port()
-    });
+    let port_a = ask(&ns, "ebqdnssendto", 0x1111, &a);
     let port_b = in_ns(&ns, "ebqdnsconnect", move || {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
         s.connect(server).expect("connect");
@@ -664,15 +668,9 @@ fn a_connect_to_an_answered_address_carries_the_name() {
         std::process::id()
     )]);
     let name = format!("a-{m}.ebq.test");
-    let q = query_bytes(0x4444, &name);
+    ask(&ns, "ebqdnsname", 0x4444, &name);
     in_ns(&ns, "ebqdnsname", move || {
         let l = TcpListener::bind("192.0.2.1:8053").expect("listen");
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        s.send_to(&q, "127.0.0.1:53").expect("sendto");
-        let mut buf = [0u8; 1500];
-        s.set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        s.recv_from(&mut buf).expect("an answer");
         std::net::TcpStream::connect("192.0.2.1:8053").expect("connect");
         drop(l);
         // No answer named this one: refused, and no name.
@@ -722,15 +720,7 @@ fn a_socket_whose_owner_was_not_seen_has_null_task_columns() {
     let ebq = Running::start(&[&format!(
         "select pid, comm, uid, side, direction, container_id from dns_events where name = '{name}' and side = 'server' and container_id is null"
     )]);
-    let q = query_bytes(0x5555, &name);
-    in_ns(&ns, "ebqdnsowner", move || {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        s.send_to(&q, "127.0.0.1:53").expect("sendto");
-        let mut buf = [0u8; 1500];
-        s.set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        s.recv_from(&mut buf).expect("an answer");
-    });
+    ask(&ns, "ebqdnsowner", 0x5555, &name);
     ebq.wait_rows(2, |_| true);
     let done = ebq.stop();
     let rows = done.rows;
@@ -768,15 +758,7 @@ fn a_direction_filter_keeps_the_responses_that_answer_its_queries() {
         "1s",
         &format!("select name, direction, timed_out from dns_events where direction = 'query' and name = '{name}'"),
     ]);
-    let q = query_bytes(0x6666, &name);
-    in_ns(&ns, "ebqdnsdir", move || {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        s.send_to(&q, "127.0.0.1:53").expect("sendto");
-        let mut buf = [0u8; 1500];
-        s.set_read_timeout(Some(Duration::from_secs(3)))
-            .expect("timeout");
-        s.recv_from(&mut buf).expect("an answer");
-    });
+    ask(&ns, "ebqdnsdir", 0x6666, &name);
     // Past the timeout: an answered query must not come back as timed out.
     std::thread::sleep(Duration::from_millis(2000));
     let done = ebq.stop();
