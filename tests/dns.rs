@@ -211,6 +211,29 @@ fn digs(r: &Value) -> bool {
         .is_some_and(|c| c == "dig" || c.starts_with("isc-net-"))
 }
 
+/// glibc's getaddrinfo (getent ahosts) in `ns`, with a resolv.conf of the
+/// namespace's own naming 127.0.0.1, bound over /etc/resolv.conf in a
+/// mount namespace, as `ip netns exec` binds /etc/netns/NAME/resolv.conf.
+fn getent(ns: &Netns, name: &str) -> String {
+    let dir = tempfile::tempdir().expect("tmp");
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n",
+    )
+    .expect("resolv");
+    let out = ns
+        .cmd("unshare")
+        .args(["-m", "sh", "-c"])
+        .arg(format!(
+            "mount --bind {} /etc/resolv.conf && exec getent ahosts {name}",
+            resolv.display()
+        ))
+        .output()
+        .expect("getent");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn rows_named(rows: &[Value], name: &str) -> Vec<Value> {
     rows.iter().filter(|r| r["name"] == name).cloned().collect()
 }
@@ -243,26 +266,10 @@ fn getent_lookups_show_the_client_and_its_answers() {
     let ebq = Running::start(&[&format!(
         "select {COLS} from dns_events where name like '%{m}.ebq.test' and side = 'client'"
     )]);
-    let dir = tempfile::tempdir().expect("tmp");
-    let resolv = dir.path().join("resolv.conf");
-    std::fs::write(
-        &resolv,
-        "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n",
-    )
-    .expect("resolv");
     let name = format!("a-{m}.ebq.test");
     let t0 = Instant::now();
-    let out = ns
-        .cmd("unshare")
-        .args(["-m", "sh", "-c"])
-        .arg(format!(
-            "mount --bind {} /etc/resolv.conf && exec getent ahosts {name}",
-            resolv.display()
-        ))
-        .output()
-        .expect("getent");
+    let text = getent(&ns, &name);
     let wall = t0.elapsed();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("192.0.2.1"), "getent resolved: {text}");
     // A and AAAA, each a query and a response.
     ebq.wait_rows(4, |r| r["name"] == name);
@@ -624,6 +631,13 @@ fn dnsmasq_answers_and_both_ends_are_seen() {
         answered.contains("198.51.100.7"),
         "dnsmasq answered: {answered}"
     );
+    // glibc's resolver, through dnsmasq.
+    let name_g = format!("g.{name}");
+    let text = getent(&ns, &name_g);
+    assert!(
+        text.contains("198.51.100.7"),
+        "getent through dnsmasq: {text}"
+    );
     ebq.wait_rows(4, |r| r["name"] == name);
     let done = ebq.stop();
     let _ = dnsmasq.kill();
@@ -648,6 +662,21 @@ fn dnsmasq_answers_and_both_ends_are_seen() {
         (&"dnsmasq".into(), &53.into(), &53.into())
     );
     assert_eq!(s["pid"], u64::from(dnsmasq.id()));
+    let g = rows_named(&done.rows, &name_g);
+    let ga = one(
+        &g,
+        |r| r["side"] == "client" && r["direction"] == "response" && r["qtype"] == "A",
+        "getent's A answer from dnsmasq",
+    );
+    assert_eq!(
+        (&ga["comm"], &ga["answers"], &ga["rcode"]),
+        (
+            &"getent".into(),
+            &r#"["198.51.100.7"]"#.into(),
+            &"NOERROR".into()
+        )
+    );
+    assert!(ga["latency"].as_i64().is_some_and(|l| l > 0));
 }
 
 #[test]
