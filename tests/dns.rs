@@ -822,3 +822,24 @@ fn without_cgroup2_it_says_so_in_one_line() {
         "ebq: dns_events needs cgroup2: dns_connect4 attaches at its root, and none is mounted (mount -t cgroup2 none /sys/fs/cgroup)\n"
     );
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn task_filters_drop_other_owners_in_the_kernel() {
+    common::require_bpf();
+    let m = common::marker("c");
+    let ns = test_server();
+    let name = format!("a-{m}.ebq.test");
+    let ebq = Running::start(&[&format!(
+        "select comm, name from dns_events where comm = 'ebqdnskept' and side = 'client' and name like '%{m}.ebq.test'"
+    )]);
+    ask(&ns, "ebqdnsdropped", 0x7777, &name);
+    ask(&ns, "ebqdnskept", 0x7778, &name);
+    ebq.wait_rows(2, |_| true);
+    let done = ebq.stop();
+    assert_eq!(done.rows.len(), 2, "{:?}", done.rows);
+    assert!(done.rows.iter().all(|r| r["comm"] == "ebqdnskept"));
+    // The other thread's query and response, at least, never left the
+    // kernel (its server's rows are the test's, named otherwise, too).
+    assert!(done.stat("rejected") >= 2, "{:?}", done.stderr);
+}
