@@ -78,7 +78,7 @@ impl Netns {
 /// The test server's answer to a query, by the first label's prefix:
 /// a-: two A records (AAAA: none); cname-: a CNAME to a-… and its A;
 /// nx-: NXDOMAIN; big-: truncated over UDP, 40 A records over TCP;
-/// silent-: no answer at all.
+/// rn-: one A record, 203.0.113.53; silent-: no answer at all.
 fn answer(q: &[u8], tcp: bool) -> Option<Vec<u8>> {
     use simple_dns::rdata::{RData, A, CNAME};
     use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS, QTYPE, RCODE, TYPE};
@@ -130,6 +130,9 @@ fn answer(q: &[u8], tcp: bool) -> Option<Vec<u8>> {
                 }),
             ));
         }
+    } else if first.starts_with("rn-") && is_a {
+        // remote_name's own address: no other test's answer names it.
+        r.answers.push(a([203, 0, 113, 53]));
     } else if first.starts_with("a-") && is_a {
         r.answers.push(a([192, 0, 2, 1]));
         r.answers.push(a([192, 0, 2, 2]));
@@ -688,7 +691,7 @@ fn a_connect_to_an_answered_address_carries_the_name() {
     // The answer's address, on lo in the namespace, with a listener.
     let st = ns
         .cmd("ip")
-        .args(["addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .args(["addr", "add", "203.0.113.53/32", "dev", "lo"])
         .status()
         .expect("ip addr");
     assert!(st.success());
@@ -696,11 +699,11 @@ fn a_connect_to_an_answered_address_carries_the_name() {
         "select pid, comm, remote_address, remote_port, remote_name, status from socket_events where action = 'connect' and pid = {} and remote_port in (8053, 8054)",
         std::process::id()
     )]);
-    let name = format!("a-{m}.ebq.test");
+    let name = format!("rn-{m}.ebq.test");
     ask(&ns, "ebqdnsname", 0x4444, &name);
     in_ns(&ns, "ebqdnsname", move || {
-        let l = TcpListener::bind("192.0.2.1:8053").expect("listen");
-        std::net::TcpStream::connect("192.0.2.1:8053").expect("connect");
+        let l = TcpListener::bind("203.0.113.53:8053").expect("listen");
+        std::net::TcpStream::connect("203.0.113.53:8053").expect("connect");
         drop(l);
         // No answer named this one: refused, and no name.
         let _ = std::net::TcpStream::connect("127.0.0.1:8054");
@@ -716,7 +719,7 @@ fn a_connect_to_an_answered_address_carries_the_name() {
             &named["comm"]
         ),
         (
-            &"192.0.2.1".into(),
+            &"203.0.113.53".into(),
             &name.as_str().into(),
             &"ebqdnsname".into()
         )
