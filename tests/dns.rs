@@ -734,7 +734,7 @@ fn a_connect_to_an_answered_address_carries_the_name() {
         (&Value::Null, &"failed".into())
     );
     assert!(
-        done.stderr.iter().any(|l| l.contains("dns_answers")),
+        done.stderr.iter().any(|l| l.contains("dns_ingress")),
         "the DNS programs are attached for it: {:?}",
         done.stderr
     );

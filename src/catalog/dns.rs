@@ -615,15 +615,16 @@ static DNS_PROGRAMS: &[Program] = &[
     ),
 ];
 
-/// dns_ingress, feeding remote_name: its counter is not one of the
-/// table's own (EBQ_STAT_DNS_ANSWERS, far above any table's).
+/// dns_ingress, feeding remote_name (in the mode cfg.side_feed sets):
+/// its counter is not one of the table's own (EBQ_STAT_DNS_ANSWERS, far
+/// above any table's). Not a shared program (`runs`): it is the only
+/// attachment of dns_ingress in such a plan, and reads no cookie.
 static ANSWER_PROGRAMS: &[Program] = &[Program::at(
-    "dns_answers",
+    "dns_ingress",
     ROOT,
     &[],
     Some(ebq_dns_stat::EBQ_STAT_DNS_ANSWERS.0),
-)
-.runs("dns_ingress", 0)];
+)];
 
 pub static DNS_EVENTS: Table = Table {
     name: "dns_events",
