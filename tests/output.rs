@@ -220,13 +220,15 @@ fn text_encoding_round_trips_and_keeps_look_alikes_apart() {
     let q = format!("select path from file_events where path like '{dir_s}/%' and action = 'open'");
     let json_run = Running::start(&[&q]);
     let mut csv = common::ebq_root();
-    let csv = csv
-        .args(["-o", "csv", "-d", "3s", &q])
+    // Waited for until attached (a fixed sleep once lost an open to a
+    // slow start in a 5.10 guest); -d counts from there.
+    let mut csv = csv
+        .args(["--stats", "-o", "csv", "-d", "3s", &q])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("ebq");
-    std::thread::sleep(Duration::from_millis(800));
+    common::wait_attached(&mut csv);
     for p in &paths {
         std::fs::read(std::ffi::OsStr::from_bytes(p)).expect("open");
     }
