@@ -20,6 +20,7 @@
 #include "module.bpf.h"
 #include "syscall.bpf.h"
 #include "dns.bpf.h"
+#include "func.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

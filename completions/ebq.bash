@@ -23,14 +23,18 @@ _ebq() {
 
     case "${cmd}" in
         ebq)
-            opts="-o -d -c -p -w -h -V --explain --check --list --output --duration --interval --command --pid --stats --buffer-size --dns-timeout --wide --no-clear --color --generate --help --version"
+            opts="-o -d -c -p -w -h -V --explain --check --list --symbols --output --duration --interval --command --pid --stats --buffer-size --dns-timeout --max-probes --wide --no-clear --color --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --list)
-                    COMPREPLY=($(compgen -W "process_events bpf_process_events process_exit_events signal_events socket_events bpf_socket_events file_events process_file_events module_events syscall_events dns_events process_dns_events" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "process_events bpf_process_events process_exit_events signal_events socket_events bpf_socket_events file_events process_file_events module_events syscall_events dns_events process_dns_events function_events" -- "${cur}"))
+                    return 0
+                    ;;
+                --symbols)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -74,6 +78,10 @@ _ebq() {
                     return 0
                     ;;
                 --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-probes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

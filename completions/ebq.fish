@@ -9,7 +9,9 @@ process_file_events\t''
 module_events\t''
 syscall_events\t''
 dns_events\t''
-process_dns_events\t''"
+process_dns_events\t''
+function_events\t''"
+complete -c ebq -l symbols -d 'List the function symbols of BINARY (a path, or a bare program or library name: bash, libc.so.6) that function_events can probe' -r
 complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
 json\t'One JSON object per row (NDJSON; default when not a terminal)'
 csv\t'Comma-separated values with a header row'"
@@ -19,6 +21,7 @@ complete -c ebq -s c -l command -d 'Run CMD (with /bin/sh -c, in a process group
 complete -c ebq -s p -l pid -d 'Trace only process PID (not a thread id; a pid of ebq\'s own pid namespace) and its descendants; stop when it exits' -r
 complete -c ebq -l buffer-size -d 'Ring buffer size (headroom against lost events) [default: the table\'s: 4M for file and syscall events, 1M for process and socket events, 256K for the rest; 64K when the kernel aggregates]' -r
 complete -c ebq -l dns-timeout -d 'dns_events: how long a query waits for its response before ebq adds a row saying it timed out (timed_out = 1)' -r
+complete -c ebq -l max-probes -d 'function_events: the most functions one query may probe (a LIKE that expands to more is refused)' -r
 complete -c ebq -l color -d 'When to use colors (NO_COLOR is honored in auto)' -r -f -a "auto\t'Color on a terminal, unless NO_COLOR is set'
 always\t''
 never\t''"

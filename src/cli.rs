@@ -74,7 +74,7 @@ fn table_names_parser() -> clap::builder::PossibleValuesParser {
 )]
 pub struct Args {
     /// The query: one SELECT over an event table; "-" reads it from stdin
-    #[arg(value_name = "QUERY", required_unless_present_any = ["list", "generate", "check"])]
+    #[arg(value_name = "QUERY", required_unless_present_any = ["list", "generate", "check", "symbols"])]
     pub query: Option<String>,
 
     /// Print the plan (programs, kernel filters, captured data, userspace
@@ -91,6 +91,11 @@ pub struct Args {
     /// List the tables, or the columns of TABLE
     #[arg(long, value_name = "TABLE", num_args = 0..=1, value_parser = table_names_parser(), ignore_case = true, conflicts_with_all = ["query", "explain"])]
     pub list: Option<Option<String>>,
+
+    /// List the function symbols of BINARY (a path, or a bare program or
+    /// library name: bash, libc.so.6) that function_events can probe
+    #[arg(long, value_name = "BINARY", conflicts_with_all = ["query", "explain", "list", "check"])]
+    pub symbols: Option<String>,
 
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(short, long, value_enum, value_name = "FORMAT")]
@@ -133,6 +138,11 @@ pub struct Args {
     /// adds a row saying it timed out (timed_out = 1)
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
     pub dns_timeout: Duration,
+
+    /// function_events: the most functions one query may probe (a LIKE
+    /// that expands to more is refused)
+    #[arg(long, value_name = "N", default_value_t = crate::kernel::uprobes::DEFAULT_MAX_PROBES)]
+    pub max_probes: usize,
 
     /// Table output: never cut a cell, even when lines get longer than the
     /// terminal (for `less -S`)

@@ -76,6 +76,7 @@ impl Config {
                 stream: crate::model::stream::StreamOptions {
                     timeout: args.dns_timeout,
                 },
+                max_probes: args.max_probes,
             },
             tty_width,
         }

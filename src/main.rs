@@ -73,6 +73,9 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
     if args.check {
         return write_stdout(kernel::check::report().as_bytes()).map(|_| Ended::Clean);
     }
+    if let Some(binary) = &args.symbols {
+        return write_stdout(kernel::uprobes::list(binary)?.as_bytes()).map(|_| Ended::Clean);
+    }
     let cfg = Config::new(&args);
     if let Some(table) = &args.list {
         return write_stdout(
@@ -139,7 +142,11 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         }
         // Container filters are verdicts on the cgroups there are now:
         // resolved here, as the run would, so --explain shows them.
-        let text = if plan.kernel.cgroup_filter.is_empty() {
+        let text = if let Some(req) = &plan.kernel.functions {
+            let resolved =
+                kernel::uprobes::resolve(req, kernel::uprobes::limits(&plan, cfg.run.max_probes))?;
+            plan::explain::render_probed(&plan, std::sync::Arc::new(resolved))
+        } else if plan.kernel.cgroup_filter.is_empty() {
             plan::explain::render(&plan)
         } else {
             let r = exec::containers::Resolver::new();

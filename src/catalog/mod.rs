@@ -18,6 +18,7 @@ pub mod common;
 pub mod dns;
 pub mod exit;
 pub mod file;
+pub mod func;
 pub mod module;
 pub mod process;
 pub mod signal;
@@ -69,6 +70,7 @@ pub static TABLES: &[&Table] = &[
     &module::MODULE_EVENTS,
     &syscall::SYSCALL_EVENTS,
     &dns::DNS_EVENTS,
+    &func::FUNCTION_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

@@ -56,6 +56,8 @@ pub struct RunOptions {
     pub started: Instant,
     /// What a table with a stream is told (dns_events: --dns-timeout).
     pub stream: crate::model::stream::StreamOptions,
+    /// function_events: the most functions a query may probe.
+    pub max_probes: usize,
 }
 
 /// What a run counted, for --stats.
@@ -586,6 +588,25 @@ pub fn run(
         }
         .resolved(r)
     });
+    // function_events: its binaries and symbols, found once, before
+    // anything loads; the rows read their names from the same list.
+    let variants = crate::kernel::variants::Variants::detect()?;
+    let functions = match &plan.kernel.functions {
+        Some(req) => {
+            if !variants.cookies {
+                return Err(Error::Kernel(crate::error::KernelError::Unsupported(
+                    "function_events needs attach cookies (Linux 5.15): one program serves every function probed, and tells them apart by its cookie".into(),
+                )));
+            }
+            let r = std::sync::Arc::new(crate::kernel::uprobes::resolve(
+                req,
+                crate::kernel::uprobes::limits(plan, opts.max_probes),
+            )?);
+            crate::model::functions::set_current(r.clone());
+            Some(r)
+        }
+        None => None,
+    };
     let physical = crate::plan::physical::build(
         plan,
         &crate::plan::physical::Options {
@@ -593,6 +614,8 @@ pub fn run(
             self_tgid,
             count_filtered: opts.stats,
             cgroups,
+            functions,
+            uprobe_multi: variants.uprobe_multi,
         },
     );
     let (mut storage, mut retry) = (MaybeUninit::uninit(), MaybeUninit::uninit());

@@ -71,12 +71,36 @@ pub fn report() -> String {
 /// one line.
 fn try_table(t: &'static crate::catalog::Table) -> String {
     let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
-    let sql = format!("select {} from {}", cols.join(", "), t.name);
+    let mut sql = format!("select {} from {}", cols.join(", "), t.name);
+    // function_events probes what it is told: ebq's own main.
+    if t.columns
+        .iter()
+        .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
+    {
+        let Ok(exe) = std::env::current_exe() else {
+            return "not tried: ebq's own path is unknown".into();
+        };
+        sql.push_str(&format!(
+            " where binary = '{}' and function = 'main'",
+            exe.display().to_string().replace('\'', "''")
+        ));
+    }
     let query = match crate::sql::bind(&sql) {
         Ok(q) => q,
         Err(e) => return format!("not tried: {e}"),
     };
     let plan = crate::plan::plan(query, false);
+    let variants = super::variants::Variants::detect().ok();
+    let functions = match &plan.kernel.functions {
+        Some(req) => match super::uprobes::resolve(req, super::uprobes::limits(&plan, 10)) {
+            Ok(r) => Some(std::sync::Arc::new(r)),
+            Err(e) => return format!("not tried: {e}"),
+        },
+        None => None,
+    };
+    if functions.is_some() && !variants.is_some_and(|v| v.cookies) {
+        return "unsupported: needs attach cookies (Linux 5.15)".into();
+    }
     let physical = crate::plan::physical::build(
         &plan,
         &crate::plan::physical::Options {
@@ -84,6 +108,8 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             self_tgid: std::process::id(),
             count_filtered: false,
             cgroups: None,
+            functions,
+            uprobe_multi: variants.is_some_and(|v| v.uprobe_multi),
         },
     );
     let mut storage = MaybeUninit::uninit();

@@ -34,10 +34,13 @@ enum Probe {
     Map(libbpf_sys::bpf_map_type),
     /// A helper, as a tracepoint program calls it.
     Helper(libbpf_sys::bpf_func_id),
+    /// A kind of link libbpf cannot probe without a program of its
+    /// attach type: the kernel's release (major, minor) is compared.
+    Release(u32, u32),
 }
 
 /// Everything the programs use, oldest first.
-pub const FEATURES: [Feature; 6] = [
+pub const FEATURES: [Feature; 7] = [
     // 341dfcf8d78e, btf: expose BTF info through sysfs
     Feature {
         name: "kernel BTF",
@@ -86,13 +89,23 @@ pub const FEATURES: [Feature; 6] = [
         fallback: Some(Fallback::Loop),
         probe: Probe::Helper(libbpf_sys::BPF_FUNC_loop),
     },
+    // 89ae89f53d20, bpf: Add multi uprobe link
+    Feature {
+        name: "uprobe_multi links",
+        since: "6.6",
+        used_by: "function_events: one link per binary, not one per function",
+        fallback: Some(Fallback::UprobeMulti),
+        probe: Probe::Release(6, 6),
+    },
 ];
 
 impl Feature {
     /// Whether this kernel has it; None when it cannot be told (the
     /// probes load BPF, which needs CAP_BPF or root).
     pub fn present(&self) -> Option<bool> {
-        if !matches!(self.probe, Probe::Btf) && super::preflight::check_privileges().is_err() {
+        if !matches!(self.probe, Probe::Btf | Probe::Release(..))
+            && super::preflight::check_privileges().is_err()
+        {
             // Unprivileged, libbpf's probes answer wrong both ways (a map
             // refused with EPERM reads as unsupported), so none is asked.
             return None;
@@ -105,6 +118,17 @@ impl Feature {
     pub(super) fn probe(&self) -> Option<bool> {
         match self.probe {
             Probe::Btf => Some(std::path::Path::new("/sys/kernel/btf/vmlinux").exists()),
+            Probe::Release(major, minor) => {
+                let r = nix::sys::utsname::uname().ok()?;
+                let r = r.release().to_string_lossy().into_owned();
+                let mut it = r
+                    .split(|c: char| !c.is_ascii_digit())
+                    .map(|n| n.parse::<u32>().ok());
+                match (it.next().flatten(), it.next().flatten()) {
+                    (Some(a), Some(b)) => Some((a, b) >= (major, minor)),
+                    _ => None,
+                }
+            }
             Probe::Map(t) => {
                 // SAFETY: a plain libbpf probe: creates a map and closes
                 // it, reading no memory of ours (opts may be NULL).

@@ -441,6 +441,31 @@ pub(crate) fn attach(
                 },
             ))
         }
+        Attach::UprobeMulti {
+            binary,
+            offsets,
+            pid,
+            ret,
+            ..
+        } => {
+            let bad =
+                || libbpf_rs::Error::from(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+            let offs = offsets
+                .iter()
+                .map(|(o, _)| usize::try_from(*o).map_err(|_| bad()))
+                .collect::<libbpf_rs::Result<Vec<usize>>>()?;
+            one(prog.attach_uprobe_multi_with_opts(
+                pid.unwrap_or(-1),
+                binary.as_ref(),
+                "",
+                libbpf_rs::UprobeMultiOpts {
+                    offsets: offs,
+                    cookies: offsets.iter().map(|(_, c)| *c).collect(),
+                    retprobe: *ret,
+                    ..Default::default()
+                },
+            ))
+        }
         Attach::Cgroup { path } => {
             // No path: the cgroup2 root, where every process is covered.
             let root;

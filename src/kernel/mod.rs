@@ -3,6 +3,7 @@
 
 pub mod btf;
 pub mod check;
+pub mod elf;
 pub mod features;
 pub mod load;
 mod perf;
@@ -10,4 +11,5 @@ pub mod pidns;
 pub mod preflight;
 #[cfg(test)]
 mod selftest;
+pub mod uprobes;
 pub mod variants;

@@ -36,10 +36,16 @@ pub enum Fallback {
     TaskStorage,
     Cookies,
     Loop,
+    UprobeMulti,
 }
 
 impl Fallback {
-    const ALL: [Fallback; 3] = [Fallback::TaskStorage, Fallback::Cookies, Fallback::Loop];
+    const ALL: [Fallback; 4] = [
+        Fallback::TaskStorage,
+        Fallback::Cookies,
+        Fallback::Loop,
+        Fallback::UprobeMulti,
+    ];
 
     /// What the programs do instead, for --check.
     pub fn instead(self) -> &'static str {
@@ -47,6 +53,7 @@ impl Fallback {
             Fallback::TaskStorage => "calls in flight in an LRU hash by thread id",
             Fallback::Cookies => "shared programs tell syscalls apart by number",
             Fallback::Loop => "the compat object: loops bounded, as global functions",
+            Fallback::UprobeMulti => "one uprobe link per function",
         }
     }
 
@@ -56,6 +63,7 @@ impl Fallback {
             Fallback::TaskStorage => "task_storage",
             Fallback::Cookies => "cookies",
             Fallback::Loop => "bpf_loop",
+            Fallback::UprobeMulti => "uprobe_multi",
         }
     }
 }
@@ -81,6 +89,9 @@ pub struct Variants {
     pub cookies: bool,
     /// The main object, whose loops are bpf_loop's (else the compat one).
     pub bpf_loop: bool,
+    /// function_events' probes of a binary in one uprobe_multi link (else
+    /// one link per function).
+    pub uprobe_multi: bool,
     /// Whether the old ways were forced (EBQ_FORCE_FALLBACK).
     pub forced: bool,
 }
@@ -88,9 +99,9 @@ pub struct Variants {
 impl Variants {
     /// This kernel's, probed once per process; EBQ_FORCE_FALLBACK on top.
     pub fn detect() -> Result<Variants> {
-        static PROBED: OnceLock<(bool, bool, bool)> = OnceLock::new();
+        static PROBED: OnceLock<(bool, bool, bool, bool)> = OnceLock::new();
         let forced = forced()?;
-        let &(task_storage, cookies, bpf_loop) = PROBED.get_or_init(|| {
+        let &(task_storage, cookies, bpf_loop, multi) = PROBED.get_or_init(|| {
             let has = |fb: Fallback| {
                 // A probe that cannot answer (None) is taken as yes: the
                 // fast way, whose load then says what is wrong.
@@ -103,12 +114,14 @@ impl Variants {
                 has(Fallback::TaskStorage),
                 has(Fallback::Cookies),
                 has(Fallback::Loop),
+                has(Fallback::UprobeMulti),
             )
         });
         Ok(Variants {
             task_storage: task_storage && !forced.contains(&Fallback::TaskStorage),
             cookies: cookies && !forced.contains(&Fallback::Cookies),
             bpf_loop: bpf_loop && !forced.contains(&Fallback::Loop),
+            uprobe_multi: multi && !forced.contains(&Fallback::UprobeMulti),
             forced: !forced.is_empty(),
         })
     }
@@ -142,12 +155,17 @@ impl Variants {
         } else {
             "loops bounded, in the compat object (no bpf_loop)"
         };
+        let uprobes = if self.uprobe_multi {
+            "uprobes by uprobe_multi"
+        } else {
+            "one uprobe link per function (no uprobe_multi)"
+        };
         let forced = if self.forced {
             format!(" [forced by {FORCE_ENV}]")
         } else {
             String::new()
         };
-        format!("{inflight}; {cookies}; {loops}{forced}")
+        format!("{inflight}; {cookies}; {loops}; {uprobes}{forced}")
     }
 
     /// What of this applies to a table of these programs, for --check:
@@ -213,7 +231,7 @@ fn forced() -> Result<Vec<Fallback>> {
             Some(f) => out.push(*f),
             None => {
                 return Err(Error::Usage(format!(
-                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, bpf_loop, all)"
+                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, bpf_loop, uprobe_multi, all)"
                 )))
             }
         }
@@ -302,6 +320,7 @@ mod tests {
             task_storage: true,
             cookies: true,
             bpf_loop: true,
+            uprobe_multi: true,
             forced: false,
         };
         assert_eq!(new.bits(), 0);
@@ -309,6 +328,7 @@ mod tests {
             task_storage: false,
             cookies: false,
             bpf_loop: false,
+            uprobe_multi: false,
             forced: false,
         };
         assert_eq!(
@@ -317,6 +337,9 @@ mod tests {
         );
         assert!(old.describe().contains("no task storage"));
         assert!(old.describe().contains("compat object (no bpf_loop)"));
-        assert!(new.describe().ends_with("loops by bpf_loop"));
+        assert!(new
+            .describe()
+            .ends_with("loops by bpf_loop; uprobes by uprobe_multi"));
+        assert!(old.describe().contains("one uprobe link per function"));
     }
 }

@@ -334,14 +334,6 @@ pub struct Query {
 }
 
 impl Query {
-    /// The whole WHERE as one expression (the userspace filter).
-    pub fn predicate(&self) -> Option<Expr> {
-        self.conjuncts
-            .iter()
-            .map(|c| c.expr.clone())
-            .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
-    }
-
     /// Every column the query reads, in table order, without repeats.
     pub fn used_columns(&self) -> Vec<usize> {
         let mut v = Vec::new();

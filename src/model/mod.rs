@@ -10,6 +10,7 @@ pub mod container;
 pub mod eval;
 pub mod expr;
 pub mod funcs;
+pub mod functions;
 pub mod hist;
 pub mod like;
 pub mod paths;

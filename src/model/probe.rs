@@ -34,6 +34,17 @@ pub enum Attach {
         pid: Option<i32>,
         ret: bool,
     },
+    /// One uprobe_multi link (Linux 6.6): uprobes or, with `ret`,
+    /// uretprobes at many file offsets of one binary, each with its
+    /// cookie (offset, cookie).
+    UprobeMulti {
+        binary: Cow<'static, str>,
+        /// The path --explain shows (`binary` may be a /proc/self/fd link).
+        shown: Cow<'static, str>,
+        offsets: Vec<(u64, u64)>,
+        pid: Option<i32>,
+        ret: bool,
+    },
     /// A cgroup attach point: the cgroup2 directory (empty: the cgroup2
     /// root, found when the run attaches); the hook (cgroup_skb egress,
     /// connect4 ...) is the program's section.
@@ -145,6 +156,24 @@ impl fmt::Display for Attach {
                     UprobeTarget::Symbol(s, off) => write!(f, "{s}+{off:#x}")?,
                     UprobeTarget::Offset(off) => write!(f, "{off:#x}")?,
                 }
+                match pid {
+                    Some(p) => write!(f, " (pid {p})"),
+                    None => Ok(()),
+                }
+            }
+            Attach::UprobeMulti {
+                shown,
+                offsets,
+                pid,
+                ret,
+                ..
+            } => {
+                let kind = if *ret {
+                    "uretprobe.multi"
+                } else {
+                    "uprobe.multi"
+                };
+                write!(f, "{kind}/{shown}: {} offsets", offsets.len())?;
                 match pid {
                     Some(p) => write!(f, " (pid {p})"),
                     None => Ok(()),

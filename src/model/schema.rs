@@ -48,6 +48,9 @@ pub enum KernelFilter {
     /// Picks the programs that are attached at all (probe pruning):
     /// =, IN on the program tags.
     Probe,
+    /// Decided when ebq attaches (function_events' binary and function):
+    /// =, IN and LIKE pick what is probed at all (model/functions.rs).
+    Attach,
     /// A TEXT column whose values are names of an integer slot's values
     /// (syscall names for syscall numbers): =, !=, IN, NOT IN.
     Named {
@@ -65,6 +68,7 @@ impl KernelFilter {
             KernelFilter::Comm => "= != IN NOT IN",
             KernelFilter::PathPrefix => "LIKE 'prefix%'",
             KernelFilter::Probe => "= IN (picks programs)",
+            KernelFilter::Attach => "= IN LIKE (decides what is probed)",
             KernelFilter::Named { .. } => "= != IN NOT IN",
         }
     }

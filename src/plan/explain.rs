@@ -71,6 +71,54 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Each program's attach point, as (attach, program, optional), with a
+/// run of one program's uprobes on one binary (a link per function)
+/// shown as one line, as a uprobe_multi link is.
+fn attach_lines(programs: &[crate::catalog::Program]) -> Vec<(String, &'static str, bool)> {
+    use crate::model::probe::{Attach, UprobeTarget};
+    let mut out: Vec<(String, &'static str, bool)> = Vec::new();
+    let mut run: Option<(&str, &str, bool, Option<i32>, usize)> = None;
+    let flush = |out: &mut Vec<(String, &'static str, bool)>,
+                 run: &mut Option<(&str, &str, bool, Option<i32>, usize)>,
+                 prog: &'static str| {
+        if let Some((binary, _, ret, pid, n)) = run.take() {
+            let kind = if ret { "uretprobe" } else { "uprobe" };
+            let pid = pid.map_or(String::new(), |p| format!(" (pid {p})"));
+            out.push((
+                format!("{kind}/{binary}: {n} offsets, a link each{pid}"),
+                prog,
+                false,
+            ));
+        }
+    };
+    let mut last_prog = "";
+    for p in programs {
+        if let Attach::Uprobe {
+            binary,
+            target: UprobeTarget::Offset(_),
+            pid,
+            ret,
+        } = &p.attach
+        {
+            match &mut run {
+                Some((b, pr, r, _, n)) if *b == binary.as_ref() && *pr == p.prog && *r == *ret => {
+                    *n += 1;
+                }
+                _ => {
+                    flush(&mut out, &mut run, last_prog);
+                    run = Some((binary.as_ref(), p.prog, *ret, *pid, 1));
+                    last_prog = p.prog;
+                }
+            }
+            continue;
+        }
+        flush(&mut out, &mut run, last_prog);
+        out.push((p.attach.to_string(), p.prog, p.optional));
+    }
+    flush(&mut out, &mut run, last_prog);
+    out
+}
+
 /// The plan as text; the programs are those of its physical plan (what
 /// the loader loads and attaches).
 pub fn render(plan: &Plan) -> String {
@@ -90,6 +138,73 @@ pub fn render_resolved(plan: &Plan, cgroups: Cgroups) -> String {
     render_with(plan, &super::physical::build(plan, &opts), Some(&shown))
 }
 
+/// `render` for function_events, with what its WHERE resolved to: the
+/// files and functions probed (kernel/uprobes.rs), attached as this
+/// kernel would (one uprobe_multi link per binary, or one per function).
+pub fn render_probed(
+    plan: &Plan,
+    resolved: std::sync::Arc<crate::model::functions::Resolved>,
+) -> String {
+    let mut opts = Options::explain(plan);
+    opts.uprobe_multi = crate::kernel::variants::Variants::detect().is_ok_and(|v| v.uprobe_multi);
+    opts.functions = Some(resolved.clone());
+    let mut out = render_with(plan, &super::physical::build(plan, &opts), None);
+    let mut lines = Vec::new();
+    for b in &resolved.binaries {
+        let names: Vec<String> = b
+            .functions
+            .iter()
+            .take(8)
+            .map(|&i| {
+                let f = &resolved.functions[i as usize];
+                format!(
+                    "{}@{:#x}",
+                    crate::model::sanitize::sanitize(&f.name),
+                    f.offset
+                )
+            })
+            .collect();
+        let more = b.functions.len().saturating_sub(names.len());
+        lines.push(format!(
+            "{}{}: {} function{}: {}{}",
+            crate::model::sanitize::sanitize(&b.shown),
+            if b.go { " (Go: entry probes only)" } else { "" },
+            b.functions.len(),
+            if b.functions.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    lines.extend(
+        resolved
+            .notes
+            .iter()
+            .map(|n| crate::model::sanitize::sanitize(n).into_owned()),
+    );
+    let (entry, ret, paired) = crate::catalog::func::ends(plan.kernel.capture);
+    lines.push(format!(
+        "{} probes{}: {}",
+        resolved.functions.len() * (usize::from(entry) + usize::from(ret)),
+        match resolved.pid {
+            Some(p) => format!(" in pid {p} alone"),
+            None => " in every process".into(),
+        },
+        match (entry, ret, paired) {
+            (_, _, true) => "entry and return, paired into one row per call",
+            (true, false, _) => "entry only: a row per call, at its entry",
+            _ => "return only: a row per return",
+        }
+    ));
+    for (i, l) in lines.iter().enumerate() {
+        line(&mut out, if i == 0 { "probes" } else { "" }, l);
+    }
+    out
+}
+
 /// `render` with the physical plan `kernel` built already, and the lines
 /// that say which cgroups its container filters keep, if resolved.
 pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]>) -> String {
@@ -102,14 +217,14 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]
         &format!("{} ({})", t.name, lower_first(t.doc)),
     );
     let programs = &kernel.programs;
-    let attach: Vec<String> = programs.iter().map(|p| p.attach.to_string()).collect();
-    let aw = attach.iter().map(String::len).max().unwrap_or(0);
-    for (i, (p, at)) in programs.iter().zip(&attach).enumerate() {
-        let opt = if p.optional { " (optional)" } else { "" };
+    let attach = attach_lines(programs);
+    let aw = attach.iter().map(|a| a.0.len()).max().unwrap_or(0);
+    for (i, (at, prog, optional)) in attach.iter().enumerate() {
+        let opt = if *optional { " (optional)" } else { "" };
         line(
             &mut out,
             if i == 0 { "programs" } else { "" },
-            &format!("{at:<aw$}  {}{opt}", p.prog),
+            &format!("{at:<aw$}  {prog}{opt}"),
         );
     }
     let pruned: Vec<&str> = t
@@ -146,6 +261,7 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]
             Pushed::Inexact(why) => format!("kernel, inexact: {why}"),
             Pushed::Userspace(why) => format!("userspace: {why}"),
             Pushed::Programs => "kernel, picks the programs".to_string(),
+            Pushed::Attach => "at attach: decides what is probed".to_string(),
         };
         line(
             &mut out,
@@ -219,9 +335,19 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]
     line(
         &mut out,
         "userspace",
-        &match &plan.query.where_sql {
-            Some(w) => format!("WHERE {w}"),
-            None => "(nothing to check)".to_string(),
+        &match (&plan.query.where_sql, plan.predicate.is_some()) {
+            // What decided the probes is not checked again.
+            (Some(_), true) if plan.conjuncts.iter().any(|c| c.pushed == Pushed::Attach) => {
+                let rest: Vec<&str> = plan
+                    .conjuncts
+                    .iter()
+                    .filter(|c| c.pushed != Pushed::Attach)
+                    .map(|c| c.sql.as_str())
+                    .collect();
+                format!("WHERE {}", rest.join(" AND "))
+            }
+            (Some(w), true) => format!("WHERE {w}"),
+            _ => "(nothing to check)".to_string(),
         },
     );
     let q = &plan.query;

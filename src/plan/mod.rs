@@ -42,6 +42,9 @@ pub enum Pushed {
     Userspace(String),
     /// Decides which programs are attached at all.
     Programs,
+    /// Decides what is probed, when ebq attaches (function_events'
+    /// binary and function): no row of anything else can come.
+    Attach,
 }
 
 /// One WHERE conjunct and what became of it.
@@ -140,6 +143,9 @@ pub struct KernelPlan {
     pub feeds: Vec<&'static crate::model::stream::SideFeed>,
     /// The slot whose IN set the kernel tests as a bitmap (cfg.nr_bitmap).
     pub bitmap_slot: Option<u32>,
+    /// function_events: the binaries and functions the WHERE names, found
+    /// on the machine before loading (kernel/uprobes.rs).
+    pub functions: Option<crate::model::functions::FunctionRequest>,
     /// Conjuncts that read the row's cgroup alone (container_id = ...):
     /// the run gives each cgroup it resolves their verdict
     /// (cgroup_verdicts, bpf/cgroup.h).
@@ -230,15 +236,18 @@ fn place_aggregation(table: &Table, query: &Query, conjuncts: &[ConjunctPlan]) -
             .filter(|t| t.agg.is_some())
             .map(|t| t.name)
             .collect();
+        let list = match kernel.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => kernel.join(""),
+        };
         return why(&format!(
-            "{} aggregates in userspace; {} aggregate in the kernel",
-            table.name,
-            kernel.join(" and ")
+            "{} aggregates in userspace; {list} aggregate in the kernel",
+            table.name
         ));
     };
     if let Some(c) = conjuncts
         .iter()
-        .find(|c| !matches!(c.pushed, Pushed::Exact | Pushed::Programs))
+        .find(|c| !matches!(c.pushed, Pushed::Exact | Pushed::Programs | Pushed::Attach))
     {
         return AggPlace::Userspace(format!(
             "WHERE {} is not decided exactly in the kernel",
@@ -409,12 +418,39 @@ pub fn plan(query: Query, follow: bool) -> Plan {
             sql: c.sql.clone(),
             pushed: match kept_whole(table, &c.expr, &used) {
                 Some(why) => Pushed::Userspace(why),
-                None => pushdown::push(table, &c.expr, &mut kernel),
+                None => pushdown::attach(table, &c.expr, &mut kernel)
+                    .unwrap_or_else(|| pushdown::push(table, &c.expr, &mut kernel)),
             },
         })
         .collect();
     for f in kernel.ints.values_mut() {
         f.simplify();
+    }
+    if table
+        .columns
+        .iter()
+        .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
+    {
+        let req = kernel.functions.get_or_insert_with(Default::default);
+        // pid = N: probes of that process alone.
+        req.pid = kernel
+            .ints
+            .get(&ebq_filter_col::EBQ_COL_PID.0)
+            .filter(|f| f.lo == f.hi && f.in_set.is_none() && f.not_in.is_empty())
+            .and_then(|f| u32::try_from(f.lo).ok());
+        // A binary is named to be found; anywhere else it could not be
+        // compared with what was (a bare name against a path).
+        req.binary_elsewhere = query
+            .conjuncts
+            .iter()
+            .zip(&conjuncts)
+            .find(|(q, c)| {
+                let mut cols = Vec::new();
+                q.expr.columns(&mut cols);
+                c.pushed != Pushed::Attach
+                    && cols.iter().any(|&i| table.columns[i].name == "binary")
+            })
+            .map(|(q, _)| q.sql.clone());
     }
     for &c in &used {
         kernel.capture |= table.columns[c].capture;
@@ -459,7 +495,14 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         let mask = tags.iter().filter_map(|t| bit(t)).fold(0, |m, b| m | b);
         kernel.actions = if mask == 0 { 1 << 31 } else { mask };
     }
-    let predicate = query.predicate();
+    // What decided the probes needs no check on the rows they make.
+    let predicate = query
+        .conjuncts
+        .iter()
+        .zip(&conjuncts)
+        .filter(|(_, c)| c.pushed != Pushed::Attach)
+        .map(|(q, _)| q.expr.clone())
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
     let agg_place = place_aggregation(table, &query, &conjuncts);
     let output = output_schema(&query);
     Plan {

@@ -47,6 +47,10 @@ pub struct Options {
     pub count_filtered: bool,
     /// For a query that reads the row's cgroup: what the run resolved.
     pub cgroups: Option<Cgroups>,
+    /// function_events: the functions found to probe (kernel/uprobes.rs),
+    /// and whether this kernel links them per binary (uprobe_multi).
+    pub functions: Option<std::sync::Arc<crate::model::functions::Resolved>>,
+    pub uprobe_multi: bool,
 }
 
 /// The host's cgroups as the run resolved them (exec/containers.rs).
@@ -70,6 +74,8 @@ impl Options {
             self_tgid: 0,
             count_filtered: false,
             cgroups: None,
+            functions: None,
+            uprobe_multi: false,
         }
     }
 }
@@ -295,7 +301,21 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         path_prefixes,
         maps,
         cgroup_verdicts,
-        programs: k.programs.clone(),
+        programs: match &opts.functions {
+            // The table's templates, attached where its functions are.
+            Some(r) => {
+                let table = plan.table();
+                let mut progs = crate::catalog::func::programs(r, k.capture, opts.uprobe_multi);
+                progs.extend(
+                    k.programs
+                        .iter()
+                        .filter(|p| !table.programs.iter().any(|t| t.name == p.name))
+                        .cloned(),
+                );
+                progs
+            }
+            None => k.programs.clone(),
+        },
     }
 }
 
@@ -318,6 +338,8 @@ mod tests {
                 self_tgid: 4242,
                 count_filtered: true,
                 cgroups,
+                functions: None,
+                uprobe_multi: false,
             },
         )
     }

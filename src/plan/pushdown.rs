@@ -112,6 +112,73 @@ fn push_exact(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
     }
 }
 
+/// A conjunct on one column decided at attach time (function_events'
+/// binary = / IN, function = / IN / LIKE, and ORs of those on the same
+/// column), merged into the plan's function request; None: not one.
+pub(super) fn attach(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Option<Pushed> {
+    use crate::model::functions::NameMatch;
+    fn matches(table: &Table, e: &Expr, out: &mut Vec<NameMatch>) -> Option<usize> {
+        let attach_col = |c: usize| matches!(table.columns[c].filter, KernelFilter::Attach);
+        match e {
+            Expr::Or(a, b) => {
+                let (x, y) = (matches(table, a, out)?, matches(table, b, out)?);
+                (x == y).then_some(x)
+            }
+            Expr::Cmp(..) => match column_cmp(e)? {
+                (c, CmpOp::Eq, Value::Text(v)) if attach_col(c) => {
+                    out.push(NameMatch::Exact(v.clone()));
+                    Some(c)
+                }
+                _ => None,
+            },
+            Expr::In {
+                expr,
+                list,
+                negated: false,
+            } => match expr.as_ref() {
+                Expr::Column(c) if attach_col(*c) => {
+                    for v in list {
+                        let Value::Text(v) = v else { return None };
+                        out.push(NameMatch::Exact(v.clone()));
+                    }
+                    Some(*c)
+                }
+                _ => None,
+            },
+            // LIKE names functions; a binary is named.
+            Expr::Like {
+                expr,
+                like,
+                negated: false,
+            } => match expr.as_ref() {
+                Expr::Column(c) if attach_col(*c) && table.columns[*c].name == "function" => {
+                    out.push(NameMatch::Like(like.clone()));
+                    Some(*c)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    let mut found = Vec::new();
+    let col = matches(table, e, &mut found)?;
+    let req = k.functions.get_or_insert_with(Default::default);
+    if table.columns[col].name == "binary" {
+        req.binaries.push(
+            found
+                .into_iter()
+                .filter_map(|m| match m {
+                    NameMatch::Exact(v) => Some(v),
+                    NameMatch::Like(_) => None,
+                })
+                .collect(),
+        );
+    } else {
+        req.functions.push(found);
+    }
+    Some(Pushed::Attach)
+}
+
 fn merge(c: Constraint, k: &mut KernelPlan) -> Result<(), String> {
     match c {
         Constraint::Int {
@@ -509,6 +576,7 @@ fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
 
 fn set_to(f: KernelFilter, list: &[Value], negated: bool) -> Result<Option<Kind>, ()> {
     match f {
+        KernelFilter::Attach => Err(()),
         KernelFilter::Int { .. } => {
             let set = list
                 .iter()

@@ -1,5 +1,5 @@
 //! Function calls in queries: the aggregates (count, sum, min, max, avg,
-//! hist, lhist) and the scalar functions (lower, upper, coalesce, and
+//! hist, lhist) and the scalar functions (lower, upper, coalesce, str, and
 //! SQLite's datetime, date, time, strftime and printf, evaluated in
 //! exec/funcs.rs), with their argument checks.
 
@@ -116,6 +116,28 @@ impl Binder {
                 }
                 call(AggFunc::Lhist { min, max, step }, Some(args.remove(0)))
             }
+            // function_events' str(argN) and str(retval): the string the
+            // register points to, which the kernel copies only for a query
+            // that names it (the column argN_str).
+            "str" => {
+                let a = one(&mut args)?;
+                let col = match &a {
+                    Expr::Column(c) => {
+                        let name = format!("{}_str", self.table.columns[*c].name);
+                        self.table.columns.iter().position(|x| x.name == name)
+                    }
+                    _ => None,
+                };
+                match col {
+                    Some(c) => Expr::Column(c),
+                    None => {
+                        return Err(err_at(
+                            "str() reads the string a register points to: str(arg0) .. str(arg5) or str(retval), of function_events",
+                            e,
+                        ))
+                    }
+                }
+            }
             "lower" | "upper" => {
                 let a = one(&mut args)?;
                 if a.ty(self.table).is_some_and(|t| t != Type::Text) {
@@ -163,7 +185,7 @@ impl Binder {
                 }
                 Expr::Func(Func::Printf, args)
             }
-            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce, datetime, date, time, strftime, printf"), e)),
+            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce, datetime, date, time, strftime, printf, str"), e)),
         })
     }
 }

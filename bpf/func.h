@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The kernel <-> user ABI of function_events: calls of user-space
+ * functions, through uprobes and uretprobes (func.bpf.h): its event, its
+ * flags, its own filter columns and counters. The Rust side is generated
+ * from BTF (src/abi.rs), as for bpf/ebq.h, whose rules hold here too.
+ *
+ * One entry program and one return program serve every function a query
+ * names: each attachment's cookie says which (struct ebq_func_cookie's
+ * layout), so nothing is compiled at run time.
+ */
+#ifndef __EBQ_FUNC_H__
+#define __EBQ_FUNC_H__
+
+#include "ebq.h"
+
+/* Bytes of one string copied (str(argN), str(retval)), its NUL included. */
+#define EBQ_FUNC_STR_MAX 256
+/* Strings one row carries: arg0..arg5 and the return value. */
+#define EBQ_FUNC_STRS 7
+/* Calls in flight at once, machine-wide (an LRU hash: a call whose return
+ * never comes, longjmp or a thread that died, is the first to go). */
+#define EBQ_FUNC_INFLIGHT 65536
+
+/*
+ * The attach cookie: the function's number in the run's list of resolved
+ * functions (low 32 bits: the row's `function`, `binary`), and what the
+ * programs do for it (high 32 bits, enum ebq_func_mode).
+ */
+#define EBQ_FUNC_COOKIE_ID(c) ((__u32)(c))
+#define EBQ_FUNC_COOKIE_MODE(c) ((__u32)((c) >> 32))
+
+enum ebq_func_mode {
+	EBQ_FUNC_MODE_PLAIN = 0,
+};
+
+/*
+ * One call (or, when the return is not traced, one entry). Followed by
+ * the strings the query reads, each len[i] bytes without its NUL, in the
+ * order arg0..arg5, retval.
+ */
+struct ebq_func_event {
+	struct ebq_header h;
+	__u64 duration_ns;  /* entry to return; 0 without the return */
+	__s64 ret;          /* the return register (rax, x0) */
+	__u64 args[6];      /* the integer argument registers at entry */
+	__u32 func;         /* EBQ_FUNC_COOKIE_ID of the attachment */
+	__u32 flags;        /* enum ebq_func_flags */
+	__u16 len[EBQ_FUNC_STRS + 1];
+};
+
+enum ebq_func_flags {
+	EBQ_FUNC_HAS_EXIT = 1 << 0,  /* ret and duration are known */
+	EBQ_FUNC_HAS_ENTRY = 1 << 1, /* args are known */
+	/* String i (arg0..arg5, retval) was cut at EBQ_FUNC_STR_MAX - 1. */
+	EBQ_FUNC_CUT0 = 1 << 8,
+	/* String i could not be read (a NULL or unmapped pointer). */
+	EBQ_FUNC_BAD0 = 1 << 16,
+};
+
+/*
+ * Its own capture bits (cfg.capture), set by the columns a query reads.
+ * A row needs both ends of the call (func_paired(), and in userspace
+ * src/catalog/func.rs, `ends`) when it reads the duration, or something
+ * of the entry (ENTRY_BITS) and something of the return (EXIT_BITS): the
+ * entry then notes the call and the return reports it. Otherwise a query
+ * of the entry alone reports at the entry, and one of the return alone
+ * at the return (so a call under way when ebq attached is still a row).
+ */
+enum ebq_func_capture {
+	EBQ_FUNC_CAP_ARGS = EBQ_CAP_TABLE << 0,  /* the argument registers */
+	/* The string argN points to (str(argN)); + 6: str(retval). */
+	EBQ_FUNC_CAP_STR0 = EBQ_CAP_TABLE << 1,
+	EBQ_FUNC_CAP_STR_RET = EBQ_CAP_TABLE << 7,
+	EBQ_FUNC_CAP_RETVAL = EBQ_CAP_TABLE << 8,  /* the return is traced */
+	EBQ_FUNC_CAP_DURATION = EBQ_CAP_TABLE << 9,
+	EBQ_FUNC_ENTRY_BITS = EBQ_FUNC_CAP_ARGS | (0x3f * EBQ_FUNC_CAP_STR0),
+	EBQ_FUNC_EXIT_BITS = EBQ_FUNC_CAP_RETVAL | EBQ_FUNC_CAP_STR_RET,
+};
+
+enum ebq_func_stat {
+	EBQ_STAT_SENT_FUNC = EBQ_STAT_TABLE, /* a row: an entry, or a call at its return */
+	EBQ_STAT_FUNC_UNPAIRED,              /* a return whose entry was not seen */
+};
+
+/* Its own filter columns. */
+enum ebq_func_col {
+	EBQ_FUNC_COL_DURATION = EBQ_COL_TABLE,
+	EBQ_FUNC_COL_RETVAL,
+	EBQ_FUNC_COL_ARG0,
+	EBQ_FUNC_COL_ARG5 = EBQ_FUNC_COL_ARG0 + 5,
+};
+_Static_assert(EBQ_FUNC_COL_ARG5 < EBQ_FILTER_COLS, "function_events' slots fit the configuration");
+_Static_assert(EBQ_STAT_FUNC_UNPAIRED + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counters fit the stats map");
+
+#endif /* __EBQ_FUNC_H__ */

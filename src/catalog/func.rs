@@ -1,0 +1,335 @@
+//! function_events: one row per call of a user-space function
+//! (bpf/func.bpf.h). Which binaries and functions are probed is decided
+//! when ebq attaches (`KernelFilter::Attach`): the planner collects what
+//! the WHERE names (model/functions.rs), kernel/uprobes.rs finds it, and
+//! `programs` turns it into the attachments, one cookie per function.
+
+use super::common::with_common;
+use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
+use crate::abi::types::{
+    ebq_agg_keys, ebq_agg_measure, ebq_func_capture, ebq_func_col, ebq_func_event, ebq_func_flags,
+    ebq_func_stat,
+};
+use crate::model::functions::{current_function, Resolved};
+use crate::model::probe::{Attach, UprobeTarget};
+use crate::model::record::{Layout, Record, FIELDS_MAX};
+use crate::model::value::{text_from_bytes, Value};
+
+const CAP_ARGS: u32 = ebq_func_capture::EBQ_FUNC_CAP_ARGS.0;
+const CAP_STR0: u32 = ebq_func_capture::EBQ_FUNC_CAP_STR0.0;
+const CAP_STR_RET: u32 = ebq_func_capture::EBQ_FUNC_CAP_STR_RET.0;
+const CAP_RETVAL: u32 = ebq_func_capture::EBQ_FUNC_CAP_RETVAL.0;
+const CAP_DURATION: u32 = ebq_func_capture::EBQ_FUNC_CAP_DURATION.0;
+const ENTRY_BITS: u32 = ebq_func_capture::EBQ_FUNC_ENTRY_BITS.0;
+const EXIT_BITS: u32 = ebq_func_capture::EBQ_FUNC_EXIT_BITS.0;
+const HAS_EXIT: u32 = ebq_func_flags::EBQ_FUNC_HAS_EXIT.0;
+const HAS_ENTRY: u32 = ebq_func_flags::EBQ_FUNC_HAS_ENTRY.0;
+const CUT0: u32 = ebq_func_flags::EBQ_FUNC_CUT0.0;
+const BAD0: u32 = ebq_func_flags::EBQ_FUNC_BAD0.0;
+
+crate::plain_abi!(ebq_func_event);
+
+/// Its records: struct ebq_func_event, then the strings read.
+const LAYOUT: Layout = Layout::of::<ebq_func_event>(|r| {
+    let mut lens = [0; FIELDS_MAX];
+    lens[..7].copy_from_slice(&r.get::<ebq_func_event>().len[..7]);
+    lens
+});
+
+fn ev<'r>(r: &'r Record) -> &'r ebq_func_event {
+    r.get()
+}
+
+/// Which ends of a call the programs trace for `capture` (the columns a
+/// query reads): the entry, the return, and whether one row pairs them
+/// (bpf/func.bpf.h, func_paired).
+pub fn ends(capture: u32) -> (bool, bool, bool) {
+    let paired =
+        capture & CAP_DURATION != 0 || (capture & ENTRY_BITS != 0 && capture & EXIT_BITS != 0);
+    let ret = paired || capture & EXIT_BITS != 0;
+    let entry = paired || !ret;
+    (entry, ret, paired)
+}
+
+fn with_entry(r: &Record, f: impl Fn(&ebq_func_event) -> Value) -> Value {
+    let e = ev(r);
+    if e.flags & HAS_ENTRY != 0 {
+        f(e)
+    } else {
+        Value::Null
+    }
+}
+
+fn with_exit(r: &Record, f: impl Fn(&ebq_func_event) -> Value) -> Value {
+    let e = ev(r);
+    if e.flags & HAS_EXIT != 0 {
+        f(e)
+    } else {
+        Value::Null
+    }
+}
+
+/// String `i` (arg0..arg5, 6: the return value) as read, or NULL.
+fn string(r: &Record, i: usize) -> Value {
+    let e = ev(r);
+    let known = if i == 6 {
+        e.flags & HAS_EXIT != 0
+    } else {
+        e.flags & HAS_ENTRY != 0
+    };
+    if !known || e.flags & (BAD0 << i) != 0 {
+        return Value::Null;
+    }
+    Value::Text(text_from_bytes(r.fields[i]))
+}
+
+macro_rules! arg {
+    ($i:literal) => {
+        Column::int(
+            concat!("arg", $i),
+            concat!(
+                "Integer argument ",
+                $i,
+                " at entry (C ABI register), signed"
+            ),
+            |r| with_entry(r, |e| Value::Int(e.args[$i] as i64)),
+        )
+        .hidden()
+        .capture(CAP_ARGS)
+        .slot(ebq_func_col::EBQ_FUNC_COL_ARG0.0 + $i, i64::MIN, i64::MAX)
+    };
+}
+
+macro_rules! str_arg {
+    ($i:literal) => {
+        Column::text(
+            concat!("arg", $i, "_str"),
+            concat!(
+                "The string arg",
+                $i,
+                " points to (str(arg",
+                $i,
+                ")), read at the row's end"
+            ),
+            |r| string(r, $i),
+        )
+        .hidden()
+        .capture(CAP_ARGS | (CAP_STR0 << $i))
+        .width(24)
+    };
+}
+
+static FUNC_COLUMNS: &[Column] = &with_common![
+    Column::text(
+        "binary",
+        "The file probed: its path (decided at attach time)",
+        |r| { current_function(ev(r).func).map_or(Value::Null, |(b, _)| Value::Text(b)) }
+    )
+    .filter(KernelFilter::Attach)
+    .width(24),
+    Column::text(
+        "function",
+        "The function's symbol (decided at attach time)",
+        |r| { current_function(ev(r).func).map_or(Value::Null, |(_, f)| Value::Text(f)) }
+    )
+    .filter(KernelFilter::Attach)
+    .width(20),
+    Column::text("event", "call (entry and return), entry or return", |r| {
+        let f = ev(r).flags;
+        Value::Text(
+            match (f & HAS_ENTRY != 0, f & HAS_EXIT != 0) {
+                (true, true) => "call",
+                (true, false) => "entry",
+                _ => "return",
+            }
+            .into(),
+        )
+    })
+    .width(6),
+    Column::int("retval", "The return value register, signed", |r| {
+        with_exit(r, |e| Value::Int(e.ret))
+    })
+    .capture(CAP_RETVAL)
+    .slot(ebq_func_col::EBQ_FUNC_COL_RETVAL.0, i64::MIN, i64::MAX)
+    .width(8),
+    Column::int("duration", "Entry to return, ns", |r| {
+        let e = ev(r);
+        if e.flags & HAS_EXIT != 0 && e.flags & HAS_ENTRY != 0 {
+            Value::Int(e.duration_ns as i64)
+        } else {
+            Value::Null
+        }
+    })
+    .capture(CAP_DURATION)
+    .slot(ebq_func_col::EBQ_FUNC_COL_DURATION.0, 0, i64::MAX)
+    .width(9),
+    arg!(0),
+    arg!(1),
+    arg!(2),
+    arg!(3),
+    arg!(4),
+    arg!(5),
+    str_arg!(0),
+    str_arg!(1),
+    str_arg!(2),
+    str_arg!(3),
+    str_arg!(4),
+    str_arg!(5),
+    Column::text(
+        "retval_str",
+        "The string the return value points to (str(retval))",
+        |r| string(r, 6)
+    )
+    .hidden()
+    .capture(CAP_RETVAL | CAP_STR_RET)
+    .width(24),
+    Column::boolean(
+        "str_cut",
+        "A string of the row was cut (at 255 bytes)",
+        |r| Value::Bool(ev(r).flags & (0x7f * CUT0) != 0)
+    )
+    .hidden()
+    .width(5),
+];
+
+/// The programs' templates: `programs` attaches them where the query's
+/// resolved functions are.
+static FUNC_PROGRAMS: &[Program] = &[
+    Program::at(
+        "func_entry",
+        Attach::Uprobe {
+            binary: std::borrow::Cow::Borrowed(""),
+            target: UprobeTarget::Offset(0),
+            pid: None,
+            ret: false,
+        },
+        &[],
+        Some(ebq_func_stat::EBQ_STAT_SENT_FUNC.0),
+    ),
+    Program::at(
+        "func_return",
+        Attach::Uprobe {
+            binary: std::borrow::Cow::Borrowed(""),
+            target: UprobeTarget::Offset(0),
+            pid: None,
+            ret: true,
+        },
+        &[],
+        None,
+    ),
+];
+
+/// The attachments of `resolved`'s functions for `capture`: with
+/// uprobe_multi (`multi`), one link per binary and end; else one per
+/// function and end, each with its cookie.
+pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> {
+    let (entry, ret, _) = ends(capture);
+    let pid = resolved.pid.and_then(|p| i32::try_from(p).ok());
+    let mut out = Vec::new();
+    for (is_ret, want, base) in [
+        (false, entry, &FUNC_PROGRAMS[0]),
+        (true, ret, &FUNC_PROGRAMS[1]),
+    ] {
+        if !want {
+            continue;
+        }
+        for b in &resolved.binaries {
+            if multi {
+                let mut p = base.clone();
+                p.prog = if is_ret {
+                    "func_return_multi"
+                } else {
+                    "func_entry_multi"
+                };
+                p.attach = Attach::UprobeMulti {
+                    binary: b.attach.clone().into(),
+                    shown: b.shown.clone().into(),
+                    offsets: b
+                        .functions
+                        .iter()
+                        .map(|&i| (resolved.functions[i as usize].offset, u64::from(i)))
+                        .collect(),
+                    pid,
+                    ret: is_ret,
+                };
+                out.push(p);
+                continue;
+            }
+            for &i in &b.functions {
+                let mut p = base.clone();
+                p.cookie = u64::from(i);
+                p.attach = Attach::Uprobe {
+                    binary: b.attach.clone().into(),
+                    target: UprobeTarget::Offset(resolved.functions[i as usize].offset),
+                    pid,
+                    ret: is_ret,
+                };
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+static FUNC_AGG: KernelAggSpec = KernelAggSpec {
+    // The function's number: one group per function (by binary, groups
+    // of several functions: userspace's).
+    keys: &[("function", ebq_agg_keys::EBQ_AGG_NR.0)],
+    measures: &[
+        ("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8),
+        ("retval", ebq_agg_measure::EBQ_MEASURE_EXIT_CODE.0 as u8),
+    ],
+    event: |h, nr| {
+        Record::of(
+            h,
+            &ebq_func_event {
+                func: nr,
+                flags: HAS_ENTRY | HAS_EXIT,
+                ..Default::default()
+            },
+        )
+    },
+};
+
+pub static FUNCTION_EVENTS: Table = Table {
+    name: "function_events",
+    layout: LAYOUT,
+    bitmap_slot: None,
+    aliases: &[],
+    doc: "One row per call of a user-space function (uprobes): args, retval, duration",
+    columns: FUNC_COLUMNS,
+    programs: FUNC_PROGRAMS,
+    agg: Some(&FUNC_AGG),
+    buffer: 4 << 20,
+    captures: &[
+        (CAP_ARGS, "argument registers"),
+        (CAP_STR0 * 0x3f, "argument strings"),
+        (CAP_RETVAL, "the return (a return probe)"),
+        (CAP_STR_RET, "the returned string"),
+        (CAP_DURATION, "entry and return paired"),
+        super::common::NSPID_CAPTURE,
+        super::common::CREDS_CAPTURE,
+        super::common::NS_CAPTURE,
+    ],
+    fixed_capture: "the header, the function's number",
+    action_bit: None,
+    stream: None,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_columns_read_decide_which_ends_are_traced() {
+        // Nothing of the return: the entry alone.
+        assert_eq!(ends(0), (true, false, false));
+        assert_eq!(ends(CAP_ARGS), (true, false, false));
+        // The return alone: a call under way at attach is still a row.
+        assert_eq!(ends(CAP_RETVAL | CAP_STR_RET), (false, true, false));
+        // Both, or the time between: paired.
+        assert_eq!(ends(CAP_ARGS | CAP_RETVAL), (true, true, true));
+        assert_eq!(ends(CAP_DURATION), (true, true, true));
+        assert_eq!(ends(CAP_STR0 << 3 | CAP_STR_RET), (true, true, true));
+    }
+}

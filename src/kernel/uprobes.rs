@@ -1,0 +1,500 @@
+//! Finds what a function_events query probes: the files its `binary`
+//! names (or, with `pid = N` alone, the process's executable and the
+//! libraries it has mapped), and in each the function symbols its
+//! `function` asks for (kernel/elf.rs), once, before anything loads.
+//!
+//! - A bare library name (libc.so.6, libssl.so.3) is found as the dynamic
+//!   linker would: in /etc/ld.so.cache, then the default directories; a
+//!   bare program name (bash) on the default PATH. With `pid = N`, a bare
+//!   name is first looked for among what that process has mapped.
+//! - With `pid = N`, paths are the process's own: looked up inside its
+//!   root (/proc/N/root) with openat2(RESOLVE_IN_ROOT), so a container's
+//!   symlink (to /etc/shadow, to ../../..) never leads out of it. The
+//!   kernel is then given /proc/self/fd/M of the file opened, not a path
+//!   it would look up again.
+//! - One file (device and inode) is probed once, however many names or
+//!   mappings lead to it.
+//! - The probes a query may expand to are capped (`--max-probes`), and a
+//!   return probe is refused on a Go binary: its goroutines' stacks move,
+//!   and a uretprobe's rewritten return address then crashes the program
+//!   (https://github.com/iovisor/bcc/issues/1320,
+//!   https://github.com/golang/go/issues/22008).
+//!
+//! ld.so.cache is read here rather than by a crate: the few on crates.io
+//! are single releases that pull in a CLI's dependencies, and the three
+//! fields needed are read with every offset bounds-checked.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+
+use crate::error::{Error, Result};
+use crate::model::functions::{FunctionRequest, Resolved, ResolvedBinary, ResolvedFunction};
+
+use super::elf;
+
+/// Probes a query may expand to unless --max-probes says otherwise.
+pub const DEFAULT_MAX_PROBES: usize = 1000;
+
+/// Directories the dynamic linker searches after its cache, and PATH's
+/// default for a program named bare.
+const LIB_DIRS: &[&str] = &[
+    "/lib",
+    "/usr/lib",
+    "/lib64",
+    "/usr/lib64",
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+];
+const BIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// How resolution is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_probes: usize,
+    /// The query needs return probes (retval, duration ...).
+    pub returns: bool,
+}
+
+/// The limits of `plan`'s resolution.
+pub fn limits(plan: &crate::plan::Plan, max_probes: usize) -> Limits {
+    Limits {
+        max_probes,
+        returns: crate::catalog::func::ends(plan.kernel.capture).1,
+    }
+}
+
+/// Where paths are looked up: the host's root, or a process's.
+struct Root {
+    pid: Option<u32>,
+    /// /proc/PID/root, open.
+    dir: Option<File>,
+}
+
+impl Root {
+    fn of(pid: Option<u32>) -> Result<Root> {
+        let Some(p) = pid else {
+            return Ok(Root {
+                pid: None,
+                dir: None,
+            });
+        };
+        // A process in ebq's own mount namespace is looked up as the host's.
+        let same_ns = std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok()
+            == std::fs::read_link("/proc/self/ns/mnt").ok();
+        let dir = File::open(format!("/proc/{p}/root"))
+            .map_err(|e| Error::Usage(format!("pid = {p}: cannot read its files ({e})")))?;
+        Ok(Root {
+            pid,
+            dir: (!same_ns).then_some(dir),
+        })
+    }
+
+    /// Opens `path` (absolute, in this root's namespace), never leaving it.
+    fn open(&self, path: &str) -> std::io::Result<File> {
+        let Some(dir) = &self.dir else {
+            return File::open(path);
+        };
+        use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+        let how = OpenHow::new()
+            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        let fd = openat2(dir, path, how).map_err(std::io::Error::from)?;
+        Ok(File::from(fd))
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.open(path)
+            .is_ok_and(|f| f.metadata().is_ok_and(|m| m.is_file()))
+    }
+
+    fn shown(&self, path: &str) -> String {
+        match (self.pid, &self.dir) {
+            (Some(p), Some(_)) => format!("{path} (in pid {p}'s root)"),
+            _ => path.to_string(),
+        }
+    }
+}
+
+/// The libraries /etc/ld.so.cache names, by soname: their paths in
+/// cache order (the linker's preference first).
+pub fn ld_cache(data: &[u8]) -> BTreeMap<String, Vec<String>> {
+    const MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // The new format, alone or after the old one's entries.
+    let Some(start) = data.windows(MAGIC.len()).position(|w| w == MAGIC) else {
+        return out;
+    };
+    let u32_at = |o: usize| -> Option<u32> {
+        data.get(o..o + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let Some(n) = u32_at(start + MAGIC.len()) else {
+        return out;
+    };
+    let string_at = |o: u32| -> Option<String> {
+        // Offsets in the new format count from the new header.
+        let from = start.checked_add(o as usize)?;
+        let rest = data.get(from..)?;
+        let end = rest.iter().take(4096).position(|&b| b == 0)?;
+        std::str::from_utf8(&rest[..end]).ok().map(str::to_string)
+    };
+    // Header: magic, nlibs, len_strings, flags and padding, extension
+    // offset, 3 unused words: 48 bytes. Entries: flags, key, value,
+    // osversion (4 bytes each), hwcap (8): 24 bytes.
+    let entries = start + 48;
+    for i in 0..(n as usize).min(1 << 20) {
+        let e = entries + i * 24;
+        let (Some(key), Some(value)) = (u32_at(e + 4), u32_at(e + 8)) else {
+            break;
+        };
+        if let (Some(k), Some(v)) = (string_at(key), string_at(value)) {
+            out.entry(k).or_default().push(v);
+        }
+    }
+    out
+}
+
+/// The path a bare name stands for in `root`, or None.
+fn find_bare(root: &Root, name: &str, maps: &[String]) -> Option<String> {
+    // What the process has mapped: libc for libc.so.6, libssl for
+    // libssl.so.3.
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    if let Some(m) = maps.iter().find(|m| {
+        let b = base(m);
+        b == name || b.starts_with(&format!("{name}.")) || b.starts_with(&format!("{name}-"))
+    }) {
+        return Some(m.clone());
+    }
+    if let Ok(mut f) = root.open("/etc/ld.so.cache") {
+        let mut data = Vec::new();
+        use std::io::Read as _;
+        if (&mut f).take(64 << 20).read_to_end(&mut data).is_ok() {
+            let cache = ld_cache(&data);
+            let hit = cache.get(name).or_else(|| {
+                // libssl.so for libssl.so.3: the one soname it starts.
+                let mut it = cache
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&format!("{name}.")));
+                match (it.next(), it.next()) {
+                    (Some((_, v)), None) => Some(v),
+                    _ => None,
+                }
+            });
+            if let Some(p) = hit.and_then(|v| v.iter().find(|p| root.exists(p))) {
+                return Some(p.clone());
+            }
+        }
+    }
+    LIB_DIRS
+        .iter()
+        .chain(BIN_DIRS)
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| root.exists(p))
+}
+
+/// The executable and the file-backed executable mappings of `pid`.
+fn mapped_files(pid: u32) -> Result<Vec<String>> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_err(|e| Error::Usage(format!("pid = {pid}: cannot read its mappings ({e})")))?;
+    let mut out = Vec::new();
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(_), Some(perms), Some(_), Some(_), Some(_)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        // The path may hold spaces: the rest of the line.
+        let path: Vec<&str> = f.collect();
+        let path = path.join(" ");
+        if perms.contains('x')
+            && path.starts_with('/')
+            && !path.ends_with(" (deleted)")
+            && !out.contains(&path)
+        {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// Finds the files and functions `req` asks for.
+pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
+    if let Some(sql) = &req.binary_elsewhere {
+        return Err(Error::Usage(format!(
+            "WHERE {sql}: binary is decided when ebq attaches; name it in a condition of its own (binary = '/usr/bin/app', or binary IN (...)), not inside OR, NOT or with other columns"
+        )));
+    }
+    let root = Root::of(req.pid)?;
+    let maps = match req.pid {
+        Some(p) => mapped_files(p)?,
+        None => Vec::new(),
+    };
+    let named = req.named_binaries();
+    let mut notes = Vec::new();
+    let paths: Vec<(String, String)> = match (&named, req.pid) {
+        (Some(v), _) if v.is_empty() => {
+            return Err(Error::Usage(
+                "function_events: the WHERE allows no binary (its binary conditions exclude each other)"
+                    .into(),
+            ))
+        }
+        (Some(v), _) => v
+            .iter()
+            .map(|b| {
+                if b.contains('/') {
+                    if !b.starts_with('/') {
+                        return Err(Error::Usage(format!(
+                            "binary = '{b}': give an absolute path or a bare name (libc.so.6, bash)"
+                        )));
+                    }
+                    Ok((b.clone(), b.clone()))
+                } else {
+                    find_bare(&root, b, &maps)
+                        .map(|p| {
+                            notes.push(format!("{b}: {}", root.shown(&p)));
+                            (b.clone(), p)
+                        })
+                        .ok_or_else(|| {
+                            Error::Usage(format!(
+                                "binary = '{b}': no such program or library (looked in {}/etc/ld.so.cache{}, {} and {})",
+                                req.pid.map_or(String::new(), |p| format!("pid {p}'s ")),
+                                if maps.is_empty() { "" } else { ", its mappings" },
+                                LIB_DIRS.join(":"),
+                                BIN_DIRS.join(":")
+                            ))
+                        })
+                }
+            })
+            .collect::<Result<_>>()?,
+        (None, Some(_)) => {
+            notes.push(format!("{} files mapped executable by the process", maps.len()));
+            maps.iter().map(|m| (m.clone(), m.clone())).collect()
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "function_events needs to know what to probe: add binary = '/path/to/program' (or a library: binary = 'libc.so.6'), or pid = N"
+                    .into(),
+            ))
+        }
+    };
+    let mut out = Resolved {
+        pid: req.pid,
+        ..Default::default()
+    };
+    let mut seen = BTreeMap::new();
+    let mut nearest: Vec<String> = Vec::new();
+    for (asked, path) in paths {
+        let mut file = root.open(&path).map_err(|e| {
+            Error::Usage(format!(
+                "binary = '{asked}': cannot open {}: {e}",
+                root.shown(&path)
+            ))
+        })?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::Usage(format!("binary = '{asked}': {e}")))?;
+        if !meta.is_file() {
+            return Err(Error::Usage(format!(
+                "binary = '{asked}': {} is not a file",
+                root.shown(&path)
+            )));
+        }
+        if seen.insert((meta.dev(), meta.ino()), ()).is_some() {
+            notes.push(format!(
+                "{}: the same file as another, probed once",
+                root.shown(&path)
+            ));
+            continue;
+        }
+        let info = elf::read(&mut file)
+            .map_err(|e| Error::Usage(format!("binary = '{asked}': {}: {e}", root.shown(&path))))?;
+        let wanted: Vec<&elf::FuncSym> = info
+            .funcs
+            .iter()
+            .filter(|f| req.wants(&f.name, &f.versioned()))
+            .collect();
+        if wanted.is_empty() {
+            nearest.extend(info.funcs.iter().map(|f| f.name.clone()));
+            continue;
+        }
+        if limits.returns && info.go {
+            return Err(Error::Usage(format!(
+                "{} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: select only columns known at entry (no retval, duration or str(retval))",
+                root.shown(&path)
+            )));
+        }
+        let b = out.binaries.len() as u32;
+        let mut ids = Vec::new();
+        // One probe per offset: aliases (malloc, __libc_malloc) are one
+        // function; the exported name is kept.
+        let mut by_offset: BTreeMap<u64, &elf::FuncSym> = BTreeMap::new();
+        for f in wanted {
+            by_offset
+                .entry(f.offset)
+                .and_modify(|k| {
+                    if (f.dynamic, f.global) > (k.dynamic, k.global) {
+                        *k = f;
+                    }
+                })
+                .or_insert(f);
+        }
+        for (offset, f) in by_offset {
+            ids.push(out.functions.len() as u32);
+            out.functions.push(ResolvedFunction {
+                binary: b,
+                name: f.name.clone(),
+                offset,
+            });
+        }
+        if out.functions.len() > limits.max_probes {
+            return Err(Error::Usage(format!(
+                "the query asks for more than {} functions ({} so far, in {}): narrow function LIKE, or raise --max-probes",
+                limits.max_probes,
+                out.functions.len(),
+                root.shown(&path)
+            )));
+        }
+        let attach = match &root.dir {
+            Some(_) => format!("/proc/self/fd/{}", file.as_raw_fd()),
+            None => path.clone(),
+        };
+        out.binaries.push(ResolvedBinary {
+            shown: root.shown(&path),
+            attach,
+            file: Some(file),
+            functions: ids,
+            go: info.go,
+        });
+    }
+    if out.functions.is_empty() {
+        let asked: Vec<String> = req
+            .functions
+            .iter()
+            .flatten()
+            .map(|m| match m {
+                crate::model::functions::NameMatch::Exact(s) => format!("'{s}'"),
+                crate::model::functions::NameMatch::Like(l) => format!("LIKE '{}'", l.pattern),
+            })
+            .collect();
+        let near = asked
+            .iter()
+            .find_map(|a| {
+                crate::model::schema::suggest(
+                    a.trim_matches('\''),
+                    nearest.iter().map(String::as_str),
+                )
+            })
+            .map(|n| format!("; nearest: {n}"))
+            .unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "function {} is in no function symbol of {}{near} (ebq --symbols BINARY lists them)",
+            if asked.is_empty() {
+                "(any)".into()
+            } else {
+                asked.join(" or ")
+            },
+            if named.is_some() {
+                "the binary"
+            } else {
+                "the process's files"
+            },
+        )));
+    }
+    out.notes = notes;
+    Ok(out)
+}
+
+/// `ebq --symbols BINARY`: the function symbols of a file,
+/// one per line: offset, binding, name@version.
+pub fn list(binary: &str) -> Result<String> {
+    let root = Root::of(None)?;
+    let path = if binary.contains('/') {
+        binary.to_string()
+    } else {
+        find_bare(&root, binary, &[])
+            .ok_or_else(|| Error::Usage(format!("{binary}: no such program or library")))?
+    };
+    let mut f = File::open(&path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let info = elf::read(&mut f).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let mut s = format!(
+        "# {path}: {} function symbols ({}{}{})\n",
+        info.funcs.len(),
+        if info.dynamic {
+            "shared object or PIE"
+        } else {
+            "executable"
+        },
+        if info.symtab {
+            ", .symtab"
+        } else {
+            ", .dynsym only"
+        },
+        if info.go {
+            ", Go: entry probes only"
+        } else {
+            ""
+        }
+    );
+    for f in &info.funcs {
+        let versioned = f.versioned();
+        let name = crate::model::sanitize::sanitize(&versioned);
+        s.push_str(&format!(
+            "{:#010x} {:<6} {name}\n",
+            f.offset,
+            if f.dynamic {
+                "export"
+            } else if f.global {
+                "global"
+            } else {
+                "local"
+            }
+        ));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_linker_cache_names_libc() {
+        let Ok(data) = std::fs::read("/etc/ld.so.cache") else {
+            return;
+        };
+        let cache = ld_cache(&data);
+        let libc = cache.get("libc.so.6").expect("libc.so.6 is cached");
+        assert!(libc.iter().any(|p| Path::new(p).exists()), "{libc:?}");
+        assert!(Path::new(&libc[0]).is_absolute());
+    }
+
+    proptest::proptest! {
+        /// A damaged cache reads as fewer entries, never a panic.
+        #[test]
+        fn a_damaged_cache_never_breaks_the_reader(
+            cut in 0usize..1 << 16,
+            writes in proptest::collection::vec((0usize..1 << 16, proptest::prelude::any::<u8>()), 0..32),
+        ) {
+            let mut d = std::fs::read("/etc/ld.so.cache").unwrap_or_else(|_| b"glibc-ld.so.cache1.1".to_vec());
+            for (at, b) in &writes {
+                let n = d.len();
+                d[at % n] = *b;
+            }
+            d.truncate(d.len() - cut % d.len());
+            let _ = ld_cache(&d);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The user-space functions a query probes, as data: what the WHERE asks
+//! for (`FunctionRequest`, from the planner) and what the machine has
+//! (`Resolved`, from kernel/uprobes.rs, which reads the binaries). The
+//! planner asks the machine nothing, so the binaries and symbols a
+//! function_events query names are found between planning and loading,
+//! once, and the physical plan, --explain and the rows' `binary` and
+//! `function` all read the same `Resolved`.
+
+use std::sync::{Arc, RwLock};
+
+use super::like::Like;
+
+/// One way a name may match: a value of = or IN, or a LIKE pattern.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NameMatch {
+    Exact(String),
+    Like(Like),
+}
+
+impl NameMatch {
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            NameMatch::Exact(v) => v == name,
+            NameMatch::Like(l) => l.matches(name),
+        }
+    }
+}
+
+/// What a function_events query asks to probe: every group of `functions`
+/// holds (one per WHERE conjunct), and in each group one match does.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FunctionRequest {
+    /// The binaries named (= or IN), per conjunct; empty: none named.
+    pub binaries: Vec<Vec<String>>,
+    /// The function names asked for, per conjunct; empty: every function.
+    pub functions: Vec<Vec<NameMatch>>,
+    /// `pid = N`: probes of that process alone, and its files.
+    pub pid: Option<u32>,
+    /// A conjunct that reads `binary` other than to name it (refused).
+    pub binary_elsewhere: Option<String>,
+}
+
+impl FunctionRequest {
+    /// Whether a function named `name` (or `versioned`, name@VERSION) is
+    /// asked for.
+    pub fn wants(&self, name: &str, versioned: &str) -> bool {
+        self.functions
+            .iter()
+            .all(|g| g.iter().any(|m| m.matches(name) || m.matches(versioned)))
+    }
+
+    /// The binaries every conjunct allows, in the order first named.
+    pub fn named_binaries(&self) -> Option<Vec<String>> {
+        let (first, rest) = self.binaries.split_first()?;
+        let mut out: Vec<String> = Vec::new();
+        for b in first {
+            if rest.iter().all(|g| g.contains(b)) && !out.contains(b) {
+                out.push(b.clone());
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One file probed.
+#[derive(Debug)]
+pub struct ResolvedBinary {
+    /// Its path as rows and --explain show it: in the process's own mount
+    /// namespace when it was found through a process's root.
+    pub shown: String,
+    /// The path the kernel is given (a /proc/self/fd link to `file` when
+    /// found in a container's root, so no path is looked up twice).
+    pub attach: String,
+    /// The file, held open until the probes are attached: the kernel
+    /// resolves `attach` through it.
+    #[allow(dead_code)]
+    pub file: Option<std::fs::File>,
+    /// Its functions probed: indexes into `Resolved::functions`.
+    pub functions: Vec<u32>,
+    /// Built by Go (no return probes).
+    pub go: bool,
+}
+
+/// One function probed: its number is its index, the attach cookie's low
+/// half (bpf/func.h).
+#[derive(Debug, Clone)]
+pub struct ResolvedFunction {
+    pub binary: u32,
+    pub name: String,
+    /// Its file offset: where the probe goes.
+    pub offset: u64,
+}
+
+/// What the run probes.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub binaries: Vec<ResolvedBinary>,
+    pub functions: Vec<ResolvedFunction>,
+    /// Probes in one process (pid = N), else in every process.
+    pub pid: Option<u32>,
+    /// What --explain says of how they were found, one line each.
+    pub notes: Vec<String>,
+}
+
+impl Resolved {
+    /// The function numbered `id` and its binary's path.
+    pub fn function(&self, id: u32) -> Option<(&str, &str)> {
+        let f = self.functions.get(id as usize)?;
+        let b = self.binaries.get(f.binary as usize)?;
+        Some((b.shown.as_str(), f.name.as_str()))
+    }
+}
+
+/// The run's resolved functions, for the rows' `binary` and `function`
+/// (column getters take a record alone). Set once a run resolved them.
+static CURRENT: RwLock<Option<Arc<Resolved>>> = RwLock::new(None);
+
+/// Makes `r` the functions rows are read against.
+pub fn set_current(r: Arc<Resolved>) {
+    if let Ok(mut c) = CURRENT.write() {
+        *c = Some(r);
+    }
+}
+
+/// The binary and name of function `id` of the current run.
+pub fn current_function(id: u32) -> Option<(String, String)> {
+    let c = CURRENT.read().ok()?;
+    let (b, f) = c.as_ref()?.function(id)?;
+    Some((b.to_string(), f.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_conjunct_must_allow_a_function_or_binary() {
+        let r = FunctionRequest {
+            binaries: vec![
+                vec!["/a".into(), "/b".into()],
+                vec!["/b".into(), "/c".into()],
+            ],
+            functions: vec![
+                vec![NameMatch::Like(Like::new("handle_%", false, None))],
+                vec![
+                    NameMatch::Exact("handle_get".into()),
+                    NameMatch::Exact("main".into()),
+                ],
+            ],
+            pid: None,
+            binary_elsewhere: None,
+        };
+        assert_eq!(r.named_binaries(), Some(vec!["/b".to_string()]));
+        assert!(r.wants("handle_get", "handle_get"));
+        assert!(!r.wants("main", "main"));
+        assert!(!r.wants("handle_put", "handle_put"));
+        assert_eq!(FunctionRequest::default().named_binaries(), None);
+        assert!(FunctionRequest::default().wants("anything", "anything"));
+    }
+}
