@@ -231,7 +231,10 @@ mod tests {
 
     #[test]
     fn what_is_not_an_elf_file_is_one_line() {
-        assert_eq!(parse(b"#!/bin/sh\n").expect_err("a script"), "not an ELF file");
+        assert_eq!(
+            parse(b"#!/bin/sh\n").expect_err("a script"),
+            "not an ELF file"
+        );
         let mut d = vec![0x7f, b'E', b'L', b'F', 1];
         d.resize(64, 0);
         assert!(parse(&d).expect_err("32-bit").contains("32-bit"));

@@ -89,14 +89,19 @@ impl Root {
                 dir: None,
             });
         };
-        // A process in ebq's own mount namespace is looked up as the host's.
-        let same_ns = std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok()
-            == std::fs::read_link("/proc/self/ns/mnt").ok();
         let dir = File::open(format!("/proc/{p}/root"))
             .map_err(|e| Error::Usage(format!("pid = {p}: cannot read its files ({e})")))?;
+        // A process whose root is ebq's own, in ebq's mount namespace, is
+        // looked up as the host's; any other (a container, a chroot) in
+        // its own root. The root is compared, not the namespace: a chroot
+        // keeps its mount namespace.
+        let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+        let same = dir.metadata().ok().map(id) == std::fs::metadata("/").ok().map(id)
+            && std::fs::read_link(format!("/proc/{p}/ns/mnt")).ok()
+                == std::fs::read_link("/proc/self/ns/mnt").ok();
         Ok(Root {
             pid,
-            dir: (!same_ns).then_some(dir),
+            dir: (!same).then_some(dir),
         })
     }
 

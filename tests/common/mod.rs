@@ -330,7 +330,7 @@ pub fn ids_helper() -> std::path::PathBuf {
 }
 
 /// tests/helpers/NAME.c, built with the clang the build already needs (CC
-/// overrides it) into a directory any user can reach, once per version of
+/// overrides it), with the flags its first line names, into a directory any user can reach, once per version of
 /// its source: test binaries running at once each build to a name of
 /// their own and rename it into place.
 pub fn helper(name: &str) -> std::path::PathBuf {
@@ -352,10 +352,20 @@ pub fn helper(name: &str) -> std::path::PathBuf {
     let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!("{name}.{}.{n}.tmp", std::process::id()));
     let cc = std::env::var("CC").unwrap_or_else(|_| "clang".into());
+    // Its flags: a first line `/* ebq-build: FLAGS */` (ci/kernels reads
+    // it too), else -O1 -pthread.
+    let text = String::from_utf8_lossy(&text);
+    let flags: Vec<&str> = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("/* ebq-build: "))
+        .and_then(|l| l.strip_suffix(" */"))
+        .map_or(vec!["-O1", "-pthread"], |f| f.split_whitespace().collect());
     let status = Command::new(&cc)
-        .args(["-O1", "-pthread", "-o"])
+        .arg("-o")
         .arg(&tmp)
         .arg(&src)
+        .args(&flags)
         .status()
         .unwrap_or_else(|e| panic!("{cc}: {e} (./install-deps installs clang)"));
     assert!(status.success(), "building {}", src.display());

@@ -1,0 +1,595 @@
+//! End-to-end tests of function_events against the test's own fixture
+//! (tests/helpers/funcs.c, built as PIE, non-PIE, stripped with exports,
+//! static, a fake Go binary, and a shared library loaded at start and by
+//! dlopen): exact arguments, return values, strings and durations of
+//! calls it makes, counted in the kernel, per process, per thread, and in
+//! a root of its own. The tests without root run --explain and --symbols.
+//!
+//! A kernel without attach cookies (5.10, or EBQ_FORCE_FALLBACK=cookies)
+//! refuses function_events in one line: the root tests check that line
+//! there instead of rows.
+
+mod common;
+
+use std::os::unix::process::CommandExt as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::Running;
+use serde_json::{json, Value};
+
+fn fixture(name: &str) -> String {
+    common::helper(name).display().to_string()
+}
+
+fn forced(what: &str) -> bool {
+    std::env::var("EBQ_FORCE_FALLBACK")
+        .is_ok_and(|v| v.split(',').any(|w| w.trim() == what || w.trim() == "all"))
+}
+
+/// The running kernel's release is at least major.minor.
+fn release_at_least(major: u32, minor: u32) -> bool {
+    let r = nix::sys::utsname::uname().expect("uname");
+    let r = r.release().to_string_lossy().into_owned();
+    let mut it = r
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0)) >= (major, minor)
+}
+
+/// Attach cookies (Linux 5.15), which function_events needs.
+fn cookies() -> bool {
+    release_at_least(5, 15) && !forced("cookies")
+}
+
+/// Runs ebq on `query` over `-c cmd`, with `env` for ebq; None when this
+/// kernel refuses function_events (checked to be said in one line).
+fn run_c(env: &[(&str, &str)], cmd: &str, query: &str) -> Option<common::Finished> {
+    if !cookies() {
+        let out = common::ebq_root_env(env)
+            .args(["-o", "json", "-c", cmd, query])
+            .output()
+            .expect("ebq runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("function_events needs attach cookies (Linux 5.15)"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        return None;
+    }
+    let done = Running::start_env(env, &["-c", cmd, query]).finish();
+    assert!(done.status.success(), "{:?}", done.stderr);
+    Some(done)
+}
+
+fn of<'a>(rows: &'a [Value], function: &str) -> Vec<&'a Value> {
+    rows.iter().filter(|r| r["function"] == function).collect()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn calls_have_exact_args_retvals_strings_and_durations() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let m = common::marker("f");
+    let q = format!(
+        "select pid, comm, binary, function, event, arg0, arg1, retval, duration, str(arg0) as s, str(retval) as r from function_events where binary = '{bin}' and function in ('fx_add', 'fx_greet', 'fx_name', 'fx_sleep')"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} calls 3 {m}"), &q) else {
+        return;
+    };
+    let rows = &done.rows;
+    let add: Vec<Value> = of(rows, "fx_add")
+        .iter()
+        .map(|r| json!([r["event"], r["arg0"], r["arg1"], r["retval"], r["binary"]]))
+        .collect();
+    assert_eq!(
+        add,
+        [0, 1, 2]
+            .map(|i| json!(["call", i, 1000, i + 1000, bin]))
+            .to_vec(),
+        "{rows:#?}"
+    );
+    let greet = of(rows, "fx_greet");
+    assert_eq!(greet.len(), 3, "{rows:#?}");
+    for g in &greet {
+        assert_eq!((&g["s"], &g["retval"]), (&json!(m), &json!(m.len())));
+        // The fixture's file is funcs-HASH (tests/common/mod.rs, helper).
+        assert!(
+            g["comm"].as_str().is_some_and(|c| c.starts_with("funcs-")),
+            "{g}"
+        );
+    }
+    let names: Vec<&Value> = of(rows, "fx_name").iter().map(|r| &r["r"]).collect();
+    assert_eq!(
+        names,
+        [&json!("ebq-even"), &json!("ebq-odd"), &json!("ebq-even")]
+    );
+    // arg0 of fx_add is no pointer: its string is NULL, never garbage.
+    assert!(of(rows, "fx_add").iter().all(|r| r["s"].is_null()));
+    let sleep = of(rows, "fx_sleep");
+    assert_eq!(sleep.len(), 1);
+    let d = sleep[0]["duration"].as_i64().expect("a duration");
+    assert_eq!(sleep[0]["arg0"], 20);
+    assert!(
+        (20_000_000..2_000_000_000).contains(&d),
+        "fx_sleep(20) took {d} ns"
+    );
+    let pid = &rows[0]["pid"];
+    assert!(rows.iter().all(|r| &r["pid"] == pid));
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn recursion_pairs_each_level_with_its_own_return() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let q = format!(
+        "select arg0, retval, duration from function_events where binary = '{bin}' and function = 'fx_fact'"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} calls 2 rec"), &q) else {
+        return;
+    };
+    // The innermost call returns first.
+    let got: Vec<(i64, i64)> = done
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["arg0"].as_i64().unwrap_or(-1),
+                r["retval"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(1, 1), (2, 2), (3, 6), (4, 24)].repeat(2));
+    for call in done.rows.chunks(4) {
+        let d: Vec<i64> = call
+            .iter()
+            .map(|r| r["duration"].as_i64().unwrap_or(0))
+            .collect();
+        // Each level's time holds the levels inside it.
+        assert!(d.windows(2).all(|w| w[0] > 0 && w[0] < w[1]), "{d:?}");
+    }
+}
+
+fn counts(env: &[(&str, &str)]) {
+    let bin = fixture("funcs");
+    let q = format!(
+        "select function, count(*) as n from function_events where binary = '{bin}' and function like 'fx\\_%' escape '\\' group by function"
+    );
+    let Some(done) = run_c(env, &format!("{bin} calls 500 count"), &q) else {
+        return;
+    };
+    let mut got: Vec<(String, i64)> = done
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["function"].as_str().unwrap_or("").to_string(),
+                r["n"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("fx_add", 500),
+        ("fx_fact", 2000),
+        ("fx_greet", 500),
+        ("fx_name", 500),
+        ("fx_sleep", 1),
+    ]
+    .map(|(f, n)| (f.to_string(), n));
+    assert_eq!(got, want);
+    // Counted in the kernel: no call went up as an event.
+    assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
+    assert_eq!(done.stat("aggregated"), 3501, "{:?}", done.stderr);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn the_kernel_counts_every_call() {
+    common::require_bpf();
+    counts(&[]);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_link_per_function_counts_the_same() {
+    common::require_bpf();
+    // With what the run forces already (EBQ_FORCE_FALLBACK=all in CI).
+    let mut v = std::env::var("EBQ_FORCE_FALLBACK").unwrap_or_default();
+    v.push_str(",uprobe_multi");
+    counts(&[("EBQ_FORCE_FALLBACK", &v)]);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn entry_only_and_return_only_rows() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    // Nothing of the return: rows at the entry.
+    let q = format!(
+        "select event, arg0 from function_events where binary = '{bin}' and function = 'fx_add' and arg0 >= 1"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} calls 3 e"), &q) else {
+        return;
+    };
+    let got: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| json!([r["event"], r["arg0"]]))
+        .collect();
+    assert_eq!(got, [json!(["entry", 1]), json!(["entry", 2])]);
+    // The return alone: nothing of the entry is read.
+    let q = format!(
+        "select event, str(retval) as r from function_events where binary = '{bin}' and function = 'fx_name'"
+    );
+    let done = run_c(&[], &format!("{bin} calls 2 r"), &q).expect("rows");
+    let got: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| json!([r["event"], r["r"]]))
+        .collect();
+    assert_eq!(
+        got,
+        [json!(["return", "ebq-even"]), json!(["return", "ebq-odd"])]
+    );
+    // A filter on retval is the kernel's.
+    let q = format!(
+        "select retval from function_events where binary = '{bin}' and function = 'fx_add' and retval = 1001"
+    );
+    let done = run_c(&[], &format!("{bin} calls 4 k"), &q).expect("rows");
+    assert_eq!(done.rows, [json!({"retval": 1001})]);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn non_pie_and_stripped_binaries() {
+    common::require_bpf();
+    for name in ["funcs_nopie", "funcs_stripped"] {
+        let bin = fixture(name);
+        let q = format!(
+            "select function, arg0, retval from function_events where binary = '{bin}' and function in ('fx_add', 'fx_fact')"
+        );
+        let Some(done) = run_c(&[], &format!("{bin} calls 2 x"), &q) else {
+            return;
+        };
+        let add: Vec<Value> = of(&done.rows, "fx_add")
+            .iter()
+            .map(|r| json!([r["arg0"], r["retval"]]))
+            .collect();
+        assert_eq!(add, [json!([0, 1000]), json!([1, 1001])], "{name}");
+        assert_eq!(of(&done.rows, "fx_fact").len(), 8, "{name}");
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_shared_library_loaded_at_start_and_by_dlopen() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let lib = fixture("funcs_lib");
+    let q = format!(
+        "select binary, function, arg0, retval from function_events where binary = '{lib}' and function = 'lib_fx'"
+    );
+    let want: Vec<Value> = (0..3)
+        .map(|i| json!([lib, "lib_fx", i, 3 * i + 1]))
+        .collect();
+    for cmd in [
+        format!("LD_PRELOAD={lib} {bin} preloaded 3"),
+        format!("{bin} dlopen {lib} 3"),
+    ] {
+        let Some(done) = run_c(&[], &cmd, &q) else {
+            return;
+        };
+        let got: Vec<Value> = done
+            .rows
+            .iter()
+            .map(|r| json!([r["binary"], r["function"], r["arg0"], r["retval"]]))
+            .collect();
+        assert_eq!(got, want, "{cmd}");
+    }
+}
+
+/// Starts the fixture, which waits `delay_ms` before its calls.
+fn start_fixture(name: &str, args: &[&str]) -> std::process::Child {
+    Command::new(fixture(name))
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the fixture starts")
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn pid_alone_probes_that_process_and_no_other() {
+    common::require_bpf();
+    let mut target = start_fixture("funcs", &["calls", "2", "pid", "2500"]);
+    let mut other = start_fixture("funcs", &["calls", "2", "other", "2500"]);
+    let p = target.id();
+    let q = format!(
+        "select pid, function, str(arg0) as s from function_events where pid = {p} and function = 'fx_greet'"
+    );
+    if !cookies() {
+        let out = common::ebq_root()
+            .args(["-o", "json", &q])
+            .output()
+            .expect("ebq runs");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+        let _ = (target.kill(), other.kill(), target.wait(), other.wait());
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    let rows = ebq.wait_rows(2, |_| true);
+    let _ = (target.wait(), other.wait());
+    std::thread::sleep(Duration::from_millis(300));
+    let done = ebq.stop();
+    assert_eq!(
+        done.rows,
+        vec![json!({"pid": p, "function": "fx_greet", "s": "pid"}); 2],
+        "{rows:?} {:?}",
+        done.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn threads_pair_their_own_calls() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let q = format!(
+        "select tid, arg0, duration from function_events where binary = '{bin}' and function = 'fx_sleep'"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} threads 4 60"), &q) else {
+        return;
+    };
+    let mut rows: Vec<(i64, i64, i64)> = done
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["arg0"].as_i64().unwrap_or(0),
+                r["duration"].as_i64().unwrap_or(0),
+                r["tid"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    rows.sort();
+    let args: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(args, [60, 120, 180, 240]);
+    for (ms, d, _) in &rows {
+        assert!(
+            *d >= ms * 1_000_000 && *d < ms * 1_000_000 + 2_000_000_000,
+            "{rows:?}"
+        );
+    }
+    let mut tids: Vec<i64> = rows.iter().map(|r| r.2).collect();
+    tids.dedup();
+    assert_eq!(tids.len(), 4, "one thread each: {rows:?}");
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_binary_in_a_root_of_its_own_is_found_there_and_symlinks_stay_inside() {
+    common::require_root("chroot a process");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_path_buf();
+    std::fs::copy(fixture("funcs_static"), root.join("funcs")).expect("copy");
+    // A link that would lead to the host's copy of the fixture, were it
+    // followed from the host's root.
+    let outside = fixture("funcs");
+    std::os::unix::fs::symlink(format!("/../../../../..{outside}"), root.join("evil"))
+        .expect("symlink");
+    let r = root.clone();
+    let mut cmd = Command::new("/funcs");
+    cmd.args(["calls", "2", "chroot", "2500"])
+        .stdout(Stdio::null());
+    let croot = std::ffi::CString::new(r.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: between fork and exec only chroot(2) and chdir(2), which are
+    // async-signal-safe, and no allocation (the path is built before).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::chroot(croot.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // A copy just written may be open in a child another test forked
+    // meanwhile (ETXTBSY until that child execs): tried again.
+    let mut child = (0..50)
+        .find_map(|_| match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20));
+                None
+            }
+            r => Some(r.expect("the chrooted fixture")),
+        })
+        .expect("the chrooted fixture starts");
+    let p = child.id();
+    // The symlink is resolved in the process's root: the host's file is
+    // not what it names.
+    let out = common::ebq()
+        .args(["--explain", &format!("select arg0 from function_events where pid = {p} and binary = '/evil' and function = 'fx_add'")])
+        .output()
+        .expect("ebq runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("binary = '/evil': cannot open /evil (in pid"),
+        "{err}"
+    );
+    let q = format!(
+        "select pid, binary, function, arg0 from function_events where pid = {p} and binary = '/funcs' and function = 'fx_add'"
+    );
+    if !cookies() {
+        let _ = (child.kill(), child.wait());
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    ebq.wait_rows(2, |_| true);
+    let _ = child.wait();
+    let done = ebq.stop();
+    let shown = format!("/funcs (in pid {p}'s root)");
+    assert_eq!(
+        done.rows,
+        [0, 1].map(|i| json!({"pid": p, "binary": shown, "function": "fx_add", "arg0": i})),
+        "{:?}",
+        done.stderr
+    );
+}
+
+fn explain(q: &str) -> (Option<i32>, String, String) {
+    let out = common::ebq()
+        .args(["--explain", q])
+        .output()
+        .expect("ebq runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn explain_shows_what_was_resolved() {
+    let bin = fixture("funcs");
+    let (code, out, err) = explain(&format!(
+        "select function, arg0, duration from function_events where binary = '{bin}' and function like 'fx_%' and arg1 = 1000"
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    let attach = |what: &str| {
+        out.lines()
+            .any(|l| l.contains(what) && l.ends_with("  at attach: decides what is probed"))
+    };
+    assert!(attach(&format!("binary = '{bin}'")), "{out}");
+    assert!(attach("function LIKE 'fx_%'"), "{out}");
+    assert!(
+        out.contains(&format!("probes    {bin}: 5 functions: fx_add@0x")),
+        "{out}"
+    );
+    assert!(
+        out.contains("10 probes in every process: entry and return, paired into one row per call"),
+        "{out}"
+    );
+    // What decided the probes is not checked again; arg1 is.
+    assert!(out.contains("userspace WHERE arg1 = 1000\n"), "{out}");
+    assert!(out.contains("kernel    arg1 = 1000\n"), "{out}");
+}
+
+#[test]
+fn a_go_binary_gets_entry_probes_only() {
+    let bin = fixture("funcs_go");
+    let (code, _, err) = explain(&format!(
+        "select duration from function_events where binary = '{bin}' and function = 'fx_add'"
+    ));
+    assert_eq!(code, Some(2));
+    assert!(
+        err.starts_with(&format!(
+            "ebq: {bin} is a Go program: ebq does not put return probes"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    let (code, out, err) = explain(&format!(
+        "select arg0 from function_events where binary = '{bin}' and function = 'fx_add'"
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("(Go: entry probes only): 1 function: fx_add@0x"),
+        "{out}"
+    );
+}
+
+#[test]
+fn what_cannot_be_probed_is_one_line() {
+    let bin = fixture("funcs");
+    let bad = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(
+        bad.path(),
+        b"\x7fELF\x02\x01\x01garbage, not an ELF file's headers",
+    )
+    .expect("write");
+    let bad = bad.path().display().to_string();
+    for (q, want) in [
+        (
+            format!("select arg0 from function_events where binary = '{bin}' and function = 'fx_ad'"),
+            "ebq: function 'fx_ad' is in no function symbol of the binary; nearest: fx_add".to_string(),
+        ),
+        (
+            "select arg0 from function_events where function = 'main'".into(),
+            "ebq: function_events needs to know what to probe: add binary".into(),
+        ),
+        (
+            "select arg0 from function_events where binary = 'no-such-lib-ebq.so.7'".into(),
+            "ebq: binary = 'no-such-lib-ebq.so.7': no such program or library (looked in /etc/ld.so.cache".into(),
+        ),
+        (
+            format!("select arg0 from function_events where binary = '{bin}' or pid = 1"),
+            "binary is decided when ebq attaches; name it in a condition of its own".into(),
+        ),
+        (
+            format!("select arg0 from function_events where binary = '{bad}'"),
+            format!("ebq: binary = '{bad}': {bad}: a malformed ELF file"),
+        ),
+        (
+            "select arg0 from function_events where binary = 'libc.so.6'".into(),
+            "more than 1000 functions".into(),
+        ),
+        (
+            "select str(pid) from process_events".into(),
+            "str() reads the string a register points to".into(),
+        ),
+    ] {
+        let (code, _, err) = explain(&q);
+        assert_eq!(code, Some(2), "{q}: {err}");
+        assert!(err.contains(&want), "{q}: {err}");
+        assert_eq!(err.lines().count(), 1 + usize::from(err.contains("\n  ")) * 2, "{q}: {err}");
+    }
+    // The cap can be raised.
+    let out = common::ebq()
+        .args([
+            "--max-probes",
+            "100000",
+            "--explain",
+            "select arg0 from function_events where binary = 'libc.so.6'",
+        ])
+        .output()
+        .expect("ebq");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn symbols_lists_what_can_be_probed() {
+    let out = common::ebq()
+        .args(["--symbols", &fixture("funcs_stripped")])
+        .output()
+        .expect("ebq");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(".dynsym only"), "{text}");
+    for f in ["fx_add", "fx_greet", "fx_name", "fx_sleep", "fx_fact"] {
+        assert!(
+            text.lines().any(|l| l.ends_with(&format!(" export {f}"))),
+            "{f}: {text}"
+        );
+    }
+    let out = common::ebq()
+        .args(["--symbols", "libc.so.6"])
+        .output()
+        .expect("ebq");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(" export malloc@GLIBC_2.2.5")
+                || l.contains(" export malloc@GLIBC_")),
+        "{}",
+        &text[..text.len().min(400)]
+    );
+}

@@ -1,0 +1,115 @@
+/* ebq-build: -O0 -pthread -ldl */
+/*
+ * function_events' fixture (tests/functions.rs): functions with known
+ * arguments, return values, strings and durations, and recursion. Built
+ * again with other flags by the funcs_*.c files (no PIE, stripped with
+ * exports, static, a fake Go binary), which include this one.
+ *
+ *   funcs calls N MARK [DELAY_MS]  after DELAY_MS, N times: fx_add(i, 1000),
+ *                                  fx_greet(MARK), fx_name(i), fx_fact(4);
+ *                                  then fx_sleep(20)
+ *   funcs threads T MS             T threads at once, thread k: fx_sleep(MS * (k + 1))
+ *   funcs dlopen LIB N [DELAY_MS]  after DELAY_MS, dlopen(LIB) and call its
+ *                                  lib_fx(i) N times
+ *   funcs preloaded N              lib_fx(i) N times, from a library loaded
+ *                                  at start (LD_PRELOAD)
+ *   funcs loop N                   fx_add N times (bench/run)
+ */
+#ifndef FUNCS_STATIC
+#include <dlfcn.h>
+#endif
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Built -O0 (line 1): every call stays a call, the recursion recursive. */
+#define FX __attribute__((noinline, used))
+
+#ifdef FAKE_GO
+/* What makes a binary Go's to ebq (kernel/elf.rs): this section. */
+__attribute__((section(".go.buildinfo"), used)) const char go_buildinfo[] = "\xff Go buildinf:";
+#endif
+
+static void pause_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t))
+		;
+}
+
+FX long fx_add(long a, long b) { return a + b; }
+FX int fx_greet(const char *who) { return (int)strlen(who); }
+FX const char *fx_name(int i) { return i % 2 ? "ebq-odd" : "ebq-even"; }
+FX void fx_sleep(long ms) { pause_ms(ms); }
+FX long fx_fact(long n) { return n <= 1 ? 1 : n * fx_fact(n - 1); }
+
+static void *sleeper(void *arg)
+{
+	fx_sleep((long)arg);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "calls";
+	long n = argc > 2 ? atol(argv[2]) : 3;
+
+	if (!strcmp(mode, "calls")) {
+		const char *mark = argc > 3 ? argv[3] : "ebq";
+
+		if (argc > 4)
+			pause_ms(atol(argv[4]));
+		for (long i = 0; i < n; i++) {
+			fx_add(i, 1000);
+			fx_greet(mark);
+			fx_name((int)i);
+			fx_fact(4);
+		}
+		fx_sleep(20);
+	} else if (!strcmp(mode, "threads")) {
+		long ms = argc > 3 ? atol(argv[3]) : 50;
+		pthread_t t[64];
+
+		if (n > 64)
+			n = 64;
+		for (long k = 0; k < n; k++)
+			pthread_create(&t[k], NULL, sleeper, (void *)(ms * (k + 1)));
+		for (long k = 0; k < n; k++)
+			pthread_join(t[k], NULL);
+#ifndef FUNCS_STATIC
+	} else if (!strcmp(mode, "dlopen") || !strcmp(mode, "preloaded")) {
+		long (*lib_fx)(long);
+		void *h = RTLD_DEFAULT;
+
+		if (!strcmp(mode, "dlopen")) {
+			long count = argc > 3 ? atol(argv[3]) : 3;
+
+			if (argc > 4)
+				pause_ms(atol(argv[4]));
+			h = dlopen(argv[2], RTLD_NOW);
+			if (!h) {
+				fprintf(stderr, "funcs: %s\n", dlerror());
+				return 1;
+			}
+			n = count;
+		}
+		lib_fx = (long (*)(long))dlsym(h, "lib_fx");
+		if (!lib_fx) {
+			fprintf(stderr, "funcs: no lib_fx\n");
+			return 1;
+		}
+		for (long i = 0; i < n; i++)
+			lib_fx(i);
+#endif
+	} else if (!strcmp(mode, "loop")) {
+		for (long i = 0; i < n; i++)
+			fx_add(i, 1);
+	} else {
+		fprintf(stderr, "funcs: unknown mode %s\n", mode);
+		return 2;
+	}
+	return 0;
+}
