@@ -14,6 +14,7 @@
 #include "common.bpf.h"
 #include "func.h"
 #include "agg.bpf.h"
+#include "path.bpf.h"
 
 struct func_key {
 	__u64 pid_tgid;
@@ -37,7 +38,9 @@ struct func_buf {
 	struct ebq_data data;
 };
 _Static_assert(sizeof(struct func_buf) <= EBQ_SCRATCH_SIZE, "a function row fits the scratch slot");
-_Static_assert(EBQ_FUNC_STRS * EBQ_FUNC_STR_MAX <= EBQ_DATA_MASK, "the strings fit the data area");
+_Static_assert(EBQ_FUNC_STRS * EBQ_FUNC_STR_MAX + EBQ_FUNC_TTY_MAX <= EBQ_DATA_MASK,
+	       "the strings and the terminal fit the data area, before the walked path");
+_Static_assert(sizeof(struct ebq_func_event) <= 256, "the data area starts within 256 bytes (walk_path)");
 
 /*
  * The stack pointer at the return, from the one at entry: x86-64's call
@@ -139,6 +142,27 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 	if ((CFG.capture & EBQ_FUNC_CAP_STR_RET) && have_ret) {
 		n = func_str(b, 6, off, (__u64)ret);
 		b->e.len[6] = n;
+		off += n;
+	}
+	if (CFG.capture & EBQ_FUNC_CAP_TTY) {
+		struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+		long r = -1;
+
+		if (tty)
+			r = bpf_probe_read_kernel_str(data_at(b->data.b, off), EBQ_FUNC_TTY_MAX, &tty->name);
+		if (r > 1) {
+			n = (__u32)(r - 1) & (EBQ_FUNC_TTY_MAX - 1);
+			b->e.len[EBQ_FUNC_F_TTY] = n;
+			off += n;
+		} else {
+			b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_TTY;
+		}
+	}
+	if (CFG.capture & EBQ_FUNC_CAP_CWD) {
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		n = walk_path(b->data.b, off, &fs->pwd, &b->e.flags, EBQ_FUNC_CWD_CUT);
+		b->e.len[EBQ_FUNC_F_CWD] = n;
 		off += n;
 	}
 	submit_event(b, sizeof(b->e) + (__u64)off, EBQ_STAT_SENT_FUNC);
@@ -258,5 +282,6 @@ enum ebq_func_capture _ebq_func_capture = EBQ_FUNC_CAP_ARGS;
 enum ebq_func_stat _ebq_func_stat = EBQ_STAT_SENT_FUNC;
 enum ebq_func_col _ebq_func_col = EBQ_FUNC_COL_DURATION;
 enum ebq_func_mode _ebq_func_mode = EBQ_FUNC_MODE_PLAIN;
+enum ebq_func_field _ebq_func_field = EBQ_FUNC_F_TTY;
 
 #endif /* __EBQ_FUNC_BPF_H__ */

@@ -18,6 +18,17 @@
 #define EBQ_FUNC_STR_MAX 256
 /* Strings one row carries: arg0..arg5 and the return value. */
 #define EBQ_FUNC_STRS 7
+/* The variable-length fields after the event: the strings, then the
+ * task's terminal (EBQ_FUNC_F_TTY) and working directory (EBQ_FUNC_F_CWD,
+ * a walked path: bpf/path.bpf.h). */
+enum ebq_func_field {
+	EBQ_FUNC_F_RET = 6,
+	EBQ_FUNC_F_TTY = 7,
+	EBQ_FUNC_F_CWD = 8,
+	EBQ_FUNC_FIELDS = 9,
+};
+/* Bytes of a terminal's name (struct tty_struct.name, include/linux/tty.h). */
+#define EBQ_FUNC_TTY_MAX 64
 /* Calls in flight at once, machine-wide (an LRU hash: a call whose return
  * never comes, longjmp or a thread that died, is the first to go). */
 #define EBQ_FUNC_INFLIGHT 65536
@@ -46,7 +57,7 @@ struct ebq_func_event {
 	__u64 args[6];      /* the integer argument registers at entry */
 	__u32 func;         /* EBQ_FUNC_COOKIE_ID of the attachment */
 	__u32 flags;        /* enum ebq_func_flags */
-	__u16 len[EBQ_FUNC_STRS + 1];
+	__u16 len[EBQ_FUNC_FIELDS + 1]; /* the fields' lengths; the last is padding */
 };
 
 enum ebq_func_flags {
@@ -54,8 +65,10 @@ enum ebq_func_flags {
 	EBQ_FUNC_HAS_ENTRY = 1 << 1, /* args are known */
 	/* String i (arg0..arg5, retval) was cut at EBQ_FUNC_STR_MAX - 1. */
 	EBQ_FUNC_CUT0 = 1 << 8,
-	/* String i could not be read (a NULL or unmapped pointer). */
+	/* String i could not be read (a NULL or unmapped pointer); + 7: the
+	 * task has no terminal. */
 	EBQ_FUNC_BAD0 = 1 << 16,
+	EBQ_FUNC_CWD_CUT = 1 << 24, /* the working directory was cut */
 };
 
 /*
@@ -74,6 +87,8 @@ enum ebq_func_capture {
 	EBQ_FUNC_CAP_STR_RET = EBQ_CAP_TABLE << 7,
 	EBQ_FUNC_CAP_RETVAL = EBQ_CAP_TABLE << 8,  /* the return is traced */
 	EBQ_FUNC_CAP_DURATION = EBQ_CAP_TABLE << 9,
+	EBQ_FUNC_CAP_TTY = EBQ_CAP_TABLE << 10,  /* the task's terminal */
+	EBQ_FUNC_CAP_CWD = EBQ_CAP_TABLE << 11,  /* the task's working directory */
 	EBQ_FUNC_ENTRY_BITS = EBQ_FUNC_CAP_ARGS | (0x3f * EBQ_FUNC_CAP_STR0),
 	EBQ_FUNC_EXIT_BITS = EBQ_FUNC_CAP_RETVAL | EBQ_FUNC_CAP_STR_RET,
 };

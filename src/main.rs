@@ -145,7 +145,8 @@ fn real_main(args: Args, query: &mut Option<String>) -> Result<Ended, Error> {
         let text = if let Some(req) = &plan.kernel.functions {
             let resolved =
                 kernel::uprobes::resolve(req, kernel::uprobes::limits(&plan, cfg.run.max_probes))?;
-            plan::explain::render_probed(&plan, std::sync::Arc::new(resolved))
+            let multi = kernel::variants::Variants::detect().is_ok_and(|v| v.uprobe_multi);
+            plan::explain::render_probed(&plan, std::sync::Arc::new(resolved), multi)
         } else if plan.kernel.cgroup_filter.is_empty() {
             plan::explain::render(&plan)
         } else {

@@ -593,3 +593,134 @@ fn symbols_lists_what_can_be_probed() {
         &text[..text.len().min(400)]
     );
 }
+
+/// The first bash `script` runs on a pseudo-terminal, with its commands
+/// written to it when asked: (script, the bash's pid).
+struct Shell {
+    script: std::process::Child,
+    pid: u32,
+}
+
+impl Shell {
+    /// `bash` (a path) as an interactive shell on a pty of script(1)'s.
+    fn start(bash: &str) -> Shell {
+        let script = Command::new("script")
+            .args([
+                "-qfec",
+                &format!("env -i TERM=dumb HOME=/ {bash} --norc --noprofile -i"),
+                "/dev/null",
+            ])
+            .current_dir("/")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script(1) runs (bsdutils)");
+        // The bash is the process whose executable is `bash`, under script.
+        let want = std::fs::canonicalize(bash).expect("the bash");
+        let ppid = |p: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            stat.rsplit_once(") ")?.1.split(' ').nth(1)?.parse().ok()
+        };
+        let under_script = |mut p: u32| {
+            (0..4).any(|_| {
+                p = ppid(p).unwrap_or(0);
+                p == script.id()
+            })
+        };
+        for _ in 0..500 {
+            let found = std::fs::read_dir("/proc")
+                .expect("/proc")
+                .filter_map(|d| d.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .find(|&p| {
+                    std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|e| e == want)
+                        && under_script(p)
+                });
+            if let Some(pid) = found {
+                return Shell { script, pid };
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut script = script;
+        let _ = (script.kill(), script.wait());
+        panic!("no {bash} started under script");
+    }
+
+    fn type_lines(mut self, lines: &[&str]) {
+        use std::io::Write as _;
+        let mut stdin = self.script.stdin.take().expect("stdin");
+        for l in lines {
+            stdin.write_all(format!("{l}\n").as_bytes()).expect("typed");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        drop(stdin);
+        let _ = self.script.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn bash_events_has_the_lines_typed_with_tty_and_cwd() {
+    common::require_bpf();
+    let m = common::marker("b");
+    // A copy of bash of its own, as a container's is: not on PATH, found
+    // as a running process's executable.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bash = dir.path().join("bash");
+    let host = ["/usr/bin/bash", "/bin/bash"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("a bash");
+    std::fs::copy(host, &bash).expect("copy bash");
+    let bash = bash.display().to_string();
+    let shell = Shell::start(&bash);
+    let q = format!(
+        "select pid, uid, tty, cwd, command, binary from bash_events where command like '%{m}%'"
+    );
+    if !cookies() {
+        let out = common::ebq_root()
+            .args(["-o", "json", &q])
+            .output()
+            .expect("ebq");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+        shell.type_lines(&["exit"]);
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    let pid = shell.pid;
+    let cwd = dir.path().display().to_string();
+    shell.type_lines(&[
+        &format!("cd {cwd}"),
+        &format!("echo {m} one"),
+        &format!(": {m} two"),
+        "exit",
+    ]);
+    ebq.wait_rows(2, |_| true);
+    // A bash started now, the one on PATH, is probed too.
+    Shell::start(host).type_lines(&[&format!("echo {m} three"), "exit"]);
+    ebq.wait_rows(3, |_| true);
+    let done = ebq.stop();
+    let rows: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| json!([r["command"], r["cwd"], r["uid"], r["binary"]]))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            json!([format!("echo {m} one"), cwd, 0, bash]),
+            json!([format!(": {m} two"), cwd, 0, bash]),
+            json!([format!("echo {m} three"), "/", 0, host]),
+        ],
+        "{:?}",
+        done.stderr
+    );
+    assert!(done.rows[..2].iter().all(|r| r["pid"] == pid));
+    for r in &done.rows {
+        let tty = r["tty"].as_str().expect("a terminal");
+        assert!(
+            tty.starts_with("pts/") && tty[4..].parse::<u32>().is_ok(),
+            "{tty}"
+        );
+    }
+}

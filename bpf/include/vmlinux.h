@@ -395,10 +395,16 @@ struct pid {
 	struct upid numbers[1];
 };
 
+/* include/linux/tty.h: the terminal's name (pts/3), what ps calls TTY. */
+struct tty_struct {
+	char name[64];
+};
+
 struct signal_struct {
 	atomic_t live;
 	int group_exit_code;
 	unsigned int flags;
+	struct tty_struct *tty; /* the controlling terminal, or NULL */
 };
 
 struct kernel_siginfo {

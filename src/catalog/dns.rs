@@ -640,6 +640,7 @@ pub static DNS_EVENTS: Table = Table {
     fixed_capture: "the payload of packets to or from a DNS port (53, 5353, 5355, or the server_port filter's), up to 1536 bytes, and the socket owner's header",
     action_bit: None,
     stream: Some(DnsStream::boxed),
+    probes: None,
 };
 
 /// How long a name is remembered for an address at least, whatever the

@@ -95,4 +95,5 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     fixed_capture: "the header, exit status, lifetime",
     action_bit: None,
     stream: None,
+    probes: None,
 };

@@ -431,6 +431,7 @@ pub static FILE_EVENTS: Table = Table {
     fixed_capture: "the header",
     action_bit: Some(action_bit),
     stream: None,
+    probes: None,
 };
 
 #[cfg(test)]

@@ -30,13 +30,16 @@ const BAD0: u32 = ebq_func_flags::EBQ_FUNC_BAD0.0;
 crate::plain_abi!(ebq_func_event);
 
 /// Its records: struct ebq_func_event, then the strings read.
-const LAYOUT: Layout = Layout::of::<ebq_func_event>(|r| {
+pub(super) const LAYOUT: Layout = Layout::of::<ebq_func_event>(|r| {
     let mut lens = [0; FIELDS_MAX];
-    lens[..7].copy_from_slice(&r.get::<ebq_func_event>().len[..7]);
+    // EBQ_FUNC_FIELDS (bpf/func.h), the last of len[] padding.
+    let len = &r.get::<ebq_func_event>().len;
+    let n = len.len() - 1;
+    lens[..n].copy_from_slice(&len[..n]);
     lens
 });
 
-fn ev<'r>(r: &'r Record) -> &'r ebq_func_event {
+pub(super) fn ev<'r>(r: &'r Record) -> &'r ebq_func_event {
     r.get()
 }
 
@@ -70,7 +73,7 @@ fn with_exit(r: &Record, f: impl Fn(&ebq_func_event) -> Value) -> Value {
 }
 
 /// String `i` (arg0..arg5, 6: the return value) as read, or NULL.
-fn string(r: &Record, i: usize) -> Value {
+pub(super) fn string(r: &Record, i: usize) -> Value {
     let e = ev(r);
     let known = if i == 6 {
         e.flags & HAS_EXIT != 0
@@ -194,7 +197,7 @@ static FUNC_COLUMNS: &[Column] = &with_common![
 
 /// The programs' templates: `programs` attaches them where the query's
 /// resolved functions are.
-static FUNC_PROGRAMS: &[Program] = &[
+pub(super) static FUNC_PROGRAMS: &[Program] = &[
     Program::at(
         "func_entry",
         Attach::Uprobe {
@@ -233,6 +236,12 @@ pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> 
         if !want {
             continue;
         }
+        // One counter of rows: the return's when the entry sends none.
+        let mut base = base.clone();
+        if is_ret && !entry {
+            base.sent_stat = Some(ebq_func_stat::EBQ_STAT_SENT_FUNC.0);
+        }
+        let base = &base;
         for b in &resolved.binaries {
             if multi {
                 let mut p = base.clone();
@@ -314,6 +323,7 @@ pub static FUNCTION_EVENTS: Table = Table {
     fixed_capture: "the header, the function's number",
     action_bit: None,
     stream: None,
+    probes: None,
 };
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //! query that reads one fails with that reason (`uncaptured`) instead of
 //! "unknown column".
 
+pub mod bash;
 pub mod common;
 pub mod dns;
 pub mod exit;
@@ -71,6 +72,7 @@ pub static TABLES: &[&Table] = &[
     &syscall::SYSCALL_EVENTS,
     &dns::DNS_EVENTS,
     &func::FUNCTION_EVENTS,
+    &bash::BASH_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

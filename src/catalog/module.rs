@@ -170,4 +170,5 @@ pub static MODULE_EVENTS: Table = Table {
     fixed_capture: "the header, module name and path",
     action_bit: None,
     stream: None,
+    probes: None,
 };

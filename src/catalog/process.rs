@@ -48,13 +48,15 @@ const LAYOUT: Layout = Layout::of::<ebq_exec_event>(|r| {
         e.base_len,
         e.ld_preload_len,
         e.env_len,
+        0,
+        0,
     ]
 });
-const _: () = assert!(FIELDS_MAX == 8);
+const _: () = assert!(FIELDS_MAX == 10);
 
 /// The exec part of a record.
 fn exec<'r>(r: &'r Record) -> Exec<'r> {
-    let [path, interp, req, args, cwd, base, ld_preload, env] = r.fields;
+    let [path, interp, req, args, cwd, base, ld_preload, env, _, _] = r.fields;
     Exec {
         e: r.get(),
         path,
@@ -612,6 +614,7 @@ pub static PROCESS_EVENTS: Table = Table {
     fixed_capture: "the header, exit code, argc",
     action_bit: None,
     stream: None,
+    probes: None,
 };
 
 #[cfg(test)]

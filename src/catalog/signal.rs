@@ -121,4 +121,5 @@ pub static SIGNAL_EVENTS: Table = Table {
     fixed_capture: "the header, signal, target",
     action_bit: None,
     stream: None,
+    probes: None,
 };

@@ -431,6 +431,7 @@ pub static SOCKET_EVENTS: Table = Table {
     fixed_capture: "the header, addresses and ports",
     action_bit: None,
     stream: None,
+    probes: None,
 };
 
 #[cfg(test)]

@@ -168,6 +168,7 @@ pub static SYSCALL_EVENTS: Table = Table {
     fixed_capture: "the header, syscall number",
     action_bit: None,
     stream: None,
+    probes: None,
 };
 
 #[cfg(test)]

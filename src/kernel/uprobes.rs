@@ -30,7 +30,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 
 use crate::error::{Error, Result};
-use crate::model::functions::{FunctionRequest, Resolved, ResolvedBinary, ResolvedFunction};
+use crate::model::functions::{
+    FixedProbes, FunctionRequest, Resolved, ResolvedBinary, ResolvedFunction,
+};
 
 use super::elf;
 
@@ -248,6 +250,9 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
     };
     let named = req.named_binaries();
     let mut notes = Vec::new();
+    if let Some(fp) = req.fixed {
+        return resolve_fixed(fp, req, limits);
+    }
     let paths: Vec<(String, String)> = match (&named, req.pid) {
         (Some(v), _) if v.is_empty() => {
             return Err(Error::Usage(
@@ -294,37 +299,246 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
             ))
         }
     };
+    let mut candidates = Vec::new();
+    for (asked, path) in paths {
+        let file = root.open(&path).map_err(|e| {
+            Error::Usage(format!(
+                "binary = '{asked}': cannot open {}: {e}",
+                root.shown(&path)
+            ))
+        })?;
+        candidates.push(Candidate {
+            asked,
+            shown: root.shown(&path),
+            file,
+            in_root: root.dir.is_some(),
+        });
+    }
+    let mut out = probe_files(req, limits, candidates, &mut notes, false)?;
+    if out.resolved.functions.is_empty() {
+        let asked: Vec<String> = req
+            .functions
+            .iter()
+            .flatten()
+            .map(|m| match m {
+                crate::model::functions::NameMatch::Exact(s) => format!("'{s}'"),
+                crate::model::functions::NameMatch::Like(l) => format!("LIKE '{}'", l.pattern),
+            })
+            .collect();
+        let near = asked
+            .iter()
+            .find_map(|a| {
+                crate::model::schema::suggest(
+                    a.trim_matches('\''),
+                    out.unmatched.iter().map(String::as_str),
+                )
+            })
+            .map(|n| format!("; nearest: {n}"))
+            .unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "function {} is in no function symbol of {}{near} (ebq --symbols BINARY lists them)",
+            if asked.is_empty() {
+                "(any)".into()
+            } else {
+                asked.join(" or ")
+            },
+            if named.is_some() {
+                "the binary"
+            } else {
+                "the process's files"
+            },
+        )));
+    }
+    out.resolved.notes = notes;
+    Ok(out.resolved)
+}
+
+/// A table's fixed probes (bash_events): the function in every distinct
+/// copy of the program running now (each found through the process's own
+/// /proc/PID/exe, so a container's copy is its own file) and in the one
+/// on PATH, or in the library that holds it for a copy that lacks it.
+/// With `pid = N`, that process's copy alone.
+fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
+    let mut notes = Vec::new();
+    let mut candidates = Vec::new();
+    let pids: Vec<u32> = match req.pid {
+        Some(p) => vec![p],
+        None => std::fs::read_dir("/proc")
+            .map_err(|e| Error::Usage(format!("reading /proc: {e}")))?
+            .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+    };
+    let mut running = 0;
+    for p in pids {
+        // A process that ended meanwhile, or a kernel thread: none.
+        let Ok(exe) = std::fs::read_link(format!("/proc/{p}/exe")) else {
+            continue;
+        };
+        let exe = exe.to_string_lossy().into_owned();
+        let base = exe
+            .trim_end_matches(" (deleted)")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        if base != fp.program {
+            continue;
+        }
+        let Ok(root) = Root::of(Some(p)) else {
+            continue;
+        };
+        let Ok(file) = File::open(format!("/proc/{p}/exe")) else {
+            continue;
+        };
+        running += 1;
+        let has = |f: &mut File| {
+            elf::read(f).is_ok_and(|i| i.funcs.iter().any(|s| s.name == fp.function))
+        };
+        let mut probe = file;
+        let mut shown = root.shown(&exe);
+        let mut f2 = probe
+            .try_clone()
+            .map_err(|e| Error::Usage(format!("{exe}: {e}")))?;
+        use std::io::Seek as _;
+        if !has(&mut f2) {
+            // The function is in a library the program maps (libreadline).
+            let lib = fp.library.and_then(|l| {
+                let maps = mapped_files(p).ok()?;
+                let m = maps.into_iter().find(|m| {
+                    m.rsplit('/')
+                        .next()
+                        .is_some_and(|b| b.starts_with(&format!("{l}.")))
+                })?;
+                Some((root.open(&m).ok()?, root.shown(&m)))
+            });
+            let Some((f, s)) = lib else {
+                notes.push(format!("{shown}: has no {}", fp.function));
+                continue;
+            };
+            probe = f;
+            shown = s;
+        }
+        let _ = probe.rewind();
+        candidates.push(Candidate {
+            asked: fp.program.into(),
+            shown,
+            file: probe,
+            in_root: true,
+        });
+    }
+    // The copy on PATH, for the ones started after ebq.
+    let host = Root::of(None)?;
+    if req.pid.is_none() {
+        if let Some(path) = BIN_DIRS
+            .iter()
+            .map(|d| format!("{d}/{}", fp.program))
+            .find(|p| host.exists(p))
+        {
+            if let Ok(file) = File::open(&path) {
+                candidates.push(Candidate {
+                    asked: fp.program.into(),
+                    shown: path,
+                    file,
+                    in_root: false,
+                });
+            }
+        }
+    }
+    notes.push(format!(
+        "{running} {} process{} running{}",
+        fp.program,
+        if running == 1 { "" } else { "es" },
+        if req.pid.is_none() {
+            format!(", and the {} on PATH", fp.program)
+        } else {
+            String::new()
+        }
+    ));
+    let out = probe_files(req, limits, candidates, &mut notes, true)?;
+    if out.resolved.functions.is_empty() {
+        return Err(Error::Usage(match req.pid {
+            Some(p) => format!(
+                "pid = {p}: not a running {} with {} (its executable is not {}, or it has no {} symbol)",
+                fp.program, fp.function, fp.program, fp.function
+            ),
+            None => format!(
+                "no {} was found to probe: none runs, and none on PATH ({}) has {}",
+                fp.program,
+                BIN_DIRS.join(":"),
+                fp.function
+            ),
+        }));
+    }
+    let mut r = out.resolved;
+    r.notes = notes;
+    Ok(r)
+}
+
+/// A file to look for functions in, open.
+struct Candidate {
+    /// What the query named it.
+    asked: String,
+    /// Its path as rows show it.
+    shown: String,
+    file: File,
+    /// Found in a process's root: the kernel gets /proc/self/fd/N.
+    in_root: bool,
+}
+
+struct Probed {
+    resolved: Resolved,
+    /// The function names of files where none was asked for (the error's
+    /// suggestion).
+    unmatched: Vec<String>,
+}
+
+/// The functions `req` asks for in each file, each file once.
+/// `lenient`: a file that cannot be read is left out with a note (a
+/// process's copy of a program), not an error.
+fn probe_files(
+    req: &FunctionRequest,
+    limits: Limits,
+    candidates: Vec<Candidate>,
+    notes: &mut Vec<String>,
+    lenient: bool,
+) -> Result<Probed> {
     let mut out = Resolved {
         pid: req.pid,
         ..Default::default()
     };
     let mut seen = BTreeMap::new();
     let mut nearest: Vec<String> = Vec::new();
-    for (asked, path) in paths {
-        let mut file = root.open(&path).map_err(|e| {
-            Error::Usage(format!(
-                "binary = '{asked}': cannot open {}: {e}",
-                root.shown(&path)
-            ))
-        })?;
+    for Candidate {
+        asked,
+        shown,
+        mut file,
+        in_root,
+    } in candidates
+    {
         let meta = file
             .metadata()
             .map_err(|e| Error::Usage(format!("binary = '{asked}': {e}")))?;
         if !meta.is_file() {
             return Err(Error::Usage(format!(
                 "binary = '{asked}': {} is not a file",
-                root.shown(&path)
+                shown
             )));
         }
         if seen.insert((meta.dev(), meta.ino()), ()).is_some() {
-            notes.push(format!(
-                "{}: the same file as another, probed once",
-                root.shown(&path)
-            ));
+            // Many processes of one program: said once, in their count.
+            if lenient {
+                continue;
+            }
+            notes.push(format!("{}: the same file as another, probed once", shown));
             continue;
         }
-        let info = elf::read(&mut file)
-            .map_err(|e| Error::Usage(format!("binary = '{asked}': {}: {e}", root.shown(&path))))?;
+        let info = match elf::read(&mut file) {
+            Ok(i) => i,
+            Err(e) if lenient => {
+                notes.push(format!("{shown}: left out: {e}"));
+                continue;
+            }
+            Err(e) => return Err(Error::Usage(format!("binary = '{asked}': {shown}: {e}"))),
+        };
         let wanted: Vec<&elf::FuncSym> = info
             .funcs
             .iter()
@@ -337,7 +551,7 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
         if limits.returns && info.go {
             return Err(Error::Usage(format!(
                 "{} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: select only columns known at entry (no retval, duration or str(retval))",
-                root.shown(&path)
+                shown
             )));
         }
         let b = out.binaries.len() as u32;
@@ -368,57 +582,26 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
                 "the query asks for more than {} functions ({} so far, in {}): narrow function LIKE, or raise --max-probes",
                 limits.max_probes,
                 out.functions.len(),
-                root.shown(&path)
+                shown
             )));
         }
-        let attach = match &root.dir {
-            Some(_) => format!("/proc/self/fd/{}", file.as_raw_fd()),
-            None => path.clone(),
+        let attach = if in_root {
+            format!("/proc/self/fd/{}", file.as_raw_fd())
+        } else {
+            shown.clone()
         };
         out.binaries.push(ResolvedBinary {
-            shown: root.shown(&path),
+            shown,
             attach,
             file: Some(file),
             functions: ids,
             go: info.go,
         });
     }
-    if out.functions.is_empty() {
-        let asked: Vec<String> = req
-            .functions
-            .iter()
-            .flatten()
-            .map(|m| match m {
-                crate::model::functions::NameMatch::Exact(s) => format!("'{s}'"),
-                crate::model::functions::NameMatch::Like(l) => format!("LIKE '{}'", l.pattern),
-            })
-            .collect();
-        let near = asked
-            .iter()
-            .find_map(|a| {
-                crate::model::schema::suggest(
-                    a.trim_matches('\''),
-                    nearest.iter().map(String::as_str),
-                )
-            })
-            .map(|n| format!("; nearest: {n}"))
-            .unwrap_or_default();
-        return Err(Error::Usage(format!(
-            "function {} is in no function symbol of {}{near} (ebq --symbols BINARY lists them)",
-            if asked.is_empty() {
-                "(any)".into()
-            } else {
-                asked.join(" or ")
-            },
-            if named.is_some() {
-                "the binary"
-            } else {
-                "the process's files"
-            },
-        )));
-    }
-    out.notes = notes;
-    Ok(out)
+    Ok(Probed {
+        resolved: out,
+        unmatched: nearest,
+    })
 }
 
 /// `ebq --symbols BINARY`: the function symbols of a file,

@@ -26,6 +26,24 @@ impl NameMatch {
     }
 }
 
+/// What a table built on function_events probes, whatever the query: a
+/// function of a program, in each distinct copy of the program running
+/// (a container's bash is its own file), and in the one PATH names.
+#[derive(Debug, PartialEq)]
+pub struct FixedProbes {
+    /// The program, by its executable's file name (bash).
+    pub program: &'static str,
+    pub function: &'static str,
+    /// A library that holds the function when the program does not
+    /// (libreadline, for a bash linked with it).
+    pub library: Option<&'static str>,
+    /// Capture bits (bpf/func.h) every query of the table needs.
+    pub capture: u32,
+    /// A return value that makes no row, dropped in the kernel
+    /// (readline's NULL at the end of input).
+    pub drop_retval: Option<i64>,
+}
+
 /// What a function_events query asks to probe: every group of `functions`
 /// holds (one per WHERE conjunct), and in each group one match does.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,6 +56,8 @@ pub struct FunctionRequest {
     pub pid: Option<u32>,
     /// A conjunct that reads `binary` other than to name it (refused).
     pub binary_elsewhere: Option<String>,
+    /// A table's fixed probes (every running copy of a program).
+    pub fixed: Option<&'static FixedProbes>,
 }
 
 impl FunctionRequest {
@@ -149,6 +169,7 @@ mod tests {
             ],
             pid: None,
             binary_elsewhere: None,
+            fixed: None,
         };
         assert_eq!(r.named_binaries(), Some(vec!["/b".to_string()]));
         assert!(r.wants("handle_get", "handle_get"));

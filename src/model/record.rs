@@ -32,7 +32,7 @@ pub type BootOffset = i128;
 /// `Layout::of` at compile time).
 pub const FIXED_MAX: usize = 512;
 /// The most variable-length fields a record carries after its struct.
-pub const FIELDS_MAX: usize = 8;
+pub const FIELDS_MAX: usize = 10;
 
 /// A table's struct in 8-aligned bytes, when it is not read in place.
 #[derive(Clone)]
@@ -267,7 +267,7 @@ mod tests {
 
     const EXEC: Layout = Layout::of::<ebq_exec_event>(|r| {
         let e = r.get::<ebq_exec_event>();
-        [e.path_len, e.args_len, 0, 0, 0, 0, 0, 0]
+        [e.path_len, e.args_len, 0, 0, 0, 0, 0, 0, 0, 0]
     });
 
     #[test]

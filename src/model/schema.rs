@@ -355,6 +355,10 @@ pub struct Table {
     /// packets, reassembled and matched): the stream that makes them
     /// (src/model/stream.rs). None: each record is one row.
     pub stream: Option<super::stream::MakeStream>,
+    /// A table built on function_events' programs that probes a fixed
+    /// function of a known program (bash_events: bash's readline), in
+    /// every copy of it that runs (model/functions.rs).
+    pub probes: Option<&'static super::functions::FixedProbes>,
 }
 
 impl std::fmt::Debug for Table {

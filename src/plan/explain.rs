@@ -144,9 +144,10 @@ pub fn render_resolved(plan: &Plan, cgroups: Cgroups) -> String {
 pub fn render_probed(
     plan: &Plan,
     resolved: std::sync::Arc<crate::model::functions::Resolved>,
+    uprobe_multi: bool,
 ) -> String {
     let mut opts = Options::explain(plan);
-    opts.uprobe_multi = crate::kernel::variants::Variants::detect().is_ok_and(|v| v.uprobe_multi);
+    opts.uprobe_multi = uprobe_multi;
     opts.functions = Some(resolved.clone());
     let mut out = render_with(plan, &super::physical::build(plan, &opts), None);
     let mut lines = Vec::new();

@@ -426,12 +426,31 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     for f in kernel.ints.values_mut() {
         f.simplify();
     }
-    if table
-        .columns
-        .iter()
-        .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
+    if table.probes.is_some()
+        || table
+            .columns
+            .iter()
+            .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
     {
         let req = kernel.functions.get_or_insert_with(Default::default);
+        if let Some(fp) = table.probes {
+            use crate::model::functions::NameMatch;
+            req.fixed = Some(fp);
+            req.functions = vec![vec![NameMatch::Exact(fp.function.into())]];
+            if let Some(v) = fp.drop_retval {
+                let slot = crate::abi::types::ebq_func_col::EBQ_FUNC_COL_RETVAL.0;
+                let f = kernel.ints.entry(slot).or_insert(IntFilter {
+                    column: "retval",
+                    lo: i64::MIN,
+                    hi: i64::MAX,
+                    min: i64::MIN,
+                    max: i64::MAX,
+                    in_set: None,
+                    not_in: BTreeSet::new(),
+                });
+                f.not_in.insert(v);
+            }
+        }
         // pid = N: probes of that process alone.
         req.pid = kernel
             .ints
@@ -454,6 +473,9 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     }
     for &c in &used {
         kernel.capture |= table.columns[c].capture;
+    }
+    if let Some(fp) = table.probes {
+        kernel.capture |= fp.capture;
     }
     kernel.programs = table
         .programs
