@@ -38,8 +38,8 @@ struct func_buf {
 	struct ebq_data data;
 };
 _Static_assert(sizeof(struct func_buf) <= EBQ_SCRATCH_SIZE, "a function row fits the scratch slot");
-_Static_assert(EBQ_FUNC_STRS * EBQ_FUNC_STR_MAX + EBQ_FUNC_TTY_MAX <= EBQ_DATA_MASK,
-	       "the strings and the terminal fit the data area, before the walked path");
+_Static_assert(EBQ_FUNC_STRS * EBQ_FUNC_STR_MAX + EBQ_FUNC_TTY_MAX + EBQ_FUNC_BUF_MAX <= EBQ_DATA_MASK,
+	       "the strings, the terminal and the buffer fit the data area, before the walked path");
 _Static_assert(sizeof(struct ebq_func_event) <= 256, "the data area starts within 256 bytes (walk_path)");
 
 /*
@@ -104,6 +104,50 @@ static __always_inline __u32 func_str(struct func_buf *b, __u32 i, __u32 off, __
 }
 
 /*
+ * The buffer of an OpenSSL call (enum ebq_func_mode), at its return:
+ * arg1, as long as the return value or *arg3 says was moved, at most
+ * EBQ_FUNC_BUF_MAX bytes; its length copied.
+ */
+static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 ret,
+					   const __u64 *args)
+{
+	__s64 len = -1;
+	__u64 n = 0;
+
+	/* They return int: the register's upper half is not the value's. */
+	switch (b->e.mode) {
+	case EBQ_FUNC_MODE_SSL_READ:
+	case EBQ_FUNC_MODE_SSL_WRITE:
+		len = (__s32)ret;
+		break;
+	case EBQ_FUNC_MODE_SSL_READ_EX:
+	case EBQ_FUNC_MODE_SSL_WRITE_EX:
+		if ((__s32)ret == 1 && !bpf_probe_read_user(&n, sizeof(n), (const void *)args[3]))
+			len = n > 0x7fffffff ? 0x7fffffff : (__s64)n;
+		break;
+	default:
+		return 0;
+	}
+	if (len <= 0)
+		return 0;
+	b->e.buf_total = (__u32)len;
+	if (len > EBQ_FUNC_BUF_MAX) {
+		len = EBQ_FUNC_BUF_MAX;
+		b->e.flags |= EBQ_FUNC_BUF_CUT;
+	}
+	n = (__u64)len;
+	barrier_var(n);
+	if (n > EBQ_FUNC_BUF_MAX)
+		return 0;
+	if (bpf_probe_read_user(data_at(b->data.b, off), n, (const void *)args[1])) {
+		b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
+		return 0;
+	}
+	b->e.len[EBQ_FUNC_F_BUF] = n;
+	return (__u32)n;
+}
+
+/*
  * Reports one row: args (NULL: not known) and the return (have_ret). The
  * strings are read now, at the row's end of the call: an argument's
  * string as it is at the return when the return is traced (an output
@@ -124,6 +168,8 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 	if (!b)
 		return;
 	b->e.func = EBQ_FUNC_COOKIE_ID(cookie);
+	b->e.mode = EBQ_FUNC_COOKIE_MODE(cookie);
+	b->e.buf_total = 0;
 	b->e.ret = ret;
 	b->e.duration_ns = duration;
 	b->e.flags = (have_ret ? EBQ_FUNC_HAS_EXIT : 0) | (args ? EBQ_FUNC_HAS_ENTRY : 0);
@@ -142,6 +188,16 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 	if ((CFG.capture & EBQ_FUNC_CAP_STR_RET) && have_ret) {
 		n = func_str(b, 6, off, (__u64)ret);
 		b->e.len[6] = n;
+		off += n;
+	}
+	if ((CFG.capture & EBQ_FUNC_CAP_BUF) && have_ret && args) {
+		n = func_buf_copy(b, off, ret, args);
+		/* A call that moved nothing (it failed, or would block) makes
+		 * no row of a buffer's table (ssl_events), as in sslsniff. */
+		if (!b->e.buf_total) {
+			filtered();
+			return;
+		}
 		off += n;
 	}
 	if (CFG.capture & EBQ_FUNC_CAP_TTY) {

@@ -25,8 +25,12 @@ enum ebq_func_field {
 	EBQ_FUNC_F_RET = 6,
 	EBQ_FUNC_F_TTY = 7,
 	EBQ_FUNC_F_CWD = 8,
-	EBQ_FUNC_FIELDS = 9,
+	EBQ_FUNC_F_BUF = 9,  /* the mode's buffer (EBQ_FUNC_CAP_BUF) */
+	EBQ_FUNC_FIELDS = 10,
 };
+/* Bytes of a buffer copied (ssl_events' plaintext): BCC's sslsniff
+ * copies 8 KiB; the rest is counted (buf_total) and flagged cut. */
+#define EBQ_FUNC_BUF_MAX 8192
 /* Bytes of a terminal's name (struct tty_struct.name, include/linux/tty.h). */
 #define EBQ_FUNC_TTY_MAX 64
 /* Calls in flight at once, machine-wide (an LRU hash: a call whose return
@@ -43,6 +47,14 @@ enum ebq_func_field {
 
 enum ebq_func_mode {
 	EBQ_FUNC_MODE_PLAIN = 0,
+	/* OpenSSL's (ssl_events): the buffer is arg1; its length the return
+	 * value (SSL_read, SSL_write: bytes moved, <= 0 a failure) or, for
+	 * the _ex variants (which return 1 on success), the size_t that arg3
+	 * points to, read at the return. */
+	EBQ_FUNC_MODE_SSL_READ = 1,
+	EBQ_FUNC_MODE_SSL_WRITE = 2,
+	EBQ_FUNC_MODE_SSL_READ_EX = 3,
+	EBQ_FUNC_MODE_SSL_WRITE_EX = 4,
 };
 
 /*
@@ -57,6 +69,8 @@ struct ebq_func_event {
 	__u64 args[6];      /* the integer argument registers at entry */
 	__u32 func;         /* EBQ_FUNC_COOKIE_ID of the attachment */
 	__u32 flags;        /* enum ebq_func_flags */
+	__u32 mode;         /* EBQ_FUNC_COOKIE_MODE of the attachment */
+	__u32 buf_total;    /* the buffer's whole length (its copy may be cut) */
 	__u16 len[EBQ_FUNC_FIELDS + 1]; /* the fields' lengths; the last is padding */
 };
 
@@ -69,6 +83,7 @@ enum ebq_func_flags {
 	 * task has no terminal. */
 	EBQ_FUNC_BAD0 = 1 << 16,
 	EBQ_FUNC_CWD_CUT = 1 << 24, /* the working directory was cut */
+	EBQ_FUNC_BUF_CUT = 1 << 25, /* the buffer was cut at EBQ_FUNC_BUF_MAX */
 };
 
 /*
@@ -89,6 +104,7 @@ enum ebq_func_capture {
 	EBQ_FUNC_CAP_DURATION = EBQ_CAP_TABLE << 9,
 	EBQ_FUNC_CAP_TTY = EBQ_CAP_TABLE << 10,  /* the task's terminal */
 	EBQ_FUNC_CAP_CWD = EBQ_CAP_TABLE << 11,  /* the task's working directory */
+	EBQ_FUNC_CAP_BUF = EBQ_CAP_TABLE << 12,  /* the mode's buffer, at the return */
 	EBQ_FUNC_ENTRY_BITS = EBQ_FUNC_CAP_ARGS | (0x3f * EBQ_FUNC_CAP_STR0),
 	EBQ_FUNC_EXIT_BITS = EBQ_FUNC_CAP_RETVAL | EBQ_FUNC_CAP_STR_RET,
 };

@@ -724,3 +724,140 @@ fn bash_events_has_the_lines_typed_with_tty_and_cwd() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn ssl_events_has_the_plaintext_both_ends_saw() {
+    common::require_bpf();
+    let m = common::marker("s");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    let st = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=ebq-test",
+            "-days",
+            "1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl(1)");
+    assert!(st.success(), "a certificate");
+    let q = format!(
+        "select pid, comm, direction, function, length, data, data_cut, library from ssl_events where data like '%{m}%'"
+    );
+    if !cookies() {
+        let out = common::ebq_root()
+            .args(["-o", "json", &q])
+            .output()
+            .expect("ebq");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // The server's stdin stays open while it serves (s_server ends at
+    // its EOF); one connection.
+    let mut server = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 5 | exec openssl s_server -accept {port} -cert {} -key {} -quiet -naccept 1",
+            cert.display(),
+            key.display()
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s_server");
+    let line = format!("GET /{m} HTTP/1.0");
+    let mut ok = false;
+    for _ in 0..50 {
+        let st = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "(echo '{line}'; sleep 1) | openssl s_client -connect 127.0.0.1:{port} -quiet"
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("s_client");
+        if st.success() {
+            ok = true;
+            break;
+        }
+        // The server was not listening yet.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ok, "s_client reached s_server");
+    let rows = ebq.wait_rows(2, |_| true);
+    let _ = (server.kill(), server.wait());
+    let done = ebq.stop();
+    let want_len = line.len() + 1;
+    let got: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| {
+            json!([
+                r["comm"],
+                r["direction"],
+                r["length"],
+                r["data"],
+                r["data_cut"]
+            ])
+        })
+        .collect();
+    let data = format!("{line}\\n");
+    for dir in ["write", "read"] {
+        assert!(
+            got.contains(&json!(["openssl", dir, want_len, data, false])),
+            "{dir}: {got:?} {rows:?}"
+        );
+    }
+    assert_eq!(done.rows.len(), 2, "{got:?}");
+    assert_ne!(
+        done.rows[0]["pid"], done.rows[1]["pid"],
+        "client and server"
+    );
+    for r in &done.rows {
+        assert!(
+            r["library"]
+                .as_str()
+                .is_some_and(|l| l.contains("libssl.so")),
+            "{r}"
+        );
+        assert!(
+            ["SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"]
+                .contains(&r["function"].as_str().unwrap_or("")),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn gethostlatency_is_one_query() {
+    common::require_bpf();
+    let q = "select comm, function, str(arg0) as host, duration from function_events where binary = 'libc.so.6' and function in ('getaddrinfo', 'gethostbyname', 'gethostbyname2')";
+    let Some(done) = run_c(&[], "getent ahosts localhost", q) else {
+        return;
+    };
+    assert_eq!(done.rows.len(), 1, "{:?}", done.rows);
+    let r = &done.rows[0];
+    assert_eq!(
+        (&r["comm"], &r["function"], &r["host"]),
+        (&json!("getent"), &json!("getaddrinfo"), &json!("localhost"))
+    );
+    assert!(r["duration"].as_i64().is_some_and(|d| d > 0), "{r}");
+}

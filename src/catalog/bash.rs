@@ -18,8 +18,8 @@ const TTY: usize = ebq_func_field::EBQ_FUNC_F_TTY.0 as usize;
 const CWD: usize = ebq_func_field::EBQ_FUNC_F_CWD.0 as usize;
 
 static READLINE: FixedProbes = FixedProbes {
-    program: "bash",
-    function: "readline",
+    program: Some("bash"),
+    functions: &[("readline", 0)],
     library: Some("libreadline.so"),
     capture: ebq_func_capture::EBQ_FUNC_CAP_RETVAL.0 | ebq_func_capture::EBQ_FUNC_CAP_STR_RET.0,
     // readline returns NULL at the end of input (Ctrl-D): no line.

@@ -222,6 +222,12 @@ pub(super) static FUNC_PROGRAMS: &[Program] = &[
     ),
 ];
 
+/// Function `i`'s attach cookie: its number, and its mode above it
+/// (bpf/func.h, EBQ_FUNC_COOKIE_ID and EBQ_FUNC_COOKIE_MODE).
+fn cookie(resolved: &Resolved, i: u32) -> u64 {
+    u64::from(i) | u64::from(resolved.functions[i as usize].mode) << 32
+}
+
 /// The attachments of `resolved`'s functions for `capture`: with
 /// uprobe_multi (`multi`), one link per binary and end; else one per
 /// function and end, each with its cookie.
@@ -236,11 +242,10 @@ pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> 
         if !want {
             continue;
         }
-        // One counter of rows: the return's when the entry sends none.
+        // One counter of rows, on the program that sends them: the
+        // return when it is traced, else the entry.
         let mut base = base.clone();
-        if is_ret && !entry {
-            base.sent_stat = Some(ebq_func_stat::EBQ_STAT_SENT_FUNC.0);
-        }
+        base.sent_stat = (is_ret == ret).then_some(ebq_func_stat::EBQ_STAT_SENT_FUNC.0);
         let base = &base;
         for b in &resolved.binaries {
             if multi {
@@ -256,7 +261,7 @@ pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> 
                     offsets: b
                         .functions
                         .iter()
-                        .map(|&i| (resolved.functions[i as usize].offset, u64::from(i)))
+                        .map(|&i| (resolved.functions[i as usize].offset, cookie(resolved, i)))
                         .collect(),
                     pid,
                     ret: is_ret,
@@ -266,7 +271,7 @@ pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> 
             }
             for &i in &b.functions {
                 let mut p = base.clone();
-                p.cookie = u64::from(i);
+                p.cookie = cookie(resolved, i);
                 p.attach = Attach::Uprobe {
                     binary: b.attach.clone().into(),
                     target: UprobeTarget::Offset(resolved.functions[i as usize].offset),

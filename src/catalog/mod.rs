@@ -24,6 +24,7 @@ pub mod module;
 pub mod process;
 pub mod signal;
 pub mod socket;
+pub mod ssl;
 pub mod syscall;
 
 use crate::abi::types::ebq_agg_keys;
@@ -73,6 +74,7 @@ pub static TABLES: &[&Table] = &[
     &dns::DNS_EVENTS,
     &func::FUNCTION_EVENTS,
     &bash::BASH_EVENTS,
+    &ssl::SSL_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

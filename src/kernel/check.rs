@@ -208,6 +208,27 @@ mod tests {
                     line.contains("FAILS: ") && line.contains("without module support"),
                     "{line}"
                 );
+            } else if t.probes.is_some() || t.name == "function_events" {
+                let v = super::super::variants::Variants::detect().expect("variants");
+                // Without attach cookies, said; else loaded as below.
+                if !v.cookies {
+                    assert!(line.contains("unsupported: needs attach cookies"), "{line}");
+                    continue;
+                }
+                let way = if v.uprobe_multi {
+                    "uprobes: uprobe_multi"
+                } else {
+                    "uprobes: a link per function"
+                };
+                let compat = if v.bpf_loop {
+                    ""
+                } else {
+                    ", compat object (bounded loops)"
+                };
+                assert!(
+                    line.contains(&format!("loads and attaches ({way}{compat}): ")),
+                    "{line}"
+                );
             } else {
                 // With the ways this kernel's programs take (variants.rs;
                 // EBQ_FORCE_FALLBACK the old kernels').

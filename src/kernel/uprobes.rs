@@ -208,6 +208,25 @@ fn find_bare(root: &Root, name: &str, maps: &[String]) -> Option<String> {
         .chain(BIN_DIRS)
         .map(|d| format!("{d}/{name}"))
         .find(|p| root.exists(p))
+        .or_else(|| {
+            // libssl.so for libssl.so.3 on a host with no linker cache
+            // (a minimal root): the one versioned file of that name in a
+            // directory.
+            if root.dir.is_some() {
+                return None;
+            }
+            LIB_DIRS.iter().find_map(|d| {
+                let mut it = std::fs::read_dir(d).ok()?.filter_map(|e| {
+                    let n = e.ok()?.file_name().into_string().ok()?;
+                    n.starts_with(&format!("{name}."))
+                        .then(|| format!("{d}/{n}"))
+                });
+                match (it.next(), it.next()) {
+                    (Some(p), None) => Some(p),
+                    _ => None,
+                }
+            })
+        })
 }
 
 /// The executable and the file-backed executable mappings of `pid`.
@@ -353,11 +372,12 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
     Ok(out.resolved)
 }
 
-/// A table's fixed probes (bash_events): the function in every distinct
-/// copy of the program running now (each found through the process's own
-/// /proc/PID/exe, so a container's copy is its own file) and in the one
-/// on PATH, or in the library that holds it for a copy that lacks it.
-/// With `pid = N`, that process's copy alone.
+/// A table's fixed probes (model/functions.rs, FixedProbes): the
+/// functions in every distinct copy of the program or library that
+/// processes run now (found through each process: its /proc/PID/exe, or
+/// the library it maps, looked up in its own root), and in the host's
+/// copy (the program on PATH, the library where the linker finds it),
+/// for processes started later. With `pid = N`, that process's alone.
 fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
     let mut notes = Vec::new();
     let mut candidates = Vec::new();
@@ -368,6 +388,24 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
             .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
             .collect(),
     };
+    let has = |f: &File| {
+        let Ok(mut f) = f.try_clone() else {
+            return false;
+        };
+        use std::io::Seek as _;
+        let found = elf::read(&mut f).is_ok_and(|i| {
+            i.funcs
+                .iter()
+                .any(|s| fp.functions.iter().any(|(n, _)| *n == s.name))
+        });
+        let _ = f.rewind();
+        found
+    };
+    let is_lib = |lib: &str, m: &str| {
+        m.rsplit('/')
+            .next()
+            .is_some_and(|b| b == lib || b.starts_with(&format!("{lib}.")))
+    };
     let mut running = 0;
     for p in pids {
         // A process that ended meanwhile, or a kernel thread: none.
@@ -375,67 +413,56 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
             continue;
         };
         let exe = exe.to_string_lossy().into_owned();
-        let base = exe
-            .trim_end_matches(" (deleted)")
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        if base != fp.program {
-            continue;
+        if let Some(prog) = fp.program {
+            let base = exe.trim_end_matches(" (deleted)").rsplit('/').next();
+            if base != Some(prog) {
+                continue;
+            }
         }
         let Ok(root) = Root::of(Some(p)) else {
             continue;
         };
-        let Ok(file) = File::open(format!("/proc/{p}/exe")) else {
+        let mut found = None;
+        if fp.program.is_some() {
+            if let Ok(file) = File::open(format!("/proc/{p}/exe")) {
+                if has(&file) {
+                    found = Some((file, root.shown(&exe)));
+                }
+            }
+        }
+        if found.is_none() {
+            // The functions are in a library the process maps.
+            found = fp.library.and_then(|l| {
+                let m = mapped_files(p).ok()?.into_iter().find(|m| is_lib(l, m))?;
+                Some((root.open(&m).ok()?, root.shown(&m)))
+            });
+        }
+        let Some((file, shown)) = found else {
             continue;
         };
         running += 1;
-        let has = |f: &mut File| {
-            elf::read(f).is_ok_and(|i| i.funcs.iter().any(|s| s.name == fp.function))
-        };
-        let mut probe = file;
-        let mut shown = root.shown(&exe);
-        let mut f2 = probe
-            .try_clone()
-            .map_err(|e| Error::Usage(format!("{exe}: {e}")))?;
-        use std::io::Seek as _;
-        if !has(&mut f2) {
-            // The function is in a library the program maps (libreadline).
-            let lib = fp.library.and_then(|l| {
-                let maps = mapped_files(p).ok()?;
-                let m = maps.into_iter().find(|m| {
-                    m.rsplit('/')
-                        .next()
-                        .is_some_and(|b| b.starts_with(&format!("{l}.")))
-                })?;
-                Some((root.open(&m).ok()?, root.shown(&m)))
-            });
-            let Some((f, s)) = lib else {
-                notes.push(format!("{shown}: has no {}", fp.function));
-                continue;
-            };
-            probe = f;
-            shown = s;
-        }
-        let _ = probe.rewind();
         candidates.push(Candidate {
-            asked: fp.program.into(),
+            asked: fp.what().into(),
             shown,
-            file: probe,
+            file,
             in_root: true,
         });
     }
-    // The copy on PATH, for the ones started after ebq.
+    // The host's copy, for the processes started after ebq.
     let host = Root::of(None)?;
     if req.pid.is_none() {
-        if let Some(path) = BIN_DIRS
-            .iter()
-            .map(|d| format!("{d}/{}", fp.program))
-            .find(|p| host.exists(p))
-        {
+        let path = match (fp.program, fp.library) {
+            (Some(prog), _) => BIN_DIRS
+                .iter()
+                .map(|d| format!("{d}/{prog}"))
+                .find(|p| host.exists(p)),
+            (None, Some(lib)) => find_bare(&host, lib, &[]),
+            (None, None) => None,
+        };
+        if let Some(path) = path {
             if let Ok(file) = File::open(&path) {
                 candidates.push(Candidate {
-                    asked: fp.program.into(),
+                    asked: fp.what().into(),
                     shown: path,
                     file,
                     in_root: false,
@@ -444,31 +471,35 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
         }
     }
     notes.push(format!(
-        "{running} {} process{} running{}",
-        fp.program,
+        "{running} process{} with {} running{}",
         if running == 1 { "" } else { "es" },
+        fp.what(),
         if req.pid.is_none() {
-            format!(", and the {} on PATH", fp.program)
+            format!(", and the host's {}", fp.what())
         } else {
             String::new()
         }
     ));
     let out = probe_files(req, limits, candidates, &mut notes, true)?;
     if out.resolved.functions.is_empty() {
+        let names: Vec<&str> = fp.functions.iter().map(|(n, _)| *n).collect();
         return Err(Error::Usage(match req.pid {
             Some(p) => format!(
-                "pid = {p}: not a running {} with {} (its executable is not {}, or it has no {} symbol)",
-                fp.program, fp.function, fp.program, fp.function
+                "pid = {p}: no {} with {} in it (not that program, or it does not map that library)",
+                fp.what(),
+                names.join(", ")
             ),
             None => format!(
-                "no {} was found to probe: none runs, and none on PATH ({}) has {}",
-                fp.program,
-                BIN_DIRS.join(":"),
-                fp.function
+                "no {} with {} was found to probe: no process runs one, and the host has none",
+                fp.what(),
+                names.join(", ")
             ),
         }));
     }
     let mut r = out.resolved;
+    for f in &mut r.functions {
+        f.mode = fp.mode(&f.name);
+    }
     r.notes = notes;
     Ok(r)
 }
@@ -574,6 +605,7 @@ fn probe_files(
             out.functions.push(ResolvedFunction {
                 binary: b,
                 name: f.name.clone(),
+                mode: 0,
                 offset,
             });
         }

@@ -177,7 +177,9 @@ impl Variants {
                 if (category == "syscalls" && name.starts_with("sys_enter_"))
                     || (category == "raw_syscalls" && name == "sys_enter"))
         });
-        let shares = programs.iter().any(|p| p.prog != p.name);
+        let uprobe =
+            |p: &Program| matches!(p.attach, Attach::Uprobe { .. } | Attach::UprobeMulti { .. });
+        let shares = programs.iter().any(|p| p.prog != p.name && !uprobe(p));
         let mut ways = Vec::new();
         if notes {
             ways.push(if self.task_storage {
@@ -191,6 +193,13 @@ impl Variants {
                 "shared programs: attach cookie"
             } else {
                 "shared programs: syscall number"
+            });
+        }
+        if programs.iter().any(uprobe) {
+            ways.push(if self.uprobe_multi {
+                "uprobes: uprobe_multi"
+            } else {
+                "uprobes: a link per function"
             });
         }
         if !self.bpf_loop {

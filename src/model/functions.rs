@@ -26,22 +26,44 @@ impl NameMatch {
     }
 }
 
-/// What a table built on function_events probes, whatever the query: a
-/// function of a program, in each distinct copy of the program running
-/// (a container's bash is its own file), and in the one PATH names.
+/// What a table built on function_events probes, whatever the query:
+/// functions of a program (bash's readline) or of a library (libssl's
+/// SSL_read ...), in each distinct copy that runs now (a container's is
+/// its own file, found through the process) and in the host's (on PATH,
+/// or where the dynamic linker finds the library), for those started
+/// later.
 #[derive(Debug, PartialEq)]
 pub struct FixedProbes {
-    /// The program, by its executable's file name (bash).
-    pub program: &'static str,
-    pub function: &'static str,
-    /// A library that holds the function when the program does not
-    /// (libreadline, for a bash linked with it).
+    /// The program, by its executable's file name (bash): only its
+    /// processes are looked at.
+    pub program: Option<&'static str>,
+    /// The library, by its name up to the version (libssl.so): probed in
+    /// every process that maps it, or, with `program`, where the program
+    /// lacks the functions (a bash linked with libreadline).
     pub library: Option<&'static str>,
+    /// The functions, each with its mode (the cookie's high half:
+    /// enum ebq_func_mode, bpf/func.h).
+    pub functions: &'static [(&'static str, u32)],
     /// Capture bits (bpf/func.h) every query of the table needs.
     pub capture: u32,
     /// A return value that makes no row, dropped in the kernel
     /// (readline's NULL at the end of input).
     pub drop_retval: Option<i64>,
+}
+
+impl FixedProbes {
+    /// What --explain and errors call what is probed.
+    pub fn what(&self) -> &'static str {
+        self.program.or(self.library).unwrap_or("?")
+    }
+
+    /// The mode of function `name`.
+    pub fn mode(&self, name: &str) -> u32 {
+        self.functions
+            .iter()
+            .find(|(f, _)| *f == name)
+            .map_or(0, |(_, m)| *m)
+    }
 }
 
 /// What a function_events query asks to probe: every group of `functions`
@@ -107,6 +129,9 @@ pub struct ResolvedBinary {
 pub struct ResolvedFunction {
     pub binary: u32,
     pub name: String,
+    /// What the programs do for it (enum ebq_func_mode): the cookie's
+    /// high half.
+    pub mode: u32,
     /// Its file offset: where the probe goes.
     pub offset: u64,
 }

@@ -436,7 +436,11 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         if let Some(fp) = table.probes {
             use crate::model::functions::NameMatch;
             req.fixed = Some(fp);
-            req.functions = vec![vec![NameMatch::Exact(fp.function.into())]];
+            req.functions = vec![fp
+                .functions
+                .iter()
+                .map(|(f, _)| NameMatch::Exact((*f).into()))
+                .collect()];
             if let Some(v) = fp.drop_retval {
                 let slot = crate::abi::types::ebq_func_col::EBQ_FUNC_COL_RETVAL.0;
                 let f = kernel.ints.entry(slot).or_insert(IntFilter {
