@@ -179,9 +179,19 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 		__builtin_memset(b->e.args, 0, sizeof(b->e.args));
 	__builtin_memset(b->e.len, 0, sizeof(b->e.len));
 	for (i = 0; i < 6; i++) {
+		__u64 src;
+
 		if (!(CFG.capture & (EBQ_FUNC_CAP_STR0 << i)) || !args)
 			continue;
-		n = func_str(b, i, off, args[i]);
+		src = args[i];
+		if (b->e.mode == EBQ_FUNC_MODE_PAM) {
+			/* The handle's strings, not the arguments. */
+			src = 0;
+			if (i < EBQ_PAM_STRINGS)
+				bpf_probe_read_user(&src, sizeof(src),
+						    (const void *)(args[0] + EBQ_PAM_SERVICE_OFF + 8 * i));
+		}
+		n = func_str(b, i, off, src);
 		b->e.len[i] = n;
 		off += n;
 	}

@@ -55,7 +55,17 @@ enum ebq_func_mode {
 	EBQ_FUNC_MODE_SSL_WRITE = 2,
 	EBQ_FUNC_MODE_SSL_READ_EX = 3,
 	EBQ_FUNC_MODE_SSL_WRITE_EX = 4,
+	/* Linux-PAM's (user_events): arg0 is the pam_handle_t; strings 0..4
+	 * are its service, user, rhost, ruser and tty, read at the return
+	 * from the handle (libpam/pam_private.h, struct pam_handle: a layout
+	 * unchanged since Linux-PAM 0.99; its authtok is never read). */
+	EBQ_FUNC_MODE_PAM = 5,
 };
+
+/* Where struct pam_handle (64-bit) holds service_name; user, rhost,
+ * ruser and tty follow it, a pointer each. */
+#define EBQ_PAM_SERVICE_OFF 40
+#define EBQ_PAM_STRINGS 5
 
 /*
  * One call (or, when the return is not traced, one entry). Followed by

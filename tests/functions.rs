@@ -42,6 +42,25 @@ fn cookies() -> bool {
     release_at_least(5, 15) && !forced("cookies")
 }
 
+/// On a kernel without attach cookies: runs `query`, checks that it is
+/// refused in one line, and says true (the test has nothing more to see).
+fn refused(query: &str) -> bool {
+    if cookies() {
+        return false;
+    }
+    let out = common::ebq_root()
+        .args(["-o", "json", query])
+        .output()
+        .expect("ebq runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("function_events needs attach cookies (Linux 5.15)"),
+        "{err}"
+    );
+    true
+}
+
 /// Runs ebq on `query` over `-c cmd`, with `env` for ebq; None when this
 /// kernel refuses function_events (checked to be said in one line).
 fn run_c(env: &[(&str, &str)], cmd: &str, query: &str) -> Option<common::Finished> {
@@ -312,12 +331,7 @@ fn pid_alone_probes_that_process_and_no_other() {
     let q = format!(
         "select pid, function, str(arg0) as s from function_events where pid = {p} and function = 'fx_greet'"
     );
-    if !cookies() {
-        let out = common::ebq_root()
-            .args(["-o", "json", &q])
-            .output()
-            .expect("ebq runs");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+    if refused(&q) {
         let _ = (target.kill(), other.kill(), target.wait(), other.wait());
         return;
     }
@@ -677,12 +691,7 @@ fn bash_events_has_the_lines_typed_with_tty_and_cwd() {
     let q = format!(
         "select pid, uid, tty, cwd, command, binary from bash_events where command like '%{m}%'"
     );
-    if !cookies() {
-        let out = common::ebq_root()
-            .args(["-o", "json", &q])
-            .output()
-            .expect("ebq");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+    if refused(&q) {
         shell.type_lines(&["exit"]);
         return;
     }
@@ -755,12 +764,7 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
     let q = format!(
         "select pid, comm, direction, function, length, data, data_cut, library from ssl_events where data like '%{m}%'"
     );
-    if !cookies() {
-        let out = common::ebq_root()
-            .args(["-o", "json", &q])
-            .output()
-            .expect("ebq");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("needs attach cookies"));
+    if refused(&q) {
         return;
     }
     let ebq = Running::start(&[&q]);
@@ -860,4 +864,140 @@ fn gethostlatency_is_one_query() {
         (&json!("getent"), &json!("getaddrinfo"), &json!("localhost"))
     );
     assert!(r["duration"].as_i64().is_some_and(|d| d > 0), "{r}");
+}
+
+/// A PAM service of the test's own, /etc/pam.d/NAME, whose every stage
+/// is `module` (pam_permit.so or pam_deny.so); removed when dropped.
+struct PamService(std::path::PathBuf);
+
+impl PamService {
+    fn new(name: &str, module: &str) -> PamService {
+        let path = std::path::Path::new("/etc/pam.d").join(name);
+        std::fs::create_dir_all("/etc/pam.d").expect("/etc/pam.d");
+        let text: String = ["auth", "account", "session", "password"]
+            .iter()
+            .map(|s| format!("{s} required {module}\n"))
+            .collect();
+        std::fs::write(&path, text).expect("a PAM service");
+        PamService(path)
+    }
+}
+
+impl Drop for PamService {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn user_events_has_failed_and_good_logins() {
+    common::require_root("write /etc/pam.d");
+    let m = common::marker("p");
+    let (deny, ok) = (format!("{m}-deny"), format!("{m}-ok"));
+    let _services = (
+        PamService::new(&deny, "pam_deny.so"),
+        PamService::new(&ok, "pam_permit.so"),
+    );
+    let q = format!(
+        "select action, type, service, username, address, terminal, result, success from user_events where service like '{m}%'"
+    );
+    if refused(&q) {
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    let pam = fixture("pam");
+    let run = |service: &str, user: &str, host: &str, tty: &str| {
+        Command::new(&pam)
+            .args([service, user, host, tty])
+            .status()
+            .expect("the PAM fixture")
+            .code()
+    };
+    // A wrong password, then a right one.
+    assert_eq!(run(&deny, "mallory", "192.0.2.66", "pts/66"), Some(1));
+    assert_eq!(run(&ok, "alice", "192.0.2.7", "pts/7"), Some(0));
+    ebq.wait_rows(5, |_| true);
+    let done = ebq.stop();
+    let row =
+        |action: &str, t: &str, service: &str, user: &str, host: &str, tty: &str, result: &str| {
+            json!([
+                action,
+                t,
+                service,
+                user,
+                host,
+                tty,
+                result,
+                result == "SUCCESS"
+            ])
+        };
+    let got: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| {
+            json!([
+                r["action"],
+                r["type"],
+                r["service"],
+                r["username"],
+                r["address"],
+                r["terminal"],
+                r["result"],
+                r["success"]
+            ])
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            row(
+                "authenticate",
+                "USER_AUTH",
+                &deny,
+                "mallory",
+                "192.0.2.66",
+                "pts/66",
+                "AUTH_ERR"
+            ),
+            row(
+                "authenticate",
+                "USER_AUTH",
+                &ok,
+                "alice",
+                "192.0.2.7",
+                "pts/7",
+                "SUCCESS"
+            ),
+            row(
+                "account",
+                "USER_ACCT",
+                &ok,
+                "alice",
+                "192.0.2.7",
+                "pts/7",
+                "SUCCESS"
+            ),
+            row(
+                "open_session",
+                "USER_START",
+                &ok,
+                "alice",
+                "192.0.2.7",
+                "pts/7",
+                "SUCCESS"
+            ),
+            row(
+                "close_session",
+                "USER_END",
+                &ok,
+                "alice",
+                "192.0.2.7",
+                "pts/7",
+                "SUCCESS"
+            ),
+        ],
+        "{:?}",
+        done.stderr
+    );
 }

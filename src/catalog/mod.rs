@@ -26,6 +26,7 @@ pub mod signal;
 pub mod socket;
 pub mod ssl;
 pub mod syscall;
+pub mod user;
 
 use crate::abi::types::ebq_agg_keys;
 pub use crate::model::probe::Program;
@@ -75,6 +76,7 @@ pub static TABLES: &[&Table] = &[
     &func::FUNCTION_EVENTS,
     &bash::BASH_EVENTS,
     &ssl::SSL_EVENTS,
+    &user::USER_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

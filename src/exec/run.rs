@@ -614,7 +614,9 @@ pub fn run(
             self_tgid,
             count_filtered: opts.stats,
             cgroups,
-            functions,
+            // Held by `functions` for the run: the files the kernel reaches
+            // through /proc/self/fd are its.
+            functions: functions.clone(),
             uprobe_multi: variants.uprobe_multi,
         },
     );

@@ -108,7 +108,9 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             self_tgid: std::process::id(),
             count_filtered: false,
             cgroups: None,
-            functions,
+            // Held below until the programs are attached: the files the
+            // kernel reaches through /proc/self/fd are its.
+            functions: functions.clone(),
             uprobe_multi: variants.is_some_and(|v| v.uprobe_multi),
         },
     );
@@ -145,6 +147,7 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
             line
         }
     };
+    drop(functions);
     line
 }
 
