@@ -31,7 +31,7 @@ static LIBPAM: FixedProbes = FixedProbes {
     // the return.
     capture: ebq_func_capture::EBQ_FUNC_CAP_ARGS.0
         | ebq_func_capture::EBQ_FUNC_CAP_RETVAL.0
-        | STR0 * 0x1f,
+        | (STR0 * 0x1f),
     drop_retval: None,
 };
 
