@@ -172,7 +172,14 @@ fn same_skeleton(main: &std::path::Path, compat: &std::path::Path, source: &str,
         v.sort();
         v
     };
+    // .kconfig (8 characters) leaves room for 7 of the object's name
+    // (libbpf: BPF_OBJ_NAME_LEN - 1 - its length).
+    let short7 = |s: &str| -> String { format!("{s}_bpf").chars().take(7).collect() };
     let renames = vec![
+        (
+            format!("{}.kconfig", short7(name)),
+            format!("{}.kconfig", short7(source)),
+        ),
         (format!("{}.", short(name)), format!("{}.", short(source))),
         (camel(name), camel(source)),
         (name.to_string(), source.to_string()),

@@ -15,6 +15,7 @@
 #include "func.h"
 #include "agg.bpf.h"
 #include "path.bpf.h"
+#include <bpf/usdt.bpf.h>
 
 struct func_key {
 	__u64 pid_tgid;
@@ -339,6 +340,33 @@ SEC("uretprobe.multi")
 int func_return_multi(struct pt_regs *ctx)
 {
 	return func_return_of(ctx);
+}
+
+/*
+ * usdt_events: a static probe (.note.stapsdt) fired, attached by libbpf
+ * by provider and name (bpf/usdt.bpf.h decodes each argument's location
+ * from its note); one row, with its first six arguments.
+ */
+SEC("usdt")
+int usdt_fire(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_usdt_cookie(ctx);
+	__u64 args[6] = {};
+	long v;
+	int i, n = bpf_usdt_arg_cnt(ctx);
+
+	for (i = 0; i < 6; i++) {
+		if (i < n && !bpf_usdt_arg(ctx, i, &v))
+			args[i] = (__u64)v;
+	}
+	if (!func_entry_ok(args))
+		return 0;
+	if (!cgroup_now_ok(NULL)) {
+		filtered();
+		return 0;
+	}
+	func_report(cookie, args, 0, false, 0);
+	return 0;
 }
 
 /* Pins its ABI types into BTF, for their generated Rust twins. */

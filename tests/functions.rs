@@ -1001,3 +1001,34 @@ fn user_events_has_failed_and_good_logins() {
         done.stderr
     );
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn usdt_events_has_each_firing_with_its_arguments() {
+    common::require_bpf();
+    let bin = fixture("usdt");
+    let m = common::marker("u");
+    let q = format!(
+        "select provider, name, arg0, str(arg1) as s from usdt_events where binary = '{bin}' and provider = 'ebq_test'"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} 3 {m}"), &q) else {
+        return;
+    };
+    let tick = |i: i64| json!({"provider": "ebq_test", "name": "tick", "arg0": i, "s": m});
+    assert_eq!(
+        done.rows,
+        [
+            tick(0),
+            tick(1),
+            tick(2),
+            json!({"provider": "ebq_test", "name": "done", "arg0": 3, "s": null})
+        ]
+    );
+    // Counted in the kernel, by probe.
+    let q = format!(
+        "select name, count(*) as n from usdt_events where binary = '{bin}' and name like 't%' group by name"
+    );
+    let done = run_c(&[], &format!("{bin} 300 {m}"), &q).expect("rows");
+    assert_eq!(done.rows, [json!({"name": "tick", "n": 300})]);
+    assert_eq!(done.stat("sent"), 0);
+}

@@ -222,6 +222,20 @@ pub(super) static FUNC_PROGRAMS: &[Program] = &[
     ),
 ];
 
+/// usdt_events' program (bpf/func.bpf.h, usdt_fire), attached per probe.
+pub(super) static USDT_PROGRAMS: [Program; 1] = [Program::at(
+    "usdt_fire",
+    Attach::Usdt {
+        binary: std::borrow::Cow::Borrowed(""),
+        shown: std::borrow::Cow::Borrowed(""),
+        provider: std::borrow::Cow::Borrowed(""),
+        name: std::borrow::Cow::Borrowed(""),
+        pid: None,
+    },
+    &[],
+    Some(ebq_func_stat::EBQ_STAT_SENT_FUNC.0),
+)];
+
 /// Function `i`'s attach cookie: its number, and its mode above it
 /// (bpf/func.h, EBQ_FUNC_COOKIE_ID and EBQ_FUNC_COOKIE_MODE).
 fn cookie(resolved: &Resolved, i: u32) -> u64 {
@@ -235,6 +249,26 @@ pub fn programs(resolved: &Resolved, capture: u32, multi: bool) -> Vec<Program> 
     let (entry, ret, _) = ends(capture);
     let pid = resolved.pid.and_then(|p| i32::try_from(p).ok());
     let mut out = Vec::new();
+    if resolved.usdt {
+        // One attachment per static probe (usdt_events).
+        for b in &resolved.binaries {
+            for &i in &b.functions {
+                let f = &resolved.functions[i as usize];
+                let (provider, name) = f.name.split_once(':').unwrap_or(("", &f.name));
+                let mut p = USDT_PROGRAMS[0].clone();
+                p.cookie = cookie(resolved, i);
+                p.attach = Attach::Usdt {
+                    binary: b.attach.clone().into(),
+                    shown: b.shown.clone().into(),
+                    provider: provider.to_string().into(),
+                    name: name.to_string().into(),
+                    pid,
+                };
+                out.push(p);
+            }
+        }
+        return out;
+    }
     for (is_ret, want, base) in [
         (false, entry, &FUNC_PROGRAMS[0]),
         (true, ret, &FUNC_PROGRAMS[1]),

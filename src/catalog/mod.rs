@@ -26,6 +26,7 @@ pub mod signal;
 pub mod socket;
 pub mod ssl;
 pub mod syscall;
+pub mod usdt;
 pub mod user;
 
 use crate::abi::types::ebq_agg_keys;
@@ -77,6 +78,7 @@ pub static TABLES: &[&Table] = &[
     &bash::BASH_EVENTS,
     &ssl::SSL_EVENTS,
     &user::USER_EVENTS,
+    &usdt::USDT_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

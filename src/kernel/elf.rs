@@ -46,6 +46,19 @@ impl FuncSym {
     }
 }
 
+/// One static probe of the file (a .note.stapsdt note: sys/sdt.h's
+/// DTRACE_PROBE / STAP_PROBE), which libbpf attaches by provider and
+/// name (https://sourceware.org/systemtap/wiki/UserSpaceProbeImplementation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsdtNote {
+    pub provider: String,
+    pub name: String,
+    /// Its address (where libbpf puts the uprobe).
+    pub pc: u64,
+    /// The arguments' locations, as the note spells them (-4@%edi 8@%rsi).
+    pub args: String,
+}
+
 /// What function_events needs to know of a file.
 #[derive(Debug, Default)]
 pub struct ElfInfo {
@@ -58,6 +71,8 @@ pub struct ElfInfo {
     pub dynamic: bool,
     /// It had a .symtab (not stripped).
     pub symtab: bool,
+    /// Its USDT probes, in note order.
+    pub usdt: Vec<UsdtNote>,
 }
 
 /// Reads the file's function symbols; the error is one line.
@@ -97,6 +112,18 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
         let name = sections.section_name(endian, s).unwrap_or_default();
         if name == b".go.buildinfo" || name == b".note.go.buildid" {
             info.go = true;
+        }
+        if name == b".note.stapsdt" {
+            if let Ok(Some(mut notes)) = s.notes(endian, data) {
+                // Bounded by the section's size: each note moves on.
+                while let Ok(Some(n)) = notes.next() {
+                    if n.name() == b"stapsdt" && n.n_type(endian) == 3 {
+                        if let Some(u) = usdt_note(n.desc()) {
+                            info.usdt.push(u);
+                        }
+                    }
+                }
+            }
         }
     }
     // Versions name .dynsym's entries only.
@@ -178,6 +205,32 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
     Ok(info)
 }
 
+/// A stapsdt note's description: pc, base and semaphore (three 64-bit
+/// words), then provider, name and arguments, each NUL-terminated.
+fn usdt_note(desc: &[u8]) -> Option<UsdtNote> {
+    let word = |i: usize| {
+        desc.get(i * 8..i * 8 + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    };
+    let pc = word(0)?;
+    let mut strs = desc.get(24..)?.split(|&b| b == 0);
+    let mut text = || {
+        strs.next()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(str::to_string)
+    };
+    let (provider, name, args) = (text()?, text()?, text().unwrap_or_default());
+    if provider.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some(UsdtNote {
+        provider,
+        name,
+        pc,
+        args,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +280,26 @@ mod tests {
             .as_deref()
             .is_some_and(|v| v.starts_with("GLIBC_")));
         assert!(open.versioned().starts_with("open@GLIBC_"));
+    }
+
+    #[test]
+    fn stapsdt_notes_read_as_provider_name_and_arguments() {
+        let mut d = Vec::new();
+        for w in [0x1139u64, 0x2000, 0] {
+            d.extend(w.to_le_bytes());
+        }
+        d.extend(b"ebq\0fired\0-4@%edi 8@%rsi\0");
+        assert_eq!(
+            usdt_note(&d),
+            Some(UsdtNote {
+                provider: "ebq".into(),
+                name: "fired".into(),
+                pc: 0x1139,
+                args: "-4@%edi 8@%rsi".into(),
+            })
+        );
+        assert_eq!(usdt_note(&d[..20]), None);
+        assert_eq!(usdt_note(&d[..25]), None);
     }
 
     #[test]

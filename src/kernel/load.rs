@@ -216,6 +216,13 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.path_prefixes.set_max_entries(m.path_prefixes))
         .and_then(|_| open.maps.followed.set_max_entries(m.followed))
         .and_then(|_| open.maps.cgroup_verdicts.set_max_entries(m.cgroup_verdicts))
+        .and_then(|_| open.maps.func_inflight.set_max_entries(m.func_inflight))
+        .and_then(|_| open.maps.__bpf_usdt_specs.set_max_entries(m.usdt_specs))
+        .and_then(|_| {
+            open.maps
+                .__bpf_usdt_ip_to_spec_id
+                .set_max_entries(m.usdt_specs)
+        })
         .map_err(|e| kernel_err("sizing BPF maps", e))?;
     // A program whose tracepoint this kernel lacks: left out when optional
     // (with its pair, so no entry is noted without an exit to report it),
@@ -466,6 +473,22 @@ pub(crate) fn attach(
                 },
             ))
         }
+        Attach::Usdt {
+            binary,
+            provider,
+            name,
+            pid,
+            ..
+        } => one(prog.attach_usdt_with_opts(
+            pid.unwrap_or(-1),
+            binary.as_ref(),
+            provider.as_ref(),
+            name.as_ref(),
+            libbpf_rs::UsdtOpts {
+                cookie: p.cookie,
+                ..Default::default()
+            },
+        )),
         Attach::Cgroup { path } => {
             // No path: the cgroup2 root, where every process is covered.
             let root;

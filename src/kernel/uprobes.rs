@@ -354,6 +354,16 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
             })
             .map(|n| format!("; nearest: {n}"))
             .unwrap_or_default();
+        if req.usdt {
+            return Err(Error::Usage(format!(
+                "no USDT probe of {} matches{near} (ebq --symbols BINARY lists its probes)",
+                if named.is_some() {
+                    "the binary"
+                } else {
+                    "the process's files"
+                },
+            )));
+        }
         return Err(Error::Usage(format!(
             "function {} is in no function symbol of {}{near} (ebq --symbols BINARY lists them)",
             if asked.is_empty() {
@@ -534,6 +544,7 @@ fn probe_files(
 ) -> Result<Probed> {
     let mut out = Resolved {
         pid: req.pid,
+        usdt: req.usdt,
         ..Default::default()
     };
     let mut seen = BTreeMap::new();
@@ -570,6 +581,54 @@ fn probe_files(
             }
             Err(e) => return Err(Error::Usage(format!("binary = '{asked}': {shown}: {e}"))),
         };
+        let b = out.binaries.len() as u32;
+        if req.usdt {
+            // Static probes: one attachment per provider:name (libbpf
+            // puts a uprobe at each of its notes' locations).
+            let mut ids = Vec::new();
+            let mut named: Vec<String> = Vec::new();
+            for u in &info.usdt {
+                let full = format!("{}:{}", u.provider, u.name);
+                if !req.wants_usdt(&u.provider, &u.name) {
+                    nearest.push(full);
+                    continue;
+                }
+                if named.contains(&full) {
+                    continue;
+                }
+                named.push(full.clone());
+                ids.push(out.functions.len() as u32);
+                out.functions.push(ResolvedFunction {
+                    binary: b,
+                    name: full,
+                    mode: 0,
+                    offset: u.pc,
+                });
+            }
+            if ids.is_empty() {
+                continue;
+            }
+            if out.functions.len() > limits.max_probes {
+                return Err(Error::Usage(format!(
+                    "the query asks for more than {} probes ({} so far, in {shown}): narrow name LIKE, or raise --max-probes",
+                    limits.max_probes,
+                    out.functions.len(),
+                )));
+            }
+            let attach = if in_root {
+                format!("/proc/self/fd/{}", file.as_raw_fd())
+            } else {
+                shown.clone()
+            };
+            out.binaries.push(ResolvedBinary {
+                shown,
+                attach,
+                file: Some(file),
+                functions: ids,
+                go: info.go,
+            });
+            continue;
+        }
         let wanted: Vec<&elf::FuncSym> = info
             .funcs
             .iter()
@@ -585,7 +644,6 @@ fn probe_files(
                 shown
             )));
         }
-        let b = out.binaries.len() as u32;
         let mut ids = Vec::new();
         // One probe per offset: aliases (malloc, __libc_malloc) are one
         // function; the exported name is kept.
@@ -649,8 +707,9 @@ pub fn list(binary: &str) -> Result<String> {
     let mut f = File::open(&path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
     let info = elf::read(&mut f).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
     let mut s = format!(
-        "# {path}: {} function symbols ({}{}{})\n",
+        "# {path}: {} function symbols, {} USDT probes ({}{}{})\n",
         info.funcs.len(),
+        info.usdt.len(),
         if info.dynamic {
             "shared object or PIE"
         } else {
@@ -667,6 +726,15 @@ pub fn list(binary: &str) -> Result<String> {
             ""
         }
     );
+    for u in &info.usdt {
+        let probe = format!("{}:{}", u.provider, u.name);
+        s.push_str(&format!(
+            "{:#010x} usdt   {} ({})\n",
+            u.pc,
+            crate::model::sanitize::sanitize(&probe),
+            crate::model::sanitize::sanitize(&u.args)
+        ));
+    }
     for f in &info.funcs {
         let versioned = f.versioned();
         let name = crate::model::sanitize::sanitize(&versioned);

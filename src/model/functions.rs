@@ -80,6 +80,11 @@ pub struct FunctionRequest {
     pub binary_elsewhere: Option<String>,
     /// A table's fixed probes (every running copy of a program).
     pub fixed: Option<&'static FixedProbes>,
+    /// usdt_events: static probes (.note.stapsdt) by `providers` and, in
+    /// `functions`, their names, instead of function symbols.
+    pub usdt: bool,
+    /// The providers asked for, per conjunct; empty: every provider.
+    pub providers: Vec<Vec<NameMatch>>,
 }
 
 impl FunctionRequest {
@@ -89,6 +94,17 @@ impl FunctionRequest {
         self.functions
             .iter()
             .all(|g| g.iter().any(|m| m.matches(name) || m.matches(versioned)))
+    }
+
+    /// Whether the static probe `provider`:`name` is asked for.
+    pub fn wants_usdt(&self, provider: &str, name: &str) -> bool {
+        self.providers
+            .iter()
+            .all(|g| g.iter().any(|m| m.matches(provider)))
+            && self
+                .functions
+                .iter()
+                .all(|g| g.iter().any(|m| m.matches(name)))
     }
 
     /// The binaries every conjunct allows, in the order first named.
@@ -143,6 +159,8 @@ pub struct Resolved {
     pub functions: Vec<ResolvedFunction>,
     /// Probes in one process (pid = N), else in every process.
     pub pid: Option<u32>,
+    /// The functions are USDT probes, named provider:name.
+    pub usdt: bool,
     /// What --explain says of how they were found, one line each.
     pub notes: Vec<String>,
 }
@@ -195,6 +213,8 @@ mod tests {
             pid: None,
             binary_elsewhere: None,
             fixed: None,
+            usdt: false,
+            providers: vec![],
         };
         assert_eq!(r.named_binaries(), Some(vec!["/b".to_string()]));
         assert!(r.wants("handle_get", "handle_get"));

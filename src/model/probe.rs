@@ -45,6 +45,16 @@ pub enum Attach {
         pid: Option<i32>,
         ret: bool,
     },
+    /// A USDT probe (.note.stapsdt) of a binary by provider and name,
+    /// attached by libbpf at each of its locations, with a cookie.
+    Usdt {
+        binary: Cow<'static, str>,
+        /// The path --explain shows.
+        shown: Cow<'static, str>,
+        provider: Cow<'static, str>,
+        name: Cow<'static, str>,
+        pid: Option<i32>,
+    },
     /// A cgroup attach point: the cgroup2 directory (empty: the cgroup2
     /// root, found when the run attaches); the hook (cgroup_skb egress,
     /// connect4 ...) is the program's section.
@@ -174,6 +184,19 @@ impl fmt::Display for Attach {
                     "uprobe.multi"
                 };
                 write!(f, "{kind}/{shown}: {} offsets", offsets.len())?;
+                match pid {
+                    Some(p) => write!(f, " (pid {p})"),
+                    None => Ok(()),
+                }
+            }
+            Attach::Usdt {
+                shown,
+                provider,
+                name,
+                pid,
+                ..
+            } => {
+                write!(f, "usdt/{shown}:{provider}:{name}")?;
                 match pid {
                     Some(p) => write!(f, " (pid {p})"),
                     None => Ok(()),

@@ -166,8 +166,13 @@ pub fn render_probed(
             })
             .collect();
         let more = b.functions.len().saturating_sub(names.len());
+        let what = if resolved.usdt {
+            "USDT probe"
+        } else {
+            "function"
+        };
         lines.push(format!(
-            "{}{}: {} function{}: {}{}",
+            "{}{}: {} {what}{}: {}{}",
             crate::model::sanitize::sanitize(&b.shown),
             if b.go { " (Go: entry probes only)" } else { "" },
             b.functions.len(),
@@ -187,14 +192,20 @@ pub fn render_probed(
             .map(|n| crate::model::sanitize::sanitize(n).into_owned()),
     );
     let (entry, ret, paired) = crate::catalog::func::ends(plan.kernel.capture);
+    let probes = if resolved.usdt {
+        resolved.functions.len()
+    } else {
+        resolved.functions.len() * (usize::from(entry) + usize::from(ret))
+    };
     lines.push(format!(
-        "{} probes{}: {}",
-        resolved.functions.len() * (usize::from(entry) + usize::from(ret)),
+        "{probes} probe{}{}: {}",
+        if probes == 1 { "" } else { "s" },
         match resolved.pid {
             Some(p) => format!(" in pid {p} alone"),
             None => " in every process".into(),
         },
         match (entry, ret, paired) {
+            _ if resolved.usdt => "a row each time one fires",
             (_, _, true) => "entry and return, paired into one row per call",
             (true, false, _) => "entry only: a row per call, at its entry",
             _ => "return only: a row per return",

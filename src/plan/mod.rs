@@ -433,6 +433,10 @@ pub fn plan(query: Query, follow: bool) -> Plan {
             .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
     {
         let req = kernel.functions.get_or_insert_with(Default::default);
+        // A table with a provider column probes USDT notes, not symbols.
+        req.usdt = table.columns.iter().any(|c| {
+            c.name == "provider" && matches!(c.filter, crate::catalog::KernelFilter::Attach)
+        });
         if let Some(fp) = table.probes {
             use crate::model::functions::NameMatch;
             req.fixed = Some(fp);

@@ -91,7 +91,17 @@ pub struct MapSizes {
     pub path_prefixes: u32,
     pub followed: u32,
     pub cgroup_verdicts: u32,
+    /// function_events' calls in flight (bpf/func.bpf.h), preallocated:
+    /// full size only when entries are paired with returns.
+    pub func_inflight: u32,
+    /// libbpf's USDT argument specs (bpf/usdt.bpf.h), for usdt_events.
+    pub usdt_specs: u32,
 }
+
+/// Calls in flight function_events pairs (EBQ_FUNC_INFLIGHT, bpf/func.h).
+pub const FUNC_INFLIGHT: u32 = 65536;
+/// USDT argument specs libbpf may fill (BPF_USDT_MAX_SPEC_CNT's default).
+pub const USDT_SPECS: u32 = 256;
 
 /// Everything the kernel is given for one query.
 pub struct KernelConfig {
@@ -292,6 +302,14 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         } else {
             1
         },
+        func_inflight: match &opts.functions {
+            Some(r) if !r.usdt && crate::catalog::func::ends(k.capture).2 => FUNC_INFLIGHT,
+            _ => 1,
+        },
+        usdt_specs: match &opts.functions {
+            Some(r) if r.usdt => USDT_SPECS,
+            _ => 1,
+        },
     };
     KernelConfig {
         table: plan.table().name,
@@ -421,6 +439,8 @@ mod tests {
                 path_prefixes: 1,
                 followed: 1,
                 cgroup_verdicts: 1,
+                func_inflight: 1,
+                usdt_specs: 1,
             }
         );
     }

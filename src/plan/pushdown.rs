@@ -145,13 +145,13 @@ pub(super) fn attach(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Opt
                 }
                 _ => None,
             },
-            // LIKE names functions; a binary is named.
+            // LIKE names functions (and USDT probes); a binary is named.
             Expr::Like {
                 expr,
                 like,
                 negated: false,
             } => match expr.as_ref() {
-                Expr::Column(c) if attach_col(*c) && table.columns[*c].name == "function" => {
+                Expr::Column(c) if attach_col(*c) && table.columns[*c].name != "binary" => {
                     out.push(NameMatch::Like(like.clone()));
                     Some(*c)
                 }
@@ -173,6 +173,8 @@ pub(super) fn attach(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Opt
                 })
                 .collect(),
         );
+    } else if table.columns[col].name == "provider" {
+        req.providers.push(found);
     } else {
         req.functions.push(found);
     }
