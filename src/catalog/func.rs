@@ -121,6 +121,7 @@ macro_rules! str_arg {
         .width(24)
     };
 }
+pub(super) use str_arg;
 
 static FUNC_COLUMNS: &[Column] = &with_common![
     Column::text(

@@ -6,7 +6,7 @@
 //! attach time from the WHERE, as for function_events.
 
 use super::common::with_common;
-use super::func::{ev, string, LAYOUT, USDT_PROGRAMS};
+use super::func::{ev, str_arg, string, LAYOUT, USDT_PROGRAMS};
 use super::{Column, KernelAggSpec, KernelFilter, Table};
 use crate::abi::types::{
     ebq_agg_keys, ebq_func_capture, ebq_func_col, ebq_func_event, ebq_func_flags,
@@ -34,19 +34,6 @@ macro_rules! arg {
         )
         .capture(CAP_ARGS)
         .slot(ebq_func_col::EBQ_FUNC_COL_ARG0.0 + $i, i64::MIN, i64::MAX)
-    };
-}
-
-macro_rules! str_arg {
-    ($i:literal) => {
-        Column::text(
-            concat!("arg", $i, "_str"),
-            concat!("The string argument ", $i, " points to (str(arg", $i, "))"),
-            |r| string(r, $i),
-        )
-        .hidden()
-        .capture(CAP_ARGS | (CAP_STR0 << $i))
-        .width(24)
     };
 }
 

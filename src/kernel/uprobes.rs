@@ -582,10 +582,10 @@ fn probe_files(
             Err(e) => return Err(Error::Usage(format!("binary = '{asked}': {shown}: {e}"))),
         };
         let b = out.binaries.len() as u32;
-        if req.usdt {
+        let mut ids = Vec::new();
+        let what = if req.usdt {
             // Static probes: one attachment per provider:name (libbpf
             // puts a uprobe at each of its notes' locations).
-            let mut ids = Vec::new();
             let mut named: Vec<String> = Vec::new();
             for u in &info.usdt {
                 let full = format!("{}:{}", u.provider, u.name);
@@ -605,74 +605,54 @@ fn probe_files(
                     offset: u.pc,
                 });
             }
-            if ids.is_empty() {
-                continue;
-            }
-            if out.functions.len() > limits.max_probes {
+            "probes (name LIKE)"
+        } else {
+            let wanted: Vec<&elf::FuncSym> = info
+                .funcs
+                .iter()
+                .filter(|f| req.wants(&f.name, &f.versioned()))
+                .collect();
+            if wanted.is_empty() {
+                nearest.extend(info.funcs.iter().map(|f| f.name.clone()));
+            } else if limits.returns && info.go {
                 return Err(Error::Usage(format!(
-                    "the query asks for more than {} probes ({} so far, in {shown}): narrow name LIKE, or raise --max-probes",
-                    limits.max_probes,
-                    out.functions.len(),
+                    "{shown} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: select only columns known at entry (no retval, duration or str(retval))"
                 )));
             }
-            let attach = if in_root {
-                format!("/proc/self/fd/{}", file.as_raw_fd())
-            } else {
-                shown.clone()
-            };
-            out.binaries.push(ResolvedBinary {
-                shown,
-                attach,
-                file: Some(file),
-                functions: ids,
-                go: info.go,
-            });
+            // One probe per offset: aliases (malloc, __libc_malloc) are
+            // one function; the exported name is kept.
+            let mut by_offset: BTreeMap<u64, &elf::FuncSym> = BTreeMap::new();
+            for f in wanted {
+                by_offset
+                    .entry(f.offset)
+                    .and_modify(|k| {
+                        if (f.dynamic, f.global) > (k.dynamic, k.global) {
+                            *k = f;
+                        }
+                    })
+                    .or_insert(f);
+            }
+            for (offset, f) in by_offset {
+                ids.push(out.functions.len() as u32);
+                out.functions.push(ResolvedFunction {
+                    binary: b,
+                    name: f.name.clone(),
+                    mode: 0,
+                    offset,
+                });
+            }
+            "functions (function LIKE)"
+        };
+        if ids.is_empty() {
             continue;
-        }
-        let wanted: Vec<&elf::FuncSym> = info
-            .funcs
-            .iter()
-            .filter(|f| req.wants(&f.name, &f.versioned()))
-            .collect();
-        if wanted.is_empty() {
-            nearest.extend(info.funcs.iter().map(|f| f.name.clone()));
-            continue;
-        }
-        if limits.returns && info.go {
-            return Err(Error::Usage(format!(
-                "{} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: select only columns known at entry (no retval, duration or str(retval))",
-                shown
-            )));
-        }
-        let mut ids = Vec::new();
-        // One probe per offset: aliases (malloc, __libc_malloc) are one
-        // function; the exported name is kept.
-        let mut by_offset: BTreeMap<u64, &elf::FuncSym> = BTreeMap::new();
-        for f in wanted {
-            by_offset
-                .entry(f.offset)
-                .and_modify(|k| {
-                    if (f.dynamic, f.global) > (k.dynamic, k.global) {
-                        *k = f;
-                    }
-                })
-                .or_insert(f);
-        }
-        for (offset, f) in by_offset {
-            ids.push(out.functions.len() as u32);
-            out.functions.push(ResolvedFunction {
-                binary: b,
-                name: f.name.clone(),
-                mode: 0,
-                offset,
-            });
         }
         if out.functions.len() > limits.max_probes {
+            let (noun, narrow) = what.split_once(' ').unwrap_or((what, ""));
             return Err(Error::Usage(format!(
-                "the query asks for more than {} functions ({} so far, in {}): narrow function LIKE, or raise --max-probes",
+                "the query asks for more than {} {noun} ({} so far, in {shown}): narrow {}, or raise --max-probes",
                 limits.max_probes,
                 out.functions.len(),
-                shown
+                narrow.trim_matches(|c| c == '(' || c == ')'),
             )));
         }
         let attach = if in_root {
