@@ -80,8 +80,31 @@ static int storm_udp(int port, long n)
 	return 0;
 }
 
+/* The uprobe workload's function (function_events): a call the
+ * compiler must make, and whose file offset bench/run looks up. */
+__attribute__((noinline, used)) long ebq_bench_fn(long x)
+{
+	__asm__ volatile("" : "+r"(x));
+	return x + 1;
+}
+
+/* 500 more, for the attach time of a LIKE that expands to 500 functions:
+ * ebq_bench_many_000 .. ebq_bench_many_499. */
+#define MANY1(n) __attribute__((noinline, used)) long ebq_bench_many_##n(long x) { return x + 0x##n; }
+#define MANY10(n) MANY1(n##0) MANY1(n##1) MANY1(n##2) MANY1(n##3) MANY1(n##4) \
+	MANY1(n##5) MANY1(n##6) MANY1(n##7) MANY1(n##8) MANY1(n##9)
+#define MANY100(n) MANY10(n##0) MANY10(n##1) MANY10(n##2) MANY10(n##3) MANY10(n##4) \
+	MANY10(n##5) MANY10(n##6) MANY10(n##7) MANY10(n##8) MANY10(n##9)
+MANY100(0) MANY100(1) MANY100(2) MANY100(3) MANY100(4)
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "call")) {
+		long n = atol(argv[2]), s = 0;
+		for (long i = 0; i < n; i++)
+			s += ebq_bench_fn(i);
+		return s == 42;
+	}
 	if (argc == 3 && !strcmp(argv[1], "getppid")) {
 		long n = atol(argv[2]);
 		for (long i = 0; i < n; i++)

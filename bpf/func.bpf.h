@@ -17,9 +17,18 @@
 #include "path.bpf.h"
 #include <bpf/usdt.bpf.h>
 
+/*
+ * A call in flight: the thread, the function (its cookie's number: a
+ * tail call's callee, entered with its caller's stack pointer, is another
+ * key) and the stack pointer its return will find. An entry longjmp()
+ * left behind is overwritten by the next call of that function at that
+ * depth, or dropped by the LRU; an entry the filters reject clears it.
+ */
 struct func_key {
 	__u64 pid_tgid;
 	__u64 sp;  /* the stack pointer the return will find (func_sp_at_return) */
+	__u32 func;
+	__u32 _pad;
 };
 
 struct func_call {
@@ -253,12 +262,25 @@ static __always_inline int func_entry_of(struct pt_regs *ctx)
 	struct func_call c = {};
 
 	func_args(c.args, ctx);
-	if (!func_entry_ok(c.args))
+	if (!func_entry_ok(c.args)) {
+		if (func_paired()) {
+			/* A call left behind at this depth must not pair with
+			 * this one's return. */
+			struct func_key k = {
+				.pid_tgid = bpf_get_current_pid_tgid(),
+				.sp = func_sp_at_return(PT_REGS_SP(ctx)),
+				.func = EBQ_FUNC_COOKIE_ID(cookie),
+			};
+
+			bpf_map_delete_elem(&func_inflight, &k);
+		}
 		return 0;
+	}
 	if (func_paired()) {
 		struct func_key k = {
 			.pid_tgid = bpf_get_current_pid_tgid(),
 			.sp = func_sp_at_return(PT_REGS_SP(ctx)),
+			.func = EBQ_FUNC_COOKIE_ID(cookie),
 		};
 
 		c.start_ns = bpf_ktime_get_ns();
@@ -283,6 +305,7 @@ static __always_inline int func_return_of(struct pt_regs *ctx)
 		struct func_key k = {
 			.pid_tgid = bpf_get_current_pid_tgid(),
 			.sp = PT_REGS_SP(ctx),
+			.func = EBQ_FUNC_COOKIE_ID(cookie),
 		};
 		struct func_call *seen = bpf_map_lookup_elem(&func_inflight, &k);
 		struct func_call c;

@@ -446,10 +446,10 @@ fn a_binary_in_a_root_of_its_own_is_found_there_and_symlinks_stay_inside() {
     ebq.wait_rows(2, |_| true);
     let _ = child.wait();
     let done = ebq.stop();
-    let shown = format!("/funcs (in pid {p}'s root)");
+    // The path as the process sees it.
     assert_eq!(
         done.rows,
-        [0, 1].map(|i| json!({"pid": p, "binary": shown, "function": "fx_add", "arg0": i})),
+        [0, 1].map(|i| json!({"pid": p, "binary": "/funcs", "function": "fx_add", "arg0": i})),
         "{:?}",
         done.stderr
     );
@@ -481,11 +481,11 @@ fn explain_shows_what_was_resolved() {
     assert!(attach(&format!("binary = '{bin}'")), "{out}");
     assert!(attach("function LIKE 'fx_%'"), "{out}");
     assert!(
-        out.contains(&format!("probes    {bin}: 5 functions: fx_add@0x")),
+        out.contains(&format!("probes    {bin}: 6 functions: fx_add@0x")),
         "{out}"
     );
     assert!(
-        out.contains("10 probes in every process: entry and return, paired into one row per call"),
+        out.contains("12 probes in every process: entry and return, paired into one row per call"),
         "{out}"
     );
     // What decided the probes is not checked again; arg1 is.
@@ -600,9 +600,7 @@ fn symbols_lists_what_can_be_probed() {
         .expect("ebq");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.lines()
-            .any(|l| l.ends_with(" export malloc@GLIBC_2.2.5")
-                || l.contains(" export malloc@GLIBC_")),
+        text.lines().any(|l| l.contains(" export malloc@@GLIBC_")),
         "{}",
         &text[..text.len().min(400)]
     );
@@ -1031,4 +1029,266 @@ fn usdt_events_has_each_firing_with_its_arguments() {
     let done = run_c(&[], &format!("{bin} 300 {m}"), &q).expect("rows");
     assert_eq!(done.rows, [json!({"name": "tick", "n": 300})]);
     assert_eq!(done.stat("sent"), 0);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn funclatency_is_one_query_counted_in_the_kernel() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let q = format!(
+        "select function, count(*) as n, hist(duration) as h from function_events where binary = '{bin}' and function = 'fx_sleep' group by function"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} calls 1 lat"), &q) else {
+        return;
+    };
+    assert_eq!(done.rows.len(), 1, "{:?}", done.rows);
+    let r = &done.rows[0];
+    assert_eq!((&r["function"], &r["n"]), (&json!("fx_sleep"), &json!(1)));
+    // fx_sleep(20): 20 ms, in the power-of-2 bucket [2^24, 2^25) ns, or a
+    // later one on a slow machine; none before.
+    let buckets = r["h"].as_array().expect("a histogram");
+    let hit: Vec<&Value> = buckets.iter().filter(|b| b["count"] != 0).collect();
+    assert_eq!(hit.len(), 1, "{buckets:?}");
+    assert!(
+        hit[0]["low"].as_i64().is_some_and(|l| l >= 1 << 24),
+        "{buckets:?}"
+    );
+    assert_eq!(done.stat("sent"), 0);
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn dash_p_follows_one_process_and_a_binary_in_its_mount_namespace() {
+    common::require_root("unshare a mount namespace");
+    // The fixture at a path only its own mount namespace has: a tmpfs
+    // mounted over a directory, the binary copied into it there.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display().to_string();
+    let bin = fixture("funcs");
+    let mut child = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs none {d} && cp {bin} {d}/funcs && exec {d}/funcs calls 2 mnt 2500"
+        ))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("unshare(1)");
+    // The exec'd fixture: the same pid as the shell that became it.
+    let p = child.id();
+    let exe = format!("{d}/funcs");
+    for _ in 0..200 {
+        if std::fs::read_link(format!("/proc/{p}/exe"))
+            .is_ok_and(|e| e.display().to_string() == exe)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // From the host, the path is an empty directory's.
+    assert!(!std::path::Path::new(&exe).exists());
+    let q = format!("select pid, binary, arg0 from function_events where binary = '{exe}' and function = 'fx_add'");
+    if refused(&q) {
+        let _ = (child.kill(), child.wait());
+        return;
+    }
+    let ps = p.to_string();
+    let ebq = Running::start(&["-p", &ps, &format!("{q} and pid = {p}")]);
+    let done = ebq.finish();
+    let _ = child.wait();
+    assert_eq!(
+        done.rows,
+        [0, 1].map(|i| json!({"pid": p, "binary": exe, "arg0": i})),
+        "{:?}",
+        done.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn probes_go_when_ebq_is_killed() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    let q = format!("select arg0, retval, duration from function_events where binary = '{bin}' and function like 'fx_%'");
+    if refused(&q) {
+        return;
+    }
+    let links = || {
+        // uprobe_multi links, or perf-event uprobes, any process holds.
+        let mut n = 0;
+        for p in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(fds) = std::fs::read_dir(p.path().join("fdinfo")) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                let text = std::fs::read_to_string(fd.path()).unwrap_or_default();
+                n += usize::from(text.contains("link_type:\tuprobe_multi"));
+            }
+        }
+        n
+    };
+    let before = links();
+    let ebq = Running::start(&[&q]);
+    assert!(links() > before || !release_at_least(6, 6) || forced("uprobe_multi"));
+    // SIGKILL: nothing of ebq's own runs to detach anything.
+    let pid = nix::unistd::Pid::from_raw(ebq.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill");
+    let done = ebq.finish();
+    assert!(!done.status.success());
+    assert_eq!(links(), before);
+    // The traced program runs as before, its calls and returns intact.
+    let out = Command::new(&bin)
+        .args(["calls", "3", "after"])
+        .status()
+        .expect("runs");
+    assert!(out.success());
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_call_left_by_longjmp_pairs_with_no_other_return() {
+    common::require_bpf();
+    let bin = fixture("funcs");
+    // fx_jumper(1) leaves by longjmp; fx_jumper(7) then enters at the
+    // same depth, filtered out by arg0 = 1: its return is no row of the
+    // first call's.
+    let q = format!(
+        "select arg0, retval from function_events where binary = '{bin}' and function = 'fx_jumper' and arg0 = 1"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} jump"), &q) else {
+        return;
+    };
+    assert_eq!(done.rows, [json!({"arg0": 1, "retval": 10})]);
+}
+
+#[test]
+fn functions_that_do_not_return_get_no_return_probe() {
+    let bin = fixture("funcs");
+    // Named: refused, with why.
+    for f in ["_start", "exit"] {
+        let b = if f == "exit" {
+            "libc.so.6".to_string()
+        } else {
+            bin.clone()
+        };
+        let (code, _, err) = explain(&format!(
+            "select duration from function_events where binary = '{b}' and function = '{f}'"
+        ));
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains(&format!("function '{f}' of "))
+                && err.contains("does not return to its caller"),
+            "{err}"
+        );
+    }
+    // Matched by a LIKE: left out, and said.
+    let (code, out, err) = explain(&format!(
+        "select duration from function_events where binary = '{bin}' and function like '%'"
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("_start@"), "{out}");
+    assert!(
+        out.contains(
+            "functions that do not return as functions do (_start, setjmp, exit ...) left out"
+        ),
+        "{out}"
+    );
+    // Its entry alone is fine.
+    let (code, out, _) = explain(&format!(
+        "select arg0 from function_events where binary = '{bin}' and function = '_start'"
+    ));
+    assert_eq!(code, Some(0));
+    assert!(out.contains("1 function: _start@0x"), "{out}");
+}
+
+#[test]
+fn hostile_files_are_refused_at_once() {
+    use std::os::unix::fs::FileExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A FIFO would block open(2) until a writer came.
+    let fifo = dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    // A sparse file of 2 GiB: refused by its size, not read.
+    let big = dir.path().join("big");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(2 << 30).expect("set_len");
+    f.write_at(b"\x7fELF\x02\x01\x01", 0).expect("magic");
+    // An ELF of another machine: its offsets mean nothing here.
+    let other = dir.path().join("other");
+    let mut image = std::fs::read(fixture("funcs")).expect("the fixture");
+    let foreign: u16 = if cfg!(target_arch = "aarch64") {
+        62
+    } else {
+        183
+    };
+    image[18..20].copy_from_slice(&foreign.to_le_bytes());
+    std::fs::write(&other, image).expect("write");
+    for (path, want) in [
+        (&fifo, "is not a file"),
+        (&big, "larger than 1024 MiB"),
+        (&other, "built for another machine"),
+        (&dir.path().to_path_buf(), "is not a file"),
+    ] {
+        let t0 = std::time::Instant::now();
+        let mut child = common::ebq()
+            .args([
+                "--explain",
+                &format!(
+                    "select arg0 from function_events where binary = '{}'",
+                    path.display()
+                ),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ebq runs");
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                let _ = (child.kill(), child.wait());
+                panic!("ebq hung on {}", path.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        use std::io::Read as _;
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("stderr");
+        assert_eq!(status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{}: {err}", path.display());
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // --symbols too.
+    let out = common::ebq()
+        .args(["--symbols", "/dev/zero"])
+        .output()
+        .expect("ebq");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a file"));
+}
+
+#[test]
+fn names_are_the_ones_asked_for_and_versions_are_respected() {
+    let (code, out, err) = explain(
+        "select arg0 from function_events where binary = 'libc.so.6' and function in ('malloc', '__libc_malloc')",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    // One function at one address, named as the WHERE names it first.
+    assert!(out.contains(": 1 function: malloc@0x"), "{out}");
+    let (code, _, err) = explain(
+        "select arg0 from function_events where binary = 'libc.so.6' and function = 'strlen'",
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is an indirect function (IFUNC)"), "{err}");
+    let (code, out, err) = explain(
+        "select arg0 from function_events where binary = 'libc.so.6' and function = 'malloc@GLIBC_2.2.5'",
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(": 1 function: malloc@0x"), "{out}");
 }

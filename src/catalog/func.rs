@@ -150,11 +150,21 @@ static FUNC_COLUMNS: &[Column] = &with_common![
         )
     })
     .width(6),
-    Column::int("retval", "The return value register, signed", |r| {
-        with_exit(r, |e| Value::Int(e.ret))
-    })
+    Column::int(
+        "retval",
+        "The return register (rax, x0), all 64 bits, signed",
+        |r| { with_exit(r, |e| Value::Int(e.ret)) }
+    )
     .capture(CAP_RETVAL)
     .slot(ebq_func_col::EBQ_FUNC_COL_RETVAL.0, i64::MIN, i64::MAX)
+    .width(8),
+    Column::int(
+        "retval32",
+        "The return value's low 32 bits, signed: an int function's result",
+        |r| with_exit(r, |e| Value::Int(i64::from(e.ret as i32)))
+    )
+    .capture(CAP_RETVAL)
+    .hidden()
     .width(8),
     Column::int("duration", "Entry to return, ns", |r| {
         let e = ev(r);

@@ -34,14 +34,28 @@ pub struct FuncSym {
     pub dynamic: bool,
     /// STB_GLOBAL or STB_WEAK.
     pub global: bool,
+    /// A version other than the default one (name@VER, not name@@VER):
+    /// kept for programs linked long ago, matched only by its full name.
+    pub hidden: bool,
+    /// The ELF's entry point (_start): it has no caller to return to.
+    pub entry: bool,
 }
 
 impl FuncSym {
-    /// name@version, as nm -D and bpftrace show a versioned name.
+    /// name@version, as bpftrace and the linker's scripts write one.
     pub fn versioned(&self) -> String {
         match &self.version {
             Some(v) => format!("{}@{v}", self.name),
             None => self.name.clone(),
+        }
+    }
+
+    /// As nm -D shows it: name@@VER for the default version, name@VER
+    /// for another.
+    pub fn shown(&self) -> String {
+        match &self.version {
+            Some(v) if !self.hidden => format!("{}@@{v}", self.name),
+            _ => self.versioned(),
         }
     }
 }
@@ -73,11 +87,25 @@ pub struct ElfInfo {
     pub symtab: bool,
     /// Its USDT probes, in note order.
     pub usdt: Vec<UsdtNote>,
+    /// Its indirect functions (STT_GNU_IFUNC: strlen, memcpy in glibc):
+    /// the symbol is the resolver, run once at load, not the function
+    /// called, so it is never probed; said when one is asked for.
+    pub ifuncs: Vec<String>,
 }
 
-/// Reads the file's function symbols; the error is one line.
-pub fn read(file: &mut impl Read) -> Result<ElfInfo, String> {
-    let mut data = Vec::new();
+/// Reads the file's function symbols; the error is one line. A file
+/// that says it is larger than ELF_MAX is refused before any of it is
+/// read (a sparse file of terabytes would otherwise take a while).
+pub fn read(file: &mut std::fs::File) -> Result<ElfInfo, String> {
+    if file.metadata().is_ok_and(|m| m.len() > ELF_MAX) {
+        return Err(format!("larger than {} MiB", ELF_MAX >> 20));
+    }
+    // The magic first: a file that is no ELF is not read (/dev/zero).
+    let mut magic = [0u8; 4];
+    if file.read_exact(&mut magic).is_err() || &magic != b"\x7fELF" {
+        return Err("not an ELF file".into());
+    }
+    let mut data = magic.to_vec();
     file.take(ELF_MAX + 1)
         .read_to_end(&mut data)
         .map_err(|e| format!("cannot read it: {e}"))?;
@@ -103,6 +131,20 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
     if kind != elf::ET_EXEC && kind != elf::ET_DYN {
         return Err("not an executable or shared object".into());
     }
+    // This machine's code only: offsets in another's mean nothing here.
+    let machine = if cfg!(target_arch = "aarch64") {
+        elf::EM_AARCH64
+    } else {
+        elf::EM_X86_64
+    };
+    if hdr.e_machine(endian) != machine {
+        return Err(format!(
+            "built for another machine (ELF e_machine {}, this is {})",
+            hdr.e_machine(endian),
+            machine
+        ));
+    }
+    let entry = hdr.e_entry(endian);
     let sections = hdr.sections(endian, data).map_err(bad)?;
     let mut info = ElfInfo {
         dynamic: kind == elf::ET_DYN,
@@ -137,6 +179,15 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
         }
         let strings = table.strings();
         for (i, sym) in table.enumerate() {
+            if sym.st_type() == elf::STT_GNU_IFUNC && !sym.is_undefined(endian) {
+                if let Ok(n) = sym.name(endian, strings) {
+                    let n = String::from_utf8_lossy(n).into_owned();
+                    if !info.ifuncs.contains(&n) {
+                        info.ifuncs.push(n);
+                    }
+                }
+                continue;
+            }
             if sym.st_type() != elf::STT_FUNC || sym.is_undefined(endian) {
                 continue;
             }
@@ -177,12 +228,15 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
             if name.is_empty() || name.len() > 4096 {
                 continue;
             }
-            let version = versions
+            let vindex = versions
                 .as_ref()
                 .filter(|_| sh_type == elf::SHT_DYNSYM)
-                .and_then(|v| v.version(v.version_index(endian, i)).ok().flatten())
+                .map(|v| (v, v.version_index(endian, i)));
+            let version = vindex
+                .and_then(|(v, x)| v.version(x).ok().flatten())
                 .and_then(|v| std::str::from_utf8(v.name()).ok())
                 .map(str::to_string);
+            let hidden = vindex.is_some_and(|(_, x)| x.is_hidden());
             let bind = sym.st_bind();
             info.funcs.push(FuncSym {
                 name: name.to_string(),
@@ -191,6 +245,8 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, String> {
                 size: sym.st_size(endian),
                 dynamic: sh_type == elf::SHT_DYNSYM,
                 global: bind == elf::STB_GLOBAL || bind == elf::STB_WEAK,
+                hidden,
+                entry: value == entry,
             });
         }
     }

@@ -36,6 +36,56 @@ use crate::model::functions::{
 
 use super::elf;
 
+/// Functions a return probe must not go on: they do not return to their
+/// caller once, as the uretprobe's rewritten return address expects.
+/// setjmp returns twice, longjmp and the exits never, vfork's child
+/// returns on its parent's stack, clone's child on a new one, and
+/// swapcontext to another context: a uretprobe there corrupts or kills
+/// the program (bpftrace and BCC let it happen). The ELF's entry point
+/// (_start) has no return address at all: its stack holds argc.
+const NO_RETURN: &[&str] = &[
+    "_start",
+    "__libc_start_main",
+    "__libc_start_call_main",
+    "setjmp",
+    "_setjmp",
+    "__setjmp",
+    "sigsetjmp",
+    "__sigsetjmp",
+    "longjmp",
+    "_longjmp",
+    "siglongjmp",
+    "__longjmp",
+    "__longjmp_chk",
+    "____longjmp_chk",
+    "__libc_longjmp",
+    "__libc_siglongjmp",
+    "getcontext",
+    "setcontext",
+    "swapcontext",
+    "vfork",
+    "__vfork",
+    "clone",
+    "__clone",
+    "clone3",
+    "__clone3",
+    "__clone_internal",
+    "exit",
+    "_exit",
+    "_Exit",
+    "abort",
+    "pthread_exit",
+    "__pthread_exit",
+    "__assert_fail",
+    "__stack_chk_fail",
+    "__fortify_fail",
+    "__chk_fail",
+    "__cxa_throw",
+    "__cxa_rethrow",
+    "_Unwind_RaiseException",
+    "_Unwind_Resume",
+];
+
 /// Probes a query may expand to unless --max-probes says otherwise.
 pub const DEFAULT_MAX_PROBES: usize = 1000;
 
@@ -110,11 +160,11 @@ impl Root {
     /// Opens `path` (absolute, in this root's namespace), never leaving it.
     fn open(&self, path: &str) -> std::io::Result<File> {
         let Some(dir) = &self.dir else {
-            return File::open(path);
+            return open_file(path);
         };
         use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
         let how = OpenHow::new()
-            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC)
+            .flags(OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY)
             .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
         let fd = openat2(dir, path, how).map_err(std::io::Error::from)?;
         Ok(File::from(fd))
@@ -131,6 +181,17 @@ impl Root {
             _ => path.to_string(),
         }
     }
+}
+
+/// Opens a file to read, never blocking: a FIFO named as a binary would
+/// hang a plain open(2) until something writes to it, and a terminal
+/// must not become ebq's. What is not a regular file is refused after.
+fn open_file(path: &str) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
 }
 
 /// The libraries /etc/ld.so.cache names, by soname: their paths in
@@ -160,11 +221,24 @@ pub fn ld_cache(data: &[u8]) -> BTreeMap<String, Vec<String>> {
     // offset, 3 unused words: 48 bytes. Entries: flags, key, value,
     // osversion (4 bytes each), hwcap (8): 24 bytes.
     let entries = start + 48;
+    // The entry's flags: the libc6 kind (FLAG_ELF_LIBC6, 3) and, above
+    // it, this machine's 64-bit ABI (FLAG_X8664_LIB64 0x300,
+    // FLAG_AARCH64_LIB64 0xa00: glibc's elf/cache.h): a multilib host's
+    // 32-bit copies are left out.
+    let arch = if cfg!(target_arch = "aarch64") {
+        0x0a00
+    } else {
+        0x0300
+    };
     for i in 0..(n as usize).min(1 << 20) {
         let e = entries + i * 24;
-        let (Some(key), Some(value)) = (u32_at(e + 4), u32_at(e + 8)) else {
+        let (Some(flags), Some(key), Some(value)) = (u32_at(e), u32_at(e + 4), u32_at(e + 8))
+        else {
             break;
         };
+        if flags & 0xff != 3 || flags & 0xff00 != arch {
+            continue;
+        }
         if let (Some(k), Some(v)) = (string_at(key), string_at(value)) {
             out.entry(k).or_default().push(v);
         }
@@ -172,21 +246,16 @@ pub fn ld_cache(data: &[u8]) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// The path a bare name stands for in `root`, or None.
-fn find_bare(root: &Root, name: &str, maps: &[String]) -> Option<String> {
-    // What the process has mapped: libc for libc.so.6, libssl for
-    // libssl.so.3.
-    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-    if let Some(m) = maps.iter().find(|m| {
-        let b = base(m);
-        b == name || b.starts_with(&format!("{name}.")) || b.starts_with(&format!("{name}-"))
-    }) {
-        return Some(m.clone());
-    }
+/// The path a bare name stands for in `root`, or None: a library in the
+/// linker's cache, else in the default directories; a program (a name
+/// without ".so") on the default PATH first.
+fn find_bare(root: &Root, name: &str) -> Option<String> {
     if let Ok(mut f) = root.open("/etc/ld.so.cache") {
         let mut data = Vec::new();
         use std::io::Read as _;
-        if (&mut f).take(64 << 20).read_to_end(&mut data).is_ok() {
+        if f.metadata().is_ok_and(|m| m.is_file())
+            && (&mut f).take(64 << 20).read_to_end(&mut data).is_ok()
+        {
             let cache = ld_cache(&data);
             let hit = cache.get(name).or_else(|| {
                 // libssl.so for libssl.so.3: the one soname it starts.
@@ -203,9 +272,12 @@ fn find_bare(root: &Root, name: &str, maps: &[String]) -> Option<String> {
             }
         }
     }
-    LIB_DIRS
-        .iter()
-        .chain(BIN_DIRS)
+    let dirs: Vec<&str> = if name.contains(".so") {
+        LIB_DIRS.iter().chain(BIN_DIRS).copied().collect()
+    } else {
+        BIN_DIRS.iter().chain(LIB_DIRS).copied().collect()
+    };
+    dirs.iter()
         .map(|d| format!("{d}/{name}"))
         .find(|p| root.exists(p))
         .or_else(|| {
@@ -229,30 +301,58 @@ fn find_bare(root: &Root, name: &str, maps: &[String]) -> Option<String> {
         })
 }
 
-/// The executable and the file-backed executable mappings of `pid`.
-fn mapped_files(pid: u32) -> Result<Vec<String>> {
+/// One file-backed executable mapping of a process.
+#[derive(Debug, Clone)]
+struct Mapped {
+    /// Its path as /proc/PID/maps shows it (relative to ebq's root, so
+    /// not a path in a chrooted process's own root).
+    path: String,
+    /// Its address range (start-end), the name of its
+    /// /proc/PID/map_files/ link: the mapped file itself, even deleted
+    /// or replaced since, in any root.
+    range: String,
+}
+
+/// The file-backed executable mappings of `pid`, each file once.
+fn mapped_files(pid: u32) -> Result<Vec<Mapped>> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
         .map_err(|e| Error::Usage(format!("pid = {pid}: cannot read its mappings ({e})")))?;
-    let mut out = Vec::new();
+    let mut out: Vec<Mapped> = Vec::new();
     for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(_), Some(perms), Some(_), Some(_), Some(_)) =
-            (f.next(), f.next(), f.next(), f.next(), f.next())
-        else {
+        // range perms offset dev inode path; the path is the rest of the
+        // line after five fields and their padding (it may hold spaces).
+        let mut rest = line;
+        let mut fields = Vec::new();
+        for _ in 0..5 {
+            let t = rest.trim_start();
+            let end = t.find(' ').unwrap_or(t.len());
+            fields.push(&t[..end]);
+            rest = &t[end..];
+        }
+        let path = rest.trim_start();
+        let (Some(range), Some(perms)) = (fields.first(), fields.get(1)) else {
             continue;
         };
-        // The path may hold spaces: the rest of the line.
-        let path: Vec<&str> = f.collect();
-        let path = path.join(" ");
-        if perms.contains('x')
-            && path.starts_with('/')
-            && !path.ends_with(" (deleted)")
-            && !out.contains(&path)
-        {
-            out.push(path);
+        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
+        if perms.contains('x') && path.starts_with('/') && !out.iter().any(|m| m.path == path) {
+            out.push(Mapped {
+                path: path.to_string(),
+                range: range.to_string(),
+            });
         }
     }
     Ok(out)
+}
+
+/// The file of one mapping of `pid`.
+fn open_mapped(pid: u32, m: &Mapped) -> std::io::Result<File> {
+    open_file(&format!("/proc/{pid}/map_files/{}", m.range))
+}
+
+/// Whether `base` (a file name) is the library `name` (libssl.so for
+/// libssl.so.3) or the program `name`.
+fn names(base: &str, name: &str) -> bool {
+    base == name || base.starts_with(&format!("{name}.")) || base.starts_with(&format!("{name}-"))
 }
 
 /// Finds the files and functions `req` asks for.
@@ -262,6 +362,17 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
             "WHERE {sql}: binary is decided when ebq attaches; name it in a condition of its own (binary = '/usr/bin/app', or binary IN (...)), not inside OR, NOT or with other columns"
         )));
     }
+    if let Some(p) = req.pid {
+        // A kernel thread (or a process gone) has no executable.
+        if std::fs::read_link(format!("/proc/{p}/exe")).is_err() {
+            return Err(Error::Usage(format!(
+                "pid = {p}: no such process, or a kernel thread: it runs no user-space code to probe"
+            )));
+        }
+    }
+    if let Some(fp) = req.fixed {
+        return resolve_fixed(fp, req, limits);
+    }
     let root = Root::of(req.pid)?;
     let maps = match req.pid {
         Some(p) => mapped_files(p)?,
@@ -269,47 +380,86 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
     };
     let named = req.named_binaries();
     let mut notes = Vec::new();
-    if let Some(fp) = req.fixed {
-        return resolve_fixed(fp, req, limits);
-    }
-    let paths: Vec<(String, String)> = match (&named, req.pid) {
+    let mut candidates = Vec::new();
+    let mapped = |asked: &str, m: &Mapped| -> Result<Candidate> {
+        let p = req.pid.unwrap_or(0);
+        let file = open_mapped(p, m).map_err(|e| {
+            Error::Usage(format!(
+                "binary = '{asked}': cannot open {}'s mapping of {}: {e}",
+                p, m.path
+            ))
+        })?;
+        Ok(Candidate {
+            asked: asked.to_string(),
+            shown: m.path.clone(),
+            path: m.path.clone(),
+            file,
+        })
+    };
+    match (&named, req.pid) {
         (Some(v), _) if v.is_empty() => {
             return Err(Error::Usage(
                 "function_events: the WHERE allows no binary (its binary conditions exclude each other)"
                     .into(),
             ))
         }
-        (Some(v), _) => v
-            .iter()
-            .map(|b| {
-                if b.contains('/') {
-                    if !b.starts_with('/') {
-                        return Err(Error::Usage(format!(
-                            "binary = '{b}': give an absolute path or a bare name (libc.so.6, bash)"
-                        )));
-                    }
-                    Ok((b.clone(), b.clone()))
-                } else {
-                    find_bare(&root, b, &maps)
-                        .map(|p| {
-                            notes.push(format!("{b}: {}", root.shown(&p)));
-                            (b.clone(), p)
-                        })
-                        .ok_or_else(|| {
-                            Error::Usage(format!(
-                                "binary = '{b}': no such program or library (looked in {}/etc/ld.so.cache{}, {} and {})",
-                                req.pid.map_or(String::new(), |p| format!("pid {p}'s ")),
-                                if maps.is_empty() { "" } else { ", its mappings" },
-                                LIB_DIRS.join(":"),
-                                BIN_DIRS.join(":")
-                            ))
-                        })
+        (Some(v), _) => {
+            for b in v {
+                if b.contains('/') && !b.starts_with('/') {
+                    return Err(Error::Usage(format!(
+                        "binary = '{b}': give an absolute path or a bare name (libc.so.6, bash)"
+                    )));
                 }
-            })
-            .collect::<Result<_>>()?,
-        (None, Some(_)) => {
+                // A bare name the process has mapped (libc for libc.so.6):
+                // that mapping's file.
+                let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+                if !b.contains('/') {
+                    if let Some(m) = maps.iter().find(|m| names(&base(&m.path), b)) {
+                        notes.push(format!("{b}: {}, mapped by pid {}", m.path, req.pid.unwrap_or(0)));
+                        candidates.push(mapped(b, m)?);
+                        continue;
+                    }
+                }
+                let path = if b.contains('/') {
+                    b.clone()
+                } else {
+                    let p = find_bare(&root, b).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "binary = '{b}': no such program or library (looked in {}/etc/ld.so.cache{}, {} and {})",
+                            req.pid.map_or(String::new(), |p| format!("pid {p}'s ")),
+                            if maps.is_empty() { "" } else { ", its mappings" },
+                            LIB_DIRS.join(":"),
+                            BIN_DIRS.join(":")
+                        ))
+                    })?;
+                    notes.push(format!("{b}: {}", root.shown(&p)));
+                    p
+                };
+                let file = root.open(&path).map_err(|e| {
+                    Error::Usage(format!("binary = '{b}': cannot open {}: {e}", root.shown(&path)))
+                })?;
+                candidates.push(Candidate {
+                    asked: b.clone(),
+                    shown: root.shown(&path),
+                    path,
+                    file,
+                });
+            }
+        }
+        (None, Some(p)) => {
             notes.push(format!("{} files mapped executable by the process", maps.len()));
-            maps.iter().map(|m| (m.clone(), m.clone())).collect()
+            for m in &maps {
+                // One that cannot be opened (gone meanwhile) is left out.
+                match open_mapped(p, m) {
+                    Ok(file) => candidates.push(Candidate {
+                        asked: m.path.clone(),
+                        shown: m.path.clone(),
+                        path: m.path.clone(),
+                        file,
+                    }),
+                    Err(e) => notes.push(format!("{}: left out: {e}", m.path)),
+                }
+            }
         }
         (None, None) => {
             return Err(Error::Usage(
@@ -317,21 +467,6 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
                     .into(),
             ))
         }
-    };
-    let mut candidates = Vec::new();
-    for (asked, path) in paths {
-        let file = root.open(&path).map_err(|e| {
-            Error::Usage(format!(
-                "binary = '{asked}': cannot open {}: {e}",
-                root.shown(&path)
-            ))
-        })?;
-        candidates.push(Candidate {
-            asked,
-            shown: root.shown(&path),
-            file,
-            in_root: root.dir.is_some(),
-        });
     }
     let mut out = probe_files(req, limits, candidates, &mut notes, false)?;
     if out.resolved.functions.is_empty() {
@@ -411,11 +546,11 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
         let _ = f.rewind();
         found
     };
-    let is_lib = |lib: &str, m: &str| {
-        m.rsplit('/')
-            .next()
-            .is_some_and(|b| b == lib || b.starts_with(&format!("{lib}.")))
-    };
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    // Each file once, by device and inode, before any of it is read:
+    // a thousand shells of one bash read one bash.
+    let mut seen = std::collections::BTreeSet::new();
+    let id = |f: &File| f.metadata().ok().map(|m| (m.dev(), m.ino()));
     let mut running = 0;
     for p in pids {
         // A process that ended meanwhile, or a kernel thread: none.
@@ -423,39 +558,43 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
             continue;
         };
         let exe = exe.to_string_lossy().into_owned();
+        let exe = exe.strip_suffix(" (deleted)").unwrap_or(&exe).to_string();
         if let Some(prog) = fp.program {
-            let base = exe.trim_end_matches(" (deleted)").rsplit('/').next();
-            if base != Some(prog) {
+            if base(&exe) != prog {
                 continue;
             }
         }
-        let Ok(root) = Root::of(Some(p)) else {
-            continue;
-        };
+        running += 1;
         let mut found = None;
         if fp.program.is_some() {
-            if let Ok(file) = File::open(format!("/proc/{p}/exe")) {
+            if let Ok(file) = open_file(&format!("/proc/{p}/exe")) {
+                if !seen.insert(id(&file)) {
+                    continue;
+                }
                 if has(&file) {
-                    found = Some((file, root.shown(&exe)));
+                    found = Some((file, exe.clone()));
                 }
             }
         }
         if found.is_none() {
             // The functions are in a library the process maps.
             found = fp.library.and_then(|l| {
-                let m = mapped_files(p).ok()?.into_iter().find(|m| is_lib(l, m))?;
-                Some((root.open(&m).ok()?, root.shown(&m)))
+                let m = mapped_files(p)
+                    .ok()?
+                    .into_iter()
+                    .find(|m| names(&base(&m.path), l))?;
+                let f = open_mapped(p, &m).ok()?;
+                seen.insert(id(&f)).then_some((f, m.path))
             });
         }
-        let Some((file, shown)) = found else {
+        let Some((file, path)) = found else {
             continue;
         };
-        running += 1;
         candidates.push(Candidate {
             asked: fp.what().into(),
-            shown,
+            shown: path.clone(),
+            path,
             file,
-            in_root: true,
         });
     }
     // The host's copy, for the processes started after ebq.
@@ -466,16 +605,16 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
                 .iter()
                 .map(|d| format!("{d}/{prog}"))
                 .find(|p| host.exists(p)),
-            (None, Some(lib)) => find_bare(&host, lib, &[]),
+            (None, Some(lib)) => find_bare(&host, lib),
             (None, None) => None,
         };
         if let Some(path) = path {
-            if let Ok(file) = File::open(&path) {
+            if let Ok(file) = open_file(&path) {
                 candidates.push(Candidate {
                     asked: fp.what().into(),
-                    shown: path,
+                    shown: path.clone(),
+                    path,
                     file,
-                    in_root: false,
                 });
             }
         }
@@ -514,15 +653,17 @@ fn resolve_fixed(fp: &FixedProbes, req: &FunctionRequest, limits: Limits) -> Res
     Ok(r)
 }
 
-/// A file to look for functions in, open.
+/// A file to look for functions in, open: the kernel is given this very
+/// file (/proc/self/fd/N), never its path to look up again, which a
+/// process could have pointed elsewhere meanwhile.
 struct Candidate {
     /// What the query named it.
     asked: String,
-    /// Its path as rows show it.
+    /// Its path as --explain and errors show it (in pid N's root ...).
     shown: String,
+    /// Its path as rows show it: as the process that has it sees it.
+    path: String,
     file: File,
-    /// Found in a process's root: the kernel gets /proc/self/fd/N.
-    in_root: bool,
 }
 
 struct Probed {
@@ -552,8 +693,8 @@ fn probe_files(
     for Candidate {
         asked,
         shown,
+        path,
         mut file,
-        in_root,
     } in candidates
     {
         let meta = file
@@ -607,12 +748,58 @@ fn probe_files(
             }
             "probes (name LIKE)"
         } else {
-            let wanted: Vec<&elf::FuncSym> = info
+            // A version other than the default answers to its full name
+            // only (memcpy is memcpy@@GLIBC_2.14, not memcpy@GLIBC_2.2.5).
+            let mut wanted: Vec<&elf::FuncSym> = info
                 .funcs
                 .iter()
-                .filter(|f| req.wants(&f.name, &f.versioned()))
+                .filter(|f| {
+                    if f.hidden {
+                        req.wants(&[&f.versioned()])
+                    } else {
+                        req.wants(&[&f.name, &f.versioned(), &f.shown()])
+                    }
+                })
                 .collect();
+            if limits.returns {
+                if let Some(f) = wanted.iter().find(|f| {
+                    (f.entry || NO_RETURN.contains(&f.name.as_str())) && req.names_exactly(&f.name)
+                }) {
+                    return Err(Error::Usage(format!(
+                        "function '{}' of {shown} does not return to its caller as a function does (a return probe there would corrupt or kill the program): select only what its entry knows (no retval, duration or str(retval))",
+                        f.name
+                    )));
+                }
+                let before = wanted.len();
+                wanted.retain(|f| !f.entry && !NO_RETURN.contains(&f.name.as_str()));
+                if wanted.len() < before {
+                    notes.push(format!(
+                        "{shown}: {} functions that do not return as functions do (_start, setjmp, exit ...) left out: the return is traced",
+                        before - wanted.len()
+                    ));
+                }
+            }
             if wanted.is_empty() {
+                // An indirect function (strlen in glibc) is its resolver.
+                if let Some(i) = info.ifuncs.iter().find(|i| req.names_exactly(i)) {
+                    let candidates: Vec<&str> = info
+                        .funcs
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .filter(|n| n.starts_with(&format!("__{i}_")))
+                        .take(4)
+                        .collect();
+                    let hint = if candidates.is_empty() {
+                        format!(
+                            "and the file exports none of them (a debug symbol file would name them: __{i}_avx2 ...)"
+                        )
+                    } else {
+                        format!("name those instead: {}", candidates.join(", "))
+                    };
+                    return Err(Error::Usage(format!(
+                        "function '{i}' of {shown} is an indirect function (IFUNC): the symbol is its resolver, run once at load; the code called is chosen then for this CPU, {hint}"
+                    )));
+                }
                 nearest.extend(info.funcs.iter().map(|f| f.name.clone()));
             } else if limits.returns && info.go {
                 return Err(Error::Usage(format!(
@@ -620,13 +807,23 @@ fn probe_files(
                 )));
             }
             // One probe per offset: aliases (malloc, __libc_malloc) are
-            // one function; the exported name is kept.
+            // one function, named as the WHERE names it, else by its
+            // exported, global, least decorated name.
+            let rank = |f: &elf::FuncSym| {
+                (
+                    req.names_exactly(&f.name),
+                    f.dynamic,
+                    f.global,
+                    std::cmp::Reverse(f.name.bytes().take_while(|&b| b == b'_').count()),
+                    std::cmp::Reverse(f.name.len()),
+                )
+            };
             let mut by_offset: BTreeMap<u64, &elf::FuncSym> = BTreeMap::new();
             for f in wanted {
                 by_offset
                     .entry(f.offset)
                     .and_modify(|k| {
-                        if (f.dynamic, f.global) > (k.dynamic, k.global) {
+                        if rank(f) > rank(k) {
                             *k = f;
                         }
                     })
@@ -655,13 +852,10 @@ fn probe_files(
                 narrow.trim_matches(|c| c == '(' || c == ')'),
             )));
         }
-        let attach = if in_root {
-            format!("/proc/self/fd/{}", file.as_raw_fd())
-        } else {
-            shown.clone()
-        };
+        let attach = format!("/proc/self/fd/{}", file.as_raw_fd());
         out.binaries.push(ResolvedBinary {
             shown,
+            path,
             attach,
             file: Some(file),
             functions: ids,
@@ -681,10 +875,13 @@ pub fn list(binary: &str) -> Result<String> {
     let path = if binary.contains('/') {
         binary.to_string()
     } else {
-        find_bare(&root, binary, &[])
+        find_bare(&root, binary)
             .ok_or_else(|| Error::Usage(format!("{binary}: no such program or library")))?
     };
-    let mut f = File::open(&path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let mut f = open_file(&path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    if !f.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::Usage(format!("{path}: not a file")));
+    }
     let info = elf::read(&mut f).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
     let mut s = format!(
         "# {path}: {} function symbols, {} USDT probes ({}{}{})\n",
@@ -715,8 +912,15 @@ pub fn list(binary: &str) -> Result<String> {
             crate::model::sanitize::sanitize(&u.args)
         ));
     }
+    for i in &info.ifuncs {
+        s.push_str(&format!(
+            "{:10} ifunc  {} (its resolver: not probed)\n",
+            "",
+            crate::model::sanitize::sanitize(i)
+        ));
+    }
     for f in &info.funcs {
-        let versioned = f.versioned();
+        let versioned = f.shown();
         let name = crate::model::sanitize::sanitize(&versioned);
         s.push_str(&format!(
             "{:#010x} {:<6} {name}\n",

@@ -88,12 +88,20 @@ pub struct FunctionRequest {
 }
 
 impl FunctionRequest {
-    /// Whether a function named `name` (or `versioned`, name@VERSION) is
-    /// asked for.
-    pub fn wants(&self, name: &str, versioned: &str) -> bool {
+    /// Whether a function that answers to any of `names` (its name, its
+    /// name@VERSION) is asked for.
+    pub fn wants(&self, names: &[&str]) -> bool {
         self.functions
             .iter()
-            .all(|g| g.iter().any(|m| m.matches(name) || m.matches(versioned)))
+            .all(|g| g.iter().any(|m| names.iter().any(|n| m.matches(n))))
+    }
+
+    /// Whether `name` is one the WHERE names exactly (= or IN).
+    pub fn names_exactly(&self, name: &str) -> bool {
+        self.functions
+            .iter()
+            .flatten()
+            .any(|m| matches!(m, NameMatch::Exact(v) if v == name))
     }
 
     /// Whether the static probe `provider`:`name` is asked for.
@@ -123,11 +131,13 @@ impl FunctionRequest {
 /// One file probed.
 #[derive(Debug)]
 pub struct ResolvedBinary {
-    /// Its path as rows and --explain show it: in the process's own mount
-    /// namespace when it was found through a process's root.
+    /// Its path as --explain shows it: with "(in pid N's root)" when it
+    /// was found through a process's root.
     pub shown: String,
-    /// The path the kernel is given (a /proc/self/fd link to `file` when
-    /// found in a container's root, so no path is looked up twice).
+    /// Its path as rows show it: as the process that has it sees it.
+    pub path: String,
+    /// The path the kernel is given: a /proc/self/fd link to `file`, so
+    /// that what is probed is the file whose symbols were read.
     pub attach: String,
     /// The file, held open until the probes are attached: the kernel
     /// resolves `attach` through it.
@@ -170,7 +180,7 @@ impl Resolved {
     pub fn function(&self, id: u32) -> Option<(&str, &str)> {
         let f = self.functions.get(id as usize)?;
         let b = self.binaries.get(f.binary as usize)?;
-        Some((b.shown.as_str(), f.name.as_str()))
+        Some((b.path.as_str(), f.name.as_str()))
     }
 }
 
@@ -217,10 +227,11 @@ mod tests {
             providers: vec![],
         };
         assert_eq!(r.named_binaries(), Some(vec!["/b".to_string()]));
-        assert!(r.wants("handle_get", "handle_get"));
-        assert!(!r.wants("main", "main"));
-        assert!(!r.wants("handle_put", "handle_put"));
+        assert!(r.wants(&["handle_get"]));
+        assert!(!r.wants(&["main"]));
+        assert!(!r.wants(&["handle_put"]));
+        assert!(r.names_exactly("main") && !r.names_exactly("handle_put"));
         assert_eq!(FunctionRequest::default().named_binaries(), None);
-        assert!(FunctionRequest::default().wants("anything", "anything"));
+        assert!(FunctionRequest::default().wants(&["anything"]));
     }
 }

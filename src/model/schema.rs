@@ -68,7 +68,7 @@ impl KernelFilter {
             KernelFilter::Comm => "= != IN NOT IN",
             KernelFilter::PathPrefix => "LIKE 'prefix%'",
             KernelFilter::Probe => "= IN (picks programs)",
-            KernelFilter::Attach => "= IN LIKE (decides what is probed)",
+            KernelFilter::Attach => "= IN, LIKE but on binary (decide what is probed)",
             KernelFilter::Named { .. } => "= != IN NOT IN",
         }
     }

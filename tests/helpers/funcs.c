@@ -14,11 +14,15 @@
  *   funcs preloaded N              lib_fx(i) N times, from a library loaded
  *                                  at start (LD_PRELOAD)
  *   funcs loop N                   fx_add N times (bench/run)
+ *   funcs jump                     fx_jumper(1) leaves by longjmp; then
+ *                                  fx_jumper(7), fx_jumper(1), fx_jumper(8)
+ *                                  return 10 x their argument
  */
 #ifndef FUNCS_STATIC
 #include <dlfcn.h>
 #endif
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,16 @@ FX int fx_greet(const char *who) { return (int)strlen(who); }
 FX const char *fx_name(int i) { return i % 2 ? "ebq-odd" : "ebq-even"; }
 FX void fx_sleep(long ms) { pause_ms(ms); }
 FX long fx_fact(long n) { return n <= 1 ? 1 : n * fx_fact(n - 1); }
+
+static jmp_buf jump_back;
+
+/* Returns 10 x, or leaves by longjmp: its return is never seen. */
+FX long fx_jumper(long x, int leave)
+{
+	if (leave)
+		longjmp(jump_back, 1);
+	return 10 * x;
+}
 
 static void *sleeper(void *arg)
 {
@@ -104,6 +118,12 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			lib_fx(i);
 #endif
+	} else if (!strcmp(mode, "jump")) {
+		if (!setjmp(jump_back))
+			fx_jumper(1, 1);
+		fx_jumper(7, 0);
+		fx_jumper(1, 0);
+		fx_jumper(8, 0);
 	} else if (!strcmp(mode, "loop")) {
 		for (long i = 0; i < n; i++)
 			fx_add(i, 1);
