@@ -177,8 +177,12 @@ impl Variants {
                 if (category == "syscalls" && name.starts_with("sys_enter_"))
                     || (category == "raw_syscalls" && name == "sys_enter"))
         });
-        let uprobe =
-            |p: &Program| matches!(p.attach, Attach::Uprobe { .. } | Attach::UprobeMulti { .. });
+        let uprobe = |p: &Program| {
+            matches!(
+                p.attach,
+                Attach::Uprobe { .. } | Attach::UprobeMulti { .. } | Attach::Usdt { .. }
+            )
+        };
         let shares = programs.iter().any(|p| p.prog != p.name && !uprobe(p));
         let mut ways = Vec::new();
         if notes {
