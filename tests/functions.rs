@@ -739,6 +739,10 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
     let m = common::marker("s");
     let dir = tempfile::tempdir().expect("tempdir");
     let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+    // openssl req needs a configuration: a minimal one of the test's own
+    // (a root with no /usr/lib/ssl/openssl.cnf, such as a test guest's).
+    let conf = dir.path().join("openssl.cnf");
+    std::fs::write(&conf, "[req]\ndistinguished_name = dn\n[dn]\n").expect("openssl.cnf");
     let st = Command::new("openssl")
         .args([
             "req",
@@ -750,11 +754,14 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
             "/CN=ebq-test",
             "-days",
             "1",
-            "-keyout",
         ])
+        .arg("-config")
+        .arg(&conf)
+        .arg("-keyout")
         .arg(&key)
         .arg("-out")
         .arg(&cert)
+        .env("OPENSSL_CONF", &conf)
         .stderr(Stdio::null())
         .status()
         .expect("openssl(1)");
@@ -779,6 +786,7 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
             cert.display(),
             key.display()
         ))
+        .env("OPENSSL_CONF", &conf)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -791,6 +799,7 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
             .arg(format!(
                 "(echo '{line}'; sleep 1) | openssl s_client -connect 127.0.0.1:{port} -quiet"
             ))
+            .env("OPENSSL_CONF", &conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
