@@ -310,10 +310,10 @@ static __always_inline int func_return_of(struct pt_regs *ctx)
 		struct func_call *seen = bpf_map_lookup_elem(&func_inflight, &k);
 		struct func_call c;
 
-		if (!seen) {
-			stat_inc(EBQ_STAT_FUNC_UNPAIRED);
+		/* Not noted: its entry was rejected (the filters), or the
+		 * LRU dropped it. */
+		if (!seen)
 			return 0;
-		}
 		c = *seen;
 		bpf_map_delete_elem(&func_inflight, &k);
 		duration = bpf_ktime_get_ns() - c.start_ns;

@@ -103,7 +103,9 @@ enum ebq_func_flags {
  * of the entry (ENTRY_BITS) and something of the return (EXIT_BITS): the
  * entry then notes the call and the return reports it. Otherwise a query
  * of the entry alone reports at the entry, and one of the return alone
- * at the return (so a call under way when ebq attached is still a row).
+ * at the return. A call under way when ebq attached makes no row of its
+ * return either way: the kernel hooks a return at its call's entry
+ * (kernel/events/uprobes.c, prepare_uretprobe()).
  */
 enum ebq_func_capture {
 	EBQ_FUNC_CAP_ARGS = EBQ_CAP_TABLE << 0,  /* the argument registers */
@@ -121,7 +123,6 @@ enum ebq_func_capture {
 
 enum ebq_func_stat {
 	EBQ_STAT_SENT_FUNC = EBQ_STAT_TABLE, /* a row: an entry, or a call at its return */
-	EBQ_STAT_FUNC_UNPAIRED,              /* a return whose entry was not seen */
 };
 
 /* Its own filter columns. */
@@ -132,6 +133,6 @@ enum ebq_func_col {
 	EBQ_FUNC_COL_ARG5 = EBQ_FUNC_COL_ARG0 + 5,
 };
 _Static_assert(EBQ_FUNC_COL_ARG5 < EBQ_FILTER_COLS, "function_events' slots fit the configuration");
-_Static_assert(EBQ_STAT_FUNC_UNPAIRED + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counters fit the stats map");
+_Static_assert(EBQ_STAT_SENT_FUNC + EBQ_STAT_LOST_BASE < EBQ_STAT_MAX, "its counter fits the stats map");
 
 #endif /* __EBQ_FUNC_H__ */

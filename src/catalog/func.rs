@@ -385,7 +385,7 @@ mod tests {
         // Nothing of the return: the entry alone.
         assert_eq!(ends(0), (true, false, false));
         assert_eq!(ends(CAP_ARGS), (true, false, false));
-        // The return alone: a call under way at attach is still a row.
+        // The return alone: nothing of the entry is noted.
         assert_eq!(ends(CAP_RETVAL | CAP_STR_RET), (false, true, false));
         // Both, or the time between: paired.
         assert_eq!(ends(CAP_ARGS | CAP_RETVAL), (true, true, true));
