@@ -45,13 +45,17 @@ impl KernelStats {
 }
 
 pub struct Kernel<'obj> {
+    /// Attached programs: dropping a link detaches its program. Declared
+    /// first, so dropped first: a USDT link's detach frees its argument
+    /// specs in the object's USDT manager (libbpf's usdt.c,
+    /// bpf_link_usdt_detach), which closing the object frees; the other
+    /// way round is a use after free (it corrupted the heap).
+    links: std::cell::RefCell<Vec<(&'static str, Link)>>,
     skel: EbqSkel<'obj>,
     /// Optional programs left out because their tracepoint is missing.
     pub dropped: Vec<&'static str>,
     /// The programs' ways on this kernel (variants.rs).
     pub variants: Variants,
-    /// Attached programs: dropping a link detaches its program.
-    links: std::cell::RefCell<Vec<(&'static str, Link)>>,
 }
 
 /// libbpf's messages of the current load, for a verifier rejection.
