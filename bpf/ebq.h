@@ -388,6 +388,13 @@ struct ebq_filter_config {
 	/* That hierarchy's id (/proc/cgroups' second column): the cgroup
 	 * tracking programs report its cgroups and the cgroup2 ones. */
 	__u32 v1_hierarchy;
+	/* function_events' buf(argN, len) (bpf/func.h, EBQ_FUNC_CAP_BUF):
+	 * the argument pointing to the bytes, where their count comes from
+	 * (enum ebq_func_buf_len) and, for a constant, the count. */
+	__u8 buf_arg;
+	__u8 buf_len_from;
+	__u8 _pad1[2];
+	__u32 buf_len;
 	/*
 	 * With EBQ_V_NO_COOKIES: the attach cookie each attachment would
 	 * have had, by the syscall number its tracepoint's record carries

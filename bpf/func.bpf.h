@@ -72,7 +72,10 @@ static __always_inline bool func_paired(void)
 {
 	__u32 c = CFG.capture;
 
-	return (c & EBQ_FUNC_CAP_DURATION) || ((c & EBQ_FUNC_ENTRY_BITS) && (c & EBQ_FUNC_EXIT_BITS));
+	if (c & (EBQ_FUNC_CAP_AT_ENTRY | EBQ_FUNC_CAP_AT_RETURN))
+		return false;
+	return (c & (EBQ_FUNC_CAP_DURATION | EBQ_FUNC_CAP_PAIR)) ||
+	       ((c & EBQ_FUNC_ENTRY_BITS) && (c & EBQ_FUNC_EXIT_BITS));
 }
 
 /* The integer argument registers of the C ABI, at entry. */
@@ -114,18 +117,21 @@ static __always_inline __u32 func_str(struct func_buf *b, __u32 i, __u32 off, __
 }
 
 /*
- * The buffer of an OpenSSL call (enum ebq_func_mode), at its return:
- * arg1, as long as the return value or *arg3 says was moved, at most
- * EBQ_FUNC_BUF_MAX bytes; its length copied.
+ * The row's buffer, at its end of the call: an OpenSSL call's (enum
+ * ebq_func_mode) at its return, arg1, as long as the return value or
+ * *arg3 says was moved; or buf(argN, len)'s (EBQ_FUNC_MODE_PLAIN,
+ * cfg.buf_arg), as long as a constant, an argument or the return value
+ * says. At most EBQ_FUNC_BUF_MAX bytes; its length copied.
  */
 static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 ret,
-					   const __u64 *args)
+					   bool have_ret, const __u64 *args)
 {
+	__u32 from = CFG.buf_len_from;
+	__u64 src = args[1], n = 0;
 	__s64 len = -1;
-	__u64 n = 0;
 
-	/* They return int: the register's upper half is not the value's. */
 	switch (b->e.mode) {
+	/* They return int: the register's upper half is not the value's. */
 	case EBQ_FUNC_MODE_SSL_READ:
 	case EBQ_FUNC_MODE_SSL_WRITE:
 		len = (__s32)ret;
@@ -134,6 +140,24 @@ static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 
 	case EBQ_FUNC_MODE_SSL_WRITE_EX:
 		if ((__s32)ret == 1 && !bpf_probe_read_user(&n, sizeof(n), (const void *)args[3]))
 			len = n > 0x7fffffff ? 0x7fffffff : (__s64)n;
+		break;
+	case EBQ_FUNC_MODE_PLAIN:
+		if (CFG.buf_arg < 6)
+			src = args[CFG.buf_arg];
+		if (from == EBQ_FUNC_BUF_LEN_CONST)
+			len = CFG.buf_len;
+		else if (from >= EBQ_FUNC_BUF_LEN_ARG0 && from < EBQ_FUNC_BUF_LEN_ARG0 + 6)
+			len = (__s64)args[from - EBQ_FUNC_BUF_LEN_ARG0];
+		else if (from == EBQ_FUNC_BUF_LEN_RET && have_ret)
+			len = ret;
+		/* Nothing to read: an empty buffer, not a missing row. */
+		if (len > 0x7fffffff)
+			len = 0x7fffffff;
+		if (len <= 0 || !src) {
+			if (!src || len < 0)
+				b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
+			return 0;
+		}
 		break;
 	default:
 		return 0;
@@ -149,7 +173,7 @@ static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 
 	barrier_var(n);
 	if (n > EBQ_FUNC_BUF_MAX)
 		return 0;
-	if (bpf_probe_read_user(data_at(b->data.b, off), n, (const void *)args[1])) {
+	if (bpf_probe_read_user(data_at(b->data.b, off), n, (const void *)src)) {
 		b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
 		return 0;
 	}
@@ -210,11 +234,11 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 		b->e.len[6] = n;
 		off += n;
 	}
-	if ((CFG.capture & EBQ_FUNC_CAP_BUF) && have_ret && args) {
-		n = func_buf_copy(b, off, ret, args);
+	if ((CFG.capture & EBQ_FUNC_CAP_BUF) && args && (have_ret || b->e.mode == EBQ_FUNC_MODE_PLAIN)) {
+		n = func_buf_copy(b, off, ret, have_ret, args);
 		/* A call that moved nothing (it failed, or would block) makes
 		 * no row of a buffer's table (ssl_events), as in sslsniff. */
-		if (!b->e.buf_total) {
+		if (!b->e.buf_total && b->e.mode != EBQ_FUNC_MODE_PLAIN) {
 			filtered();
 			return;
 		}
@@ -400,5 +424,6 @@ enum ebq_func_stat _ebq_func_stat = EBQ_STAT_SENT_FUNC;
 enum ebq_func_col _ebq_func_col = EBQ_FUNC_COL_DURATION;
 enum ebq_func_mode _ebq_func_mode = EBQ_FUNC_MODE_PLAIN;
 enum ebq_func_field _ebq_func_field = EBQ_FUNC_F_TTY;
+enum ebq_func_buf_len _ebq_func_buf_len = EBQ_FUNC_BUF_LEN_CONST;
 
 #endif /* __EBQ_FUNC_BPF_H__ */

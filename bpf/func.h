@@ -31,6 +31,12 @@ enum ebq_func_field {
 /* Bytes of a buffer copied (ssl_events' plaintext): BCC's sslsniff
  * copies 8 KiB; the rest is counted (buf_total) and flagged cut. */
 #define EBQ_FUNC_BUF_MAX 8192
+/* Where buf(argN, len)'s count of bytes comes from (cfg.buf_len_from). */
+enum ebq_func_buf_len {
+	EBQ_FUNC_BUF_LEN_CONST = 0,  /* cfg.buf_len */
+	EBQ_FUNC_BUF_LEN_ARG0 = 1,   /* + N: argument N's value */
+	EBQ_FUNC_BUF_LEN_RET = 7,    /* the return value (the return is traced) */
+};
 /* Bytes of a terminal's name (struct tty_struct.name, include/linux/tty.h). */
 #define EBQ_FUNC_TTY_MAX 64
 /* Calls in flight at once, machine-wide (an LRU hash: a call whose return
@@ -92,9 +98,11 @@ enum ebq_func_flags {
 	/* String i could not be read (a NULL or unmapped pointer); + 7: the
 	 * task has no terminal. */
 	EBQ_FUNC_BAD0 = 1 << 16,
-	EBQ_FUNC_CWD_CUT = 1 << 24, /* the working directory was cut */
-	EBQ_FUNC_BUF_CUT = 1 << 25, /* the buffer was cut at EBQ_FUNC_BUF_MAX */
+	/* Above BAD0's bits, one per field (EBQ_FUNC_FIELDS). */
+	EBQ_FUNC_CWD_CUT = 1 << 26, /* the working directory was cut */
+	EBQ_FUNC_BUF_CUT = 1 << 27, /* the buffer was cut at EBQ_FUNC_BUF_MAX */
 };
+_Static_assert(EBQ_FUNC_BAD0 << EBQ_FUNC_FIELDS <= EBQ_FUNC_CWD_CUT, "a field's bad bit is no cut bit");
 
 /*
  * Its own capture bits (cfg.capture), set by the columns a query reads.
@@ -103,7 +111,8 @@ enum ebq_func_flags {
  * of the entry (ENTRY_BITS) and something of the return (EXIT_BITS): the
  * entry then notes the call and the return reports it. Otherwise a query
  * of the entry alone reports at the entry, and one of the return alone
- * at the return. A call under way when ebq attached makes no row of its
+ * at the return. The WHERE's event overrides it (EBQ_FUNC_CAP_AT_ENTRY,
+ * _AT_RETURN, _PAIR). A call under way when ebq attached makes no row of its
  * return either way: the kernel hooks a return at its call's entry
  * (kernel/events/uprobes.c, prepare_uretprobe()).
  */
@@ -116,7 +125,15 @@ enum ebq_func_capture {
 	EBQ_FUNC_CAP_DURATION = EBQ_CAP_TABLE << 9,
 	EBQ_FUNC_CAP_TTY = EBQ_CAP_TABLE << 10,  /* the task's terminal */
 	EBQ_FUNC_CAP_CWD = EBQ_CAP_TABLE << 11,  /* the task's working directory */
-	EBQ_FUNC_CAP_BUF = EBQ_CAP_TABLE << 12,  /* the mode's buffer, at the return */
+	/* The buffer: the mode's (ssl_events, at the return), or in
+	 * EBQ_FUNC_MODE_PLAIN buf(argN, len)'s (cfg.buf_arg), at the row's end. */
+	EBQ_FUNC_CAP_BUF = EBQ_CAP_TABLE << 12,
+	/* The WHERE's event (src/model/functions.rs, Ends): rows at the
+	 * entry alone, at the return alone (both: two rows per call), or
+	 * one per call with both ends whatever the columns read. */
+	EBQ_FUNC_CAP_AT_ENTRY = EBQ_CAP_TABLE << 13,
+	EBQ_FUNC_CAP_AT_RETURN = EBQ_CAP_TABLE << 14,
+	EBQ_FUNC_CAP_PAIR = EBQ_CAP_TABLE << 15,
 	EBQ_FUNC_ENTRY_BITS = EBQ_FUNC_CAP_ARGS | (0x3f * EBQ_FUNC_CAP_STR0),
 	EBQ_FUNC_EXIT_BITS = EBQ_FUNC_CAP_RETVAL | EBQ_FUNC_CAP_STR_RET,
 };

@@ -5,10 +5,10 @@
 //! `programs` turns it into the attachments, one cookie per function.
 
 use super::common::with_common;
-use super::{Column, KernelAggSpec, KernelFilter, Program, Table};
+use super::{AttachKey, Column, Domain, KernelAggSpec, KernelFilter, Program, Table};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_agg_measure, ebq_func_capture, ebq_func_col, ebq_func_event, ebq_func_flags,
-    ebq_func_stat,
+    ebq_agg_keys, ebq_agg_measure, ebq_func_capture, ebq_func_col, ebq_func_event, ebq_func_field,
+    ebq_func_flags, ebq_func_stat,
 };
 use crate::model::functions::{current_function, Resolved};
 use crate::model::probe::{Attach, UprobeTarget};
@@ -20,6 +20,12 @@ const CAP_STR0: u32 = ebq_func_capture::EBQ_FUNC_CAP_STR0.0;
 const CAP_STR_RET: u32 = ebq_func_capture::EBQ_FUNC_CAP_STR_RET.0;
 const CAP_RETVAL: u32 = ebq_func_capture::EBQ_FUNC_CAP_RETVAL.0;
 const CAP_DURATION: u32 = ebq_func_capture::EBQ_FUNC_CAP_DURATION.0;
+const CAP_BUF: u32 = ebq_func_capture::EBQ_FUNC_CAP_BUF.0;
+const AT_ENTRY: u32 = ebq_func_capture::EBQ_FUNC_CAP_AT_ENTRY.0;
+const AT_RETURN: u32 = ebq_func_capture::EBQ_FUNC_CAP_AT_RETURN.0;
+const PAIR: u32 = ebq_func_capture::EBQ_FUNC_CAP_PAIR.0;
+const BUF: usize = ebq_func_field::EBQ_FUNC_F_BUF.0 as usize;
+const BUF_CUT: u32 = ebq_func_flags::EBQ_FUNC_BUF_CUT.0;
 const ENTRY_BITS: u32 = ebq_func_capture::EBQ_FUNC_ENTRY_BITS.0;
 const EXIT_BITS: u32 = ebq_func_capture::EBQ_FUNC_EXIT_BITS.0;
 const HAS_EXIT: u32 = ebq_func_flags::EBQ_FUNC_HAS_EXIT.0;
@@ -44,11 +50,14 @@ pub(super) fn ev<'r>(r: &'r Record) -> &'r ebq_func_event {
 }
 
 /// Which ends of a call the programs trace for `capture` (the columns a
-/// query reads): the entry, the return, and whether one row pairs them
-/// (bpf/func.bpf.h, func_paired).
+/// query reads, or the WHERE's event): the entry, the return, and
+/// whether one row pairs them (bpf/func.bpf.h, func_paired).
 pub fn ends(capture: u32) -> (bool, bool, bool) {
-    let paired =
-        capture & CAP_DURATION != 0 || (capture & ENTRY_BITS != 0 && capture & EXIT_BITS != 0);
+    if capture & (AT_ENTRY | AT_RETURN) != 0 {
+        return (capture & AT_ENTRY != 0, capture & AT_RETURN != 0, false);
+    }
+    let paired = capture & (CAP_DURATION | PAIR) != 0
+        || (capture & ENTRY_BITS != 0 && capture & EXIT_BITS != 0);
     let ret = paired || capture & EXIT_BITS != 0;
     let entry = paired || !ret;
     (entry, ret, paired)
@@ -129,26 +138,35 @@ static FUNC_COLUMNS: &[Column] = &with_common![
         "The file probed: its path (decided at attach time)",
         |r| { current_function(ev(r).func).map_or(Value::Null, |(b, _)| Value::Text(b)) }
     )
-    .filter(KernelFilter::Attach)
+    .filter(KernelFilter::Attach(AttachKey::Binary))
     .width(24),
     Column::text(
         "function",
         "The function's symbol (decided at attach time)",
         |r| { current_function(ev(r).func).map_or(Value::Null, |(_, f)| Value::Text(f)) }
     )
-    .filter(KernelFilter::Attach)
+    .filter(KernelFilter::Attach(AttachKey::Function))
     .width(20),
-    Column::text("event", "call (entry and return), entry or return", |r| {
-        let f = ev(r).flags;
-        Value::Text(
-            match (f & HAS_ENTRY != 0, f & HAS_EXIT != 0) {
-                (true, true) => "call",
-                (true, false) => "entry",
-                _ => "return",
-            }
-            .into(),
-        )
-    })
+    Column::text(
+        "event",
+        "call (both ends paired), entry or return: in the WHERE, picks the ends traced",
+        |r| {
+            let f = ev(r).flags;
+            Value::Text(
+                match (f & HAS_ENTRY != 0, f & HAS_EXIT != 0) {
+                    (true, true) => "call",
+                    (true, false) => "entry",
+                    _ => "return",
+                }
+                .into(),
+            )
+        }
+    )
+    .filter(KernelFilter::Attach(AttachKey::Ends))
+    .domain(Domain::List(
+        "an end of a call",
+        &crate::model::functions::END_NAMES
+    ))
     .width(6),
     Column::int(
         "retval",
@@ -197,6 +215,36 @@ static FUNC_COLUMNS: &[Column] = &with_common![
     .hidden()
     .capture(CAP_RETVAL | CAP_STR_RET)
     .width(24),
+    Column::text(
+        "buf",
+        "The bytes buf(argN, len) names (escaped), read at the row's end",
+        |r| {
+            let e = ev(r);
+            if e.flags & HAS_ENTRY == 0 || e.flags & (BAD0 << BUF) != 0 {
+                Value::Null
+            } else {
+                Value::Text(text_from_bytes(r.fields[BUF]))
+            }
+        }
+    )
+    .hidden()
+    .capture(CAP_ARGS | CAP_BUF)
+    .width(32),
+    Column::int(
+        "buf_len",
+        "The bytes buf() was asked for, before any cut (at 8192)",
+        |r| with_entry(r, |e| Value::Int(e.buf_total.into()))
+    )
+    .hidden()
+    .capture(CAP_ARGS | CAP_BUF)
+    .width(7),
+    Column::boolean("buf_cut", "buf() holds less than buf_len", |r| with_entry(
+        r,
+        |e| Value::Bool(e.flags & BUF_CUT != 0)
+    ))
+    .hidden()
+    .capture(CAP_ARGS | CAP_BUF)
+    .width(5),
     Column::boolean(
         "str_cut",
         "A string of the row was cut (at 255 bytes)",
@@ -366,6 +414,10 @@ pub static FUNCTION_EVENTS: Table = Table {
         (CAP_RETVAL, "the return (a return probe)"),
         (CAP_STR_RET, "the returned string"),
         (CAP_DURATION, "entry and return paired"),
+        (CAP_BUF, "a buffer (buf())"),
+        (AT_ENTRY, "rows at the entry (event)"),
+        (AT_RETURN, "rows at the return (event)"),
+        (PAIR, "one row per call (event = 'call')"),
         super::common::NSPID_CAPTURE,
         super::common::CREDS_CAPTURE,
         super::common::NS_CAPTURE,
@@ -391,5 +443,10 @@ mod tests {
         assert_eq!(ends(CAP_ARGS | CAP_RETVAL), (true, true, true));
         assert_eq!(ends(CAP_DURATION), (true, true, true));
         assert_eq!(ends(CAP_STR0 << 3 | CAP_STR_RET), (true, true, true));
+        // The WHERE's event, whatever the columns.
+        assert_eq!(ends(CAP_DURATION | AT_ENTRY), (true, false, false));
+        assert_eq!(ends(CAP_ARGS | AT_ENTRY | AT_RETURN), (true, true, false));
+        assert_eq!(ends(AT_RETURN), (false, true, false));
+        assert_eq!(ends(PAIR), (true, true, true));
     }
 }

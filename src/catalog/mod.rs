@@ -31,7 +31,9 @@ pub mod user;
 
 use crate::abi::types::ebq_agg_keys;
 pub use crate::model::probe::Program;
-pub use crate::model::schema::{suggest, Column, Domain, KernelAggSpec, KernelFilter, Table, Type};
+pub use crate::model::schema::{
+    suggest, AttachKey, Column, Domain, KernelAggSpec, KernelFilter, Table, Type,
+};
 
 /// Header columns every aggregating table groups by in the kernel
 /// (bpf/agg.bpf.h, agg_key_of), with their enum ebq_agg_keys bit.

@@ -7,7 +7,7 @@
 
 use super::common::with_common;
 use super::func::{ev, str_arg, string, LAYOUT, USDT_PROGRAMS};
-use super::{Column, KernelAggSpec, KernelFilter, Table};
+use super::{AttachKey, Column, KernelAggSpec, KernelFilter, Table};
 use crate::abi::types::{
     ebq_agg_keys, ebq_func_capture, ebq_func_col, ebq_func_event, ebq_func_flags,
 };
@@ -43,7 +43,7 @@ static USDT_COLUMNS: &[Column] = &with_common![
         "The file probed: its path (decided at attach time)",
         |r| { probe(r).map_or(Value::Null, |(b, _, _)| Value::Text(b)) }
     )
-    .filter(KernelFilter::Attach)
+    .filter(KernelFilter::Attach(AttachKey::Binary))
     .hidden()
     .width(24),
     Column::text(
@@ -51,12 +51,12 @@ static USDT_COLUMNS: &[Column] = &with_common![
         "The probe's provider (decided at attach time)",
         |r| { probe(r).map_or(Value::Null, |(_, p, _)| Value::Text(p)) }
     )
-    .filter(KernelFilter::Attach)
+    .filter(KernelFilter::Attach(AttachKey::Provider))
     .width(12),
     Column::text("name", "The probe's name (decided at attach time)", |r| {
         probe(r).map_or(Value::Null, |(_, _, n)| Value::Text(n))
     })
-    .filter(KernelFilter::Attach)
+    .filter(KernelFilter::Attach(AttachKey::Function))
     .width(16),
     arg!(0),
     arg!(1),

@@ -74,13 +74,14 @@ fn try_table(t: &'static crate::catalog::Table) -> String {
     let mut sql = format!("select {} from {}", cols.join(", "), t.name);
     // usdt_events: the static probes of C++'s runtime (libstdc++ ships
     // some: throw, catch, rethrow).
-    if t.columns.iter().any(|c| c.name == "provider") {
+    let key = |k| {
+        t.columns
+            .iter()
+            .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach(x) if x == k))
+    };
+    if key(crate::catalog::AttachKey::Provider) {
         sql.push_str(" where binary = 'libstdc++.so.6' and provider = 'libstdcxx'");
-    } else if t
-        .columns
-        .iter()
-        .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
-    {
+    } else if key(crate::catalog::AttachKey::Function) {
         // function_events probes what it is told: ebq's own main.
         let Ok(exe) = std::env::current_exe() else {
             return "not tried: ebq's own path is unknown".into();

@@ -246,31 +246,76 @@ pub fn ld_cache(data: &[u8]) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// `root`'s /etc/ld.so.cache, read (64 MiB at most), or nothing.
+fn root_cache(root: &Root) -> BTreeMap<String, Vec<String>> {
+    use std::io::Read as _;
+    let mut data = Vec::new();
+    let Ok(f) = root.open("/etc/ld.so.cache") else {
+        return BTreeMap::new();
+    };
+    if !f.metadata().is_ok_and(|m| m.is_file()) || f.take(64 << 20).read_to_end(&mut data).is_err()
+    {
+        return BTreeMap::new();
+    }
+    ld_cache(&data)
+}
+
+/// What `asked`, a binary not found, may have meant: the nearest name in
+/// its directory for a path; for a bare name, the nearest the linker's
+/// cache or the default directories hold (inside `root`, their names
+/// listed through a directory opened there).
+fn nearest_binary(root: &Root, asked: &str) -> Option<String> {
+    use crate::catalog::suggest;
+    use std::os::fd::AsRawFd as _;
+    let list = |dir: &str| -> Vec<String> {
+        let Ok(f) = root.open(dir) else {
+            return Vec::new();
+        };
+        std::fs::read_dir(format!("/proc/self/fd/{}", f.as_raw_fd())).map_or(Vec::new(), |d| {
+            d.take(100_000)
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+    };
+    if let Some((dir, base)) = asked.rsplit_once('/') {
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let names = list(dir);
+        let hit = suggest(base, names.iter().map(String::as_str))?;
+        return Some(format!("{}/{hit}", dir.trim_end_matches('/')));
+    }
+    let mut names: Vec<String> = root_cache(root).into_keys().collect();
+    for d in LIB_DIRS.iter().chain(BIN_DIRS) {
+        names.extend(list(d));
+    }
+    names.sort_unstable();
+    names.dedup();
+    suggest(asked, names.iter().map(String::as_str)).map(str::to_string)
+}
+
+/// "; nearest: NAME" for an error about `asked`, or nothing.
+fn near(root: &Root, asked: &str) -> String {
+    nearest_binary(root, asked).map_or(String::new(), |n| {
+        format!("; nearest: {}", crate::model::sanitize::sanitize(&n))
+    })
+}
+
 /// The path a bare name stands for in `root`, or None: a library in the
 /// linker's cache, else in the default directories; a program (a name
 /// without ".so") on the default PATH first.
 fn find_bare(root: &Root, name: &str) -> Option<String> {
-    if let Ok(mut f) = root.open("/etc/ld.so.cache") {
-        let mut data = Vec::new();
-        use std::io::Read as _;
-        if f.metadata().is_ok_and(|m| m.is_file())
-            && (&mut f).take(64 << 20).read_to_end(&mut data).is_ok()
-        {
-            let cache = ld_cache(&data);
-            let hit = cache.get(name).or_else(|| {
-                // libssl.so for libssl.so.3: the one soname it starts.
-                let mut it = cache
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(&format!("{name}.")));
-                match (it.next(), it.next()) {
-                    (Some((_, v)), None) => Some(v),
-                    _ => None,
-                }
-            });
-            if let Some(p) = hit.and_then(|v| v.iter().find(|p| root.exists(p))) {
-                return Some(p.clone());
-            }
+    let cache = root_cache(root);
+    let hit = cache.get(name).or_else(|| {
+        // libssl.so for libssl.so.3: the one soname it starts.
+        let mut it = cache
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{name}.")));
+        match (it.next(), it.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
         }
+    });
+    if let Some(p) = hit.and_then(|v| v.iter().find(|p| root.exists(p))) {
+        return Some(p.clone());
     }
     let dirs: Vec<&str> = if name.contains(".so") {
         LIB_DIRS.iter().chain(BIN_DIRS).copied().collect()
@@ -357,10 +402,8 @@ fn names(base: &str, name: &str) -> bool {
 
 /// Finds the files and functions `req` asks for.
 pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
-    if let Some(sql) = &req.binary_elsewhere {
-        return Err(Error::Usage(format!(
-            "WHERE {sql}: binary is decided when ebq attaches; name it in a condition of its own (binary = '/usr/bin/app', or binary IN (...)), not inside OR, NOT or with other columns"
-        )));
+    if let Some(why) = &req.refused {
+        return Err(Error::Usage(why.clone()));
     }
     if let Some(p) = req.pid {
         // A kernel thread (or a process gone) has no executable.
@@ -425,18 +468,26 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
                 } else {
                     let p = find_bare(&root, b).ok_or_else(|| {
                         Error::Usage(format!(
-                            "binary = '{b}': no such program or library (looked in {}/etc/ld.so.cache{}, {} and {})",
+                            "binary = '{b}': no such program or library (looked in {}/etc/ld.so.cache{}, {} and {}){}",
                             req.pid.map_or(String::new(), |p| format!("pid {p}'s ")),
                             if maps.is_empty() { "" } else { ", its mappings" },
                             LIB_DIRS.join(":"),
-                            BIN_DIRS.join(":")
+                            BIN_DIRS.join(":"),
+                            near(&root, b)
                         ))
                     })?;
                     notes.push(format!("{b}: {}", root.shown(&p)));
                     p
                 };
                 let file = root.open(&path).map_err(|e| {
-                    Error::Usage(format!("binary = '{b}': cannot open {}: {e}", root.shown(&path)))
+                    let near = match e.kind() {
+                        std::io::ErrorKind::NotFound => near(&root, &path),
+                        _ => String::new(),
+                    };
+                    Error::Usage(format!(
+                        "binary = '{b}': cannot open {}: {e}{near}",
+                        root.shown(&path)
+                    ))
                 })?;
                 candidates.push(Candidate {
                     asked: b.clone(),
@@ -875,10 +926,20 @@ pub fn list(binary: &str) -> Result<String> {
     let path = if binary.contains('/') {
         binary.to_string()
     } else {
-        find_bare(&root, binary)
-            .ok_or_else(|| Error::Usage(format!("{binary}: no such program or library")))?
+        find_bare(&root, binary).ok_or_else(|| {
+            Error::Usage(format!(
+                "{binary}: no such program or library{}",
+                near(&root, binary)
+            ))
+        })?
     };
-    let mut f = open_file(&path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
+    let mut f = open_file(&path).map_err(|e| {
+        let n = match e.kind() {
+            std::io::ErrorKind::NotFound => near(&root, &path),
+            _ => String::new(),
+        };
+        Error::Usage(format!("{path}: {e}{n}"))
+    })?;
     if !f.metadata().is_ok_and(|m| m.is_file()) {
         return Err(Error::Usage(format!("{path}: not a file")));
     }

@@ -331,6 +331,8 @@ pub struct Query {
     /// Present for a query with GROUP BY or aggregates.
     pub agg: Option<Aggregation>,
     pub order_by: Vec<OrderKey>,
+    /// function_events' buf(argN, len), when the query reads it.
+    pub buffer: Option<super::functions::BufSpec>,
 }
 
 impl Query {

@@ -76,8 +76,13 @@ pub struct FunctionRequest {
     pub functions: Vec<Vec<NameMatch>>,
     /// `pid = N`: probes of that process alone, and its files.
     pub pid: Option<u32>,
-    /// A conjunct that reads `binary` other than to name it (refused).
-    pub binary_elsewhere: Option<String>,
+    /// What makes the query one ebq cannot run as asked, said from the
+    /// user's side (a conjunct that reads `binary` other than to name
+    /// it, an `event` that cannot be): refused when it resolves.
+    pub refused: Option<String>,
+    /// The ends of a call allowed (event = / IN ...), per conjunct, each
+    /// of `END_NAMES`; empty: the columns read decide.
+    pub ends: Vec<Vec<String>>,
     /// A table's fixed probes (every running copy of a program).
     pub fixed: Option<&'static FixedProbes>,
     /// usdt_events: static probes (.note.stapsdt) by `providers` and, in
@@ -87,7 +92,74 @@ pub struct FunctionRequest {
     pub providers: Vec<Vec<NameMatch>>,
 }
 
+/// function_events' `buf(argN, len)`: the bytes an argument points to,
+/// as many as a constant, another argument or the return value says
+/// (bpf/func.h, cfg.buf_arg). One per query: a row carries one buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufSpec {
+    /// The argument holding the pointer, 0..=5.
+    pub arg: u8,
+    pub len: BufLen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufLen {
+    /// That many bytes, at most `BUF_MAX`.
+    Const(u32),
+    /// As many as argument N says (write's count).
+    Arg(u8),
+    /// As many as the return value says (read's result): the return is
+    /// traced.
+    Retval,
+}
+
+/// The bytes one buffer copy holds (bpf/func.h, EBQ_FUNC_BUF_MAX).
+pub const BUF_MAX: u32 = 8192;
+
+impl std::fmt::Display for BufSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "buf(arg{}, ", self.arg)?;
+        match self.len {
+            BufLen::Const(n) => write!(f, "{n})"),
+            BufLen::Arg(i) => write!(f, "arg{i})"),
+            BufLen::Retval => write!(f, "retval)"),
+        }
+    }
+}
+
+/// function_events' `event` values: a row pairing a call's entry and
+/// return, a row at the entry alone, a row at the return alone.
+pub const END_NAMES: [&str; 3] = ["call", "entry", "return"];
+
+/// Which ends of a call make rows when the WHERE says (`event`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ends {
+    /// One row per call, at its return, with both ends (event = 'call').
+    Call,
+    /// Rows at each end traced, alone (event = 'entry', 'return', or
+    /// both: two rows per call, as bpftrace's uprobe and uretprobe).
+    Split { entry: bool, ret: bool },
+}
+
 impl FunctionRequest {
+    /// The ends every `event` conjunct allows: None when none is given;
+    /// an error when they allow nothing, or mix 'call' with the others.
+    pub fn ends(&self) -> Result<Option<Ends>, String> {
+        let Some(first) = self.ends.first() else {
+            return Ok(None);
+        };
+        let has = |n: &str| {
+            first.iter().any(|v| v == n) && self.ends.iter().all(|g| g.iter().any(|v| v == n))
+        };
+        let (call, entry, ret) = (has("call"), has("entry"), has("return"));
+        match (call, entry || ret) {
+            (false, false) => Err("the WHERE's event conditions allow no event ('call', 'entry' or 'return')".into()),
+            (true, true) => Err("event: 'call' (one row per call, both ends paired) cannot be mixed with 'entry' or 'return' (a row at each end); pick one".into()),
+            (true, false) => Ok(Some(Ends::Call)),
+            (false, true) => Ok(Some(Ends::Split { entry, ret })),
+        }
+    }
+
     /// Whether a function that answers to any of `names` (its name, its
     /// name@VERSION) is asked for.
     pub fn wants(&self, names: &[&str]) -> bool {
@@ -221,10 +293,11 @@ mod tests {
                 ],
             ],
             pid: None,
-            binary_elsewhere: None,
+            refused: None,
             fixed: None,
             usdt: false,
             providers: vec![],
+            ends: vec![],
         };
         assert_eq!(r.named_binaries(), Some(vec!["/b".to_string()]));
         assert!(r.wants(&["handle_get"]));
@@ -233,5 +306,27 @@ mod tests {
         assert!(r.names_exactly("main") && !r.names_exactly("handle_put"));
         assert_eq!(FunctionRequest::default().named_binaries(), None);
         assert!(FunctionRequest::default().wants(&["anything"]));
+    }
+
+    #[test]
+    fn every_event_conjunct_must_allow_an_end() {
+        let req = |ends: &[&[&str]]| FunctionRequest {
+            ends: ends
+                .iter()
+                .map(|g| g.iter().map(|s| s.to_string()).collect())
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(req(&[]).ends(), Ok(None));
+        assert_eq!(req(&[&["call"]]).ends(), Ok(Some(Ends::Call)));
+        assert_eq!(
+            req(&[&["entry", "return"], &["return"]]).ends(),
+            Ok(Some(Ends::Split {
+                entry: false,
+                ret: true
+            }))
+        );
+        assert!(req(&[&["entry"], &["return"]]).ends().is_err());
+        assert!(req(&[&["call", "entry"]]).ends().is_err());
     }
 }

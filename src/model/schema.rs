@@ -48,15 +48,32 @@ pub enum KernelFilter {
     /// Picks the programs that are attached at all (probe pruning):
     /// =, IN on the program tags.
     Probe,
-    /// Decided when ebq attaches (function_events' binary and function):
-    /// =, IN and LIKE pick what is probed at all (model/functions.rs).
-    Attach,
+    /// Decided when ebq attaches (function_events' binary, function and
+    /// event): =, IN and LIKE pick what is probed at all
+    /// (model/functions.rs).
+    Attach(AttachKey),
     /// A TEXT column whose values are names of an integer slot's values
     /// (syscall names for syscall numbers): =, !=, IN, NOT IN.
     Named {
         slot: u32,
         to_int: fn(&str) -> Option<i64>,
     },
+}
+
+/// What a column decided at attach time names (`KernelFilter::Attach`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachKey {
+    /// The file probed: a path, or a bare name found as the dynamic
+    /// linker would.
+    Binary,
+    /// A function symbol (function_events) or a static probe's name
+    /// (usdt_events).
+    Function,
+    /// A static probe's provider: the table probes .note.stapsdt, not
+    /// symbols.
+    Provider,
+    /// Which ends of a call make rows (function_events' event).
+    Ends,
 }
 
 impl KernelFilter {
@@ -68,7 +85,10 @@ impl KernelFilter {
             KernelFilter::Comm => "= != IN NOT IN",
             KernelFilter::PathPrefix => "LIKE 'prefix%'",
             KernelFilter::Probe => "= IN (picks programs)",
-            KernelFilter::Attach => "= IN, LIKE but on binary (decide what is probed)",
+            KernelFilter::Attach(AttachKey::Binary | AttachKey::Ends) => {
+                "= IN (decide what is probed)"
+            }
+            KernelFilter::Attach(_) => "= IN LIKE (decide what is probed)",
             KernelFilter::Named { .. } => "= != IN NOT IN",
         }
     }

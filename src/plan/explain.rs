@@ -208,9 +208,17 @@ pub fn render_probed(
             _ if resolved.usdt => "a row each time one fires",
             (_, _, true) => "entry and return, paired into one row per call",
             (true, false, _) => "entry only: a row per call, at its entry",
+            (true, true, false) => "entry and return apart: a row at each (event)",
             _ => "return only: a row per return",
         }
     ));
+    if let Some(b) = plan.kernel.buffer {
+        lines.push(format!(
+            "{b}: copied at the {}, at most {} bytes (more is flagged buf_cut)",
+            if paired { "return" } else { "entry" },
+            crate::model::functions::BUF_MAX
+        ));
+    }
     for (i, l) in lines.iter().enumerate() {
         line(&mut out, if i == 0 { "probes" } else { "" }, l);
     }

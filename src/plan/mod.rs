@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::abi::types::{ebq_filter_col, ebq_quick};
 use crate::catalog::{Program, Table, Type};
 use crate::model::expr::{AggFunc, Expr, Query};
+use crate::model::functions::{BufLen, BufSpec, FunctionRequest};
+use crate::model::schema::AttachKey;
 use crate::model::schema::OutColumn;
 
 /// Bytes of a comm the kernel keeps (EBQ_COMM_LEN - 1 in bpf/ebq.h;
@@ -146,6 +148,8 @@ pub struct KernelPlan {
     /// function_events: the binaries and functions the WHERE names, found
     /// on the machine before loading (kernel/uprobes.rs).
     pub functions: Option<crate::model::functions::FunctionRequest>,
+    /// function_events' buf(argN, len), copied by the kernel (cfg.buf_arg).
+    pub buffer: Option<crate::model::functions::BufSpec>,
     /// Conjuncts that read the row's cgroup alone (container_id = ...):
     /// the run gives each cgroup it resolves their verdict
     /// (cgroup_verdicts, bpf/cgroup.h).
@@ -426,17 +430,14 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     for f in kernel.ints.values_mut() {
         f.simplify();
     }
-    if table.probes.is_some()
-        || table
-            .columns
-            .iter()
-            .any(|c| matches!(c.filter, crate::catalog::KernelFilter::Attach))
-    {
+    let attach_key = |c: usize| match table.columns[c].filter {
+        crate::catalog::KernelFilter::Attach(k) => Some(k),
+        _ => None,
+    };
+    if table.probes.is_some() || (0..table.columns.len()).any(|c| attach_key(c).is_some()) {
         let req = kernel.functions.get_or_insert_with(Default::default);
-        // A table with a provider column probes USDT notes, not symbols.
-        req.usdt = table.columns.iter().any(|c| {
-            c.name == "provider" && matches!(c.filter, crate::catalog::KernelFilter::Attach)
-        });
+        // A table with a provider probes USDT notes, not symbols.
+        req.usdt = (0..table.columns.len()).any(|c| attach_key(c) == Some(AttachKey::Provider));
         if let Some(fp) = table.probes {
             use crate::model::functions::NameMatch;
             req.fixed = Some(fp);
@@ -465,25 +466,44 @@ pub fn plan(query: Query, follow: bool) -> Plan {
             .get(&ebq_filter_col::EBQ_COL_PID.0)
             .filter(|f| f.lo == f.hi && f.in_set.is_none() && f.not_in.is_empty())
             .and_then(|f| u32::try_from(f.lo).ok());
-        // A binary is named to be found; anywhere else it could not be
-        // compared with what was (a bare name against a path).
-        req.binary_elsewhere = query
+        // A binary is named to be found, and the ends traced are chosen;
+        // anywhere else a binary could not be compared with what was (a
+        // bare name against a path), and an event would test rows of
+        // the ends the columns chose, not choose them.
+        req.refused = query
             .conjuncts
             .iter()
             .zip(&conjuncts)
-            .find(|(q, c)| {
+            .find_map(|(q, c)| {
                 let mut cols = Vec::new();
                 q.expr.columns(&mut cols);
-                c.pushed != Pushed::Attach
-                    && cols.iter().any(|&i| table.columns[i].name == "binary")
-            })
-            .map(|(q, _)| q.sql.clone());
+                let key = cols.iter().find_map(|&i| {
+                    attach_key(i).filter(|k| matches!(k, AttachKey::Binary | AttachKey::Ends))
+                })?;
+                (c.pushed != Pushed::Attach).then(|| {
+                    let (col, eg) = match key {
+                        AttachKey::Binary => ("binary", "binary = '/usr/bin/app', or binary IN (...)"),
+                        _ => ("event", "event = 'entry', or event IN ('entry', 'return')"),
+                    };
+                    format!("WHERE {}: {col} is decided when ebq attaches; name it in a condition of its own ({eg}), not inside OR, NOT or with other columns", q.sql)
+                })
+            });
     }
+    kernel.buffer = query.buffer;
     for &c in &used {
         kernel.capture |= table.columns[c].capture;
     }
     if let Some(fp) = table.probes {
         kernel.capture |= fp.capture;
+    }
+    if let Some(b) = kernel.buffer {
+        // A length the return gives: the return is traced.
+        if b.len == crate::model::functions::BufLen::Retval {
+            kernel.capture |= crate::abi::types::ebq_func_capture::EBQ_FUNC_CAP_RETVAL.0;
+        }
+    }
+    if let Some(req) = kernel.functions.as_mut() {
+        ends_capture(table, &used, kernel.buffer, req, &mut kernel.capture);
     }
     kernel.programs = table
         .programs
@@ -543,6 +563,70 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         predicate,
         output,
         cgroups,
+    }
+}
+
+/// The WHERE's event into capture bits (bpf/func.h, EBQ_FUNC_CAP_AT_ENTRY
+/// ...), or the refusal of a query that reads what its ends do not have.
+fn ends_capture(
+    table: &Table,
+    used: &[usize],
+    buffer: Option<BufSpec>,
+    req: &mut FunctionRequest,
+    capture: &mut u32,
+) {
+    use crate::abi::types::ebq_func_capture as cap;
+    use crate::model::functions::Ends;
+    let ends = match req.ends() {
+        Ok(Some(e)) => e,
+        Ok(None) => return,
+        Err(why) => {
+            req.refused.get_or_insert(why);
+            return;
+        }
+    };
+    let (entry, ret) = match ends {
+        Ends::Call => {
+            *capture |= cap::EBQ_FUNC_CAP_PAIR.0;
+            return;
+        }
+        Ends::Split { entry, ret } => (entry, ret),
+    };
+    *capture |= if entry {
+        cap::EBQ_FUNC_CAP_AT_ENTRY.0
+    } else {
+        0
+    } | if ret {
+        cap::EBQ_FUNC_CAP_AT_RETURN.0
+    } else {
+        0
+    };
+    // A column no row of these ends has: an error, not a column of NULLs.
+    let needs = |c: &crate::catalog::Column| {
+        let bits = c.capture;
+        if bits & cap::EBQ_FUNC_CAP_DURATION.0 != 0 {
+            Some("both ends of a call (event = 'call')")
+        } else if bits & cap::EBQ_FUNC_EXIT_BITS.0 != 0 && !ret {
+            Some("the return (event = 'return')")
+        } else if bits & cap::EBQ_FUNC_ENTRY_BITS.0 != 0 && !entry {
+            Some("the entry (event = 'entry')")
+        } else {
+            None
+        }
+    };
+    let bad = used
+        .iter()
+        .map(|&c| &table.columns[c])
+        .find_map(|c| needs(c).map(|n| (c.name, n)))
+        .or_else(|| {
+            buffer
+                .filter(|b| b.len == BufLen::Retval)
+                .map(|_| ("buf(argN, retval)", "both ends of a call (event = 'call')"))
+        });
+    if let Some((col, what)) = bad {
+        req.refused.get_or_insert(format!(
+            "{col} is known only with {what}: the WHERE's event leaves it out"
+        ));
     }
 }
 

@@ -156,6 +156,16 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         side_feed: u8::from(!k.feeds.is_empty()),
         ..Default::default()
     };
+    if let Some(b) = k.buffer {
+        use crate::abi::types::ebq_func_buf_len as from;
+        use crate::model::functions::BufLen;
+        cfg.buf_arg = b.arg;
+        (cfg.buf_len_from, cfg.buf_len) = match b.len {
+            BufLen::Const(n) => (from::EBQ_FUNC_BUF_LEN_CONST.0 as u8, n),
+            BufLen::Arg(i) => ((from::EBQ_FUNC_BUF_LEN_ARG0.0 as u8) + i, 0),
+            BufLen::Retval => (from::EBQ_FUNC_BUF_LEN_RET.0 as u8, 0),
+        };
+    }
     let mut int_sets = Vec::new();
     for (slot, f) in &k.ints {
         let i = *slot as usize;

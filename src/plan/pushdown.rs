@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::{IntFilter, KernelPlan, Pushed, MAX_KERNEL_SET};
-use crate::catalog::{KernelFilter, Table};
+use crate::catalog::{AttachKey, KernelFilter, Table};
 use crate::model::expr::{CmpOp, Expr};
 use crate::model::value::Value;
 
@@ -113,70 +113,94 @@ fn push_exact(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Pushed {
 }
 
 /// A conjunct on one column decided at attach time (function_events'
-/// binary = / IN, function = / IN / LIKE, and ORs of those on the same
-/// column), merged into the plan's function request; None: not one.
+/// binary = / IN, function = / IN / LIKE, event = / != / IN / NOT IN, and
+/// ORs of those on the same column), merged into the plan's function
+/// request; None: not one.
 pub(super) fn attach(table: &'static Table, e: &Expr, k: &mut KernelPlan) -> Option<Pushed> {
     use crate::model::functions::NameMatch;
-    fn matches(table: &Table, e: &Expr, out: &mut Vec<NameMatch>) -> Option<usize> {
-        let attach_col = |c: usize| matches!(table.columns[c].filter, KernelFilter::Attach);
+    /// The names one conjunct allows, and whether it lists the ones it
+    /// excludes (event != / NOT IN) instead.
+    fn matches(table: &Table, e: &Expr, out: &mut Vec<NameMatch>) -> Option<(AttachKey, bool)> {
+        let key = |c: usize| match table.columns[c].filter {
+            KernelFilter::Attach(k) => Some(k),
+            _ => None,
+        };
         match e {
             Expr::Or(a, b) => {
                 let (x, y) = (matches(table, a, out)?, matches(table, b, out)?);
-                (x == y).then_some(x)
+                (x == y && !x.1).then_some(x)
             }
             Expr::Cmp(..) => match column_cmp(e)? {
-                (c, CmpOp::Eq, Value::Text(v)) if attach_col(c) => {
+                (c, op @ (CmpOp::Eq | CmpOp::NotEq), Value::Text(v)) => {
+                    let k = key(c)?;
+                    let negated = op == CmpOp::NotEq;
+                    if negated && k != AttachKey::Ends {
+                        return None;
+                    }
                     out.push(NameMatch::Exact(v.clone()));
-                    Some(c)
+                    Some((k, negated))
                 }
                 _ => None,
             },
             Expr::In {
                 expr,
                 list,
-                negated: false,
+                negated,
             } => match expr.as_ref() {
-                Expr::Column(c) if attach_col(*c) => {
+                Expr::Column(c) => {
+                    let k = key(*c)?;
+                    if *negated && k != AttachKey::Ends {
+                        return None;
+                    }
                     for v in list {
                         let Value::Text(v) = v else { return None };
                         out.push(NameMatch::Exact(v.clone()));
                     }
-                    Some(*c)
+                    Some((k, *negated))
                 }
                 _ => None,
             },
-            // LIKE names functions (and USDT probes); a binary is named.
+            // LIKE names functions and providers; a binary is named.
             Expr::Like {
                 expr,
                 like,
                 negated: false,
             } => match expr.as_ref() {
-                Expr::Column(c) if attach_col(*c) && table.columns[*c].name != "binary" => {
-                    out.push(NameMatch::Like(like.clone()));
-                    Some(*c)
-                }
+                Expr::Column(c) => match key(*c)? {
+                    k @ (AttachKey::Function | AttachKey::Provider) => {
+                        out.push(NameMatch::Like(like.clone()));
+                        Some((k, false))
+                    }
+                    _ => None,
+                },
                 _ => None,
             },
             _ => None,
         }
     }
     let mut found = Vec::new();
-    let col = matches(table, e, &mut found)?;
+    let (key, negated) = matches(table, e, &mut found)?;
     let req = k.functions.get_or_insert_with(Default::default);
-    if table.columns[col].name == "binary" {
-        req.binaries.push(
-            found
-                .into_iter()
-                .filter_map(|m| match m {
-                    NameMatch::Exact(v) => Some(v),
-                    NameMatch::Like(_) => None,
-                })
-                .collect(),
-        );
-    } else if table.columns[col].name == "provider" {
-        req.providers.push(found);
-    } else {
-        req.functions.push(found);
+    let exact = || {
+        found.iter().filter_map(|m| match m {
+            NameMatch::Exact(v) => Some(v.clone()),
+            NameMatch::Like(_) => None,
+        })
+    };
+    match key {
+        AttachKey::Binary => req.binaries.push(exact().collect()),
+        AttachKey::Provider => req.providers.push(found.clone()),
+        AttachKey::Function => req.functions.push(found.clone()),
+        AttachKey::Ends => {
+            let named: Vec<String> = exact().collect();
+            req.ends.push(
+                crate::model::functions::END_NAMES
+                    .iter()
+                    .filter(|n| named.iter().any(|v| v == *n) != negated)
+                    .map(|n| n.to_string())
+                    .collect(),
+            );
+        }
     }
     Some(Pushed::Attach)
 }
@@ -578,7 +602,7 @@ fn cmp_to(f: KernelFilter, op: CmpOp, v: &Value) -> Result<Option<Kind>, ()> {
 
 fn set_to(f: KernelFilter, list: &[Value], negated: bool) -> Result<Option<Kind>, ()> {
     match f {
-        KernelFilter::Attach => Err(()),
+        KernelFilter::Attach(_) => Err(()),
         KernelFilter::Int { .. } => {
             let set = list
                 .iter()

@@ -138,6 +138,9 @@ impl Binder {
                     }
                 }
             }
+            // function_events' buf(argN, len): the bytes argN points to,
+            // copied by the kernel only for a query that names them.
+            "buf" => self.buf(&args, &arg_nodes, e)?,
             "lower" | "upper" => {
                 let a = one(&mut args)?;
                 if a.ty(self.table).is_some_and(|t| t != Type::Text) {
@@ -185,7 +188,66 @@ impl Binder {
                 }
                 Expr::Func(Func::Printf, args)
             }
-            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce, datetime, date, time, strftime, printf, str"), e)),
+            _ => return Err(err_at(format!("unknown function {name}(); functions: count, sum, min, max, avg, hist, lhist, lower, upper, coalesce, datetime, date, time, strftime, printf, str, buf"), e)),
         })
+    }
+
+    /// buf(argN, len): argN a pointer; len a constant (at most
+    /// BUF_MAX), another argument or retval. The column `buf`, with the
+    /// spec kept for the kernel (one per query).
+    fn buf(&self, args: &[Expr], nodes: &[&AstExpr], e: &AstExpr) -> Result<Expr> {
+        use crate::model::functions::{BufLen, BufSpec, BUF_MAX};
+        const USE: &str = "buf() takes (argN, length): buf(arg1, 64), buf(arg1, arg2) or buf(arg1, retval), of function_events";
+        let (Some(col), [a, n]) = (self.table.column("buf"), args) else {
+            return Err(err_at(USE, e));
+        };
+        let arg_of = |x: &Expr| match x {
+            Expr::Column(c) => self.table.columns[*c]
+                .name
+                .strip_prefix("arg")
+                .and_then(|d| d.parse::<u8>().ok())
+                .filter(|d| *d < 6),
+            _ => None,
+        };
+        let Some(arg) = arg_of(a) else {
+            return Err(err_at(
+                "buf()'s first argument is the pointer: arg0 .. arg5",
+                nodes[0],
+            ));
+        };
+        let len = match n {
+            Expr::Lit(Value::Int(v)) if (1..=i64::from(BUF_MAX)).contains(v) => {
+                BufLen::Const(*v as u32)
+            }
+            Expr::Lit(Value::Int(_)) => {
+                return Err(err_at(
+                    format!("buf(): a length from 1 to {BUF_MAX} bytes"),
+                    nodes[1],
+                ))
+            }
+            Expr::Column(c) if self.table.columns[*c].name == "retval" => BufLen::Retval,
+            x => match arg_of(x) {
+                Some(i) => BufLen::Arg(i),
+                None => {
+                    return Err(err_at(
+                        "buf()'s length is a number, arg0 .. arg5 or retval",
+                        nodes[1],
+                    ))
+                }
+            },
+        };
+        let spec = BufSpec { arg, len };
+        match self.buffer.get() {
+            Some(other) if other != spec => {
+                return Err(err_at(
+                    format!(
+                    "one buf() per query: a row carries one buffer, and {other} is already read"
+                ),
+                    e,
+                ))
+            }
+            _ => self.buffer.set(Some(spec)),
+        }
+        Ok(Expr::Column(col))
     }
 }

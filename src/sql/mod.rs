@@ -183,6 +183,7 @@ pub fn bind(sql: &str) -> Result<Query> {
         table,
         qualifiers,
         aliases: Vec::new(),
+        buffer: std::cell::Cell::new(None),
     };
     let mut outputs = Vec::new();
     for item in &s.projection {
@@ -290,7 +291,7 @@ pub fn bind(sql: &str) -> Result<Query> {
             });
         }
     }
-    Ok(Query {
+    let q = Query {
         table,
         outputs,
         conjuncts,
@@ -298,7 +299,24 @@ pub fn bind(sql: &str) -> Result<Query> {
         limit,
         agg,
         order_by,
-    })
+        buffer: b.buffer.get(),
+    };
+    // The buffer's columns say what buf(argN, len) copied: without it,
+    // nothing is.
+    if q.buffer.is_none() {
+        if let Some(c) = q
+            .used_columns()
+            .into_iter()
+            .map(|c| table.columns[c].name)
+            .find(|n| matches!(*n, "buf" | "buf_len" | "buf_cut"))
+        {
+            return Err(Error::sql(
+                format!("{c} is the buffer buf(argN, len) copies: name it, e.g. buf(arg1, 64) or buf(arg1, arg2)"),
+                None,
+            ));
+        }
+    }
+    Ok(q)
 }
 
 fn bind_limit(e: &AstExpr) -> Result<u64> {
@@ -407,6 +425,8 @@ struct Binder {
     qualifiers: Vec<String>,
     /// Output aliases a name may stand for (HAVING only).
     aliases: Vec<(String, Expr)>,
+    /// The buf(argN, len) the query reads (one per query).
+    buffer: std::cell::Cell<Option<crate::model::functions::BufSpec>>,
 }
 
 impl Binder {
@@ -439,6 +459,9 @@ impl Binder {
                 // A column is named as the catalog names it, or by the
                 // alias it was selected by (osquery's ppid, not parent).
                 let name = match (&bound, e) {
+                    // str(arg1), buf(arg1, 16): named as written, as
+                    // SQLite names an expression.
+                    (Expr::Column(_), AstExpr::Function(_)) => e.to_string(),
                     (Expr::Column(c), e) => {
                         let column = self.table.columns[*c].name;
                         let written = match e {

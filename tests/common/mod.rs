@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub mod funcs;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -340,6 +342,16 @@ pub fn helper(name: &str) -> std::path::PathBuf {
     let text = std::fs::read(&src).expect("the helper's source");
     let mut h = std::hash::DefaultHasher::new();
     text.hash(&mut h);
+    // And the helpers it includes (funcs_nopie.c is funcs.c built
+    // otherwise): a change to one rebuilds the other.
+    for inc in String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(|l| l.strip_prefix("#include \"")?.strip_suffix('"'))
+    {
+        std::fs::read(src.with_file_name(inc))
+            .expect("an included helper")
+            .hash(&mut h);
+    }
     let dir = std::env::temp_dir().join("ebq-test-helpers");
     std::fs::create_dir_all(&dir).expect("helper dir");
     let out = dir.join(format!("{name}-{:016x}", h.finish()));

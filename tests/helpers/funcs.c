@@ -14,6 +14,10 @@
  *   funcs preloaded N              lib_fx(i) N times, from a library loaded
  *                                  at start (LD_PRELOAD)
  *   funcs loop N                   fx_add N times (bench/run)
+ *   funcs bufs MARK                fx_send(MARK "\0\1\377", strlen(MARK) + 3);
+ *                                  fx_fill(out, 64): out is "filled:MARK",
+ *                                  its length returned; fx_send(NULL, 5);
+ *                                  fx_send(10000 bytes of 'z', 10000)
  *   funcs jump                     fx_jumper(1) leaves by longjmp; then
  *                                  fx_jumper(7), fx_jumper(1), fx_jumper(8)
  *                                  return 10 x their argument
@@ -49,6 +53,13 @@ FX int fx_greet(const char *who) { return (int)strlen(who); }
 FX const char *fx_name(int i) { return i % 2 ? "ebq-odd" : "ebq-even"; }
 FX void fx_sleep(long ms) { pause_ms(ms); }
 FX long fx_fact(long n) { return n <= 1 ? 1 : n * fx_fact(n - 1); }
+
+/* Byte buffers, for buf(argN, len): one read at entry, one filled. */
+FX long fx_send(const void *buf, long len) { return buf ? len : -1; }
+FX long fx_fill(char *out, long cap)
+{
+	return snprintf(out, (size_t)cap, "filled:%s", getenv("FX_MARK") ? getenv("FX_MARK") : "");
+}
 
 static jmp_buf jump_back;
 
@@ -118,6 +129,21 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			lib_fx(i);
 #endif
+	} else if (!strcmp(mode, "bufs")) {
+		const char *mark = argc > 2 ? argv[2] : "ebq";
+		char msg[256], out[64];
+		static char big[10000];
+		size_t m = strlen(mark) < 200 ? strlen(mark) : 200;
+
+		memcpy(msg, mark, m);
+		memcpy(msg + m, "\0\1\377", 3);
+		fx_send(msg, (long)m + 3);
+		setenv("FX_MARK", mark, 1);
+		memset(out, 0, sizeof(out));
+		fx_fill(out, sizeof(out));
+		fx_send(NULL, 5);
+		memset(big, 'z', sizeof(big));
+		fx_send(big, sizeof(big));
 	} else if (!strcmp(mode, "jump")) {
 		if (!setjmp(jump_back))
 			fx_jumper(1, 1);
