@@ -78,15 +78,31 @@ static __always_inline bool func_paired(void)
 	       ((c & EBQ_FUNC_ENTRY_BITS) && (c & EBQ_FUNC_EXIT_BITS));
 }
 
-/* The integer argument registers of the C ABI, at entry. */
-static __always_inline void func_args(__u64 *args, struct pt_regs *ctx)
+/* The integer argument registers at entry: the C ABI's, or Go's
+ * (EBQ_FUNC_MODE_GO; https://go.dev/s/regabi, amd64 architecture). */
+static __always_inline void func_args(__u64 *args, struct pt_regs *ctx, __u32 mode)
 {
+#if defined(__TARGET_ARCH_x86)
+	/* Every register loaded, then picked: the verifier refuses a load
+	 * through a context pointer the compiler offset on one path only. */
+	__u64 di = ctx->rdi, si = ctx->rsi, dx = ctx->rdx, cx = ctx->rcx, r8 = ctx->r8, r9 = ctx->r9;
+	__u64 ax = ctx->rax, bx = ctx->rbx;
+	bool go = mode == EBQ_FUNC_MODE_GO;
+
+	args[0] = go ? ax : di;
+	args[1] = go ? bx : si;
+	args[2] = go ? cx : dx;
+	args[3] = go ? di : cx;
+	args[4] = go ? si : r8;
+	args[5] = go ? r8 : r9;
+#else
 	args[0] = PT_REGS_PARM1(ctx);
 	args[1] = PT_REGS_PARM2(ctx);
 	args[2] = PT_REGS_PARM3(ctx);
 	args[3] = PT_REGS_PARM4(ctx);
 	args[4] = PT_REGS_PARM5(ctx);
 	args[5] = PT_REGS_PARM6(ctx);
+#endif
 }
 
 static __always_inline bool func_args_ok(const __u64 *a)
@@ -285,7 +301,7 @@ static __always_inline int func_entry_of(struct pt_regs *ctx)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct func_call c = {};
 
-	func_args(c.args, ctx);
+	func_args(c.args, ctx, EBQ_FUNC_COOKIE_MODE(cookie));
 	if (!func_entry_ok(c.args)) {
 		if (func_paired()) {
 			/* A call left behind at this depth must not pair with

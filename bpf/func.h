@@ -66,6 +66,11 @@ enum ebq_func_mode {
 	 * from the handle (libpam/pam_private.h, struct pam_handle: a layout
 	 * unchanged since Linux-PAM 0.99; its authtok is never read). */
 	EBQ_FUNC_MODE_PAM = 5,
+	/* A Go function (a Go binary's package-qualified symbol, not an
+	 * .abi0 one): its arguments in Go's register ABI (Go 1.17,
+	 * ABIInternal: rax, rbx, rcx, rdi, rsi, r8 on x86-64; arm64's
+	 * R0..R5 are the C ABI's). */
+	EBQ_FUNC_MODE_GO = 6,
 };
 
 /* Where struct pam_handle (64-bit) holds service_name; user, rhost,

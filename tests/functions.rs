@@ -136,6 +136,21 @@ fn counts(env: &[(&str, &str)]) {
     // Counted in the kernel: no call went up as an event.
     assert_eq!(done.stat("sent"), 0, "{:?}", done.stderr);
     assert_eq!(done.stat("aggregated"), 3501, "{:?}", done.stderr);
+    // The links: one per function (8 match), or one uprobe_multi link for
+    // the binary; and -c's two tracepoints.
+    let multi = release_at_least(6, 6)
+        && !forced("uprobe_multi")
+        && !env.iter().any(|(_, v)| v.contains("uprobe_multi"));
+    let attached = done
+        .stderr
+        .iter()
+        .find(|l| l.contains("stats: attached"))
+        .expect("the attached line");
+    let links = if multi { 1 + 2 } else { 8 + 2 };
+    assert!(
+        attached.contains(&format!(" by {links} links in ")),
+        "{attached}"
+    );
 }
 
 #[test]
@@ -532,8 +547,44 @@ fn a_go_binary_gets_entry_probes_only() {
     ));
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("(Go: entry probes only): 1 function: fx_add@0x"),
+        out.contains("(Go: entry probes only; Go functions' args in Go's register ABI): 1 function: fx_add@0x"),
         "{out}"
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_go_function_has_its_args_from_go_registers() {
+    common::require_bpf();
+    if !cfg!(target_arch = "x86_64") {
+        // arm64's Go registers are the C ABI's: nothing apart to see.
+        return;
+    }
+    let bin = fixture("funcs_go");
+    // main.goAdd takes (7, 35, 9, 1, 2, 3) in rax, rbx, rcx, rdi, rsi,
+    // r8; fx_add, a C function of the same binary, (0, 1000) in rdi, rsi.
+    let q = format!(
+        "select function, arg0, arg1, arg2, arg3, arg4, arg5 from function_events where binary = '{bin}' and function in ('main.goAdd', 'fx_add')"
+    );
+    let Some(done) = run_c(&[], &format!("{bin} goabi"), &q) else {
+        return;
+    };
+    let got: Vec<Value> = done
+        .rows
+        .iter()
+        .map(|r| json!([r["function"], r["arg0"], r["arg1"]]))
+        .collect();
+    assert_eq!(
+        got,
+        [json!(["main.goAdd", 7, 35]), json!(["fx_add", 0, 1000])],
+        "{:?}",
+        done.stderr
+    );
+    assert_eq!(
+        (1..6)
+            .map(|i| &done.rows[0][format!("arg{i}")])
+            .collect::<Vec<_>>(),
+        [&json!(35), &json!(9), &json!(1), &json!(2), &json!(3)]
     );
 }
 

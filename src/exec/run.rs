@@ -675,9 +675,11 @@ pub fn run(
     }
     if opts.stats {
         eprintln!(
-            "ebq: stats: attached {} programs ({}) in {} ms; ring buffer {} KiB",
+            "ebq: stats: attached {} programs ({}) by {} link{} in {} ms; ring buffer {} KiB",
             kernel.attached().len(),
             kernel.attached().join(", "),
+            kernel.links(),
+            if kernel.links() == 1 { "" } else { "s" },
             opts.started.elapsed().as_millis(),
             buffer_size >> 10
         );

@@ -782,6 +782,12 @@ impl<'obj> Kernel<'obj> {
         names
     }
 
+    /// How many links hold the programs attached: one per attachment (a
+    /// uprobe_multi link holds all of a binary's functions).
+    pub fn links(&self) -> usize {
+        self.links.borrow().len()
+    }
+
     /// Events lost so far: the ring buffer had no room.
     pub fn lost(&self) -> u64 {
         self.read_stat(ebq_stat::EBQ_STAT_LOST.0)

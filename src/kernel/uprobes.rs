@@ -29,6 +29,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 
+use crate::abi::types::ebq_func_mode;
 use crate::error::{Error, Result};
 use crate::model::functions::{
     FixedProbes, FunctionRequest, Resolved, ResolvedBinary, ResolvedFunction,
@@ -885,7 +886,11 @@ fn probe_files(
                 out.functions.push(ResolvedFunction {
                     binary: b,
                     name: f.name.clone(),
-                    mode: 0,
+                    mode: if info.go && go_abi(&f.name) {
+                        ebq_func_mode::EBQ_FUNC_MODE_GO.0
+                    } else {
+                        ebq_func_mode::EBQ_FUNC_MODE_PLAIN.0
+                    },
                     offset,
                 });
             }
@@ -917,6 +922,14 @@ fn probe_files(
         resolved: out,
         unmatched: nearest,
     })
+}
+
+/// Whether a Go binary's function `name` takes its arguments in Go's
+/// register ABI (ABIInternal, Go 1.17): a package-qualified Go name
+/// (main.handle, net/http.(*Server).Serve), not an assembly function's
+/// stack-ABI symbol (.abi0) nor a C function linked in by cgo (no dot).
+fn go_abi(name: &str) -> bool {
+    name.contains('.') && !name.ends_with(".abi0") && !name.starts_with('.')
 }
 
 /// `ebq --symbols BINARY`: the function symbols of a file,

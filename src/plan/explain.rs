@@ -174,7 +174,11 @@ pub fn render_probed(
         lines.push(format!(
             "{}{}: {} {what}{}: {}{}",
             crate::model::sanitize::sanitize(&b.shown),
-            if b.go { " (Go: entry probes only)" } else { "" },
+            if b.go {
+                " (Go: entry probes only; Go functions' args in Go's register ABI)"
+            } else {
+                ""
+            },
             b.functions.len(),
             if b.functions.len() == 1 { "" } else { "s" },
             names.join(", "),

@@ -18,6 +18,8 @@
  *                                  fx_fill(out, 64): out is "filled:MARK",
  *                                  its length returned; fx_send(NULL, 5);
  *                                  fx_send(10000 bytes of 'z', 10000)
+ *   funcs_go goabi                 main.goAdd(7, 35, 9, 1, 2, 3) in Go's register
+ *                                  ABI, then fx_add(0, 1000) in C's (x86-64)
  *   funcs jump                     fx_jumper(1) leaves by longjmp; then
  *                                  fx_jumper(7), fx_jumper(1), fx_jumper(8)
  *                                  return 10 x their argument
@@ -38,6 +40,40 @@
 #ifdef FAKE_GO
 /* What makes a binary Go's to ebq (kernel/elf.rs): this section. */
 __attribute__((section(".go.buildinfo"), used)) const char go_buildinfo[] = "\xff Go buildinf:";
+#if defined(__x86_64__)
+/* A function as Go 1.17+ builds one (ABIInternal): a package-qualified
+ * name, its integer arguments in rax, rbx, rcx, rdi, rsi, r8, its result
+ * in rax (https://go.dev/s/regabi). It returns their sum. */
+__asm__(".text\n"
+	".globl main.goAdd\n"
+	".type main.goAdd, @function\n"
+	"main.goAdd:\n"
+	"	lea (%rax, %rbx, 1), %rax\n"
+	"	add %rcx, %rax\n"
+	"	add %rdi, %rax\n"
+	"	add %rsi, %rax\n"
+	"	add %r8, %rax\n"
+	"	ret\n"
+	".size main.goAdd, . - main.goAdd\n");
+
+/* main.goAdd(7, 35, 9, 1, 2, 3), called as Go calls it. */
+static long go_add_call(void)
+{
+	long r;
+
+	__asm__ volatile("mov $7, %%rax\n\t"
+			 "mov $35, %%rbx\n\t"
+			 "mov $9, %%rcx\n\t"
+			 "mov $1, %%rdi\n\t"
+			 "mov $2, %%rsi\n\t"
+			 "mov $3, %%r8\n\t"
+			 "call main.goAdd"
+			 : "=a"(r)
+			 :
+			 : "rbx", "rcx", "rdi", "rsi", "r8", "memory", "cc");
+	return r;
+}
+#endif
 #endif
 
 static void pause_ms(long ms)
@@ -144,6 +180,12 @@ int main(int argc, char **argv)
 		fx_send(NULL, 5);
 		memset(big, 'z', sizeof(big));
 		fx_send(big, sizeof(big));
+#if defined(FAKE_GO) && defined(__x86_64__)
+	} else if (!strcmp(mode, "goabi")) {
+		if (go_add_call() != 57)
+			return 3;
+		fx_add(0, 1000);
+#endif
 	} else if (!strcmp(mode, "jump")) {
 		if (!setjmp(jump_back))
 			fx_jumper(1, 1);
