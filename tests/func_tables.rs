@@ -384,6 +384,57 @@ fn usdt_events_has_each_firing_with_its_arguments() {
     assert_eq!(done.stat("sent"), 0);
 }
 
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn usdt_probes_gated_by_a_semaphore_fire_in_new_and_running_processes() {
+    common::require_bpf();
+    let bin = fixture("usdt_gated");
+    let m = common::marker("g");
+    let q = format!(
+        "select name, arg0, str(arg1) as s from usdt_events where binary = '{bin}' and name = 'gated'"
+    );
+    // Started under ebq: the semaphore is raised before it runs.
+    let Some(done) = run_c(&[], &format!("{bin} 3 {m}"), &q) else {
+        return;
+    };
+    assert_eq!(
+        done.rows,
+        (0..3)
+            .map(|i| json!({"name": "gated", "arg0": i, "s": m}))
+            .collect::<Vec<_>>()
+    );
+    // Running already: the kernel raises it in that process when ebq
+    // attaches, and lowers it when ebq goes.
+    let child = Command::new(&bin)
+        .args(["300", &m])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the fixture runs");
+    std::thread::sleep(Duration::from_millis(300));
+    let ebq = Running::start(&[&q]);
+    ebq.wait_rows(3, |_| true);
+    let done = ebq.stop();
+    let out = child.wait_with_output().expect("the fixture ends");
+    let out = String::from_utf8_lossy(&out.stdout);
+    let fired: usize = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("fired K sem S");
+    assert!(out.trim_end().ends_with("sem 0"), "{out}");
+    let n = done.rows.len();
+    assert!(n >= 3 && n <= fired, "{n} rows, {out}");
+    // Consecutive firings, each with its argument.
+    let first = done.rows[0]["arg0"].as_i64().expect("arg0");
+    assert!(first > 0, "fired before ebq attached: {first}");
+    for (k, r) in done.rows.iter().enumerate() {
+        assert_eq!(
+            r,
+            &json!({"name": "gated", "arg0": first + k as i64, "s": m})
+        );
+    }
+}
+
 /// The first bash `script` runs on a pseudo-terminal, with its commands
 /// written to it when asked: (script, the bash's pid).
 struct Shell {

@@ -1,6 +1,6 @@
 /* ebq-build: -O0 */
 /*
- * usdt_events' fixture (tests/functions.rs): static probes of sys/sdt.h
+ * usdt_events' fixture (tests/func_tables.rs): static probes of sys/sdt.h
  * (Debian's systemtap-sdt-dev), fired a known number of times.
  *
  *   usdt N MARK   N times: ebq_test:tick(i, MARK); then ebq_test:done(N)
