@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -76,16 +77,13 @@ fn bash_events_has_the_lines_typed_with_tty_and_cwd() {
     }
 }
 
-#[test]
-#[ignore = "needs root: cargo test -- --include-ignored, as root"]
-fn ssl_events_has_the_plaintext_both_ends_saw() {
-    common::require_bpf();
-    let m = common::marker("s");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
+/// A key, a self-signed certificate and openssl(1)'s configuration for
+/// them, in `dir`: (configuration, key, certificate).
+fn tls_files(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
     // openssl req needs a configuration: a minimal one of the test's own
     // (a root with no /usr/lib/ssl/openssl.cnf, such as a test guest's).
-    let conf = dir.path().join("openssl.cnf");
+    let conf = dir.join("openssl.cnf");
     std::fs::write(&conf, "[req]\ndistinguished_name = dn\n[dn]\n").expect("openssl.cnf");
     let st = Command::new("openssl")
         .args([
@@ -110,6 +108,73 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
         .status()
         .expect("openssl(1)");
     assert!(st.success(), "a certificate");
+    (conf, key, cert)
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn ssl_events_has_the_ex_calls_and_cuts_a_long_write() {
+    common::require_bpf();
+    let m = common::marker("x");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (conf, key, cert) = tls_files(dir.path());
+    let client = fixture("tls_client");
+    let q = "select function, direction, length, data, data_cut from ssl_events where comm like 'tls_client%'";
+    if refused(q) {
+        return;
+    }
+    let ebq = Running::start(&[q]);
+    let port = free_port();
+    // The server answers one line, once the client is in.
+    let mut server = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "(sleep 1; echo 'reply {m}'; sleep 5) | exec openssl s_server -accept {port} -cert {} -key {} -quiet -naccept 1",
+            cert.display(),
+            key.display()
+        ))
+        .env("OPENSSL_CONF", &conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s_server");
+    let st = Command::new(&client)
+        .args([&port.to_string(), m.as_str()])
+        .status()
+        .expect("the client runs");
+    let _ = (server.kill(), server.wait());
+    assert!(st.success(), "the client: {st}");
+    ebq.wait_rows(3, |_| true);
+    let done = ebq.stop();
+    let hello = format!("hello {m}\\n");
+    let reply = format!("reply {m}\\n");
+    assert_eq!(
+        done.rows,
+        [
+            json!({"function": "SSL_write_ex", "direction": "write", "length": m.len() + 7, "data": hello, "data_cut": false}),
+            json!({"function": "SSL_write_ex", "direction": "write", "length": 10000, "data": "y".repeat(8192), "data_cut": true}),
+            json!({"function": "SSL_read_ex", "direction": "read", "length": m.len() + 7, "data": reply, "data_cut": false}),
+        ],
+        "{:?}",
+        done.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn ssl_events_has_the_plaintext_both_ends_saw() {
+    common::require_bpf();
+    let m = common::marker("s");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (conf, key, cert) = tls_files(dir.path());
     let q = format!(
         "select pid, comm, direction, function, length, data, data_cut, library from ssl_events where data like '%{m}%'"
     );
@@ -117,10 +182,7 @@ fn ssl_events_has_the_plaintext_both_ends_saw() {
         return;
     }
     let ebq = Running::start(&[&q]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     // The server's stdin stays open while it serves (s_server ends at
     // its EOF); one connection.
     let mut server = Command::new("sh")
