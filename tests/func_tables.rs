@@ -415,6 +415,106 @@ fn user_events_has_failed_and_good_logins() {
     );
 }
 
+/// A user of the test's own in /etc/passwd and /etc/shadow, with a
+/// password, removed when dropped.
+struct TestUser(String);
+
+impl TestUser {
+    fn new(name: &str, uid: u32, password: &str) -> TestUser {
+        use std::io::Write as _;
+        let out = Command::new("openssl")
+            .args(["passwd", "-6", "-salt", "ebqtestsalt", password])
+            .output()
+            .expect("openssl passwd");
+        assert!(out.status.success());
+        let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let user = TestUser(name.to_string());
+        for (file, line) in [
+            (
+                "/etc/passwd",
+                format!("{name}:x:{uid}:{uid}::/nonexistent:/bin/false\n"),
+            ),
+            ("/etc/shadow", format!("{name}:{hash}:19000:0:99999:7:::\n")),
+        ] {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(file)
+                .and_then(|mut f| f.write_all(line.as_bytes()))
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+        user
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        for file in ["/etc/passwd", "/etc/shadow"] {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                let kept: String = text
+                    .lines()
+                    .filter(|l| !l.starts_with(&format!("{}:", self.0)))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                let _ = std::fs::write(file, kept);
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn user_events_has_a_wrong_and_a_right_password() {
+    common::require_root("write /etc/pam.d, /etc/passwd and /etc/shadow");
+    let m = common::marker("w");
+    let service = format!("{m}-unix");
+    // A name of its own, lowercase, within 32 bytes.
+    let name = format!("ebq{}", std::process::id());
+    let _service = PamService::new(&service, "pam_unix.so");
+    let _user = TestUser::new(&name, 60000 + std::process::id() % 5000, "right-horse");
+    let q = format!(
+        "select action, service, username, address, result, success from user_events where service = '{service}'"
+    );
+    if refused(&q) {
+        return;
+    }
+    let ebq = Running::start(&[&q]);
+    let pam = fixture("pam");
+    let run = |password: &str| {
+        Command::new(&pam)
+            .args([&service, &name, "192.0.2.9", "pts/9"])
+            .env("PAM_TEST_PASSWORD", password)
+            .status()
+            .expect("the PAM fixture")
+            .code()
+    };
+    assert_eq!(
+        run("wrong-horse"),
+        Some(1),
+        "pam_unix said yes to a wrong password"
+    );
+    assert_eq!(
+        run("right-horse"),
+        Some(0),
+        "pam_unix said no to the right password"
+    );
+    ebq.wait_rows(5, |_| true);
+    let done = ebq.stop();
+    let row = |action: &str, result: &str| json!({"action": action, "service": service, "username": name, "address": "192.0.2.9", "result": result, "success": result == "SUCCESS"});
+    assert_eq!(
+        done.rows,
+        [
+            row("authenticate", "AUTH_ERR"),
+            row("authenticate", "SUCCESS"),
+            row("account", "SUCCESS"),
+            row("open_session", "SUCCESS"),
+            row("close_session", "SUCCESS"),
+        ],
+        "{:?}",
+        done.stderr
+    );
+}
+
 #[test]
 #[ignore = "needs root: cargo test -- --include-ignored, as root"]
 fn usdt_events_has_each_firing_with_its_arguments() {

@@ -9,14 +9,24 @@
  *                                pam_authenticate; when it succeeds,
  *                                pam_acct_mgmt, pam_open_session and
  *                                pam_close_session; pam_end. Exits 0 when
- *                                authenticated, 1 otherwise.
+ *                                authenticated, 1 otherwise. A module's
+ *                                password prompt is answered with
+ *                                $PAM_TEST_PASSWORD (pam_unix's).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct pam_handle pam_handle_t;
-struct pam_message;
-struct pam_response;
+struct pam_message {
+	int msg_style;
+	const char *msg;
+};
+struct pam_response {
+	char *resp;
+	int resp_retcode;
+};
+#define PAM_PROMPT_ECHO_OFF 1
 struct pam_conv {
 	int (*conv)(int, const struct pam_message **, struct pam_response **, void *);
 	void *appdata_ptr;
@@ -31,17 +41,34 @@ int pam_open_session(pam_handle_t *, int);
 int pam_close_session(pam_handle_t *, int);
 int pam_end(pam_handle_t *, int);
 
-/* No module of the tests' services asks anything. */
-static int no_questions(int n, const struct pam_message **m, struct pam_response **r, void *d)
+/* A password prompt gets $PAM_TEST_PASSWORD; anything else, no answer. */
+static int answer(int n, const struct pam_message **m, struct pam_response **r, void *d)
 {
-	(void)n, (void)m, (void)d;
+	const char *password = getenv("PAM_TEST_PASSWORD");
+	struct pam_response *out;
+
+	(void)d;
 	*r = NULL;
-	return 19; /* PAM_CONV_ERR */
+	if (!password || n <= 0)
+		return 19; /* PAM_CONV_ERR */
+	out = calloc((size_t)n, sizeof(*out));
+	if (!out)
+		return 19;
+	for (int i = 0; i < n; i++) {
+		if (m[i]->msg_style != PAM_PROMPT_ECHO_OFF) {
+			free(out);
+			return 19;
+		}
+		/* Freed by libpam. */
+		out[i].resp = strdup(password);
+	}
+	*r = out;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct pam_conv conv = { no_questions, NULL };
+	struct pam_conv conv = { answer, NULL };
 	pam_handle_t *h = NULL;
 	int r;
 
