@@ -433,6 +433,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_field_bad_bit_is_a_cut_bit() {
+        // A cut buffer or working directory once read as a bad one: NULL.
+        let fields = ebq_func_field::EBQ_FUNC_FIELDS.0;
+        let bad = (0..fields).fold(0, |m, i| m | BAD0 << i);
+        let cut =
+            (0..7).fold(0, |m, i| m | CUT0 << i) | BUF_CUT | ebq_func_flags::EBQ_FUNC_CWD_CUT.0;
+        assert_eq!(bad & cut, 0);
+        assert_eq!((bad | cut) & (HAS_ENTRY | HAS_EXIT), 0);
+    }
+
+    #[test]
     fn the_columns_read_decide_which_ends_are_traced() {
         // Nothing of the return: the entry alone.
         assert_eq!(ends(0), (true, false, false));
