@@ -132,6 +132,12 @@ static __always_inline __u32 func_str(struct func_buf *b, __u32 i, __u32 off, __
 	return (__u32)(n - 1) & (EBQ_FUNC_STR_MAX - 1);
 }
 
+/* OpenSSL's calls (ssl_events): their buffer is their row. */
+static __always_inline bool func_mode_ssl(__u32 mode)
+{
+	return mode >= EBQ_FUNC_MODE_SSL_READ && mode <= EBQ_FUNC_MODE_SSL_WRITE_EX;
+}
+
 /*
  * The row's buffer, at its end of the call: an OpenSSL call's (enum
  * ebq_func_mode) at its return, arg1, as long as the return value or
@@ -158,6 +164,7 @@ static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 
 			len = n > 0x7fffffff ? 0x7fffffff : (__s64)n;
 		break;
 	case EBQ_FUNC_MODE_PLAIN:
+	case EBQ_FUNC_MODE_GO:
 		if (CFG.buf_arg < 6)
 			src = args[CFG.buf_arg];
 		if (from == EBQ_FUNC_BUF_LEN_CONST)
@@ -166,14 +173,22 @@ static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 
 			len = (__s64)args[from - EBQ_FUNC_BUF_LEN_ARG0];
 		else if (from == EBQ_FUNC_BUF_LEN_RET && have_ret)
 			len = ret;
-		/* Nothing to read: an empty buffer, not a missing row. */
+		/* The length asked, as buf_len shows it: a negative one is no
+		 * buffer, one past 2^31 - 1 reads as that. */
 		if (len > 0x7fffffff)
 			len = 0x7fffffff;
-		if (len <= 0 || !src) {
-			if (!src || len < 0)
-				b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
+		if (len < 0) {
+			b->e.flags |= (EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF) | EBQ_FUNC_BUF_NO_LEN;
 			return 0;
 		}
+		b->e.buf_total = (__u32)len;
+		/* Nothing to read: an empty buffer, not a missing row. */
+		if (!src) {
+			b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
+			return 0;
+		}
+		if (!len)
+			return 0;
 		break;
 	default:
 		return 0;
@@ -250,11 +265,11 @@ static __always_inline void func_report(__u64 cookie, const __u64 *args, __s64 r
 		b->e.len[6] = n;
 		off += n;
 	}
-	if ((CFG.capture & EBQ_FUNC_CAP_BUF) && args && (have_ret || b->e.mode == EBQ_FUNC_MODE_PLAIN)) {
+	if ((CFG.capture & EBQ_FUNC_CAP_BUF) && args && (have_ret || !func_mode_ssl(b->e.mode))) {
 		n = func_buf_copy(b, off, ret, have_ret, args);
 		/* A call that moved nothing (it failed, or would block) makes
 		 * no row of a buffer's table (ssl_events), as in sslsniff. */
-		if (!b->e.buf_total && b->e.mode != EBQ_FUNC_MODE_PLAIN) {
+		if (!b->e.buf_total && func_mode_ssl(b->e.mode)) {
 			filtered();
 			return;
 		}

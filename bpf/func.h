@@ -106,6 +106,7 @@ enum ebq_func_flags {
 	/* Above BAD0's bits, one per field (EBQ_FUNC_FIELDS). */
 	EBQ_FUNC_CWD_CUT = 1 << 26, /* the working directory was cut */
 	EBQ_FUNC_BUF_CUT = 1 << 27, /* the buffer was cut at EBQ_FUNC_BUF_MAX */
+	EBQ_FUNC_BUF_NO_LEN = 1 << 28, /* buf()'s length was negative: no buffer */
 };
 _Static_assert(EBQ_FUNC_BAD0 << EBQ_FUNC_FIELDS <= EBQ_FUNC_CWD_CUT, "a field's bad bit is no cut bit");
 

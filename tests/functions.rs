@@ -230,7 +230,7 @@ fn buf_copies_the_bytes_an_argument_points_to() {
         done.rows,
         [
             json!({"buf(arg0, arg1)": format!("{m}\\x00\\x01\\xff"), "buf_len": m.len() + 3, "buf_cut": false, "event": "entry"}),
-            json!({"buf(arg0, arg1)": null, "buf_len": 0, "buf_cut": false, "event": "entry"}),
+            json!({"buf(arg0, arg1)": null, "buf_len": 5, "buf_cut": false, "event": "entry"}),
             json!({"buf(arg0, arg1)": z, "buf_len": 10000, "buf_cut": true, "event": "entry"}),
         ],
         "{:?}",
@@ -286,6 +286,27 @@ fn event_picks_the_ends_traced() {
     assert_eq!(
         done.rows,
         vec![json!({"event": "return", "function": "fx_fact"}); 4]
+    );
+    // Aggregated with a filter on what one end knows: the other end's
+    // rows are NULL there, and not counted (fx_fact(4) returns 1 once).
+    let q = format!(
+        "select count(*) as n from function_events where binary = '{bin}' and function = 'fx_fact' and event in ('entry', 'return') and retval = 1"
+    );
+    let done = run_c(&[], &format!("{bin} calls 2 ev"), &q).expect("rows");
+    assert_eq!(done.rows, [json!({"n": 2})]);
+    // SELECT *: what an end lacks is NULL, no error.
+    let q = format!(
+        "select * from function_events where binary = '{bin}' and function = 'fx_add' and event = 'entry'"
+    );
+    let done = run_c(&[], &format!("{bin} calls 1 ev"), &q).expect("rows");
+    assert_eq!(done.rows.len(), 1);
+    assert_eq!(
+        (
+            &done.rows[0]["event"],
+            &done.rows[0]["retval"],
+            &done.rows[0]["duration"]
+        ),
+        (&json!("entry"), &Value::Null, &Value::Null)
     );
     // One row per call, paired, though the entry alone is read.
     let q = format!(
@@ -640,6 +661,18 @@ fn what_cannot_be_probed_is_one_line() {
             format!("select arg0 from function_events where binary = '{bin}x'"),
             format!("ebq: binary = '{bin}x': cannot open {bin}x: No such file or directory (os error 2); nearest: {bin}"),
         ),
+        (
+            format!("select function from function_events where binary = '{bin}' and function = '_start' and event in ('entry', 'return')"),
+            "a return probe there would corrupt or kill the program): trace its entry alone (event = 'entry')".into(),
+        ),
+        (
+            format!("select 1 from function_events where binary = '{bin}' and event != 'entry'"),
+            "ebq: the WHERE's event allows 'call' and 'return': 'call'".into(),
+        ),
+        (
+            "select 1 from function_events where binary = ''".into(),
+            "ebq: binary = '': give an absolute path or a bare name".into(),
+        ),
         // What the WHERE's event leaves out, and buf()'s forms.
         (
             format!("select retval from function_events where binary = '{bin}' and event = 'entry'"),
@@ -651,7 +684,7 @@ fn what_cannot_be_probed_is_one_line() {
         ),
         (
             format!("select 1 from function_events where binary = '{bin}' and event in ('call', 'return')"),
-            "ebq: event: 'call' (one row per call, both ends paired) cannot be mixed with 'entry' or 'return'".into(),
+            "ebq: the WHERE's event allows 'call' and 'return': 'call' (one row per call, both ends paired) cannot be mixed with 'entry' or 'return'".into(),
         ),
         (
             format!("select 1 from function_events where binary = '{bin}' and (event = 'entry' or pid = 1)"),
@@ -694,6 +727,34 @@ fn what_cannot_be_probed_is_one_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn check_tries_the_function_tables_with_every_column() {
+    common::require_bpf();
+    let out = common::ebq_root()
+        .arg("--check")
+        .output()
+        .expect("ebq --check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for t in [
+        "function_events",
+        "bash_events",
+        "ssl_events",
+        "user_events",
+        "usdt_events",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == t))
+            .unwrap_or_else(|| panic!("no line of {t}: {text}"));
+        if cookies() {
+            assert!(line.contains(" loads and attaches ("), "{line}");
+        } else {
+            assert!(line.contains("needs attach cookies (Linux 5.15)"), "{line}");
+        }
+    }
 }
 
 #[test]

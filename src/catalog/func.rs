@@ -232,8 +232,15 @@ static FUNC_COLUMNS: &[Column] = &with_common![
     .width(32),
     Column::int(
         "buf_len",
-        "The bytes buf() was asked for, before any cut (at 8192)",
-        |r| with_entry(r, |e| Value::Int(e.buf_total.into()))
+        "The length buf() was given (past 2^31-1 as that), before the cut at 8192",
+        |r| with_entry(r, |e| {
+            // NULL for a negative length: no buffer at all.
+            if e.flags & ebq_func_flags::EBQ_FUNC_BUF_NO_LEN.0 != 0 {
+                Value::Null
+            } else {
+                Value::Int(e.buf_total.into())
+            }
+        })
     )
     .hidden()
     .capture(CAP_ARGS | CAP_BUF)

@@ -70,7 +70,18 @@ pub fn report() -> String {
 /// `t` (so every capture is on), then detaches them: what happened, in
 /// one line.
 fn try_table(t: &'static crate::catalog::Table) -> String {
-    let cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
+    // function_events' buffer is read through buf(), its columns with it.
+    let cols: Vec<&str> = t
+        .columns
+        .iter()
+        .map(|c| {
+            if c.name == "buf" {
+                "buf(arg0, 64)"
+            } else {
+                c.name
+            }
+        })
+        .collect();
     let mut sql = format!("select {} from {}", cols.join(", "), t.name);
     // usdt_events: the static probes of C++'s runtime (libstdc++ ships
     // some: throw, catch, rethrow).

@@ -268,16 +268,25 @@ fn root_cache(root: &Root) -> BTreeMap<String, Vec<String>> {
 fn nearest_binary(root: &Root, asked: &str) -> Option<String> {
     use crate::catalog::suggest;
     use std::os::fd::AsRawFd as _;
+    // The files of `dir` (or links: a library's soname is one), by name.
     let list = |dir: &str| -> Vec<String> {
         let Ok(f) = root.open(dir) else {
             return Vec::new();
         };
         std::fs::read_dir(format!("/proc/self/fd/{}", f.as_raw_fd())).map_or(Vec::new(), |d| {
             d.take(100_000)
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|e| {
+                    let e = e.ok()?;
+                    let t = e.file_type().ok()?;
+                    (t.is_file() || t.is_symlink()).then_some(())?;
+                    e.file_name().into_string().ok()
+                })
                 .collect()
         })
     };
+    if asked.ends_with('/') || asked.trim().is_empty() {
+        return None;
+    }
     if let Some((dir, base)) = asked.rsplit_once('/') {
         let dir = if dir.is_empty() { "/" } else { dir };
         let names = list(dir);
@@ -449,7 +458,7 @@ pub fn resolve(req: &FunctionRequest, limits: Limits) -> Result<Resolved> {
         }
         (Some(v), _) => {
             for b in v {
-                if b.contains('/') && !b.starts_with('/') {
+                if b.trim().is_empty() || (b.contains('/') && !b.starts_with('/')) {
                     return Err(Error::Usage(format!(
                         "binary = '{b}': give an absolute path or a bare name (libc.so.6, bash)"
                     )));
@@ -818,8 +827,9 @@ fn probe_files(
                     (f.entry || NO_RETURN.contains(&f.name.as_str())) && req.names_exactly(&f.name)
                 }) {
                     return Err(Error::Usage(format!(
-                        "function '{}' of {shown} does not return to its caller as a function does (a return probe there would corrupt or kill the program): select only what its entry knows (no retval, duration or str(retval))",
-                        f.name
+                        "function '{}' of {shown} does not return to its caller as a function does (a return probe there would corrupt or kill the program): {}",
+                        f.name,
+                        entry_only(req)
                     )));
                 }
                 let before = wanted.len();
@@ -855,7 +865,8 @@ fn probe_files(
                 nearest.extend(info.funcs.iter().map(|f| f.name.clone()));
             } else if limits.returns && info.go {
                 return Err(Error::Usage(format!(
-                    "{shown} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: select only columns known at entry (no retval, duration or str(retval))"
+                    "{shown} is a Go program: ebq does not put return probes on Go functions (Go moves goroutine stacks, and a uretprobe's return address would crash it: golang/go#22008); entry probes work: {}",
+                    entry_only(req)
                 )));
             }
             // One probe per offset: aliases (malloc, __libc_malloc) are
@@ -924,6 +935,16 @@ fn probe_files(
     })
 }
 
+/// How a query that needs return probes can do without: by what made it
+/// need them, the WHERE's event or the columns read.
+fn entry_only(req: &FunctionRequest) -> &'static str {
+    if req.ends.is_empty() {
+        "select only what its entry knows (no retval, duration or str(retval))"
+    } else {
+        "trace its entry alone (event = 'entry'), reading only what the entry knows"
+    }
+}
+
 /// Whether a Go binary's function `name` takes its arguments in Go's
 /// register ABI (ABIInternal, Go 1.17): a package-qualified Go name
 /// (main.handle, net/http.(*Server).Serve), not an assembly function's
@@ -935,6 +956,12 @@ fn go_abi(name: &str) -> bool {
 /// `ebq --symbols BINARY`: the function symbols of a file,
 /// one per line: offset, binding, name@version.
 pub fn list(binary: &str) -> Result<String> {
+    if binary.trim().is_empty() {
+        return Err(Error::Usage(
+            "--symbols takes a binary: a path, or a bare program or library name (bash, libc.so.6)"
+                .into(),
+        ));
+    }
     let root = Root::of(None)?;
     let path = if binary.contains('/') {
         binary.to_string()

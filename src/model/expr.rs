@@ -333,6 +333,8 @@ pub struct Query {
     pub order_by: Vec<OrderKey>,
     /// function_events' buf(argN, len), when the query reads it.
     pub buffer: Option<super::functions::BufSpec>,
+    /// The SELECT list has a `*`: its columns were not named one by one.
+    pub star: bool,
 }
 
 impl Query {

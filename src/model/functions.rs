@@ -152,9 +152,14 @@ impl FunctionRequest {
             first.iter().any(|v| v == n) && self.ends.iter().all(|g| g.iter().any(|v| v == n))
         };
         let (call, entry, ret) = (has("call"), has("entry"), has("return"));
+        let allowed: Vec<String> = END_NAMES
+            .iter()
+            .filter(|n| has(n))
+            .map(|n| format!("'{n}'"))
+            .collect();
         match (call, entry || ret) {
             (false, false) => Err("the WHERE's event conditions allow no event ('call', 'entry' or 'return')".into()),
-            (true, true) => Err("event: 'call' (one row per call, both ends paired) cannot be mixed with 'entry' or 'return' (a row at each end); pick one".into()),
+            (true, true) => Err(format!("the WHERE's event allows {}: 'call' (one row per call, both ends paired) cannot be mixed with 'entry' or 'return' (a row at each end); pick one", allowed.join(" and "))),
             (true, false) => Ok(Some(Ends::Call)),
             (false, true) => Ok(Some(Ends::Split { entry, ret })),
         }

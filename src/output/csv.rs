@@ -24,11 +24,20 @@ pub struct CsvRows<W: Write> {
     cells: Vec<String>,
 }
 
+/// A CSV error as an I/O one, a write's own kept (a closed pipe stays
+/// BrokenPipe: a clean end, not a failure).
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        k => io::Error::other(format!("{k:?}")),
+    }
+}
+
 impl<W: Write> CsvRows<W> {
     pub fn new(w: W, columns: &[OutColumn]) -> io::Result<Self> {
         let mut w = csv::Writer::from_writer(w);
         w.write_record(columns.iter().map(|c| c.name.as_str()))
-            .map_err(io::Error::other)?;
+            .map_err(csv_io)?;
         Ok(CsvRows {
             w,
             cells: Vec::new(),
@@ -60,12 +69,7 @@ impl<W: Write> RowWriter for CsvRows<W> {
                 v => v.to_string(),
             });
         }
-        self.w
-            .write_record(&self.cells)
-            .map_err(|e| match e.into_kind() {
-                csv::ErrorKind::Io(e) => e,
-                k => io::Error::other(format!("{k:?}")),
-            })
+        self.w.write_record(&self.cells).map_err(csv_io)
     }
 
     fn flush(&mut self) -> io::Result<()> {

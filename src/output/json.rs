@@ -41,11 +41,13 @@ impl<W: Write> RowWriter for JsonRows<W> {
                 Value::Null => self.w.write_all(b"null")?,
                 Value::Int(i) => write!(self.w, "{i}")?,
                 Value::Bool(b) => self.w.write_all(if *b { b"true" } else { b"false" })?,
+                // io::Error::from keeps a write's own error (a closed
+                // pipe stays BrokenPipe: a clean end, not a failure).
                 Value::Text(s) => serde_json::to_writer(&mut self.w, sanitize(s).as_ref())
-                    .map_err(io::Error::other)?,
+                    .map_err(io::Error::from)?,
                 Value::List(v) => self.w.write_all(list_json(v).as_bytes())?,
                 Value::Float(f) => {
-                    serde_json::to_writer(&mut self.w, f).map_err(io::Error::other)?
+                    serde_json::to_writer(&mut self.w, f).map_err(io::Error::from)?
                 }
                 Value::Hist(h) => {
                     // [{"low":..,"high":..,"count":..}, ...]: every bucket,
@@ -81,6 +83,44 @@ impl<W: Write> RowWriter for JsonRows<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that went away after `0` bytes: then every write is a
+    /// broken pipe.
+    struct Closed(usize);
+
+    impl Write for Closed {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let n = b.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_a_broken_pipe_whatever_the_value() {
+        // main.rs ends cleanly on BrokenPipe alone: serde_json's error
+        // must not hide it (it once came out as "writing output: Broken
+        // pipe" and status 1).
+        let col = || {
+            vec![OutColumn {
+                name: "v".into(),
+                width: 1,
+                numeric: false,
+            }]
+        };
+        for v in [Value::Text("x".into()), Value::Float(1.5), Value::Int(1)] {
+            // The key `{"v":` goes; the value meets the closed pipe.
+            let mut s = JsonRows::new(Closed(5), col());
+            let e = s.row(&[v]).expect_err("a closed pipe");
+            assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+        }
+    }
 
     #[test]
     fn keys_in_order_and_typed_values() {

@@ -415,7 +415,7 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         ..Default::default()
     };
     let used = query.used_columns();
-    let conjuncts: Vec<ConjunctPlan> = query
+    let mut conjuncts: Vec<ConjunctPlan> = query
         .conjuncts
         .iter()
         .map(|c| ConjunctPlan {
@@ -503,7 +503,9 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         }
     }
     if let Some(req) = kernel.functions.as_mut() {
-        ends_capture(table, &used, kernel.buffer, req, &mut kernel.capture);
+        // SELECT * reads every column; what an end lacks is NULL there.
+        let named: Vec<usize> = if query.star { Vec::new() } else { used.clone() };
+        ends_capture(table, &named, kernel.buffer, req, &mut kernel.capture);
     }
     kernel.programs = table
         .programs
@@ -553,7 +555,39 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         .filter(|(_, c)| c.pushed != Pushed::Attach)
         .map(|(q, _)| q.expr.clone())
         .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
-    let agg_place = place_aggregation(table, &query, &conjuncts);
+    // Rows of each end apart (event IN ('entry', 'return')): a kernel
+    // filter on what one end knows lets the other end's rows through (to
+    // SQL their value is NULL), so userspace decides them, and aggregates.
+    let split = {
+        use crate::abi::types::ebq_func_capture as cap;
+        let both = cap::EBQ_FUNC_CAP_AT_ENTRY.0 | cap::EBQ_FUNC_CAP_AT_RETURN.0;
+        kernel.functions.is_some() && kernel.capture & both == both
+    };
+    if split {
+        use crate::abi::types::ebq_func_capture as cap;
+        let of_one_end = cap::EBQ_FUNC_ENTRY_BITS.0
+            | cap::EBQ_FUNC_EXIT_BITS.0
+            | cap::EBQ_FUNC_CAP_DURATION.0
+            | cap::EBQ_FUNC_CAP_BUF.0;
+        for (c, q) in conjuncts.iter_mut().zip(&query.conjuncts) {
+            let mut cols = Vec::new();
+            q.expr.columns(&mut cols);
+            if c.pushed == Pushed::Exact
+                && cols
+                    .iter()
+                    .any(|&i| table.columns[i].capture & of_one_end != 0)
+            {
+                c.pushed = Pushed::Inexact(
+                    "the kernel checks it at its own end of a call, userspace the other end's rows (NULL there)".into(),
+                );
+            }
+        }
+    }
+    let agg_place = if split && query.agg.is_some() {
+        AggPlace::Userspace("rows of each end apart (event) are aggregated in userspace".into())
+    } else {
+        place_aggregation(table, &query, &conjuncts)
+    };
     let output = output_schema(&query);
     Plan {
         agg_place,

@@ -300,6 +300,12 @@ pub fn bind(sql: &str) -> Result<Query> {
         agg,
         order_by,
         buffer: b.buffer.get(),
+        star: s.projection.iter().any(|i| {
+            matches!(
+                i,
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+            )
+        }),
     };
     // The buffer's columns say what buf(argN, len) copied: without it,
     // nothing is.
