@@ -8,6 +8,8 @@
  *   storm udp PORT N       N 64-byte UDP datagrams sent to 127.0.0.1:PORT
  *                          and received there (PORT 53: a DNS query each,
  *                          for a DNS query storm)
+ *   storm call N           N calls of ebq_bench_fn (function_events)
+ *   storm callbuf N        N calls of ebq_bench_buf(64 bytes, 64): buf()
  *   storm every USEC PROG  fork()+execve(PROG) every USEC microseconds,
  *                          until killed (start-up's marker)
  */
@@ -88,6 +90,13 @@ __attribute__((noinline, used)) long ebq_bench_fn(long x)
 	return x + 1;
 }
 
+/* buf()'s workload: a function given a buffer and its length. */
+__attribute__((noinline, used)) long ebq_bench_buf(const char *p, long n)
+{
+	__asm__ volatile("" : "+r"(p), "+r"(n));
+	return n;
+}
+
 /* 500 more, for the attach time of a LIKE that expands to 500 functions:
  * ebq_bench_many_000 .. ebq_bench_many_499. */
 #define MANY1(n) __attribute__((noinline, used)) long ebq_bench_many_##n(long x) { return x + 0x##n; }
@@ -103,6 +112,17 @@ int main(int argc, char **argv)
 		long n = atol(argv[2]), s = 0;
 		for (long i = 0; i < n; i++)
 			s += ebq_bench_fn(i);
+		return s == 42;
+	}
+	if (argc == 3 && !strcmp(argv[1], "callbuf")) {
+		long n = atol(argv[2]), s = 0;
+		char buf[64];
+
+		memset(buf, 'e', sizeof(buf));
+		for (long i = 0; i < n; i++) {
+			buf[0] = (char)('a' + i % 26);
+			s += ebq_bench_buf(buf, sizeof(buf));
+		}
 		return s == 42;
 	}
 	if (argc == 3 && !strcmp(argv[1], "getppid")) {

@@ -5,6 +5,7 @@ pub mod btf;
 pub mod check;
 pub mod elf;
 pub mod features;
+mod ldcache;
 pub mod load;
 mod perf;
 pub mod pidns;
