@@ -132,6 +132,20 @@ static __always_inline __u32 func_str(struct func_buf *b, __u32 i, __u32 off, __
 	return (__u32)(n - 1) & (EBQ_FUNC_STR_MAX - 1);
 }
 
+/*
+ * Copies n user bytes from src at data + off. A function of its own, so
+ * the length's bound is checked where the helper takes it: inlined, the
+ * compiler spilled the checked length and reloaded it, and 6.1's verifier
+ * had lost the bound on the reloaded copy ("R2 min value is negative").
+ */
+static __noinline long func_read_buf(__u8 *data, __u32 off, __u64 n, const void *src)
+{
+	barrier_var(n);
+	if (n > EBQ_FUNC_BUF_MAX)
+		return -1;
+	return bpf_probe_read_user(data_at(data, off), n, src);
+}
+
 /* OpenSSL's calls (ssl_events): their buffer is their row. */
 static __always_inline bool func_mode_ssl(__u32 mode)
 {
@@ -201,10 +215,7 @@ static __always_inline __u32 func_buf_copy(struct func_buf *b, __u32 off, __s64 
 		b->e.flags |= EBQ_FUNC_BUF_CUT;
 	}
 	n = (__u64)len;
-	barrier_var(n);
-	if (n > EBQ_FUNC_BUF_MAX)
-		return 0;
-	if (bpf_probe_read_user(data_at(b->data.b, off), n, (const void *)src)) {
+	if (func_read_buf(b->data.b, off, n, (const void *)src)) {
 		b->e.flags |= EBQ_FUNC_BAD0 << EBQ_FUNC_F_BUF;
 		return 0;
 	}
