@@ -416,50 +416,67 @@ fn user_events_has_failed_and_good_logins() {
 }
 
 /// A user of the test's own in /etc/passwd and /etc/shadow, with a
-/// password, removed when dropped.
+/// password, removed when dropped. Every `ebqtest` account is removed
+/// first too: one a killed run left behind (its Drop never ran) goes with
+/// the next run.
 struct TestUser(String);
 
+/// The prefix of the test users' names.
+const TEST_USERS: &str = "ebqtest";
+
 impl TestUser {
-    fn new(name: &str, uid: u32, password: &str) -> TestUser {
-        use std::io::Write as _;
+    fn new(password: &str) -> TestUser {
+        let name = format!("{TEST_USERS}{}", std::process::id());
+        // Far above the ranges distributions and systemd hand out.
+        let uid = 3_000_000_000u32 + std::process::id() % 100_000;
         let out = Command::new("openssl")
             .args(["passwd", "-6", "-salt", "ebqtestsalt", password])
             .output()
             .expect("openssl passwd");
         assert!(out.status.success());
         let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let user = TestUser(name.to_string());
-        for (file, line) in [
-            (
-                "/etc/passwd",
-                format!("{name}:x:{uid}:{uid}::/nonexistent:/bin/false\n"),
-            ),
-            ("/etc/shadow", format!("{name}:{hash}:19000:0:99999:7:::\n")),
-        ] {
-            std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(file)
-                .and_then(|mut f| f.write_all(line.as_bytes()))
-                .unwrap_or_else(|e| panic!("{file}: {e}"));
-        }
-        user
+        rewrite_accounts(
+            "/etc/passwd",
+            &format!("{name}:x:{uid}:{uid}::/nonexistent:/bin/false"),
+        );
+        rewrite_accounts("/etc/shadow", &format!("{name}:{hash}:19000:0:99999:7:::"));
+        TestUser(name)
     }
 }
 
 impl Drop for TestUser {
     fn drop(&mut self) {
-        for file in ["/etc/passwd", "/etc/shadow"] {
-            if let Ok(text) = std::fs::read_to_string(file) {
-                let kept: String = text
-                    .lines()
-                    .filter(|l| !l.starts_with(&format!("{}:", self.0)))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                let _ = std::fs::write(file, kept);
-            }
-        }
+        rewrite_accounts("/etc/passwd", "");
+        rewrite_accounts("/etc/shadow", "");
     }
+}
+
+/// `file` without any test user's line, and with `add` when not empty:
+/// written beside it and renamed over it, with its mode and owner (a
+/// reader never sees it half written; a missing /etc/shadow is made
+/// 0640, as shadow(5) has it).
+fn rewrite_accounts(file: &str, add: &str) {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let mut kept: String = text
+        .lines()
+        .filter(|l| !l.starts_with(TEST_USERS))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if !add.is_empty() {
+        kept.push_str(add);
+        kept.push('\n');
+    }
+    if kept == text {
+        return;
+    }
+    let tmp = format!("{file}.ebq-test");
+    std::fs::write(&tmp, kept).unwrap_or_else(|e| panic!("{tmp}: {e}"));
+    let (mode, uid, gid) =
+        std::fs::metadata(file).map_or((0o640, 0, 0), |m| (m.mode(), m.uid(), m.gid()));
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode & 0o7777)).expect("mode");
+    std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).expect("owner");
+    std::fs::rename(&tmp, file).unwrap_or_else(|e| panic!("{file}: {e}"));
 }
 
 #[test]
@@ -468,10 +485,9 @@ fn user_events_has_a_wrong_and_a_right_password() {
     common::require_root("write /etc/pam.d, /etc/passwd and /etc/shadow");
     let m = common::marker("w");
     let service = format!("{m}-unix");
-    // A name of its own, lowercase, within 32 bytes.
-    let name = format!("ebq{}", std::process::id());
     let _service = PamService::new(&service, "pam_unix.so");
-    let _user = TestUser::new(&name, 60000 + std::process::id() % 5000, "right-horse");
+    let user = TestUser::new("right-horse");
+    let name = user.0.clone();
     let q = format!(
         "select action, service, username, address, result, success from user_events where service = '{service}'"
     );

@@ -673,6 +673,10 @@ fn what_cannot_be_probed_is_one_line() {
             "select 1 from function_events where binary = ''".into(),
             "ebq: binary = '': give an absolute path or a bare name".into(),
         ),
+        (
+            format!("select *, retval from function_events where binary = '{bin}' and event = 'entry'"),
+            "ebq: retval is known only with the return (event = 'return')".into(),
+        ),
         // What the WHERE's event leaves out, and buf()'s forms.
         (
             format!("select retval from function_events where binary = '{bin}' and event = 'entry'"),
@@ -712,6 +716,9 @@ fn what_cannot_be_probed_is_one_line() {
         assert!(err.contains(&want), "{q}: {err}");
         assert_eq!(err.lines().count(), 1 + usize::from(err.contains("\n  ")) * 2, "{q}: {err}");
     }
+    // A directory (or a link to one) is no binary to suggest.
+    let (_, _, err) = explain("select arg0 from function_events where binary = '/bim'");
+    assert!(err.contains("cannot open /bim") && !err.contains("nearest"), "{err}");
     // The cap can be raised.
     let out = common::ebq()
         .args([

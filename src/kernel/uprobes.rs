@@ -234,19 +234,40 @@ fn nearest_binary(root: &Root, asked: &str) -> Option<String> {
     if asked.ends_with('/') || asked.trim().is_empty() {
         return None;
     }
+    // The nearest that is a file (a link to a directory, /bin, is none),
+    // a few tried.
+    let nearest = |wanted: &str, mut names: Vec<String>, is_file: &dyn Fn(&str) -> bool| {
+        for _ in 0..5 {
+            let hit = suggest(wanted, names.iter().map(String::as_str))?.to_string();
+            if is_file(&hit) {
+                return Some(hit);
+            }
+            names.retain(|n| *n != hit);
+        }
+        None
+    };
     if let Some((dir, base)) = asked.rsplit_once('/') {
         let dir = if dir.is_empty() { "/" } else { dir };
-        let names = list(dir);
-        let hit = suggest(base, names.iter().map(String::as_str))?;
-        return Some(format!("{}/{hit}", dir.trim_end_matches('/')));
+        let dir = dir.trim_end_matches('/');
+        let hit = nearest(base, list(if dir.is_empty() { "/" } else { dir }), &|n| {
+            root.exists(&format!("{dir}/{n}"))
+        })?;
+        return Some(format!("{dir}/{hit}"));
     }
-    let mut names: Vec<String> = root_cache(root).into_keys().collect();
+    let cache = root_cache(root);
+    let mut names: Vec<String> = cache.keys().cloned().collect();
     for d in LIB_DIRS.iter().chain(BIN_DIRS) {
         names.extend(list(d));
     }
     names.sort_unstable();
     names.dedup();
-    suggest(asked, names.iter().map(String::as_str)).map(str::to_string)
+    nearest(asked, names, &|n| {
+        cache.contains_key(n)
+            || LIB_DIRS
+                .iter()
+                .chain(BIN_DIRS)
+                .any(|d| root.exists(&format!("{d}/{n}")))
+    })
 }
 
 /// "; nearest: NAME" for an error about `asked`, or nothing.
@@ -897,7 +918,22 @@ fn entry_only(req: &FunctionRequest) -> &'static str {
 /// (main.handle, net/http.(*Server).Serve), not an assembly function's
 /// stack-ABI symbol (.abi0) nor a C function linked in by cgo (no dot).
 fn go_abi(name: &str) -> bool {
-    name.contains('.') && !name.ends_with(".abi0") && !name.starts_with('.')
+    // A C compiler's clone of a C function (cgo's C is built -O2):
+    // work.part.0, f.constprop.1, g.isra.0, h.cold.
+    const C_CLONES: [&str; 7] = [
+        "part",
+        "constprop",
+        "isra",
+        "cold",
+        "lto_priv",
+        "localalias",
+        "llvm",
+    ];
+    let c_clone = name.split_once('.').is_some_and(|(head, rest)| {
+        let first = rest.split('.').next().unwrap_or("");
+        head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && C_CLONES.contains(&first)
+    });
+    name.contains('.') && !name.ends_with(".abi0") && !name.starts_with('.') && !c_clone
 }
 
 /// `ebq --symbols BINARY`: the function symbols of a file,
@@ -983,4 +1019,37 @@ pub fn list(binary: &str) -> Result<String> {
         ));
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_abi;
+
+    #[test]
+    fn go_names_take_go_registers_and_c_names_c_ones() {
+        // Go's, as go1.24 names them.
+        for g in [
+            "main.main",
+            "net/http.(*Server).Serve",
+            "type:.eq.main.T",
+            "go:(*struct { F int }).M",
+            "github.com/x/y.Handle",
+        ] {
+            assert!(go_abi(g), "{g}");
+        }
+        // Assembly's stack ABI, cgo's C and a C compiler's clones.
+        for c in [
+            "runtime.morestack_noctxt.abi0",
+            "_cgo_topofstack",
+            "x_cgo_init",
+            "crosscall2",
+            "gogo",
+            "work.part.0",
+            "f.constprop.1",
+            "g.isra.0",
+            "h.cold",
+        ] {
+            assert!(!go_abi(c), "{c}");
+        }
+    }
 }

@@ -333,16 +333,29 @@ pub struct Query {
     pub order_by: Vec<OrderKey>,
     /// function_events' buf(argN, len), when the query reads it.
     pub buffer: Option<super::functions::BufSpec>,
-    /// The SELECT list has a `*`: its columns were not named one by one.
-    pub star: bool,
+    /// The outputs a `*` stands for (by index): columns not named one by
+    /// one.
+    pub star_outputs: Vec<usize>,
 }
 
 impl Query {
+    /// The columns the query names itself: every one it reads but those
+    /// only a `*` brought in.
+    pub fn named_columns(&self) -> Vec<usize> {
+        self.columns_read(false)
+    }
+
     /// Every column the query reads, in table order, without repeats.
     pub fn used_columns(&self) -> Vec<usize> {
+        self.columns_read(true)
+    }
+
+    fn columns_read(&self, with_star: bool) -> Vec<usize> {
         let mut v = Vec::new();
-        for o in &self.outputs {
-            o.expr.columns(&mut v);
+        for (i, o) in self.outputs.iter().enumerate() {
+            if with_star || !self.star_outputs.contains(&i) {
+                o.expr.columns(&mut v);
+            }
         }
         for o in &self.order_by {
             o.expr.columns(&mut v);

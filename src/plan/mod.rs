@@ -503,8 +503,9 @@ pub fn plan(query: Query, follow: bool) -> Plan {
         }
     }
     if let Some(req) = kernel.functions.as_mut() {
-        // SELECT * reads every column; what an end lacks is NULL there.
-        let named: Vec<usize> = if query.star { Vec::new() } else { used.clone() };
+        // What a `*` alone brought in is NULL where an end lacks it; a
+        // column named is refused.
+        let named = query.named_columns();
         ends_capture(table, &named, kernel.buffer, req, &mut kernel.capture);
     }
     kernel.programs = table

@@ -186,8 +186,17 @@ pub fn bind(sql: &str) -> Result<Query> {
         buffer: std::cell::Cell::new(None),
     };
     let mut outputs = Vec::new();
+    // The outputs a `*` stands for, by index.
+    let mut star_outputs = Vec::new();
     for item in &s.projection {
+        let before = outputs.len();
         b.bind_item(item, &mut outputs)?;
+        if matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        ) {
+            star_outputs.extend(before..outputs.len());
+        }
     }
     let order_ast: Vec<&ast::OrderByExpr> = match q.order_by.as_ref().map(|o| &o.kind) {
         None => Vec::new(),
@@ -300,12 +309,7 @@ pub fn bind(sql: &str) -> Result<Query> {
         agg,
         order_by,
         buffer: b.buffer.get(),
-        star: s.projection.iter().any(|i| {
-            matches!(
-                i,
-                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-            )
-        }),
+        star_outputs,
     };
     // The buffer's columns say what buf(argN, len) copied: without it,
     // nothing is.
