@@ -718,7 +718,10 @@ fn what_cannot_be_probed_is_one_line() {
     }
     // A directory (or a link to one) is no binary to suggest.
     let (_, _, err) = explain("select arg0 from function_events where binary = '/bim'");
-    assert!(err.contains("cannot open /bim") && !err.contains("nearest"), "{err}");
+    assert!(
+        err.contains("cannot open /bim") && !err.contains("nearest"),
+        "{err}"
+    );
     // The cap can be raised.
     let out = common::ebq()
         .args([
