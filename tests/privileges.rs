@@ -25,6 +25,22 @@ fn reachable_ebq() -> (tempfile::TempDir, std::path::PathBuf) {
     .expect("chmod");
     let bin = dir.path().join("ebq");
     std::fs::copy(common::bin(), &bin).expect("copy ebq");
+    // A process another test forked while the copy was open for writing
+    // holds that descriptor until it execs: until then exec fails with
+    // ETXTBSY. Once one exec works, none can fail so again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Command::new(&bin).arg("--version").output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => {
+                r.expect("the copy of ebq runs");
+                break;
+            }
+        }
+    }
     (dir, bin)
 }
 
