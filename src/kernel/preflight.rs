@@ -343,8 +343,14 @@ impl Tracepoints {
                             })
                         }))
                     }
-                    // raw_syscalls and the others: their probe's function.
-                    _ => Some(names.contains(&format!("__bpf_trace_{event}"))),
+                    // raw_syscalls and the others: their iterator (Linux
+                    // 5.10, d25e37d89dd2), or their BPF probe's function,
+                    // named by the event for a TRACE_EVENT (a
+                    // DEFINE_EVENT's, block_io_start's, is its class's).
+                    _ => Some(
+                        names.contains(&format!("__traceiter_{event}"))
+                            || names.contains(&format!("__bpf_trace_{event}")),
+                    ),
                 }
             }
             Tracepoints::Unknown => None,
