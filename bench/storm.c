@@ -10,9 +10,12 @@
  *                          for a DNS query storm)
  *   storm call N           N calls of ebq_bench_fn (function_events)
  *   storm callbuf N        N calls of ebq_bench_buf(64 bytes, 64): buf()
+ *   storm dio DEV N        N direct (O_DIRECT) 4 KiB reads of block device
+ *                          DEV, over its first 1 MiB (block_io_events)
  *   storm every USEC PROG  fork()+execve(PROG) every USEC microseconds,
  *                          until killed (start-up's marker)
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -152,6 +155,19 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "dio")) {
+		long n = atol(argv[3]);
+		int fd = open(argv[2], O_RDONLY | O_DIRECT);
+		void *buf;
+
+		if (fd < 0 || posix_memalign(&buf, 4096, 4096))
+			return 1;
+		for (long i = 0; i < n; i++)
+			if (pread(fd, buf, 4096, (i % 256) * 4096) != 4096)
+				return 1;
+		close(fd);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "udp"))
 		return storm_udp(atoi(argv[2]), atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "connect"))
@@ -170,6 +186,6 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | udp PORT N | every USEC PROG\n");
+	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | udp PORT N | call N | callbuf N | dio DEV N | every USEC PROG\n");
 	return 2;
 }

@@ -160,4 +160,37 @@ static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duratio
 	agg_add(&k, ret, duration);
 }
 
+/*
+ * Adds an event about another task than the current one (a block I/O's
+ * issuer, noted when it was submitted) to its group: the key's fields
+ * from the header `h`, or, with `h` NULL (no task known), a group of its
+ * own whose task keys are NULL (no_task). The header filters were applied.
+ */
+static __always_inline void aggregate_header(const struct ebq_header *h, __u32 nr, __s64 ret,
+					     __u64 duration)
+{
+	struct ebq_agg_key k = {};
+	__u32 keys = CFG.agg_keys;
+
+	if (h) {
+		if (keys & EBQ_AGG_PID)
+			k.pid = h->pid;
+		if (keys & EBQ_AGG_TID)
+			k.tid = h->tid;
+		if (keys & EBQ_AGG_UID)
+			k.uid = h->uid;
+		if (keys & EBQ_AGG_GID)
+			k.gid = h->gid;
+		if (keys & EBQ_AGG_CGROUP)
+			k.cgroup_id = h->cgroup_id;
+		if (keys & EBQ_AGG_COMM)
+			__builtin_memcpy(k.comm, h->comm, sizeof(k.comm));
+	} else if (keys & ~EBQ_AGG_NR) {
+		k.no_task = 1;
+	}
+	if (keys & EBQ_AGG_NR)
+		k.nr = nr;
+	agg_add(&k, ret, duration);
+}
+
 #endif /* __EBQ_AGG_BPF_H__ */

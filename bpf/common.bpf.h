@@ -764,6 +764,20 @@ static __always_inline bool header_ok(const struct ebq_header *h)
 }
 
 /*
+ * A header filter is on: a row with no known task cannot pass it (its
+ * task columns are NULL, and NULL passes no comparison the kernel makes).
+ * The container filters are not among them: `container_id IS NULL` keeps
+ * a row with no task, so such rows go up and userspace decides.
+ */
+static __always_inline bool task_filtered(void)
+{
+	for (int c = EBQ_COL_PID; c <= EBQ_COL_CGROUP_ID; c++)
+		if (CFG.int_mode[c])
+			return true;
+	return CFG.comm_mode || CFG.follow;
+}
+
+/*
  * A per-CPU scratch slot with its header filled for the current task; NULL
  * when there is no slot or a header filter says no (counted).
  */

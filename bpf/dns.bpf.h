@@ -149,20 +149,6 @@ int dns_recvmsg6(struct bpf_sock_addr *ctx)
 }
 
 /*
- * A header filter is on: a row with no known task cannot pass it (its
- * task columns are NULL, and NULL passes no comparison the kernel makes).
- * The container filters are not among them: `container_id IS NULL` keeps
- * a row with no task, so such rows go up and userspace decides.
- */
-static __always_inline bool task_filtered(void)
-{
-	for (int c = EBQ_COL_PID; c <= EBQ_COL_CGROUP_ID; c++)
-		if (CFG.int_mode[c])
-			return true;
-	return CFG.comm_mode || CFG.follow;
-}
-
-/*
  * One packet: its ports first (anything else leaves at once), then the
  * payload and the owner. `ingress`: received by the socket.
  */

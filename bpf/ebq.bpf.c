@@ -21,6 +21,7 @@
 #include "syscall.bpf.h"
 #include "dns.bpf.h"
 #include "func.bpf.h"
+#include "block.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

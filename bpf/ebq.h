@@ -176,7 +176,7 @@ struct ebq_agg_key {
 	__u32 uid;
 	__u32 gid;
 	__u32 nr;
-	__u32 _pad;
+	__u32 no_task;  /* 1: the events had no known task (their task keys are NULL) */
 	char comm[EBQ_COMM_LEN];
 };
 

@@ -177,6 +177,18 @@ struct bpf_sock_addr {
 	} __attribute__((aligned(8)));
 };
 
+/*
+ * The request flags' bit numbers (include/linux/blk_types.h): read with
+ * bpf_core_enum_value(), as they are numbered on the running kernel.
+ */
+enum req_flag_bits {
+	__REQ_SYNC = 11,
+	__REQ_META = 12,
+	__REQ_FUA = 17,
+	__REQ_PREFLUSH = 18,
+	__REQ_RAHEAD = 19,
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 typedef struct {
@@ -498,6 +510,34 @@ struct trace_event_raw_sys_exit {
 	struct trace_entry ent;
 	long id;
 	long ret;
+};
+
+/* Block I/O (include/linux/blk-mq.h, blkdev.h, blk_types.h). */
+struct gendisk {
+	int major;
+	int first_minor;
+	char disk_name[32];
+};
+
+struct request_queue {
+	struct gendisk *disk; /* Linux 5.15 and later */
+};
+
+struct bio {
+	struct bio *bi_next;
+};
+
+struct request {
+	struct request_queue *q;
+	unsigned int cmd_flags;
+	unsigned int __data_len;
+	u64 __sector;
+	struct bio *bio;
+};
+
+/* struct request before Linux 6.0 (f3fa33acca9f removed rq_disk). */
+struct request___rq_disk {
+	struct gendisk *rq_disk;
 };
 
 #pragma clang attribute pop

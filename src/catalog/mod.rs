@@ -15,6 +15,7 @@
 //! "unknown column".
 
 pub mod bash;
+pub mod block;
 pub mod common;
 pub mod dns;
 pub mod exit;
@@ -81,6 +82,7 @@ pub static TABLES: &[&Table] = &[
     &ssl::SSL_EVENTS,
     &user::USER_EVENTS,
     &usdt::USDT_EVENTS,
+    &block::BLOCK_IO_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

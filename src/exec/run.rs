@@ -350,10 +350,12 @@ impl Pipeline<'_> {
                 ..Default::default()
             };
             // Only a table with a KernelAggSpec aggregates in the kernel.
-            let rec = match table.agg {
+            let mut rec = match table.agg {
                 Some(a) => (a.event)(hdr, k.nr),
                 None => Record::of(hdr, &hdr),
             };
+            // A group of events about no known task: its task keys are NULL.
+            rec.anonymous = k.no_task != 0;
             let key: Vec<KeyPart> = agg
                 .keys
                 .iter()

@@ -54,6 +54,9 @@ pub struct Kernel<'obj> {
     skel: EbqSkel<'obj>,
     /// Optional programs left out because their tracepoint is missing.
     pub dropped: Vec<&'static str>,
+    /// Programs left out because this kernel has the tracepoint their
+    /// `unless` names (an old kernels' way).
+    pub replaced: Vec<&'static str>,
     /// The programs' ways on this kernel (variants.rs).
     pub variants: Variants,
 }
@@ -221,6 +224,7 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.followed.set_max_entries(m.followed))
         .and_then(|_| open.maps.cgroup_verdicts.set_max_entries(m.cgroup_verdicts))
         .and_then(|_| open.maps.func_inflight.set_max_entries(m.func_inflight))
+        .and_then(|_| open.maps.block_start.set_max_entries(m.block_inflight))
         .and_then(|_| open.maps.__bpf_usdt_specs.set_max_entries(m.usdt_specs))
         .and_then(|_| {
             open.maps
@@ -232,11 +236,33 @@ pub fn load<'obj>(
     // (with its pair, so no entry is noted without an exit to report it),
     // else the run cannot answer the query.
     let mut dropped: Vec<&'static str> = Vec::new();
+    // Old kernels' ways this kernel has the new way of: left out unsaid.
+    let mut replaced: Vec<&'static str> = Vec::new();
     let tracing = preflight::tracing_dir();
     for p in &config.programs {
-        let Some(tp) = p.tracepoint() else { continue };
         let Some(dir) = &tracing else { continue };
-        if dir.join("events").join(&tp).is_dir() {
+        // A tracepoint the kernel has, unless the old ways are forced.
+        let has = |tp: &str| {
+            dir.join("events").join(tp).is_dir()
+                && (variants.new_tracepoints
+                    || !config.programs.iter().any(|q| q.unless == Some(tp)))
+        };
+        // The old kernels' way of what this kernel has a tracepoint for.
+        if p.unless.is_some_and(has) {
+            replaced.push(p.name);
+            continue;
+        }
+        let Some(tp) = p.tracepoint() else { continue };
+        if has(&tp) {
+            continue;
+        }
+        // A new way this kernel lacks, whose old way is among the programs.
+        if config
+            .programs
+            .iter()
+            .any(|q| q.unless == Some(tp.as_str()))
+        {
+            replaced.push(p.name);
             continue;
         }
         if !p.optional {
@@ -266,7 +292,7 @@ pub fn load<'obj>(
     let wanted: Vec<&'static str> = config
         .programs
         .iter()
-        .filter(|p| !dropped.contains(&p.name))
+        .filter(|p| !dropped.contains(&p.name) && !replaced.contains(&p.name))
         .map(|p| p.prog)
         .collect();
     // The configuration, with this kernel's variants (variants.rs).
@@ -274,7 +300,7 @@ pub fn load<'obj>(
     let kept: Vec<Program> = config
         .programs
         .iter()
-        .filter(|p| !dropped.contains(&p.name))
+        .filter(|p| !dropped.contains(&p.name) && !replaced.contains(&p.name))
         .cloned()
         .collect();
     variants.configure(&mut cfg, &kept)?;
@@ -335,16 +361,17 @@ pub fn load<'obj>(
     let mut kernel = Kernel {
         skel,
         dropped,
+        replaced,
         variants,
         links: std::cell::RefCell::new(Vec::new()),
     };
     kernel.fill_maps(config)?;
     kernel.fill_tail_calls(config)?;
-    for p in config
-        .programs
-        .iter()
-        .filter(|p| !kernel.dropped.contains(&p.name) && p.tail_of().is_none())
-    {
+    for p in config.programs.iter().filter(|p| {
+        !kernel.dropped.contains(&p.name)
+            && !kernel.replaced.contains(&p.name)
+            && p.tail_of().is_none()
+    }) {
         let link = kernel
             .skel
             .object()

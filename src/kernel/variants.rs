@@ -19,6 +19,10 @@
 //!   kernel before 5.17 refuses a program that names bpf_loop's callback
 //!   at all, run or not. Same steps, same bounds: the same rows.
 //!
+//! - **newer tracepoints** (block:block_io_start, Linux 6.5): without one,
+//!   the programs that stand in for it (catalog: `Program::unless`) are
+//!   attached instead (block I/O's issuer noted by bio, not by request).
+//!
 //! `EBQ_FORCE_FALLBACK=task_storage,cookies,bpf_loop` (or `all`) takes the
 //! old kernels' ways on a kernel that has them all, so the tests check
 //! their rows here.
@@ -37,14 +41,16 @@ pub enum Fallback {
     Cookies,
     Loop,
     UprobeMulti,
+    Tracepoints,
 }
 
 impl Fallback {
-    const ALL: [Fallback; 4] = [
+    const ALL: [Fallback; 5] = [
         Fallback::TaskStorage,
         Fallback::Cookies,
         Fallback::Loop,
         Fallback::UprobeMulti,
+        Fallback::Tracepoints,
     ];
 
     /// What the programs do instead, for --check.
@@ -54,6 +60,7 @@ impl Fallback {
             Fallback::Cookies => "shared programs tell syscalls apart by number",
             Fallback::Loop => "the compat object: loops bounded, as global functions",
             Fallback::UprobeMulti => "one uprobe link per function",
+            Fallback::Tracepoints => "the older tracepoints' programs",
         }
     }
 
@@ -64,6 +71,7 @@ impl Fallback {
             Fallback::Cookies => "cookies",
             Fallback::Loop => "bpf_loop",
             Fallback::UprobeMulti => "uprobe_multi",
+            Fallback::Tracepoints => "tracepoints",
         }
     }
 }
@@ -92,6 +100,9 @@ pub struct Variants {
     /// function_events' probes of a binary in one uprobe_multi link (else
     /// one link per function).
     pub uprobe_multi: bool,
+    /// Newer tracepoints are used where the kernel has them (else, forced,
+    /// the programs that stand in for them on older kernels).
+    pub new_tracepoints: bool,
     /// Whether the old ways were forced (EBQ_FORCE_FALLBACK).
     pub forced: bool,
 }
@@ -122,6 +133,7 @@ impl Variants {
             cookies: cookies && !forced.contains(&Fallback::Cookies),
             bpf_loop: bpf_loop && !forced.contains(&Fallback::Loop),
             uprobe_multi: multi && !forced.contains(&Fallback::UprobeMulti),
+            new_tracepoints: !forced.contains(&Fallback::Tracepoints),
             forced: !forced.is_empty(),
         })
     }
@@ -165,7 +177,12 @@ impl Variants {
         } else {
             String::new()
         };
-        format!("{inflight}; {cookies}; {loops}; {uprobes}{forced}")
+        let tracepoints = if self.new_tracepoints {
+            ""
+        } else {
+            "; the older tracepoints' programs"
+        };
+        format!("{inflight}; {cookies}; {loops}; {uprobes}{tracepoints}{forced}")
     }
 
     /// What of this applies to a table of these programs, for --check:
@@ -209,6 +226,9 @@ impl Variants {
         if !self.bpf_loop {
             ways.push("compat object (bounded loops)");
         }
+        if !self.new_tracepoints && programs.iter().any(|p| p.unless.is_some()) {
+            ways.push("the older tracepoints' programs");
+        }
         if ways.is_empty() {
             "no variant".into()
         } else {
@@ -244,7 +264,7 @@ fn forced() -> Result<Vec<Fallback>> {
             Some(f) => out.push(*f),
             None => {
                 return Err(Error::Usage(format!(
-                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, bpf_loop, uprobe_multi, all)"
+                    "{FORCE_ENV}: unknown fallback {word:?} (known: task_storage, cookies, bpf_loop, uprobe_multi, tracepoints, all)"
                 )))
             }
         }
@@ -334,6 +354,7 @@ mod tests {
             cookies: true,
             bpf_loop: true,
             uprobe_multi: true,
+            new_tracepoints: true,
             forced: false,
         };
         assert_eq!(new.bits(), 0);
@@ -342,6 +363,7 @@ mod tests {
             cookies: false,
             bpf_loop: false,
             uprobe_multi: false,
+            new_tracepoints: false,
             forced: false,
         };
         assert_eq!(

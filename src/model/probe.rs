@@ -259,6 +259,12 @@ pub struct Program {
     /// architectures lack): when its tracepoint is missing it is left out
     /// with a note, instead of failing the run.
     pub optional: bool,
+    /// The tracefs event ("<category>/<name>") a raw tracepoint program
+    /// needs (a raw_tp section names none), for the check at load.
+    pub event: Option<&'static str>,
+    /// Attached only when this kernel lacks that tracefs event: the old
+    /// kernels' way of what the program named there does.
+    pub unless: Option<&'static str>,
 }
 
 impl Program {
@@ -292,6 +298,8 @@ impl Program {
             needs_any: 0,
             capture_variant: None,
             reports: None,
+            event: None,
+            unless: None,
         }
     }
 
@@ -359,9 +367,24 @@ impl Program {
         self
     }
 
+    /// The tracefs event of a raw tracepoint program, for the check at
+    /// load (a tracepoint program's is its section's).
+    pub const fn event(mut self, event: &'static str) -> Program {
+        self.event = Some(event);
+        self
+    }
+
+    /// Attached only where the kernel lacks the tracefs event `event`.
+    pub const fn unless(mut self, event: &'static str) -> Program {
+        self.unless = Some(event);
+        self
+    }
+
     /// The tracefs event ("<category>/<name>") a tracepoint program needs.
     pub fn tracepoint(&self) -> Option<String> {
-        self.attach.tracepoint()
+        self.attach
+            .tracepoint()
+            .or_else(|| self.event.map(String::from))
     }
 
     /// The prog array and slot of a tail-called program.

@@ -83,6 +83,9 @@ pub struct Layout {
     pub size: usize,
     /// The fields' lengths, read from the struct (unused ones 0).
     pub lens: fn(&Record) -> [u16; FIELDS_MAX],
+    /// The record is about no known task (`Record::anonymous`): a block
+    /// I/O whose submission ebq did not see.
+    pub anonymous: fn(&Record) -> bool,
 }
 
 impl Layout {
@@ -94,7 +97,14 @@ impl Layout {
         Layout {
             size: std::mem::size_of::<T>(),
             lens,
+            anonymous: |_| false,
         }
+    }
+
+    /// Records for which `f` says true have no known task.
+    pub const fn anonymous_when(mut self, f: fn(&Record) -> bool) -> Layout {
+        self.anonymous = f;
+        self
     }
 
     /// Records of struct `T` alone.
@@ -173,6 +183,7 @@ impl<'a> Record<'a> {
             r.fields[i] = a;
             rest = b;
         }
+        r.anonymous = (layout.anonymous)(&r);
         r.eid = LAST_EID.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(r)
     }

@@ -74,11 +74,11 @@ fn lower_first(s: &str) -> String {
 /// Each program's attach point, as (attach, program, optional), with a
 /// run of one program's uprobes on one binary (a link per function)
 /// shown as one line, as a uprobe_multi link is.
-fn attach_lines(programs: &[crate::catalog::Program]) -> Vec<(String, &'static str, bool)> {
+fn attach_lines(programs: &[crate::catalog::Program]) -> Vec<(String, &'static str, String)> {
     use crate::model::probe::{Attach, UprobeTarget};
-    let mut out: Vec<(String, &'static str, bool)> = Vec::new();
+    let mut out: Vec<(String, &'static str, String)> = Vec::new();
     let mut run: Option<(&str, &str, bool, Option<i32>, usize)> = None;
-    let flush = |out: &mut Vec<(String, &'static str, bool)>,
+    let flush = |out: &mut Vec<(String, &'static str, String)>,
                  run: &mut Option<(&str, &str, bool, Option<i32>, usize)>,
                  prog: &'static str| {
         if let Some((binary, _, ret, pid, n)) = run.take() {
@@ -87,7 +87,7 @@ fn attach_lines(programs: &[crate::catalog::Program]) -> Vec<(String, &'static s
             out.push((
                 format!("{kind}/{binary}: {n} offsets, a link each{pid}"),
                 prog,
-                false,
+                String::new(),
             ));
         }
     };
@@ -113,7 +113,12 @@ fn attach_lines(programs: &[crate::catalog::Program]) -> Vec<(String, &'static s
             continue;
         }
         flush(&mut out, &mut run, last_prog);
-        out.push((p.attach.to_string(), p.prog, p.optional));
+        let note = match p.unless {
+            Some(tp) => format!(" (where the kernel lacks {})", tp.replace('/', ":")),
+            None if p.optional => " (optional)".into(),
+            None => String::new(),
+        };
+        out.push((p.attach.to_string(), p.prog, note));
     }
     flush(&mut out, &mut run, last_prog);
     out
@@ -243,8 +248,7 @@ pub fn render_with(plan: &Plan, kernel: &KernelConfig, cgroups: Option<&[String]
     let programs = &kernel.programs;
     let attach = attach_lines(programs);
     let aw = attach.iter().map(|a| a.0.len()).max().unwrap_or(0);
-    for (i, (at, prog, optional)) in attach.iter().enumerate() {
-        let opt = if *optional { " (optional)" } else { "" };
+    for (i, (at, prog, opt)) in attach.iter().enumerate() {
         line(
             &mut out,
             if i == 0 { "programs" } else { "" },

@@ -96,10 +96,14 @@ pub struct MapSizes {
     pub func_inflight: u32,
     /// libbpf's USDT argument specs (bpf/usdt.bpf.h), for usdt_events.
     pub usdt_specs: u32,
+    /// block_io_events' I/O in flight (bpf/block.bpf.h), preallocated.
+    pub block_inflight: u32,
 }
 
 /// Calls in flight function_events pairs (EBQ_FUNC_INFLIGHT, bpf/func.h).
 pub const FUNC_INFLIGHT: u32 = 65536;
+/// Block I/O in flight block_io_events notes (bpf/block.h).
+pub const BLOCK_INFLIGHT: u32 = crate::abi::types::ebq_block_limits::EBQ_BLOCK_INFLIGHT.0;
 /// USDT argument specs libbpf may fill (BPF_USDT_MAX_SPEC_CNT's default).
 pub const USDT_SPECS: u32 = 256;
 
@@ -320,6 +324,11 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
             Some(r) if r.usdt => USDT_SPECS,
             _ => 1,
         },
+        block_inflight: if std::ptr::eq(plan.table(), &crate::catalog::block::BLOCK_IO_EVENTS) {
+            BLOCK_INFLIGHT
+        } else {
+            1
+        },
     };
     KernelConfig {
         table: plan.table().name,
@@ -451,6 +460,7 @@ mod tests {
                 cgroup_verdicts: 1,
                 func_inflight: 1,
                 usdt_specs: 1,
+                block_inflight: 1,
             }
         );
     }
