@@ -22,6 +22,7 @@
 #include "dns.bpf.h"
 #include "func.bpf.h"
 #include "block.bpf.h"
+#include "oom.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

@@ -355,11 +355,38 @@ struct fs_struct {
 	struct path pwd;
 };
 
+typedef struct {
+	s64 counter;
+} atomic64_t;
+typedef atomic64_t atomic_long_t;
+
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
 	unsigned long env_start;
 	unsigned long env_end;
+	unsigned long total_vm;
+	atomic_long_t pgtables_bytes;
+};
+
+/* The rss counters by MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS,
+ * MM_SHMEMPAGES (include/linux/mm_types_task.h): per-CPU counters since
+ * Linux 6.2 (f1a7941243c1), an array of atomics in struct mm_rss_stat
+ * before. */
+struct percpu_counter {
+	s64 count;
+};
+
+struct mm_struct___percpu_rss {
+	struct percpu_counter rss_stat[4];
+};
+
+struct mm_rss_stat {
+	atomic_long_t count[4];
+};
+
+struct mm_struct___rss_stat {
+	struct mm_rss_stat rss_stat;
 };
 
 struct cred {
@@ -413,6 +440,7 @@ struct tty_struct {
 };
 
 struct signal_struct {
+	short oom_score_adj;
 	atomic_t live;
 	int group_exit_code;
 	unsigned int flags;
@@ -504,6 +532,13 @@ struct trace_event_raw_sys_enter {
 	struct trace_entry ent;
 	long id;
 	unsigned long args[6];
+};
+
+/* oom:mark_victim's record (include/trace/events/oom.h): the victim's
+ * pid, its one field on every kernel. */
+struct trace_event_raw_mark_victim {
+	struct trace_entry ent;
+	int pid;
 };
 
 struct trace_event_raw_sys_exit {

@@ -22,6 +22,7 @@ pub mod exit;
 pub mod file;
 pub mod func;
 pub mod module;
+pub mod oom;
 pub mod process;
 pub mod signal;
 pub mod socket;
@@ -83,6 +84,7 @@ pub static TABLES: &[&Table] = &[
     &user::USER_EVENTS,
     &usdt::USDT_EVENTS,
     &block::BLOCK_IO_EVENTS,
+    &oom::OOM_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the
