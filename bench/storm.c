@@ -12,6 +12,9 @@
  *   storm callbuf N        N calls of ebq_bench_buf(64 bytes, 64): buf()
  *   storm dio DEV N        N direct (O_DIRECT) 4 KiB reads of block device
  *                          DEV, over its first 1 MiB (block_io_events)
+ *   storm pingpong N       N round trips of a byte between two processes
+ *                          through two pipes: two wakeups and at least two
+ *                          context switches each (sched_events)
  *   storm every USEC PROG  fork()+execve(PROG) every USEC microseconds,
  *                          until killed (start-up's marker)
  */
@@ -168,6 +171,27 @@ int main(int argc, char **argv)
 		close(fd);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "pingpong")) {
+		long n = atol(argv[2]);
+		int ab[2], ba[2];
+		char c = 'x';
+		pid_t p;
+
+		if (pipe(ab) || pipe(ba))
+			return 1;
+		p = fork();
+		if (p == 0) {
+			for (long i = 0; i < n; i++)
+				if (read(ab[0], &c, 1) != 1 || write(ba[1], &c, 1) != 1)
+					_exit(1);
+			_exit(0);
+		}
+		for (long i = 0; i < n; i++)
+			if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+				return 1;
+		waitpid(p, NULL, 0);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "udp"))
 		return storm_udp(atoi(argv[2]), atol(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "connect"))
@@ -186,6 +210,6 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | udp PORT N | call N | callbuf N | dio DEV N | every USEC PROG\n");
+	fprintf(stderr, "usage: storm getppid N | open PATH N | exec N | connect N | udp PORT N | call N | callbuf N | dio DEV N | pingpong N | every USEC PROG\n");
 	return 2;
 }

@@ -193,4 +193,33 @@ static __always_inline void aggregate_header(const struct ebq_header *h, __u32 n
 	agg_add(&k, ret, duration);
 }
 
+/*
+ * Adds an event about `t`, a task that may not be the current one (a
+ * task switched in), to its group: the key's fields read from its
+ * task_struct, only those the query groups by. The filters on it were
+ * applied.
+ */
+static __always_inline void aggregate_task(struct task_struct *t, __u32 nr, __s64 ret,
+					   __u64 duration)
+{
+	struct ebq_agg_key k = {};
+	__u32 keys = CFG.agg_keys;
+
+	if (keys & EBQ_AGG_PID)
+		k.pid = BPF_CORE_READ(t, tgid);
+	if (keys & EBQ_AGG_TID)
+		k.tid = BPF_CORE_READ(t, pid);
+	if (keys & EBQ_AGG_UID)
+		k.uid = BPF_CORE_READ(t, cred, uid.val);
+	if (keys & EBQ_AGG_GID)
+		k.gid = BPF_CORE_READ(t, cred, gid.val);
+	if (keys & EBQ_AGG_CGROUP)
+		k.cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	if (keys & EBQ_AGG_COMM)
+		BPF_CORE_READ_STR_INTO(&k.comm, t, comm);
+	if (keys & EBQ_AGG_NR)
+		k.nr = nr;
+	agg_add(&k, ret, duration);
+}
+
 #endif /* __EBQ_AGG_BPF_H__ */

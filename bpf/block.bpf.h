@@ -33,10 +33,9 @@
  * ones): raw_tp arguments are the TP_PROTO's, so their place moves. A
  * program that reads an argument the tracepoint does not have fails to
  * attach, so the read must be cut where the kernel is newer: the verifier
- * knows LINUX_KERNEL_VERSION (a read-only .kconfig value) and prunes the
- * branch not taken.
+ * knows LINUX_KERNEL_VERSION (common.bpf.h) and prunes the branch not
+ * taken.
  */
-extern int LINUX_KERNEL_VERSION __kconfig;
 #define EBQ_BLOCK_QUEUE_ARG (LINUX_KERNEL_VERSION < KERNEL_VERSION(5, 11, 0))
 
 /*
@@ -66,16 +65,21 @@ static __always_inline struct ebq_block_start *block_entry(__u64 key)
 }
 
 /*
- * The current task submits the I/O at `key`: noted as its issuer. Filters
- * wait for the completion (the row's cgroup is the issuer's then, as for
- * a socket's owner), so only ebq's own I/O is left out here.
+ * The current task submits the I/O at `key`: noted as its issuer. The
+ * filters on what the task cannot change (pid, uid ...) are checked now;
+ * the others wait for the completion (the row's cgroup is the issuer's
+ * then, as for a socket's owner). Attached only when the query reads the
+ * issuer or `queued` (EBQ_BLOCK_CAP_ISSUER, EBQ_BLOCK_CAP_QUEUED).
  */
 static __always_inline int block_submitted(__u64 key)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ebq_block_start *s;
 
-	if ((bpf_get_current_pid_tgid() >> 32) == CFG.self_tgid)
+	/* What no completion of it could pass: noted with no issuer (the
+	 * issue makes the entry), and refused there. */
+	if (tgid == CFG.self_tgid || !stable_ok(task, tgid))
 		return 0;
 	s = block_entry(key);
 	if (!s)
@@ -108,6 +112,16 @@ int block_split(__u64 *ctx)
 	return block_submitted(EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0]);
 }
 
+/* The request's disk: rq->q->disk, rq->rq_disk before Linux 5.15. */
+static __always_inline struct gendisk *rq_disk(struct request *rq)
+{
+	struct request___rq_disk *old = (void *)rq;
+
+	if (bpf_core_field_exists(old->rq_disk))
+		return BPF_CORE_READ(old, rq_disk);
+	return BPF_CORE_READ(rq, q, disk);
+}
+
 /*
  * A request merged into another before its issue (block/blk-merge.c,
  * attempt_merge()) is freed without a completion: its entry goes now, or
@@ -129,7 +143,23 @@ int block_rq_issue(__u64 *ctx)
 {
 	struct request *rq = (void *)(EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0]);
 	__u64 key = (__u64)rq, now = bpf_ktime_get_boot_ns();
-	struct ebq_block_start *s = bpf_map_lookup_elem(&block_start, &key);
+	struct ebq_block_start *s;
+
+	/* A disk or an operation the query does not want: never noted. */
+	if (CFG.int_mode[EBQ_BLOCK_COL_MAJOR] || CFG.int_mode[EBQ_BLOCK_COL_MINOR] ||
+	    CFG.int_mode[EBQ_BLOCK_COL_OP]) {
+		struct gendisk *disk = rq_disk(rq);
+		__u32 major = disk ? BPF_CORE_READ(disk, major) : 0;
+		__u32 minor = disk ? BPF_CORE_READ(disk, first_minor) : 0;
+
+		if (!int_ok(EBQ_BLOCK_COL_MAJOR, major) || !int_ok(EBQ_BLOCK_COL_MINOR, minor) ||
+		    !int_ok(EBQ_BLOCK_COL_OP, BPF_CORE_READ(rq, cmd_flags) & EBQ_REQ_OP_MASK)) {
+			bpf_map_delete_elem(&block_start, &key);
+			filtered();
+			return 0;
+		}
+	}
+	s = bpf_map_lookup_elem(&block_start, &key);
 
 	if (!s) {
 		/* Before 6.5, the issuer was noted by the request's first bio. */
@@ -146,16 +176,6 @@ int block_rq_issue(__u64 *ctx)
 	}
 	s->issue_ns = now;
 	return 0;
-}
-
-/* The request's disk: rq->q->disk, rq->rq_disk before Linux 5.15. */
-static __always_inline struct gendisk *rq_disk(struct request *rq)
-{
-	struct request___rq_disk *old = (void *)rq;
-
-	if (bpf_core_field_exists(old->rq_disk))
-		return BPF_CORE_READ(old, rq_disk);
-	return BPF_CORE_READ(rq, q, disk);
 }
 
 /* The request flags rwbs shows, as ebq numbers them. */
@@ -218,6 +238,13 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 	}
 	flags = rq_flags(opf) | (s->flags & (EBQ_BLOCK_ISSUER | EBQ_BLOCK_QUEUED));
 	if (CFG.agg_enabled) {
+		/* A row with no task goes up to userspace's container filter;
+		 * a group has none after it, and no container is NULL's. */
+		if (!issuer && CFG.cgroup_filter) {
+			bpf_map_delete_elem(&block_start, &key);
+			filtered();
+			return 0;
+		}
 		/* ret: the bytes, duration: the latency (the table's measures). */
 		aggregate_header(issuer ? &s->h : NULL, dev, nr_bytes, latency);
 		bpf_map_delete_elem(&block_start, &key);
@@ -260,5 +287,6 @@ enum ebq_block_flags _ebq_block_flags = EBQ_BLOCK_SYNC;
 enum ebq_block_col _ebq_block_col = EBQ_BLOCK_COL_MAJOR;
 enum ebq_block_stat _ebq_block_stat = EBQ_STAT_SENT_BLOCK;
 enum ebq_block_limits _ebq_block_limits = EBQ_BLOCK_INFLIGHT;
+enum ebq_block_capture _ebq_block_capture = EBQ_BLOCK_CAP_ISSUER;
 
 #endif /* __EBQ_BLOCK_BPF_H__ */

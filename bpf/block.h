@@ -57,6 +57,12 @@ struct ebq_block_event {
 	char disk[EBQ_DISK_NAME_LEN];
 };
 
+/* What the query needs noted at submission (cfg.capture). */
+enum ebq_block_capture {
+	EBQ_BLOCK_CAP_ISSUER = EBQ_CAP_TABLE,     /* the issuer (a task column, -c / -p) */
+	EBQ_BLOCK_CAP_QUEUED = EBQ_CAP_TABLE << 1, /* the submission's time (queued) */
+};
+
 /* A request in flight: its issuer and times (block_start in block.bpf.h). */
 struct ebq_block_start {
 	struct ebq_header h;

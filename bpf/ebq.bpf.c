@@ -23,6 +23,7 @@
 #include "func.bpf.h"
 #include "block.bpf.h"
 #include "oom.bpf.h"
+#include "sched.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

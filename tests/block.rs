@@ -312,3 +312,52 @@ fn grouped_by_major_the_disks_groups_merge() {
     let done = ebq.stop();
     assert_eq!(done.rows, [json!({"major": LOOP_MAJOR, "n": 3})]);
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn a_query_of_no_task_column_notes_no_submission() {
+    let lo = Loop::new();
+    let q = format!(
+        "select operation, sector, bytes from block_io_events where major = {LOOP_MAJOR} and minor = {}",
+        lo.minor
+    );
+    let explain = common::ebq()
+        .args(["--explain", &q])
+        .output()
+        .expect("explain");
+    let text = String::from_utf8_lossy(&explain.stdout);
+    let pruned = text
+        .lines()
+        .find(|l| l.starts_with("pruned"))
+        .unwrap_or_default();
+    assert!(
+        pruned.contains("block_io_start") && pruned.contains("block_bio_queue"),
+        "{text}"
+    );
+    let ebq = Running::start(&[&q]);
+    run_io(&lo.dev, "ebqblknt", WRITES_AND_READS);
+    ebq.wait_rows(5, |_| true);
+    std::thread::sleep(Duration::from_millis(200));
+    let done = ebq.stop();
+    let got: Vec<(String, i64, i64)> = done
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r["operation"].as_str().expect("operation").to_string(),
+                r["sector"].as_i64().expect("sector"),
+                r["bytes"].as_i64().expect("bytes"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("write".to_string(), 0, 4096),
+            ("write".to_string(), 8, 4096),
+            ("write".to_string(), 16, 4096),
+            ("read".to_string(), 0, 8192),
+            ("read".to_string(), 32, 8192),
+        ]
+    );
+}

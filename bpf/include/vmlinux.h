@@ -487,6 +487,7 @@ struct css_set {
 };
 
 struct task_struct {
+	unsigned int __state; /* Linux 5.14 and later (2f064a59a11f) */
 	struct list_head tasks;
 	pid_t pid;
 	pid_t tgid;
@@ -505,6 +506,11 @@ struct task_struct {
 	struct callback_head *task_works;
 	struct css_set *cgroups;
 	struct nsproxy *nsproxy;
+};
+
+/* struct task_struct before Linux 5.14: its state was `state`. */
+struct task_struct___state {
+	long state;
 };
 
 struct module {

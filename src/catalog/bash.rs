@@ -98,4 +98,5 @@ pub static BASH_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: Some(&READLINE),
+    task_capture: 0,
 };

@@ -10,8 +10,12 @@
 use super::common::{errno_name, with_common, U32_MAX};
 use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table};
 use crate::abi::types::{
-    ebq_agg_keys, ebq_agg_measure, ebq_block_col, ebq_block_event, ebq_block_flags, ebq_block_stat,
+    ebq_agg_keys, ebq_agg_measure, ebq_block_capture, ebq_block_col, ebq_block_event,
+    ebq_block_flags, ebq_block_stat,
 };
+
+const CAP_ISSUER: u32 = ebq_block_capture::EBQ_BLOCK_CAP_ISSUER.0;
+const CAP_QUEUED: u32 = ebq_block_capture::EBQ_BLOCK_CAP_QUEUED.0;
 use crate::model::record::{Layout, Record};
 use crate::model::value::{text_from_cstr, Value};
 
@@ -215,6 +219,7 @@ static BLOCK_COLUMNS: &[Column] = &with_common![
             }
         }
     )
+    .capture(CAP_QUEUED)
     .width(10),
     Column::text(
         "error",
@@ -225,18 +230,23 @@ static BLOCK_COLUMNS: &[Column] = &with_common![
 ];
 
 static BLOCK_PROGRAMS: &[Program] = &[
-    // The issuer: by request on 6.5+, by bio before (bpf/block.bpf.h).
+    // The issuer and the submission's time, when the query reads them:
+    // by request on 6.5+, by bio before (bpf/block.bpf.h).
     Program::new("block_io_start", "raw_tp/block_io_start", &[], None)
-        .event("block/block_io_start"),
+        .event("block/block_io_start")
+        .needs_any(CAP_ISSUER | CAP_QUEUED),
     Program::new("block_bio_queue", "raw_tp/block_bio_queue", &[], None)
         .event("block/block_bio_queue")
+        .needs_any(CAP_ISSUER | CAP_QUEUED)
         .unless("block/block_io_start"),
     Program::new("block_split", "raw_tp/block_split", &[], None)
         .event("block/block_split")
+        .needs_any(CAP_ISSUER | CAP_QUEUED)
         .unless("block/block_io_start"),
     // A request merged into another is freed unissued (and reused).
     Program::new("block_rq_merge", "raw_tp/block_rq_merge", &[], None)
         .event("block/block_rq_merge")
+        .needs_any(CAP_ISSUER | CAP_QUEUED)
         .optional(),
     Program::new("block_rq_issue", "raw_tp/block_rq_issue", &[], None)
         .event("block/block_rq_issue"),
@@ -283,11 +293,18 @@ pub static BLOCK_IO_EVENTS: Table = Table {
     programs: BLOCK_PROGRAMS,
     agg: Some(&BLOCK_AGG),
     buffer: 1 << 20,
-    captures: super::common::HEADER_CAPTURES,
-    fixed_capture: "the issuer's header, disk, operation, sector, bytes, latencies",
+    captures: &[
+        super::common::NSPID_CAPTURE,
+        super::common::CREDS_CAPTURE,
+        super::common::NS_CAPTURE,
+        (CAP_ISSUER, "the issuer, noted at submission"),
+        (CAP_QUEUED, "the submission's time"),
+    ],
+    fixed_capture: "disk, operation, sector, bytes, latency",
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: CAP_ISSUER,
 };
 
 #[cfg(test)]

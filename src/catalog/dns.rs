@@ -641,6 +641,7 @@ pub static DNS_EVENTS: Table = Table {
     action_bit: None,
     stream: Some(DnsStream::boxed),
     probes: None,
+    task_capture: 0,
 };
 
 /// How long a name is remembered for an address at least, whatever the

@@ -96,4 +96,5 @@ pub static PROCESS_EXIT_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };

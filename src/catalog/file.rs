@@ -432,6 +432,7 @@ pub static FILE_EVENTS: Table = Table {
     action_bit: Some(action_bit),
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

@@ -433,6 +433,7 @@ pub static FUNCTION_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

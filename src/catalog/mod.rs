@@ -24,6 +24,7 @@ pub mod func;
 pub mod module;
 pub mod oom;
 pub mod process;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod ssl;
@@ -85,6 +86,7 @@ pub static TABLES: &[&Table] = &[
     &usdt::USDT_EVENTS,
     &block::BLOCK_IO_EVENTS,
     &oom::OOM_EVENTS,
+    &sched::SCHED_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

@@ -171,4 +171,5 @@ pub static MODULE_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };

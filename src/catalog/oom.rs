@@ -123,6 +123,7 @@ pub static OOM_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

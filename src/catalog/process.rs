@@ -615,6 +615,7 @@ pub static PROCESS_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

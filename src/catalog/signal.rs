@@ -122,4 +122,5 @@ pub static SIGNAL_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };

@@ -432,6 +432,7 @@ pub static SOCKET_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

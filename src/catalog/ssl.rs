@@ -121,4 +121,5 @@ pub static SSL_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: Some(&OPENSSL),
+    task_capture: 0,
 };

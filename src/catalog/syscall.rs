@@ -169,6 +169,7 @@ pub static SYSCALL_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };
 
 #[cfg(test)]

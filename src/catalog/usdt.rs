@@ -115,4 +115,5 @@ pub static USDT_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: None,
+    task_capture: 0,
 };

@@ -196,6 +196,7 @@ pub static USER_EVENTS: Table = Table {
     action_bit: None,
     stream: None,
     probes: Some(&LIBPAM),
+    task_capture: 0,
 };
 
 #[cfg(test)]

@@ -379,6 +379,11 @@ pub struct Table {
     /// function of a known program (bash_events: bash's readline), in
     /// every copy of it that runs (model/functions.rs).
     pub probes: Option<&'static super::functions::FixedProbes>,
+    /// Capture bits the plan sets when the query reads or filters the
+    /// row's task (a task or container column, or -c / -p): for a table
+    /// whose subject is noted apart from the row (block_io_events' issuer,
+    /// at submission), the programs that note it need them. 0: none.
+    pub task_capture: u32,
 }
 
 impl std::fmt::Debug for Table {

@@ -493,6 +493,14 @@ pub fn plan(query: Query, follow: bool) -> Plan {
     for &c in &used {
         kernel.capture |= table.columns[c].capture;
     }
+    // The row's task read or filtered (-c / -p filter on it too).
+    if follow
+        || used
+            .iter()
+            .any(|&c| table.columns[c].task || table.columns[c].cgroup)
+    {
+        kernel.capture |= table.task_capture;
+    }
     if let Some(fp) = table.probes {
         kernel.capture |= fp.capture;
     }

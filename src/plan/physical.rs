@@ -98,6 +98,8 @@ pub struct MapSizes {
     pub usdt_specs: u32,
     /// block_io_events' I/O in flight (bpf/block.bpf.h), preallocated.
     pub block_inflight: u32,
+    /// sched_events' tasks (bpf/sched.bpf.h), preallocated.
+    pub sched_tasks: u32,
 }
 
 /// Calls in flight function_events pairs (EBQ_FUNC_INFLIGHT, bpf/func.h).
@@ -329,6 +331,11 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         } else {
             1
         },
+        sched_tasks: if std::ptr::eq(plan.table(), &crate::catalog::sched::SCHED_EVENTS) {
+            crate::abi::types::ebq_sched_limits::EBQ_SCHED_TASKS.0
+        } else {
+            1
+        },
     };
     KernelConfig {
         table: plan.table().name,
@@ -461,6 +468,7 @@ mod tests {
                 func_inflight: 1,
                 usdt_specs: 1,
                 block_inflight: 1,
+                sched_tasks: 1,
             }
         );
     }
