@@ -30,13 +30,40 @@
 /*
  * Linux 5.11 dropped the request_queue from the arguments of the block
  * tracepoints (a54895fa057c for the request ones, e8a676d61c07 for the bio
- * ones): raw_tp arguments are the TP_PROTO's, so their place moves. A
- * program that reads an argument the tracepoint does not have fails to
- * attach, so the read must be cut where the kernel is newer: the verifier
- * knows LINUX_KERNEL_VERSION (common.bpf.h) and prunes the branch not
- * taken.
+ * ones), and distributions backport it by halves: Debian's 5.10.223 has
+ * the request ones with one argument, the bio ones still with two. A
+ * raw_tp program reads its arguments by place, so each tracepoint's shape
+ * is asked of the kernel's BTF: its btf_trace_<name> typedef (the probe's
+ * prototype, with the data pointer first) against the old prototype, by
+ * CO-RE (libbpf compares a function prototype's parameters). A program
+ * that reads an argument the tracepoint does not have fails to attach, so
+ * the old load is cut where not taken (the verifier knows the answer).
  */
-#define EBQ_BLOCK_QUEUE_ARG (LINUX_KERNEL_VERSION < KERNEL_VERSION(5, 11, 0))
+typedef void (*btf_trace_block_rq_issue___q)(void *, struct request_queue *, struct request *);
+typedef void (*btf_trace_block_rq_merge___q)(void *, struct request_queue *, struct request *);
+typedef void (*btf_trace_block_bio_queue___q)(void *, struct request_queue *, struct bio *);
+typedef void (*btf_trace_block_split___q)(void *, struct request_queue *, struct bio *,
+					  unsigned int);
+
+/*
+ * The argument after the request_queue where `queue_first` (an old
+ * tracepoint), else the first. Never a load at an offset computed from
+ * the test: clang turns a choice of ctx[1] or ctx[0] into `ctx += 8; load
+ * ctx[0]` (a barrier on ctx does not stop it), and the verifier refuses a
+ * load through a modified ctx pointer ("dereference of modified ctx ptr",
+ * as a 5.10 guest showed). The old load is written in assembly, at its
+ * fixed offset, where clang cannot merge it with the other.
+ */
+static __always_inline __u64 block_arg(__u64 *ctx, const bool queue_first)
+{
+	__u64 v;
+
+	if (queue_first) {
+		asm volatile("%[v] = *(u64 *)(%[ctx] + 8)" : [v] "=r"(v) : [ctx] "r"(ctx));
+		return v;
+	}
+	return ctx[0];
+}
 
 /*
  * Requests (Linux 6.5 and later) or bios (before) in flight, by address:
@@ -77,13 +104,16 @@ static __always_inline int block_submitted(__u64 key)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct ebq_block_start *s;
 
-	/* What no completion of it could pass: noted with no issuer (the
-	 * issue makes the entry), and refused there. */
-	if (tgid == CFG.self_tgid || !stable_ok(task, tgid))
-		return 0;
 	s = block_entry(key);
 	if (!s)
 		return 0;
+	/* What no completion of it could pass: noted as refused, over any
+	 * stale note a bio or request before it at this address left. */
+	if (tgid == CFG.self_tgid || !stable_ok(task, tgid)) {
+		s->flags = EBQ_BLOCK_REFUSED;
+		s->issue_ns = 0;
+		return 0;
+	}
 	fill_header(&s->h, task);
 	s->start_ns = s->h.ktime_ns;
 	s->issue_ns = 0;
@@ -102,14 +132,14 @@ int BPF_PROG(block_io_start, struct request *rq)
 SEC("raw_tp/block_bio_queue")
 int block_bio_queue(__u64 *ctx)
 {
-	return block_submitted(EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0]);
+	return block_submitted(block_arg(ctx, bpf_core_type_exists(btf_trace_block_bio_queue___q)));
 }
 
 /* The front part a split makes is a new bio, never queued itself. */
 SEC("raw_tp/block_split")
 int block_split(__u64 *ctx)
 {
-	return block_submitted(EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0]);
+	return block_submitted(block_arg(ctx, bpf_core_type_exists(btf_trace_block_split___q)));
 }
 
 /* The request's disk: rq->q->disk, rq->rq_disk before Linux 5.15. */
@@ -131,7 +161,7 @@ static __always_inline struct gendisk *rq_disk(struct request *rq)
 SEC("raw_tp/block_rq_merge")
 int block_rq_merge(__u64 *ctx)
 {
-	__u64 key = EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0];
+	__u64 key = block_arg(ctx, bpf_core_type_exists(btf_trace_block_rq_merge___q));
 
 	bpf_map_delete_elem(&block_start, &key);
 	return 0;
@@ -141,7 +171,8 @@ int block_rq_merge(__u64 *ctx)
 SEC("raw_tp/block_rq_issue")
 int block_rq_issue(__u64 *ctx)
 {
-	struct request *rq = (void *)(EBQ_BLOCK_QUEUE_ARG ? ctx[1] : ctx[0]);
+	struct request *rq =
+		(void *)block_arg(ctx, bpf_core_type_exists(btf_trace_block_rq_issue___q));
 	__u64 key = (__u64)rq, now = bpf_ktime_get_boot_ns();
 	struct ebq_block_start *s;
 
@@ -154,7 +185,12 @@ int block_rq_issue(__u64 *ctx)
 
 		if (!int_ok(EBQ_BLOCK_COL_MAJOR, major) || !int_ok(EBQ_BLOCK_COL_MINOR, minor) ||
 		    !int_ok(EBQ_BLOCK_COL_OP, BPF_CORE_READ(rq, cmd_flags) & EBQ_REQ_OP_MASK)) {
+			__u64 bio = (__u64)BPF_CORE_READ(rq, bio);
+
+			/* Its notes go too: by request, and (before 6.5) by bio. */
 			bpf_map_delete_elem(&block_start, &key);
+			if (bio)
+				bpf_map_delete_elem(&block_start, &bio);
 			filtered();
 			return 0;
 		}
@@ -214,6 +250,11 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 
 	if (!s)
 		return 0;
+	if (s->flags & EBQ_BLOCK_REFUSED) {
+		bpf_map_delete_elem(&block_start, &key);
+		filtered();
+		return 0;
+	}
 	if (!s->issue_ns) {
 		/* Noted at submission, completed without an issue ebq saw. */
 		bpf_map_delete_elem(&block_start, &key);

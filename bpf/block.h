@@ -35,6 +35,10 @@ enum ebq_block_flags {
 	EBQ_BLOCK_ISSUER = 1 << 8,
 	/* The submission was seen: queued_ns holds. */
 	EBQ_BLOCK_QUEUED = 1 << 9,
+	/* Submitted by a task no row may have (ebq, or one a filter on what
+	 * it cannot change refuses): its completion is no row. Noted all the
+	 * same, so a stale note at that address is never taken for it. */
+	EBQ_BLOCK_REFUSED = 1 << 10,
 };
 
 /*

@@ -23,14 +23,6 @@
 #include "steps.bpf.h"
 
 /* include/uapi/linux/fcntl.h */
-/*
- * The running kernel's version, which libbpf reads from uname: a
- * read-only .kconfig value the verifier knows, so a branch on it is cut
- * where not taken (a raw tracepoint's arguments that moved between
- * releases: block.bpf.h, sched.bpf.h).
- */
-extern int LINUX_KERNEL_VERSION __kconfig;
-
 #define AT_FDCWD -100
 #define AT_EMPTY_PATH 0x1000
 

@@ -12,7 +12,9 @@
  * takes the one its thread sent when that is the task named (the thread
  * may have moved to another CPU in between). The other path, a trigger that is exiting
  * anyway (out_of_memory(): task_will_free_mem(current)), marks the
- * current task itself.
+ * current task itself. And oom_kill_process() marks a victim that is
+ * exiting already (task_will_free_mem(victim)) without a SIGKILL: that
+ * row has no task (its task columns are NULL).
  */
 #ifndef __EBQ_OOM_BPF_H__
 #define __EBQ_OOM_BPF_H__

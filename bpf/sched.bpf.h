@@ -31,6 +31,9 @@ struct {
 	__type(value, struct ebq_sched_times);
 } sched_times SEC(".maps");
 
+/* include/linux/sched.h */
+#define EBQ_TASK_DEAD 0x80
+
 static __always_inline bool sched_wants(__u32 action)
 {
 	return !CFG.actions || (CFG.actions & (1u << action));
@@ -133,6 +136,9 @@ static __always_inline int sched_woken(struct task_struct *p)
 	tid = BPF_CORE_READ(p, pid);
 	t = times_of(tid, true);
 
+	/* A wakeup starts the wait anew, as runqlat's does: a task woken
+	 * while it ran, or while queued (preempted on its way to sleep),
+	 * has a wait from its last wakeup. */
 	if (t) {
 		t->queued_ns = bpf_ktime_get_ns();
 		t->requeued = 0;
@@ -146,9 +152,13 @@ int BPF_PROG(sched_wakeup, struct task_struct *p)
 	return sched_woken(p);
 }
 
+/* A new task: whatever a dead one of its tid left is not its. */
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(sched_wakeup_new, struct task_struct *p)
 {
+	__u32 tid = BPF_CORE_READ(p, pid);
+
+	bpf_map_delete_elem(&sched_times, &tid);
 	return sched_woken(p);
 }
 
@@ -157,8 +167,13 @@ int BPF_PROG(sched_wakeup_new, struct task_struct *p)
  * when it is still runnable, or its time off the CPU when it blocks);
  * next's wait, or its time off the CPU, ends. Linux 5.18 passes prev's
  * state as it was when it chose to sleep (fa2c3254d7cf: re-reading
- * __state here races with its wakeup); older kernels are read.
+ * __state here races with its wakeup); older kernels are read. Which
+ * kernel has the argument is asked of its BTF (the probe's prototype, as
+ * block.bpf.h does): distributions backport such changes.
  */
+typedef void (*btf_trace_sched_switch___prev_state)(void *, bool, struct task_struct *,
+						     struct task_struct *, unsigned int);
+
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
@@ -171,11 +186,15 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	__s32 state;
 	bool runnable;
 
-	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(5, 18, 0))
+	if (bpf_core_type_exists(btf_trace_sched_switch___prev_state))
 		state = (__s32)ctx[3];
 	else
 		state = (__s32)task_state(prev);
-	runnable = state == 0;
+	/* It stays on the run queue unless it chose to sleep: a task
+	 * preempted on its way to sleep keeps its sleeping state, and is
+	 * runnable all the same (__schedule(): it is dequeued only when
+	 * !(sched_mode & SM_MASK_PREEMPT) && prev_state). */
+	runnable = preempt || state == 0;
 	/* prev leaves the CPU (pid 0 is the idle task: never a row). */
 	if (ptid && (on || (runnable ? runq : off)) && subject_ok(prev)) {
 		t = times_of(ptid, true);
@@ -189,10 +208,17 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 					t->queued_ns = now;
 					t->requeued = 1;
 				}
-			} else if (off) {
-				t->off_ns = now;
-				t->off_state = state;
+			} else {
+				/* A wakeup of it while it ran is no wait. */
+				t->queued_ns = 0;
+				if (off) {
+					t->off_ns = now;
+					t->off_state = state;
+				}
 			}
+			/* TASK_DEAD: its last switch; its tid may come again. */
+			if (state & EBQ_TASK_DEAD)
+				bpf_map_delete_elem(&sched_times, &ptid);
 		}
 	}
 	/* next comes on. */

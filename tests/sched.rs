@@ -156,8 +156,10 @@ fn offcpu_and_oncpu_rows_are_about_the_sleeper() {
         .iter()
         .filter(|r| r["action"] == "offcpu")
         .collect();
-    // Each sleep is a time off the CPU in state S, at least its length
-    // (its block in read began before ebq did: not a row).
+    // Each sleep is a time off the CPU in state S (its block in read began
+    // before ebq did: not a row), about its length: the sleep's timer is
+    // armed a little before the switch-out that starts the row's clock
+    // (2.6 µs short of 20 ms was seen under qemu), so 90% of it at least.
     assert_eq!(off.len(), SLEEPS, "{:?}", done.rows);
     assert!(
         off.iter()
@@ -166,7 +168,7 @@ fn offcpu_and_oncpu_rows_are_about_the_sleeper() {
     );
     assert!(
         off.iter()
-            .all(|r| r["duration"].as_i64().expect("duration") >= (SLEEP_US * 1000) as i64),
+            .all(|r| r["duration"].as_i64().expect("duration") >= (SLEEP_US * 900) as i64),
         "{off:?}"
     );
     // Each slice on the CPU ended in a sleep, but the last, in its exit.

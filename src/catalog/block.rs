@@ -39,7 +39,8 @@ fn has(e: &ebq_block_event, f: ebq_block_flags) -> bool {
 const MINOR_BITS: u32 = 20;
 
 /// The operations (enum req_op, include/linux/blk_types.h) whose numbers
-/// every kernel ebq runs on shares; others show as op_<n>.
+/// every kernel ebq runs on shares; others (the zone operations, which
+/// were renumbered) show as op_<n>.
 const OPS: &[(u32, &str)] = &[
     (0, "read"),
     (1, "write"),
@@ -47,10 +48,6 @@ const OPS: &[(u32, &str)] = &[
     (3, "discard"),
     (5, "secure_erase"),
     (9, "write_zeroes"),
-    (10, "zone_open"),
-    (11, "zone_close"),
-    (12, "zone_finish"),
-    (13, "zone_append"),
     (34, "drv_in"),
     (35, "drv_out"),
 ];
@@ -193,8 +190,12 @@ static BLOCK_COLUMNS: &[Column] = &with_common![
     .width(4),
     Column::int(
         "sector",
-        "The first sector (512 bytes) of the request",
-        |r| { Value::Int(ev(r).sector as i64) }
+        "The first sector (512 bytes) of the request; NULL for none (a flush)",
+        |r| match ev(r).sector {
+            // blk_rq_init()'s (sector_t)-1: a request with no data.
+            u64::MAX => Value::Null,
+            s => Value::Int(i64::try_from(s).unwrap_or(i64::MAX)),
+        }
     )
     .width(10),
     Column::int("bytes", "Bytes this completion finished", |r| {

@@ -240,30 +240,36 @@ pub fn load<'obj>(
     // Old kernels' ways this kernel has the new way of: left out unsaid.
     let mut replaced: Vec<&'static str> = Vec::new();
     let tracing = preflight::tracing_dir();
+    // Whether a new tracepoint with old kernels' stand-ins is used: only
+    // where the kernel surely has it (tracefs, else kallsyms, which anyone
+    // may read: a run without tracefs still chooses), and the old ways are
+    // not forced. Where it cannot be told, the stand-ins, which every
+    // kernel has.
+    let stands_in = |tp: &str| config.programs.iter().any(|q| q.unless == Some(tp));
+    let tracepoints = config
+        .programs
+        .iter()
+        .any(|p| p.unless.is_some())
+        .then(preflight::Tracepoints::read);
+    let new_way = |tp: &str| {
+        variants.new_tracepoints && tracepoints.as_ref().and_then(|t| t.has(tp)) == Some(true)
+    };
     for p in &config.programs {
-        let Some(dir) = &tracing else { continue };
-        // A tracepoint the kernel has, unless the old ways are forced.
-        let has = |tp: &str| {
-            dir.join("events").join(tp).is_dir()
-                && (variants.new_tracepoints
-                    || !config.programs.iter().any(|q| q.unless == Some(tp)))
-        };
         // The old kernels' way of what this kernel has a tracepoint for.
-        if p.unless.is_some_and(has) {
+        if p.unless.is_some_and(new_way) {
             replaced.push(p.name);
             continue;
         }
         let Some(tp) = p.tracepoint() else { continue };
-        if has(&tp) {
+        // A new way this kernel lacks (or may), whose stand-ins are here.
+        if stands_in(&tp) {
+            if !new_way(&tp) {
+                replaced.push(p.name);
+            }
             continue;
         }
-        // A new way this kernel lacks, whose old way is among the programs.
-        if config
-            .programs
-            .iter()
-            .any(|q| q.unless == Some(tp.as_str()))
-        {
-            replaced.push(p.name);
+        let Some(dir) = &tracing else { continue };
+        if dir.join("events").join(&tp).is_dir() {
             continue;
         }
         if !p.optional {
