@@ -395,6 +395,15 @@ impl<'k> Writer<'k> {
                 };
                 add!("fwd", btf__add_fwd(name, fk))
             }
+            // A tracepoint's probe prototype (block.bpf.h asks its shape):
+            // the function pointer as it is, parameters and all.
+            BtfKind::Typedef
+                if t.name()
+                    .is_some_and(|n| n.as_encoded_bytes().starts_with(b"btf_trace_")) =>
+            {
+                let target = self.copy_prototype(referenced(&t)?)?;
+                add!("typedef", btf__add_typedef(name, target))
+            }
             BtfKind::Typedef => {
                 let target = self.copy(referenced(&t)?)?;
                 add!("typedef", btf__add_typedef(name, target))
@@ -406,6 +415,63 @@ impl<'k> Writer<'k> {
         };
         self.done.insert(id, new);
         Ok(new)
+    }
+}
+
+impl Writer<'_> {
+    /// The copy of kernel type `id`, a pointer to a function prototype,
+    /// with the prototype whole: CO-RE compares a prototype's parameters
+    /// (tools/lib/bpf/relo_core.c, __bpf_core_types_are_compat), and a
+    /// `void *` in place of a `struct request *` would not compare. Their
+    /// pointers keep their targets; anything else is copied as `copy` does.
+    fn copy_prototype(&mut self, id: u32) -> Result<i32, String> {
+        use libbpf_rs::libbpf_sys as sys;
+
+        let kernel = self.kernel;
+        let ty = |id: u32| -> Result<BtfType<'_>, String> {
+            kernel
+                .type_by_id(TypeId::from(id))
+                .ok_or_else(|| format!("BTF type {id} is missing"))
+        };
+        if kind_of(kernel, id) != Some(BtfKind::Ptr) {
+            return self.copy(id);
+        }
+        let proto_id = referenced(&ty(id)?)?;
+        if kind_of(kernel, proto_id) != Some(BtfKind::FuncProto) {
+            return self.copy(id);
+        }
+        let proto = ty(proto_id)?;
+        let ret = self.copy(referenced(&proto).unwrap_or(0))?;
+        let params = types::FuncProto::try_from(proto)
+            .map_err(|_| format!("BTF type {proto_id} is not the prototype its kind says"))?;
+        let mut copied = Vec::new();
+        for p in params.iter() {
+            let pid = u32::from(p.ty);
+            let t = if kind_of(kernel, pid) == Some(BtfKind::Ptr) {
+                let target = self.copy(referenced(&ty(pid)?)?)?;
+                // SAFETY: appends a pointer type to the BTF this Writer owns.
+                added(unsafe { sys::btf__add_ptr(self.raw(), target) }, "ptr")?
+            } else {
+                self.copy(pid)?
+            };
+            copied.push((c(p.name)?, t));
+        }
+        // SAFETY: appends a prototype, then its parameters right after it,
+        // as libbpf requires, to the BTF this Writer owns; names are
+        // NUL-terminated strings alive for each call.
+        let new = added(
+            unsafe { sys::btf__add_func_proto(self.raw(), ret) },
+            "prototype",
+        )?;
+        for (n, t) in &copied {
+            // SAFETY: as above.
+            added(
+                unsafe { sys::btf__add_func_param(self.raw(), ptr_of(n), *t) },
+                "param",
+            )?;
+        }
+        // SAFETY: appends a pointer type to the BTF this Writer owns.
+        added(unsafe { sys::btf__add_ptr(self.raw(), new) }, "ptr")
     }
 }
 
