@@ -465,10 +465,8 @@ impl Writer<'_> {
         )?;
         for (n, t) in &copied {
             // SAFETY: as above.
-            added(
-                unsafe { sys::btf__add_func_param(self.raw(), ptr_of(n), *t) },
-                "param",
-            )?;
+            let r = unsafe { sys::btf__add_func_param(self.raw(), ptr_of(n), *t) };
+            added(r, "param")?;
         }
         // SAFETY: appends a pointer type to the BTF this Writer owns.
         added(unsafe { sys::btf__add_ptr(self.raw(), new) }, "ptr")
