@@ -279,6 +279,9 @@ mod tests {
                 if !v.bpf_loop {
                     ways.push("compat object (bounded loops)");
                 }
+                if !v.new_tracepoints && t.programs.iter().any(|p| p.unless.is_some()) {
+                    ways.push("the older tracepoints' programs");
+                }
                 let ways = if ways.is_empty() {
                     "no variant".to_string()
                 } else {
