@@ -24,6 +24,7 @@
 #include "block.bpf.h"
 #include "oom.bpf.h"
 #include "sched.bpf.h"
+#include "tcp.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

@@ -118,6 +118,25 @@ static __always_inline bool user_sockaddr(const void *uaddr, __u32 ulen, __u16 *
 	return false;
 }
 
+/* Both addresses of an internet socket `sk` of family `fam` (network
+ * order: 4 bytes for AF_INET, 16 for AF_INET6); false for another family. */
+static __always_inline bool sock_addrs(const struct sock *sk, __u16 fam, __u8 *local,
+				       __u8 *remote)
+{
+	/* Sized reads: BPF_CORE_READ_INTO would copy one byte into a u8[]. */
+	if (fam == AF_INET) {
+		bpf_core_read(local, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(remote, 4, &sk->__sk_common.skc_daddr);
+		return true;
+	}
+	if (fam == AF_INET6) {
+		bpf_core_read(local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(remote, 16, &sk->__sk_common.skc_v6_daddr);
+		return true;
+	}
+	return false;
+}
+
 static __always_inline bool addr_is_zero(const __u8 *a, __u16 family)
 {
 	if (family == AF_INET)
@@ -167,14 +186,7 @@ static __always_inline int sock_exit(__u32 action, long ret, __u32 sent_stat)
 		e->family = fam;
 		e->protocol = BPF_CORE_READ(sk, sk_protocol);
 		e->sock_type = BPF_CORE_READ(sk, sk_type);
-		/* Sized reads: BPF_CORE_READ_INTO would copy one byte into a u8[]. */
-		if (fam == AF_INET) {
-			bpf_core_read(e->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
-			bpf_core_read(e->remote_addr, 4, &sk->__sk_common.skc_daddr);
-		} else if (fam == AF_INET6) {
-			bpf_core_read(e->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-			bpf_core_read(e->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
-		}
+		sock_addrs(sk, fam, e->local_addr, e->remote_addr);
 		if (fam == AF_INET || fam == AF_INET6) {
 			e->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
 			e->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));

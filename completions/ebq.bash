@@ -30,7 +30,7 @@ _ebq() {
             fi
             case "${prev}" in
                 --list)
-                    COMPREPLY=($(compgen -W "process_events bpf_process_events process_exit_events signal_events socket_events bpf_socket_events file_events process_file_events module_events syscall_events dns_events process_dns_events function_events bash_events ssl_events user_events pam_events usdt_events block_io_events block_events oom_events oomkill_events sched_events" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "process_events bpf_process_events process_exit_events signal_events socket_events bpf_socket_events file_events process_file_events module_events syscall_events dns_events process_dns_events function_events bash_events ssl_events user_events pam_events usdt_events block_io_events block_events oom_events oomkill_events sched_events tcp_events" -- "${cur}"))
                     return 0
                     ;;
                 --symbols)

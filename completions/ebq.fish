@@ -20,7 +20,8 @@ block_io_events\t''
 block_events\t''
 oom_events\t''
 oomkill_events\t''
-sched_events\t''"
+sched_events\t''
+tcp_events\t''"
 complete -c ebq -l symbols -d 'List the function symbols of BINARY (a path, or a bare program or library name: bash, libc.so.6) that function_events can probe' -r
 complete -c ebq -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns that fit the terminal (default on a terminal)'
 json\t'One JSON object per row (NDJSON; default when not a terminal)'

@@ -310,14 +310,40 @@ struct sock_common {
 		};
 	};
 	unsigned short skc_family;
+	volatile unsigned char skc_state;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
+	unsigned long skc_flags; /* sk_flags */
+};
+
+/* include/net/sock.h: bits of sk_flags. */
+enum sock_flags {
+	SOCK_DEAD,
+	SOCK_DONE,
 };
 
 struct sock {
 	struct sock_common __sk_common;
 	u16 sk_type;
 	u16 sk_protocol;
+};
+
+/* tcplife's counts (include/linux/tcp.h); its struct sock is first. */
+struct tcp_sock {
+	u64 bytes_received;
+	u64 bytes_acked;
+	u32 snd_una;
+	u32 write_seq;
+};
+
+struct inet_sock {
+	__be16 inet_sport;
+};
+
+struct sk_buff {
+	unsigned char *head;
+	__u16 transport_header;
+	__u16 network_header;
 };
 
 struct socket {

@@ -387,6 +387,11 @@ pub fn signal_number(name: &str) -> Option<i64> {
         .map(|s| s as i64)
 }
 
+/// The name at `i` of a table's action list (enum order), or "unknown".
+pub fn action_text(names: &[&'static str], i: u32) -> crate::model::value::Value {
+    crate::model::value::Value::Text(names.get(i as usize).copied().unwrap_or("unknown").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,7 @@ pub mod signal;
 pub mod socket;
 pub mod ssl;
 pub mod syscall;
+pub mod tcp;
 pub mod usdt;
 pub mod user;
 
@@ -87,6 +88,7 @@ pub static TABLES: &[&Table] = &[
     &block::BLOCK_IO_EVENTS,
     &oom::OOM_EVENTS,
     &sched::SCHED_EVENTS,
+    &tcp::TCP_EVENTS,
 ];
 
 /// The error for a query reading a column ebq does not capture (the

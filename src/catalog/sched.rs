@@ -79,13 +79,7 @@ static SCHED_COLUMNS: &[Column] = &with_common![
     Column::text(
         "action",
         "runq (run-queue latency), oncpu (time on a CPU), offcpu (time blocked)",
-        |r| Value::Text(
-            ACTIONS
-                .get(ev(r).action as usize)
-                .copied()
-                .unwrap_or("unknown")
-                .into()
-        )
+        |r| super::common::action_text(&ACTIONS, ev(r).action)
     )
     .filter(KernelFilter::Probe)
     .domain(Domain::List("a sched_events action", &ACTIONS))

@@ -45,7 +45,7 @@ fn action_name(a: u16) -> &'static str {
     }
 }
 
-fn address(family: u16, addr: &[u8; 16], path: &[i8], path_len: u16) -> Value {
+pub(crate) fn address(family: u16, addr: &[u8; 16], path: &[i8], path_len: u16) -> Value {
     match family {
         AF_INET => Value::Text(Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string()),
         AF_INET6 => Value::Text(Ipv6Addr::from(*addr).to_string()),

@@ -226,6 +226,8 @@ pub fn load<'obj>(
         .and_then(|_| open.maps.func_inflight.set_max_entries(m.func_inflight))
         .and_then(|_| open.maps.block_start.set_max_entries(m.block_inflight))
         .and_then(|_| open.maps.sched_times.set_max_entries(m.sched_tasks))
+        .and_then(|_| open.maps.tcp_socks.set_max_entries(m.tcp_socks))
+        .and_then(|_| open.maps.tcp_listeners.set_max_entries(m.tcp_listeners))
         .and_then(|_| open.maps.__bpf_usdt_specs.set_max_entries(m.usdt_specs))
         .and_then(|_| {
             open.maps

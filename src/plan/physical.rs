@@ -100,6 +100,9 @@ pub struct MapSizes {
     pub block_inflight: u32,
     /// sched_events' tasks (bpf/sched.bpf.h), preallocated.
     pub sched_tasks: u32,
+    /// tcp_events' sockets and listeners (bpf/tcp.bpf.h), preallocated.
+    pub tcp_socks: u32,
+    pub tcp_listeners: u32,
 }
 
 /// Calls in flight function_events pairs (EBQ_FUNC_INFLIGHT, bpf/func.h).
@@ -336,6 +339,16 @@ pub fn build(plan: &Plan, opts: &Options) -> KernelConfig {
         } else {
             1
         },
+        tcp_socks: if std::ptr::eq(plan.table(), &crate::catalog::tcp::TCP_EVENTS) {
+            crate::abi::types::ebq_tcp_limits::EBQ_TCP_SOCKS.0
+        } else {
+            1
+        },
+        tcp_listeners: if std::ptr::eq(plan.table(), &crate::catalog::tcp::TCP_EVENTS) {
+            crate::abi::types::ebq_tcp_limits::EBQ_TCP_LISTENERS.0
+        } else {
+            1
+        },
     };
     KernelConfig {
         table: plan.table().name,
@@ -469,6 +482,8 @@ mod tests {
                 usdt_specs: 1,
                 block_inflight: 1,
                 sched_tasks: 1,
+                tcp_socks: 1,
+                tcp_listeners: 1,
             }
         );
     }

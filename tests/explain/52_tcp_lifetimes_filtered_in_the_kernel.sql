@@ -1,0 +1,1 @@
+select pid, comm, local_port, remote_address, remote_port, bytes_sent, bytes_received, duration from tcp_events where action = 'close' and remote_port in (80, 443) and family = 'AF_INET6' and uid = 1000 and duration > 1000000000

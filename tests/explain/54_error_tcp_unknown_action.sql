@@ -1,0 +1,1 @@
+select pid from tcp_events where action = 'reset'
