@@ -69,7 +69,8 @@ static __always_inline __u32 hist_index(__s64 x)
  * under that race can they miss a value. `ret` and `duration` feed the
  * measure the query aggregates (CFG.agg_measure), if any.
  */
-static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u64 duration)
+static __always_inline void agg_add_of(const struct ebq_agg_key *k, __s64 ret, __u64 duration,
+				       const bool measured)
 {
 	struct ebq_agg_val *v = bpf_map_lookup_elem(&agg_map, k);
 
@@ -88,6 +89,11 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	counted(aggregated_count);
+	if (!measured) {
+		if (CFG.agg_measure != EBQ_MEASURE_NONE)
+			__sync_fetch_and_add(&v->nulls, 1);
+		return;
+	}
 	if (CFG.agg_measure != EBQ_MEASURE_NONE) {
 		__s64 x = CFG.agg_measure == EBQ_MEASURE_DURATION ? (__s64)duration : ret;
 
@@ -107,6 +113,12 @@ static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u6
 				__sync_fetch_and_add(&v->buckets[i], 1);
 		}
 	}
+}
+
+/* An event whose measure is known (every table's but tcp_events' rows). */
+static __always_inline void agg_add(const struct ebq_agg_key *k, __s64 ret, __u64 duration)
+{
+	agg_add_of(k, ret, duration, true);
 }
 
 /*
@@ -166,8 +178,8 @@ static __always_inline void aggregate_current(__u32 nr, __s64 ret, __u64 duratio
  * from the header `h`, or, with `h` NULL (no task known), a group of its
  * own whose task keys are NULL (no_task). The header filters were applied.
  */
-static __always_inline void aggregate_header(const struct ebq_header *h, __u32 nr, __s64 ret,
-					     __u64 duration)
+static __always_inline void aggregate_header_of(const struct ebq_header *h, __u32 nr, __s64 ret,
+						__u64 duration, const bool measured)
 {
 	struct ebq_agg_key k = {};
 	__u32 keys = CFG.agg_keys;
@@ -190,7 +202,13 @@ static __always_inline void aggregate_header(const struct ebq_header *h, __u32 n
 	}
 	if (keys & EBQ_AGG_NR)
 		k.nr = nr;
-	agg_add(&k, ret, duration);
+	agg_add_of(&k, ret, duration, measured);
+}
+
+static __always_inline void aggregate_header(const struct ebq_header *h, __u32 nr, __s64 ret,
+					     __u64 duration)
+{
+	aggregate_header_of(h, nr, ret, duration, true);
 }
 
 /*

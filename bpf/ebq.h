@@ -185,6 +185,9 @@ struct ebq_agg_key {
 
 struct ebq_agg_val {
 	__u64 count;
+	/* Of count, the events whose measure was NULL (a tcp_events row with
+	 * no duration): counted by count(*), left out of the others. */
+	__u64 nulls;
 	__s64 sum;
 	__s64 min;
 	__s64 max;

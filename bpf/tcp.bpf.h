@@ -22,6 +22,7 @@
 
 #include "common.bpf.h"
 #include "socket.bpf.h"
+#include "agg.bpf.h"
 #include "tcp.h"
 
 /* include/uapi/linux/in.h */
@@ -178,6 +179,18 @@ static __always_inline void tcp_row(const struct sock *sk, const struct ebq_tcp_
 	if ((CFG.int_mode[EBQ_TCP_COL_DURATION] && (!has_d || !int_ok(EBQ_TCP_COL_DURATION, d))) ||
 	    (owned ? (n->refused || !header_ok(&n->h)) : task_filtered())) {
 		filtered();
+		return;
+	}
+	if (CFG.agg_enabled) {
+		/* A row with no owner goes up to userspace's container filter;
+		 * a group has none after it, and no container is NULL's. */
+		if (!owned && CFG.cgroup_filter) {
+			filtered();
+			return;
+		}
+		/* A NULL duration counts in count(*) alone. */
+		aggregate_header_of(owned ? &n->h : NULL, EBQ_TCP_AGG_NR(action, old, state), 0, d,
+				    has_d);
 		return;
 	}
 	e = reserve_event(sizeof(*e), stat);

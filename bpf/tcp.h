@@ -75,6 +75,14 @@ struct ebq_tcp_event {
 	__u8 remote_addr[16];
 };
 
+/*
+ * A kernel group's own key (ebq_agg_key.nr): the action, the old state
+ * (0: none) and the state, 8 bits each; userspace merges the groups a
+ * query does not tell apart.
+ */
+#define EBQ_TCP_AGG_NR(action, old, state)                                          \
+	(((__u32)(action) << 16) | ((__u32)((old) > 0 ? (old) : 0) << 8) | (__u32)(state))
+
 /* A socket's note (tcp_socks in tcp.bpf.h). */
 struct ebq_tcp_sock {
 	struct ebq_header h;  /* the owner, when owner is not NONE */

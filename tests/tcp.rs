@@ -382,3 +382,95 @@ fn ports_and_owners_are_filtered_in_the_kernel() {
     );
     assert!(done.stat("rejected") > 0, "{:?}", done.stderr);
 }
+
+#[test]
+#[ignore = "needs root: cargo test -- --include-ignored, as root"]
+fn counts_and_averages_in_the_kernel_are_userspace_s_with_null_durations_left_out() {
+    common::require_bpf();
+    let comm = comm();
+    let query = |extra: &str| {
+        format!(
+            "select action, old_state, count(*), avg(duration), min(duration) from tcp_events \
+             where comm = '{comm}'{extra} group by action, old_state"
+        )
+    };
+    // The same groups twice: in the kernel, and (a filter the kernel
+    // cannot decide) in userspace.
+    let kernel = Running::start(&[&query("")]);
+    let user = Running::start(&[&query(" and local_address like '%'")]);
+    helper(&["life", "100", "200"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (k, u) = (kernel.stop(), user.stop());
+    assert!(
+        k.status.success() && u.status.success(),
+        "{:?} {:?}",
+        k.stderr,
+        u.stderr
+    );
+    assert!(
+        k.stderr
+            .iter()
+            .any(|l| l.contains("aggregated 2") || l.contains("aggregated 1")),
+        "the kernel aggregated: {:?}",
+        k.stderr
+    );
+    let by = |rows: &[Value]| {
+        let mut m: Vec<(String, String, i64, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["action"].as_str().expect("action").to_string(),
+                    r["old_state"].as_str().unwrap_or("-").to_string(),
+                    r["count(*)"].as_i64().expect("count"),
+                    r["avg(duration)"].is_null(),
+                )
+            })
+            .collect();
+        m.sort();
+        m
+    };
+    let got = by(&k.rows);
+    assert_eq!(
+        got,
+        by(&u.rows),
+        "kernel {:?} userspace {:?}",
+        k.rows,
+        u.rows
+    );
+    let want: Vec<(String, String, i64, bool)> = [
+        ("close", "FIN_WAIT2", 1, false),
+        ("close", "LAST_ACK", 1, false),
+        ("connect", "SYN_SENT", 1, false),
+        // From CLOSE: the listen and the connect, with no time before.
+        ("state", "CLOSE", 2, true),
+        ("state", "CLOSE_WAIT", 1, false),
+        ("state", "ESTABLISHED", 2, false),
+        ("state", "FIN_WAIT1", 1, false),
+        ("state", "FIN_WAIT2", 1, false),
+        ("state", "LAST_ACK", 1, false),
+        // The new connection (no time: its socket is new) and the
+        // listener's close (its time listening).
+        ("state", "LISTEN", 2, false),
+        ("state", "SYN_RECV", 1, false),
+        ("state", "SYN_SENT", 1, false),
+    ]
+    .iter()
+    .map(|(a, o, n, z)| (a.to_string(), o.to_string(), *n, *z))
+    .collect();
+    assert_eq!(got, want, "{:?}", k.rows);
+    // The listener's average is its close's time alone: the NULL of the
+    // new connection's row is no 0 in it.
+    let listen = |rows: &[Value]| {
+        rows.iter()
+            .find(|r| r["action"] == "state" && r["old_state"] == "LISTEN")
+            .map(|r| (r["avg(duration)"].clone(), r["min(duration)"].clone()))
+            .expect("the LISTEN group")
+    };
+    let (avg, min) = listen(&k.rows);
+    assert_eq!(avg.as_f64(), min.as_i64().map(|m| m as f64), "{:?}", k.rows);
+    assert!(min.as_i64().expect("a min") > 0);
+    // Userspace's the same way (each ebq times its own notes: the two
+    // values differ by the moments their programs ran).
+    let (avg, min) = listen(&u.rows);
+    assert_eq!(avg.as_f64(), min.as_i64().map(|m| m as f64), "{:?}", u.rows);
+}

@@ -9,9 +9,10 @@
 
 use super::common::with_common;
 use super::socket::family_number;
-use super::{Column, Domain, KernelFilter, Program, Table};
+use super::{Column, Domain, KernelAggSpec, KernelFilter, Program, Table};
 use crate::abi::types::{
-    ebq_tcp_action, ebq_tcp_col, ebq_tcp_event, ebq_tcp_flags, ebq_tcp_owner, ebq_tcp_stat,
+    ebq_agg_keys, ebq_agg_measure, ebq_tcp_action, ebq_tcp_col, ebq_tcp_event, ebq_tcp_flags,
+    ebq_tcp_owner, ebq_tcp_stat,
 };
 use crate::model::record::{Layout, Record};
 use crate::model::value::Value;
@@ -283,6 +284,39 @@ static TCP_PROGRAMS: &[Program] = &[
     .event("tcp/tcp_receive_reset"),
 ];
 
+/// A kernel group's record: its key's action, old state and state
+/// (EBQ_TCP_AGG_NR in bpf/tcp.h: 8 bits each, from the top).
+fn agg_event(h: crate::abi::types::ebq_header, nr: u32) -> Record<'static> {
+    let old = (nr >> 8) as u8;
+    Record::of(
+        h,
+        &ebq_tcp_event {
+            action: nr >> 16,
+            old_state: old,
+            state: nr as u8,
+            flags: if old != 0 {
+                ebq_tcp_flags::EBQ_TCP_HAS_OLD.0
+            } else {
+                0
+            },
+            // Its task keys are the owner's (NULL for a group with no
+            // task: run.rs marks it so).
+            owner: ebq_tcp_owner::EBQ_TCP_OWNER_CONNECT.0 as u8,
+            ..Default::default()
+        },
+    )
+}
+
+static TCP_AGG: KernelAggSpec = KernelAggSpec {
+    keys: &[
+        ("action", ebq_agg_keys::EBQ_AGG_NR.0),
+        ("old_state", ebq_agg_keys::EBQ_AGG_NR.0),
+        ("state", ebq_agg_keys::EBQ_AGG_NR.0),
+    ],
+    measures: &[("duration", ebq_agg_measure::EBQ_MEASURE_DURATION.0 as u8)],
+    event: agg_event,
+};
+
 pub static TCP_EVENTS: Table = Table {
     name: "tcp_events",
     layout: LAYOUT,
@@ -291,7 +325,7 @@ pub static TCP_EVENTS: Table = Table {
     doc: "One row per TCP event: state change, close (lifetime), connect, retransmit, reset",
     columns: TCP_COLUMNS,
     programs: TCP_PROGRAMS,
-    agg: None,
+    agg: Some(&TCP_AGG),
     buffer: 1 << 20,
     captures: super::common::HEADER_CAPTURES,
     fixed_capture: "the owner's header, action, states, both ends, duration, bytes",

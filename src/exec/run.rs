@@ -365,7 +365,9 @@ impl Pipeline<'_> {
                 .aggs
                 .iter()
                 .map(|a| {
-                    let any = v.count > 0;
+                    // Events with a NULL measure are in count(*) alone.
+                    let measured = v.count.saturating_sub(v.nulls);
+                    let any = measured > 0;
                     match a.func {
                         AggFunc::CountStar | AggFunc::Count | AggFunc::CountDistinct => {
                             State::Count(v.count)
@@ -373,7 +375,7 @@ impl Pipeline<'_> {
                         AggFunc::Sum => State::Sum(any.then_some(i128::from(v.sum))),
                         AggFunc::Min => State::Min(any.then_some(Value::Int(v.min))),
                         AggFunc::Max => State::Max(any.then_some(Value::Int(v.max))),
-                        AggFunc::Avg => State::Avg(i128::from(v.sum), v.count),
+                        AggFunc::Avg => State::Avg(i128::from(v.sum), measured),
                         AggFunc::Hist => {
                             let mut b = v.buckets.to_vec();
                             b.resize(crate::model::hist::POW2_BUCKETS, 0);
